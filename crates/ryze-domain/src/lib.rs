@@ -1,0 +1,27 @@
+//! The domain of RyzeAPI's Chatwoot integration: accounts, instances, access tokens and
+//! the Chatwoot integration of an instance, with the rules that make a value valid.
+//!
+//! This crate knows no framework and does no IO. Every other crate depends on it; it
+//! depends on none of ours.
+
+pub mod access_token;
+pub mod account;
+pub mod chatwoot;
+pub mod ids;
+pub mod instance;
+pub mod integration;
+pub mod principal;
+pub mod sealed_secret;
+pub mod validation;
+
+pub use access_token::{AccessToken, TokenHash};
+pub use account::{Account, AccountName};
+pub use chatwoot::{
+    ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl, ChatwootSettings, InboxName, RelayFlags,
+};
+pub use ids::{AccountId, BridgeIntegrationId, InstanceId};
+pub use instance::{Instance, InstanceName};
+pub use integration::{ChatwootIntegration, IntegrationStatus};
+pub use principal::Principal;
+pub use sealed_secret::{KeyId, SealedSecret, SecretOwner};
+pub use validation::InvalidValue;

@@ -1,0 +1,23 @@
+//! The ports of the control plane: small traits for everything the use cases need from
+//! the outside world. Adapters implement them; the application holds them as
+//! `Arc<dyn …>`. With the `mock` feature (or in tests) each trait has a mockall
+//! `Mock…` double.
+//!
+//! Each port has its own error types, written in the port's terms; adapters translate
+//! their driver's errors into them at the seam.
+
+pub mod gateway;
+pub mod rate_limit;
+pub mod store;
+pub mod vault;
+
+pub use gateway::{
+    ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
+    LiveIntegrationStatus, RelayCounters,
+};
+pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
+pub use store::{
+    AccountStore, InsertAccountError, InsertInstanceError, InstanceStore, IntegrationStore,
+    NewAccount, NewInstance, Store, StoreError, StoreHealth,
+};
+pub use vault::{SecretVault, VaultError};
