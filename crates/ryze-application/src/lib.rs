@@ -1,1 +1,31 @@
-//! placeholder
+//! The use cases of the control plane, written against the ports only.
+//!
+//! [`ControlPlane`] is the one entry point: the delivery layer authenticates a request
+//! with it, then calls the operation. Each operation has its own error enum whose
+//! `Display` text is the exact message the API returns; which HTTP status goes with each
+//! variant is decided by the delivery crate alone.
+
+mod access;
+mod accounts;
+mod chatwoot_module;
+mod control_plane;
+mod errors;
+mod instances;
+mod key_rotation;
+mod random_tokens;
+
+pub use access::{AuthError, InstanceAccessError};
+pub use accounts::{CreateAccountError, CreatedAccount};
+pub use chatwoot_module::{
+    ActivateError, ActivatedChatwoot, ActivationField, ActivationFieldNames,
+    ChatwootActivationInput, ChatwootFailure, DeactivateError, GatewayFailure, IntegrationView,
+    StatusError,
+};
+pub use control_plane::{Budgets, ControlPlane};
+pub use errors::{GATEWAY_NOT_CONFIGURED, INTERNAL_ERROR_PREFIX};
+pub use instances::{
+    CreateInstanceError, CreatedInstance, DeleteInstanceError, InlineChatwootOutcome,
+    InstanceSummary, ListInstancesError, NewInstanceInput,
+};
+pub use key_rotation::{RotationFailure, RotationReport};
+pub use random_tokens::RandomnessUnavailable;

@@ -30,7 +30,7 @@ impl AccessToken {
     /// Validates a token the caller chose for a new instance.
     pub fn custom(value: &str) -> Result<Self, InvalidValue> {
         let length = value.chars().count();
-        if length < CUSTOM_TOKEN_MIN_LEN || length > TOKEN_MAX_LEN {
+        if !(CUSTOM_TOKEN_MIN_LEN..=TOKEN_MAX_LEN).contains(&length) {
             return Err(InvalidValue::new(format!(
                 "must be between {CUSTOM_TOKEN_MIN_LEN} and {TOKEN_MAX_LEN} characters"
             )));

@@ -21,3 +21,12 @@ pub use store::{
     NewAccount, NewInstance, Store, StoreError, StoreHealth,
 };
 pub use vault::{SecretVault, VaultError};
+
+#[cfg(any(test, feature = "mock"))]
+pub use gateway::MockIntegrationGateway;
+#[cfg(any(test, feature = "mock"))]
+pub use rate_limit::MockRateLimiter;
+#[cfg(any(test, feature = "mock"))]
+pub use store::MockStore;
+#[cfg(any(test, feature = "mock"))]
+pub use vault::MockSecretVault;

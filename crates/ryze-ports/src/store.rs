@@ -152,3 +152,62 @@ pub trait StoreHealth: Send + Sync {
 pub trait Store: AccountStore + InstanceStore + IntegrationStore + StoreHealth {}
 
 impl<T: AccountStore + InstanceStore + IntegrationStore + StoreHealth> Store for T {}
+
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    /// One mock implementing every store port, for use-case and delivery tests that need
+    /// an `Arc<dyn Store>`.
+    pub Store {}
+
+    #[async_trait]
+    impl AccountStore for Store {
+        async fn insert_account(&self, account: NewAccount) -> Result<Account, InsertAccountError>;
+        async fn find_principal_by_token_hash(
+            &self,
+            token_hash: &TokenHash,
+        ) -> Result<Option<Principal>, StoreError>;
+    }
+
+    #[async_trait]
+    impl InstanceStore for Store {
+        async fn insert_instance(&self, instance: NewInstance)
+            -> Result<Instance, InsertInstanceError>;
+        async fn find_instance(
+            &self,
+            account_id: &AccountId,
+            name: &InstanceName,
+        ) -> Result<Option<Instance>, StoreError>;
+        async fn list_instances(
+            &self,
+            account_id: &AccountId,
+        ) -> Result<Vec<(Instance, Option<ChatwootIntegration>)>, StoreError>;
+        async fn delete_instance(&self, instance_id: &InstanceId) -> Result<bool, StoreError>;
+    }
+
+    #[async_trait]
+    impl IntegrationStore for Store {
+        async fn save_integration(&self, integration: ChatwootIntegration) -> Result<(), StoreError>;
+        async fn find_integration(
+            &self,
+            instance_id: &InstanceId,
+        ) -> Result<Option<ChatwootIntegration>, StoreError>;
+        async fn delete_integration(&self, instance_id: &InstanceId) -> Result<bool, StoreError>;
+        async fn backfill_inbox_id(
+            &self,
+            instance_id: &InstanceId,
+            inbox_id: i64,
+        ) -> Result<(), StoreError>;
+        async fn list_sealed_secrets(&self) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError>;
+        async fn replace_sealed_secret(
+            &self,
+            instance_id: &InstanceId,
+            expected: &SealedSecret,
+            replacement: &SealedSecret,
+        ) -> Result<bool, StoreError>;
+    }
+
+    #[async_trait]
+    impl StoreHealth for Store {
+        async fn ping(&self) -> Result<(), StoreError>;
+    }
+}
