@@ -1,1 +1,55 @@
-//! placeholder
+//! The HTTP delivery layer of the API (actix-web): routes, token extraction, JSON body
+//! parsing, rate-limit headers, and the one place that turns the application's errors
+//! into HTTP statuses and the documented error envelope.
+//!
+//! It depends on the application and the ports, never on an adapter: the binary builds
+//! an [`ApiState`] from whatever adapters it wired and hands it to [`configure_api`].
+
+mod auth;
+mod body;
+mod envelope;
+mod error_status;
+mod rate_limit;
+mod request_span;
+mod routes;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use ryze_application::ControlPlane;
+use ryze_ports::RateLimiter;
+
+pub use envelope::ApiError;
+pub use rate_limit::RateLimits;
+pub use request_span::PathOnlyRootSpan;
+
+/// Largest JSON body accepted by the API's routes.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct ApiState {
+    pub control_plane: ControlPlane,
+    pub rate_limiter: Arc<dyn RateLimiter>,
+    pub rate_limits: RateLimits,
+    pub body_limit_bytes: usize,
+}
+
+/// Registers the health probes and the `/api` scope on an actix-web `App`.
+pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clone {
+    move |config: &mut web::ServiceConfig| {
+        let body_limit = state.body_limit_bytes;
+        config
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(body::query_config())
+            .configure(routes::health::configure)
+            .service(
+                web::scope("/api")
+                    .wrap(actix_web::middleware::from_fn(rate_limit::enforce))
+                    .configure(routes::instances::configure)
+                    .configure(routes::chatwoot::configure)
+                    .default_service(web::to(routes::no_such_route)),
+            );
+    }
+}

@@ -1,1 +1,84 @@
-//! placeholder
+//! One behavioural test suite for every implementation of the store ports
+//! (`ryze_ports::store`), so the PostgreSQL and SQLite adapters are held to exactly the
+//! same contract.
+//!
+//! A store crate runs the suite from one of its integration tests:
+//!
+//! ```ignore
+//! async fn fresh_store() -> (MyStore, MyGuard) { /* a new, migrated, empty database */ }
+//!
+//! ryze_store_contract_tests::store_contract_tests!(fresh_store());
+//! ```
+//!
+//! The macro expands to one `#[tokio::test(flavor = "multi_thread")]` per case of
+//! [`cases`], named after it, so a test runner reports (and runs in parallel) each case
+//! on its own. The expression is evaluated once per test and must yield `(store, guard)`:
+//! the guard keeps the backing database (a Postgres test database, a temporary
+//! directory) alive until the case is over. The store must be `Clone`: some cases call
+//! it from several tasks at once.
+//!
+//! [`fixtures`] holds the sample values the cases use; other crates' tests may use them
+//! too.
+
+pub mod cases;
+pub mod fixtures;
+
+/// Expands to one test per contract case, each running against a store made by
+/// `$make_store` (an expression yielding a future of `(store, guard)`).
+///
+/// The test functions use `::tokio`, so the calling crate needs `tokio` (with the
+/// `macros` and `rt-multi-thread` features) among its dev-dependencies.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make_store:expr) => {
+        $crate::__store_contract_cases!(
+            $make_store;
+            insert_account_returns_the_stored_account,
+            insert_account_refuses_a_token_hash_used_by_an_account,
+            insert_account_refuses_a_token_hash_used_by_an_instance,
+            find_principal_finds_an_account_by_its_token_hash,
+            find_principal_finds_an_instance_by_its_token_hash,
+            find_principal_returns_none_for_an_unknown_token_hash,
+            insert_instance_returns_the_stored_instance,
+            insert_instance_refuses_a_name_taken_in_the_same_account,
+            insert_instance_accepts_a_name_taken_in_another_account,
+            insert_instance_refuses_a_token_hash_used_by_an_instance,
+            insert_instance_refuses_a_token_hash_used_by_an_account,
+            insert_instance_refuses_an_unknown_account,
+            insert_instance_enforces_the_account_quota,
+            insert_instance_without_a_quota_is_unlimited,
+            concurrent_inserts_never_exceed_the_quota,
+            concurrent_inserts_of_one_name_create_one_instance,
+            find_instance_is_scoped_to_its_account,
+            list_instances_orders_by_name_and_includes_integrations,
+            list_instances_of_an_account_without_instances_is_empty,
+            delete_instance_removes_it_and_its_integration,
+            delete_instance_returns_false_when_absent,
+            save_integration_round_trips_every_field,
+            save_integration_replaces_and_keeps_created_at,
+            save_integration_refuses_an_unknown_instance_without_leaking_values,
+            find_integration_returns_none_when_absent,
+            delete_integration_returns_whether_it_existed,
+            backfill_inbox_id_only_fills_a_missing_inbox_id,
+            list_sealed_secrets_lists_every_integration_secret,
+            replace_sealed_secret_is_a_compare_and_swap,
+            ping_succeeds,
+        );
+    };
+}
+
+/// Implementation detail of [`store_contract_tests!`]: one test per listed case.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_contract_cases {
+    ($make_store:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread")]
+            async fn $case() {
+                let (store, guard) = $make_store.await;
+                $crate::cases::$case(store).await;
+                drop(guard);
+            }
+        )+
+    };
+}

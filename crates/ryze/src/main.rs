@@ -1,1 +1,108 @@
-fn main() {}
+//! `ryze`: the RyzeAPI control plane with its Chatwoot module.
+//!
+//! `ryze serve` runs the API on the embedded default (SQLite file under `./data/`,
+//! 127.0.0.1:8080) with no other service needed. See `ryze --help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ryze::settings::{self, LogFormat, Settings};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "ryze",
+    version,
+    about = "RyzeAPI control plane and its Chatwoot integration"
+)]
+struct Cli {
+    /// A TOML settings file (default: ./ryze.toml when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API.
+    Serve,
+    /// Apply pending database migrations.
+    Migrate,
+    /// Manage accounts.
+    Account {
+        #[command(subcommand)]
+        command: AccountCommand,
+    },
+    /// Manage the master keys that seal stored secrets.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Create an account and print its TokenAccount (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Most instances the account may have (default: unlimited).
+        #[arg(long)]
+        instance_quota: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Print a new random master key (base64) for RYZE_MASTER_KEY.
+    Generate,
+    /// Re-seal every stored secret under the current master key.
+    Rotate,
+}
+
+fn init_logging(settings: &Settings) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = settings::load(cli.config.as_deref())?;
+    init_logging(&settings);
+    match cli.command {
+        Command::Serve => ryze::commands::serve(&settings).await,
+        Command::Migrate => ryze::commands::migrate(&settings).await,
+        Command::Account {
+            command:
+                AccountCommand::Create {
+                    name,
+                    instance_quota,
+                },
+        } => ryze::commands::create_account(&settings, &name, instance_quota).await,
+        Command::Keys {
+            command: KeysCommand::Generate,
+        } => ryze::commands::generate_key(),
+        Command::Keys {
+            command: KeysCommand::Rotate,
+        } => ryze::commands::rotate_keys(&settings).await,
+    }
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Reading request bodies and query strings into typed values, with messages a caller
+//! can act on: `invalid body: <field path>: <what is wrong>`, or a 413 naming the limit.
+//!
+//! The body is read whatever its `Content-Type` says (curl's `-d` sends
+//! `application/x-www-form-urlencoded` by default, and refusing that helps nobody); it
+//! must be a JSON object.
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::ApiError;
+
+/// A JSON body deserialized into `T`.
+pub(crate) struct JsonBody<T>(pub T);
+
+fn invalid_body(reason: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, format!("invalid body: {reason}"))
+}
+
+/// Parses `bytes` as `T`, naming the offending field in the error.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        None => return Err(invalid_body("the body is empty; send a JSON object")),
+        // serde would also accept an array for a struct (fields by position).
+        Some(b'{') => {}
+        Some(_) => return Err(invalid_body("expected a JSON object ({…})")),
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        if path == "." || path == "?" {
+            invalid_body(error.into_inner())
+        } else {
+            invalid_body(format!("{path}: {}", error.into_inner()))
+        }
+    })?;
+    deserializer.end().map_err(invalid_body)?;
+    Ok(value)
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = request
+            .app_data::<web::Data<crate::ApiState>>()
+            .map_or(crate::DEFAULT_BODY_LIMIT_BYTES, |state| {
+                state.body_limit_bytes
+            });
+        let bytes = web::Bytes::from_request(request, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|error| {
+                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("request body too large: the limit is {limit} bytes"),
+                    )
+                } else {
+                    invalid_body(format!("could not read the request body: {error}"))
+                }
+            })?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+/// Query-string errors in the envelope too.
+pub(crate) fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _request| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("invalid query string: {error}"),
+        )
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)]
+    struct Sample {
+        chatwoot_account_id: Option<i64>,
+    }
+
+    fn message(body: &str) -> String {
+        parse_json::<Sample>(body.as_bytes()).unwrap_err().message
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_problem() {
+        assert!(message(r#"{"chatwootAccountId":"5"}"#).starts_with(
+            "invalid body: chatwootAccountId: invalid type: string \"5\", expected i64"
+        ));
+        assert_eq!(
+            message("{not json"),
+            "invalid body: key must be a string at line 1 column 2"
+        );
+        assert_eq!(message("[1]"), "invalid body: expected a JSON object ({…})");
+        assert_eq!(
+            message("\"text\""),
+            "invalid body: expected a JSON object ({…})"
+        );
+        assert_eq!(
+            message("  "),
+            "invalid body: the body is empty; send a JSON object"
+        );
+        assert!(message(r#"{} {}"#).starts_with("invalid body: trailing characters"));
+    }
+}

@@ -1,0 +1,138 @@
+//! Which HTTP status each application error is answered with. Every enum is matched
+//! exhaustively, without a catch-all, so a new variant cannot ship without a status.
+
+use actix_web::http::StatusCode;
+use ryze_application::CreateInstanceError;
+use ryze_application::{
+    ActivateError, AuthError, ChatwootFailure, DeactivateError, DeleteInstanceError,
+    GatewayFailure, InstanceAccessError, ListInstancesError, StatusError,
+};
+
+use crate::ApiError;
+
+/// An application error that knows its HTTP status.
+pub(crate) trait HttpStatus: std::fmt::Display {
+    fn http_status(&self) -> StatusCode;
+
+    fn into_api_error(self) -> ApiError
+    where
+        Self: Sized,
+    {
+        ApiError::new(self.http_status(), self.to_string())
+    }
+}
+
+impl HttpStatus for AuthError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            AuthError::MissingToken | AuthError::InvalidToken => StatusCode::UNAUTHORIZED,
+            AuthError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for InstanceAccessError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            InstanceAccessError::NotFound => StatusCode::NOT_FOUND,
+            InstanceAccessError::TokenForAnotherInstance { .. } => StatusCode::FORBIDDEN,
+            InstanceAccessError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for ChatwootFailure {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            ChatwootFailure::NotFound { .. } | ChatwootFailure::Invalid { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            ChatwootFailure::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ChatwootFailure::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ChatwootFailure::Unreachable { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
+impl HttpStatus for GatewayFailure {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            GatewayFailure::Refused { .. } => StatusCode::BAD_REQUEST,
+            GatewayFailure::Unreachable { .. }
+            | GatewayFailure::CredentialsRefused
+            | GatewayFailure::Failed { .. } => StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
+impl HttpStatus for ActivateError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            ActivateError::Access(access) => access.http_status(),
+            ActivateError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            ActivateError::GatewayNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            ActivateError::Chatwoot(failure) => failure.http_status(),
+            ActivateError::Gateway(failure) => failure.http_status(),
+            ActivateError::Persist(_) | ActivateError::Seal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for StatusError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            StatusError::Access(access) => access.http_status(),
+            StatusError::NoIntegration => StatusCode::NOT_FOUND,
+            StatusError::GatewayNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            StatusError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for DeactivateError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            DeactivateError::Access(access) => access.http_status(),
+            DeactivateError::NoIntegration => StatusCode::NOT_FOUND,
+            DeactivateError::GatewayNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            DeactivateError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for CreateInstanceError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            CreateInstanceError::NeedsAccountToken | CreateInstanceError::QuotaExceeded => {
+                StatusCode::FORBIDDEN
+            }
+            CreateInstanceError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+            CreateInstanceError::NameTaken(_) | CreateInstanceError::TokenTaken => {
+                StatusCode::CONFLICT
+            }
+            CreateInstanceError::AccountGone => StatusCode::UNAUTHORIZED,
+            CreateInstanceError::Randomness(_) | CreateInstanceError::Store(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl HttpStatus for ListInstancesError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            ListInstancesError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for DeleteInstanceError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            DeleteInstanceError::NeedsAccountToken => StatusCode::FORBIDDEN,
+            DeleteInstanceError::NotFound => StatusCode::NOT_FOUND,
+            DeleteInstanceError::GatewayNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+            DeleteInstanceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}

@@ -1,0 +1,827 @@
+//! The contract cases. Each takes a fresh, empty, migrated store and panics when the
+//! store breaks the behaviour documented on the ports in `ryze_ports::store`.
+//!
+//! Adding a case: write it here, then list its name in [`crate::store_contract_tests!`].
+
+use ryze_domain::{
+    Account, AccountId, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
+    ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
+    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
+};
+use ryze_ports::{InsertAccountError, InsertInstanceError, NewAccount, NewInstance, Store};
+use tokio::task::JoinSet;
+
+use crate::fixtures::{
+    instant, new_account, new_account_with_quota, new_instance, sample_integration, sealed_secret,
+    token_hash,
+};
+
+/// What every case needs from the store under test.
+pub trait StoreUnderTest: Store + Clone + 'static {}
+
+impl<T: Store + Clone + 'static> StoreUnderTest for T {}
+
+async fn stored_account(store: &impl Store, account: NewAccount) -> Account {
+    store
+        .insert_account(account)
+        .await
+        .expect("inserting a sample account succeeds")
+}
+
+async fn stored_instance(store: &impl Store, instance: NewInstance) -> Instance {
+    store
+        .insert_instance(instance)
+        .await
+        .expect("inserting a sample instance succeeds")
+}
+
+fn expected_account(account: &NewAccount) -> Account {
+    Account {
+        id: account.id.clone(),
+        name: account.name.clone(),
+        instance_quota: account.instance_quota,
+        created_at: account.created_at,
+    }
+}
+
+fn expected_instance(instance: &NewInstance) -> Instance {
+    Instance {
+        id: instance.id.clone(),
+        account_id: instance.account_id.clone(),
+        name: instance.name.clone(),
+        created_at: instance.created_at,
+    }
+}
+
+fn instance_name(value: &str) -> InstanceName {
+    InstanceName::parse(value).expect("test instance names are valid")
+}
+
+pub async fn insert_account_returns_the_stored_account(store: impl StoreUnderTest) {
+    let acme = new_account_with_quota("acme", 5);
+    let inserted = stored_account(&store, acme.clone()).await;
+    assert_eq!(inserted, expected_account(&acme));
+
+    let found = store
+        .find_principal_by_token_hash(&acme.token_hash)
+        .await
+        .expect("lookup succeeds");
+    assert_eq!(found, Some(Principal::Account(expected_account(&acme))));
+}
+
+pub async fn insert_account_refuses_a_token_hash_used_by_an_account(store: impl StoreUnderTest) {
+    let acme = new_account("acme");
+    stored_account(&store, acme.clone()).await;
+
+    let copycat = NewAccount {
+        token_hash: acme.token_hash.clone(),
+        ..new_account("copycat")
+    };
+    assert_eq!(
+        store.insert_account(copycat.clone()).await,
+        Err(InsertAccountError::TokenTaken)
+    );
+    assert_eq!(
+        store
+            .find_principal_by_token_hash(&acme.token_hash)
+            .await
+            .expect("lookup succeeds"),
+        Some(Principal::Account(expected_account(&acme))),
+        "the refused account must not replace the owner of the token"
+    );
+}
+
+pub async fn insert_account_refuses_a_token_hash_used_by_an_instance(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let instance_token = new_instance(&acme.id, "sales").token_hash;
+
+    let copycat = NewAccount {
+        token_hash: instance_token.clone(),
+        ..new_account("copycat")
+    };
+    assert_eq!(
+        store.insert_account(copycat).await,
+        Err(InsertAccountError::TokenTaken)
+    );
+    assert_eq!(
+        store
+            .find_principal_by_token_hash(&instance_token)
+            .await
+            .expect("lookup succeeds"),
+        Some(Principal::Instance(sales))
+    );
+}
+
+pub async fn find_principal_finds_an_account_by_its_token_hash(store: impl StoreUnderTest) {
+    let acme = new_account("acme");
+    let other = new_account("other");
+    stored_account(&store, acme.clone()).await;
+    stored_account(&store, other.clone()).await;
+
+    for account in [acme, other] {
+        assert_eq!(
+            store
+                .find_principal_by_token_hash(&account.token_hash)
+                .await
+                .expect("lookup succeeds"),
+            Some(Principal::Account(expected_account(&account)))
+        );
+    }
+}
+
+pub async fn find_principal_finds_an_instance_by_its_token_hash(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = new_instance(&acme.id, "sales");
+    stored_instance(&store, sales.clone()).await;
+
+    let principal = store
+        .find_principal_by_token_hash(&sales.token_hash)
+        .await
+        .expect("lookup succeeds");
+    assert_eq!(
+        principal,
+        Some(Principal::Instance(expected_instance(&sales)))
+    );
+    assert_eq!(
+        principal.as_ref().map(Principal::account_id),
+        Some(&acme.id)
+    );
+}
+
+pub async fn find_principal_returns_none_for_an_unknown_token_hash(store: impl StoreUnderTest) {
+    stored_account(&store, new_account("acme")).await;
+    assert_eq!(
+        store
+            .find_principal_by_token_hash(&token_hash("nobody"))
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn insert_instance_returns_the_stored_instance(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = new_instance(&acme.id, "sales");
+
+    let inserted = stored_instance(&store, sales.clone()).await;
+    assert_eq!(inserted, expected_instance(&sales));
+    assert_eq!(
+        store
+            .find_instance(&acme.id, &sales.name)
+            .await
+            .expect("lookup succeeds"),
+        Some(expected_instance(&sales))
+    );
+}
+
+pub async fn insert_instance_refuses_a_name_taken_in_the_same_account(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let original = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+
+    let duplicate = NewInstance {
+        id: InstanceId::new("ins_duplicate"),
+        token_hash: token_hash("duplicate"),
+        ..new_instance(&acme.id, "sales")
+    };
+    assert_eq!(
+        store.insert_instance(duplicate).await,
+        Err(InsertInstanceError::NameTaken)
+    );
+    assert_eq!(
+        store
+            .list_instances(&acme.id)
+            .await
+            .expect("listing succeeds"),
+        vec![(original, None)]
+    );
+}
+
+pub async fn insert_instance_accepts_a_name_taken_in_another_account(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    let acme_sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let globex_sales = stored_instance(&store, new_instance(&globex.id, "sales")).await;
+
+    assert_ne!(acme_sales.id, globex_sales.id);
+    assert_eq!(acme_sales.name, globex_sales.name);
+}
+
+pub async fn insert_instance_refuses_a_token_hash_used_by_an_instance(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let sales_token = new_instance(&acme.id, "sales").token_hash;
+
+    let copycat = NewInstance {
+        token_hash: sales_token.clone(),
+        ..new_instance(&globex.id, "support")
+    };
+    assert_eq!(
+        store.insert_instance(copycat).await,
+        Err(InsertInstanceError::TokenTaken)
+    );
+    assert_eq!(
+        store
+            .find_principal_by_token_hash(&sales_token)
+            .await
+            .expect("lookup succeeds"),
+        Some(Principal::Instance(sales))
+    );
+}
+
+pub async fn insert_instance_refuses_a_token_hash_used_by_an_account(store: impl StoreUnderTest) {
+    let acme = new_account("acme");
+    stored_account(&store, acme.clone()).await;
+
+    let copycat = NewInstance {
+        token_hash: acme.token_hash.clone(),
+        ..new_instance(&acme.id, "sales")
+    };
+    assert_eq!(
+        store.insert_instance(copycat).await,
+        Err(InsertInstanceError::TokenTaken)
+    );
+    assert_eq!(
+        store
+            .list_instances(&acme.id)
+            .await
+            .expect("listing succeeds"),
+        vec![]
+    );
+}
+
+pub async fn insert_instance_refuses_an_unknown_account(store: impl StoreUnderTest) {
+    let ghost = AccountId::new("acc_ghost");
+    assert_eq!(
+        store.insert_instance(new_instance(&ghost, "sales")).await,
+        Err(InsertInstanceError::AccountNotFound)
+    );
+}
+
+pub async fn insert_instance_enforces_the_account_quota(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account_with_quota("acme", 2)).await;
+    let empty = stored_account(&store, new_account_with_quota("empty", 0)).await;
+    stored_instance(&store, new_instance(&acme.id, "one")).await;
+    stored_instance(&store, new_instance(&acme.id, "two")).await;
+
+    assert_eq!(
+        store.insert_instance(new_instance(&acme.id, "three")).await,
+        Err(InsertInstanceError::QuotaExceeded { quota: 2 })
+    );
+    assert_eq!(
+        store.insert_instance(new_instance(&empty.id, "one")).await,
+        Err(InsertInstanceError::QuotaExceeded { quota: 0 })
+    );
+
+    let one = store
+        .find_instance(&acme.id, &instance_name("one"))
+        .await
+        .expect("lookup succeeds")
+        .expect("instance one exists");
+    assert!(store
+        .delete_instance(&one.id)
+        .await
+        .expect("deleting succeeds"));
+    stored_instance(&store, new_instance(&acme.id, "three")).await;
+}
+
+pub async fn insert_instance_without_a_quota_is_unlimited(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    for index in 0..12 {
+        stored_instance(
+            &store,
+            new_instance(&acme.id, &format!("instance-{index:02}")),
+        )
+        .await;
+    }
+    assert_eq!(
+        store
+            .list_instances(&acme.id)
+            .await
+            .expect("listing succeeds")
+            .len(),
+        12
+    );
+}
+
+pub async fn concurrent_inserts_never_exceed_the_quota(store: impl StoreUnderTest) {
+    const QUOTA: u32 = 3;
+    const ATTEMPTS: usize = 10;
+    let acme = stored_account(&store, new_account_with_quota("acme", QUOTA)).await;
+
+    let mut attempts = JoinSet::new();
+    for index in 0..ATTEMPTS {
+        let store = store.clone();
+        let instance = new_instance(&acme.id, &format!("racer-{index:02}"));
+        attempts.spawn(async move { store.insert_instance(instance).await });
+    }
+    let outcomes = attempts.join_all().await;
+
+    let succeeded = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    let refused = outcomes
+        .iter()
+        .filter(|outcome| **outcome == Err(InsertInstanceError::QuotaExceeded { quota: QUOTA }))
+        .count();
+    assert_eq!(succeeded, QUOTA as usize, "outcomes: {outcomes:?}");
+    assert_eq!(refused, ATTEMPTS - QUOTA as usize, "outcomes: {outcomes:?}");
+    assert_eq!(
+        store
+            .list_instances(&acme.id)
+            .await
+            .expect("listing succeeds")
+            .len(),
+        QUOTA as usize
+    );
+}
+
+pub async fn concurrent_inserts_of_one_name_create_one_instance(store: impl StoreUnderTest) {
+    const ATTEMPTS: usize = 6;
+    let acme = stored_account(&store, new_account("acme")).await;
+
+    let mut attempts = JoinSet::new();
+    for index in 0..ATTEMPTS {
+        let store = store.clone();
+        let instance = NewInstance {
+            id: InstanceId::new(format!("ins_racer_{index}")),
+            token_hash: token_hash(&format!("racer-{index}")),
+            ..new_instance(&acme.id, "sales")
+        };
+        attempts.spawn(async move { store.insert_instance(instance).await });
+    }
+    let outcomes = attempts.join_all().await;
+
+    let succeeded = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    let refused = outcomes
+        .iter()
+        .filter(|outcome| **outcome == Err(InsertInstanceError::NameTaken))
+        .count();
+    assert_eq!(succeeded, 1, "outcomes: {outcomes:?}");
+    assert_eq!(refused, ATTEMPTS - 1, "outcomes: {outcomes:?}");
+}
+
+pub async fn find_instance_is_scoped_to_its_account(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+
+    assert_eq!(
+        store
+            .find_instance(&acme.id, &sales.name)
+            .await
+            .expect("lookup succeeds"),
+        Some(sales.clone())
+    );
+    assert_eq!(
+        store
+            .find_instance(&globex.id, &sales.name)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_instance(&acme.id, &instance_name("support"))
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn list_instances_orders_by_name_and_includes_integrations(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    stored_instance(&store, new_instance(&globex.id, "0-elsewhere")).await;
+
+    // Inserted out of order; listed by the names' bytes: digits < upper case < '_' <
+    // lower case, whatever the database's locale.
+    let mut expected = Vec::new();
+    for name in ["beta", "Alpha", "alpha", "_gamma", "9lives"] {
+        let instance = stored_instance(&store, new_instance(&acme.id, name)).await;
+        let integration = (name != "alpha").then(|| sample_integration(&instance.id));
+        if let Some(integration) = &integration {
+            store
+                .save_integration(integration.clone())
+                .await
+                .expect("saving succeeds");
+        }
+        expected.push((instance, integration));
+    }
+    expected.sort_by(|(left, _), (right, _)| left.name.as_str().cmp(right.name.as_str()));
+
+    let listed = store
+        .list_instances(&acme.id)
+        .await
+        .expect("listing succeeds");
+    let listed_names: Vec<&str> = listed
+        .iter()
+        .map(|(instance, _)| instance.name.as_str())
+        .collect();
+    assert_eq!(listed_names, ["9lives", "Alpha", "_gamma", "alpha", "beta"]);
+    assert_eq!(listed, expected);
+}
+
+pub async fn list_instances_of_an_account_without_instances_is_empty(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    stored_instance(&store, new_instance(&globex.id, "sales")).await;
+
+    assert_eq!(
+        store
+            .list_instances(&acme.id)
+            .await
+            .expect("listing succeeds"),
+        vec![]
+    );
+    assert_eq!(
+        store
+            .list_instances(&AccountId::new("acc_ghost"))
+            .await
+            .expect("listing succeeds"),
+        vec![]
+    );
+}
+
+pub async fn delete_instance_removes_it_and_its_integration(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = new_instance(&acme.id, "sales");
+    let instance = stored_instance(&store, sales.clone()).await;
+    let support = stored_instance(&store, new_instance(&acme.id, "support")).await;
+    store
+        .save_integration(sample_integration(&instance.id))
+        .await
+        .expect("saving succeeds");
+    store
+        .save_integration(sample_integration(&support.id))
+        .await
+        .expect("saving succeeds");
+
+    assert!(store
+        .delete_instance(&instance.id)
+        .await
+        .expect("deleting succeeds"));
+
+    assert_eq!(
+        store
+            .find_instance(&acme.id, &sales.name)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_principal_by_token_hash(&sales.token_hash)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_integration(&instance.id)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    let secrets_left: Vec<InstanceId> = store
+        .list_sealed_secrets()
+        .await
+        .expect("listing succeeds")
+        .into_iter()
+        .map(|(owner, _)| owner)
+        .collect();
+    assert_eq!(secrets_left, vec![support.id.clone()]);
+    assert_eq!(
+        store
+            .list_instances(&acme.id)
+            .await
+            .expect("listing succeeds"),
+        vec![(support.clone(), Some(sample_integration(&support.id)))]
+    );
+}
+
+pub async fn delete_instance_returns_false_when_absent(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+
+    assert!(!store
+        .delete_instance(&InstanceId::new("ins_ghost"))
+        .await
+        .expect("deleting succeeds"));
+    assert!(store
+        .delete_instance(&sales.id)
+        .await
+        .expect("deleting succeeds"));
+    assert!(!store
+        .delete_instance(&sales.id)
+        .await
+        .expect("deleting succeeds"));
+}
+
+pub async fn save_integration_round_trips_every_field(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let support = stored_instance(&store, new_instance(&acme.id, "support")).await;
+
+    let complete = sample_integration(&sales.id);
+    let sparse = ChatwootIntegration {
+        inbox_id: None,
+        status: IntegrationStatus::Error,
+        last_error: "Chatwoot answered 503 — retrying".to_owned(),
+        settings: ChatwootSettings {
+            flags: RelayFlags {
+                sign_messages: false,
+                ignore_groups: true,
+                start_as_pending: false,
+                reopen_resolved: true,
+            },
+            ..complete.settings.clone()
+        },
+        api_token: sealed_secret(2),
+        ..sample_integration(&support.id)
+    };
+    for integration in [complete, sparse] {
+        store
+            .save_integration(integration.clone())
+            .await
+            .expect("saving succeeds");
+        assert_eq!(
+            store
+                .find_integration(&integration.instance_id)
+                .await
+                .expect("lookup succeeds"),
+            Some(integration)
+        );
+    }
+}
+
+pub async fn save_integration_replaces_and_keeps_created_at(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let original = sample_integration(&sales.id);
+    store
+        .save_integration(original.clone())
+        .await
+        .expect("saving succeeds");
+
+    let replacement = ChatwootIntegration {
+        settings: ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("http://10.0.0.5:3000").expect("valid URL"),
+            account_id: ChatwootAccountId::new(7).expect("valid id"),
+            inbox_name: InboxName::parse(None).expect("default inbox name"),
+            flags: RelayFlags::default(),
+        },
+        api_token: sealed_secret(3),
+        bridge_integration_id: BridgeIntegrationId::new("int_replacement"),
+        inbox_id: None,
+        status: IntegrationStatus::Paused,
+        last_error: "paused by the operator".to_owned(),
+        created_at: instant(3_600),
+        updated_at: instant(3_660),
+        ..original.clone()
+    };
+    store
+        .save_integration(replacement.clone())
+        .await
+        .expect("replacing succeeds");
+
+    let expected = ChatwootIntegration {
+        created_at: original.created_at,
+        ..replacement
+    };
+    assert_eq!(
+        store
+            .find_integration(&sales.id)
+            .await
+            .expect("lookup succeeds"),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store.list_sealed_secrets().await.expect("listing succeeds"),
+        vec![(sales.id.clone(), sealed_secret(3))],
+        "a replace must not leave a second row behind"
+    );
+}
+
+pub async fn save_integration_refuses_an_unknown_instance_without_leaking_values(
+    store: impl StoreUnderTest,
+) {
+    let orphan = sample_integration(&InstanceId::new("ins_ghost"));
+    let error = store
+        .save_integration(orphan.clone())
+        .await
+        .expect_err("an integration needs an existing instance");
+
+    let text = error.to_string();
+    for value in [
+        orphan.settings.base_url.as_str(),
+        orphan.settings.inbox_name.as_str(),
+        orphan.bridge_integration_id.as_str(),
+        orphan.api_token.key_id.as_str(),
+    ] {
+        assert!(
+            !text.contains(value),
+            "the error text {text:?} repeats a stored value"
+        );
+    }
+    assert_eq!(
+        store
+            .find_integration(&orphan.instance_id)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn find_integration_returns_none_when_absent(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+
+    assert_eq!(
+        store
+            .find_integration(&sales.id)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_integration(&InstanceId::new("ins_ghost"))
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn delete_integration_returns_whether_it_existed(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = new_instance(&acme.id, "sales");
+    let instance = stored_instance(&store, sales.clone()).await;
+    store
+        .save_integration(sample_integration(&instance.id))
+        .await
+        .expect("saving succeeds");
+
+    assert!(store
+        .delete_integration(&instance.id)
+        .await
+        .expect("deleting succeeds"));
+    assert!(!store
+        .delete_integration(&instance.id)
+        .await
+        .expect("deleting succeeds"));
+    assert_eq!(
+        store
+            .find_integration(&instance.id)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_instance(&acme.id, &sales.name)
+            .await
+            .expect("lookup succeeds"),
+        Some(instance),
+        "deleting the integration keeps the instance"
+    );
+}
+
+pub async fn backfill_inbox_id_only_fills_a_missing_inbox_id(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let without_inbox = ChatwootIntegration {
+        inbox_id: None,
+        ..sample_integration(&sales.id)
+    };
+    store
+        .save_integration(without_inbox.clone())
+        .await
+        .expect("saving succeeds");
+
+    store
+        .backfill_inbox_id(&sales.id, 41)
+        .await
+        .expect("backfilling succeeds");
+    store
+        .backfill_inbox_id(&sales.id, 42)
+        .await
+        .expect("backfilling an inbox id already known succeeds");
+    assert_eq!(
+        store
+            .find_integration(&sales.id)
+            .await
+            .expect("lookup succeeds"),
+        Some(ChatwootIntegration {
+            inbox_id: Some(41),
+            ..without_inbox
+        })
+    );
+
+    store
+        .backfill_inbox_id(&InstanceId::new("ins_ghost"), 43)
+        .await
+        .expect("backfilling an integration that does not exist is a no-op");
+}
+
+pub async fn list_sealed_secrets_lists_every_integration_secret(store: impl StoreUnderTest) {
+    assert_eq!(
+        store.list_sealed_secrets().await.expect("listing succeeds"),
+        vec![]
+    );
+
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let support = stored_instance(&store, new_instance(&globex.id, "support")).await;
+    stored_instance(&store, new_instance(&acme.id, "no-integration")).await;
+    for (instance, variant) in [(&sales, 5), (&support, 6)] {
+        store
+            .save_integration(ChatwootIntegration {
+                api_token: sealed_secret(variant),
+                ..sample_integration(&instance.id)
+            })
+            .await
+            .expect("saving succeeds");
+    }
+
+    let mut listed = store.list_sealed_secrets().await.expect("listing succeeds");
+    listed.sort_by(|(left, _), (right, _)| left.cmp(right));
+    let mut expected = vec![
+        (sales.id.clone(), sealed_secret(5)),
+        (support.id.clone(), sealed_secret(6)),
+    ];
+    expected.sort_by(|(left, _), (right, _)| left.cmp(right));
+    assert_eq!(listed, expected);
+}
+
+pub async fn replace_sealed_secret_is_a_compare_and_swap(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let original = sample_integration(&sales.id);
+    store
+        .save_integration(original.clone())
+        .await
+        .expect("saving succeeds");
+    let current = original.api_token.clone();
+    let rotated = sealed_secret(8);
+
+    // Anything but the exact current (key id, nonce, ciphertext) is refused.
+    let stale_variants = [
+        sealed_secret(9),
+        SealedSecret {
+            key_id: KeyId::new("another-key"),
+            ..current.clone()
+        },
+        SealedSecret {
+            nonce: vec![0; 12],
+            ..current.clone()
+        },
+        SealedSecret {
+            ciphertext: vec![1, 2, 3],
+            ..current.clone()
+        },
+    ];
+    for stale in &stale_variants {
+        assert!(!store
+            .replace_sealed_secret(&sales.id, stale, &rotated)
+            .await
+            .expect("compare-and-swap succeeds"));
+    }
+    assert!(!store
+        .replace_sealed_secret(&InstanceId::new("ins_ghost"), &current, &rotated)
+        .await
+        .expect("compare-and-swap succeeds"));
+    assert_eq!(
+        store
+            .find_integration(&sales.id)
+            .await
+            .expect("lookup succeeds"),
+        Some(original.clone())
+    );
+
+    assert!(store
+        .replace_sealed_secret(&sales.id, &current, &rotated)
+        .await
+        .expect("compare-and-swap succeeds"));
+    assert!(
+        !store
+            .replace_sealed_secret(&sales.id, &current, &sealed_secret(10))
+            .await
+            .expect("compare-and-swap succeeds"),
+        "the second swap from the same expected value must lose"
+    );
+    assert_eq!(
+        store
+            .find_integration(&sales.id)
+            .await
+            .expect("lookup succeeds"),
+        Some(ChatwootIntegration {
+            api_token: rotated,
+            ..original
+        })
+    );
+}
+
+pub async fn ping_succeeds(store: impl StoreUnderTest) {
+    store.ping().await.expect("the database answers");
+}

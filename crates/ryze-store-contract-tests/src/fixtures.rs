@@ -1,0 +1,104 @@
+//! Sample accounts, instances and integrations for store tests.
+//!
+//! Every value is derived from a short label, so a test reads as what it sets up
+//! (`new_account("acme")`, `new_instance(&acme.id, "sales")`) and two calls with the same
+//! label collide on purpose. Timestamps have microsecond precision, the finest every
+//! backend keeps, so a value read back compares equal to the one written.
+
+use chrono::{DateTime, Utc};
+use ryze_domain::{
+    AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
+    ChatwootIntegration, ChatwootSettings, InboxName, InstanceId, InstanceName, IntegrationStatus,
+    KeyId, RelayFlags, SealedSecret, TokenHash,
+};
+use ryze_ports::{NewAccount, NewInstance};
+
+/// 2025-03-04T05:06:07.123456Z in microseconds since the epoch.
+const REFERENCE_INSTANT_MICROS: i64 = 1_741_064_767_123_456;
+
+/// A fixed instant, `offset_seconds` after the reference instant (a weekday morning
+/// with a non-zero microsecond part, so precision loss would show).
+pub fn instant(offset_seconds: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(REFERENCE_INSTANT_MICROS + offset_seconds * 1_000_000)
+        .expect("the reference instant plus a test offset is a valid timestamp")
+}
+
+/// The hash of the token labelled `label`.
+pub fn token_hash(label: &str) -> TokenHash {
+    TokenHash::of(&format!("sample-token-{label}"))
+}
+
+/// An account `acc_<label>` without a quota, holding the token labelled `label`.
+pub fn new_account(label: &str) -> NewAccount {
+    NewAccount {
+        id: AccountId::new(format!("acc_{label}")),
+        name: AccountName::parse(&format!("Account {label}"))
+            .expect("sample account names are valid"),
+        token_hash: token_hash(&format!("account-{label}")),
+        instance_quota: None,
+        created_at: instant(0),
+    }
+}
+
+/// [`new_account`] limited to `quota` instances.
+pub fn new_account_with_quota(label: &str, quota: u32) -> NewAccount {
+    NewAccount {
+        instance_quota: Some(quota),
+        ..new_account(label)
+    }
+}
+
+/// An instance `name` of `account_id`, with an id and token unique to the pair.
+pub fn new_instance(account_id: &AccountId, name: &str) -> NewInstance {
+    NewInstance {
+        id: InstanceId::new(format!("ins_{account_id}_{name}")),
+        account_id: account_id.clone(),
+        name: InstanceName::parse(name).expect("sample instance names are valid"),
+        token_hash: token_hash(&format!("instance-{account_id}-{name}")),
+        created_at: instant(60),
+    }
+}
+
+/// A sealed secret whose bytes depend on `variant`; the ciphertext holds a NUL and
+/// bytes above 0x7F, so a backend that treats it as text would break it.
+pub fn sealed_secret(variant: u8) -> SealedSecret {
+    SealedSecret {
+        key_id: KeyId::new(format!("master-key-{variant}")),
+        nonce: (0u8..12)
+            .map(|byte| byte.wrapping_mul(7) ^ variant)
+            .collect(),
+        ciphertext: (0u8..48)
+            .map(|byte| byte.wrapping_mul(37) ^ variant)
+            .chain([0x00, 0xff, 0x80])
+            .collect(),
+    }
+}
+
+/// A complete integration of `instance_id` with every optional field set and every
+/// flag differing from its neighbour, so a swapped column would show.
+pub fn sample_integration(instance_id: &InstanceId) -> ChatwootIntegration {
+    ChatwootIntegration {
+        instance_id: instance_id.clone(),
+        settings: ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com/support")
+                .expect("the sample base URL is valid"),
+            account_id: ChatwootAccountId::new(4_200_000_001)
+                .expect("the sample Chatwoot account id is valid"),
+            inbox_name: InboxName::parse(Some("WhatsApp - Suporte"))
+                .expect("the sample inbox name is valid"),
+            flags: RelayFlags {
+                sign_messages: true,
+                ignore_groups: false,
+                start_as_pending: true,
+                reopen_resolved: false,
+            },
+        },
+        api_token: sealed_secret(1),
+        bridge_integration_id: BridgeIntegrationId::new(format!("int_{instance_id}")),
+        inbox_id: Some(9_000_000_007),
+        status: IntegrationStatus::Active,
+        last_error: String::new(),
+        created_at: instant(120),
+        updated_at: instant(180),
+    }
+}

@@ -1,0 +1,138 @@
+//! What the contract suite cannot check through the ports: migrations revert and
+//! re-apply, rows breaking the domain's rules are reported as corrupt, and an
+//! unreachable server is reported as unavailable.
+
+use std::time::Duration;
+
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use ryze_domain::{AccountId, InstanceName};
+use ryze_ports::{AccountStore, InstanceStore, IntegrationStore, StoreError};
+use ryze_store_contract_tests::fixtures::{new_account, new_instance, sample_integration};
+use ryze_store_postgres::test_support::TestDatabase;
+use ryze_store_postgres::{revert_all_migrations, run_migrations, PostgresSettings, PostgresStore};
+
+fn settings(url: &str) -> PostgresSettings {
+    PostgresSettings {
+        url: url.to_owned(),
+        max_connections: 2,
+        connect_timeout: Duration::from_secs(10),
+    }
+}
+
+async fn execute(url: &str, statement: &str) {
+    let mut connection = AsyncPgConnection::establish(url)
+        .await
+        .expect("the test database accepts connections");
+    diesel::sql_query(statement)
+        .execute(&mut connection)
+        .await
+        .expect("the statement runs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn migrations_revert_and_reapply_cleanly() {
+    let database = TestDatabase::create().await;
+
+    assert_eq!(
+        run_migrations(&database.url)
+            .await
+            .expect("migrating succeeds"),
+        Vec::<String>::new(),
+        "the template is fully migrated"
+    );
+    let reverted = revert_all_migrations(&database.url)
+        .await
+        .expect("every migration reverts");
+    assert_eq!(reverted.len(), 3, "reverted: {reverted:?}");
+    assert!(
+        reverted.windows(2).all(|pair| pair[0] > pair[1]),
+        "newest first: {reverted:?}"
+    );
+
+    let mut applied = run_migrations(&database.url)
+        .await
+        .expect("every migration re-applies");
+    applied.reverse();
+    assert_eq!(applied, reverted);
+
+    let store = PostgresStore::connect(&settings(&database.url))
+        .await
+        .expect("connecting succeeds");
+    let account = store
+        .insert_account(new_account("after-reapply"))
+        .await
+        .expect("the re-applied schema works");
+    store
+        .insert_instance(new_instance(&account.id, "sales"))
+        .await
+        .expect("the re-applied schema works");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_breaking_the_domain_rules_are_corrupt() {
+    let database = TestDatabase::create().await;
+    let store = PostgresStore::connect(&settings(&database.url))
+        .await
+        .expect("connecting succeeds");
+    let account = store
+        .insert_account(new_account("acme"))
+        .await
+        .expect("inserting succeeds");
+    let instance = store
+        .insert_instance(new_instance(&account.id, "sales"))
+        .await
+        .expect("inserting succeeds");
+    store
+        .save_integration(sample_integration(&instance.id))
+        .await
+        .expect("saving succeeds");
+
+    execute(
+        &database.url,
+        "UPDATE chatwoot_integrations SET status = 'sleeping', base_url = 'ftp://x'",
+    )
+    .await;
+    let error = store
+        .find_integration(&instance.id)
+        .await
+        .expect_err("the row is corrupt");
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+
+    execute(&database.url, "UPDATE instances SET name = 'has space'").await;
+    let error = store
+        .list_instances(&account.id)
+        .await
+        .expect_err("the row is corrupt");
+    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+    assert!(
+        !error.to_string().contains("has space"),
+        "the error repeats the stored value: {error}"
+    );
+    assert_eq!(
+        store
+            .find_instance(
+                &AccountId::new("acc_acme"),
+                &InstanceName::parse("sales").expect("valid")
+            )
+            .await,
+        Ok(None)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_server_is_unavailable() {
+    let error = PostgresStore::connect(&PostgresSettings {
+        url: "postgres://nobody:secret-password@127.0.0.1:1/nothing".to_owned(),
+        max_connections: 1,
+        connect_timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect_err("nothing listens on port 1");
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(!error.to_string().contains("secret-password"), "{error}");
+
+    let error = run_migrations("postgres://nobody:secret-password@127.0.0.1:1/nothing")
+        .await
+        .expect_err("nothing listens on port 1");
+    assert!(!error.to_string().contains("secret-password"), "{error}");
+}

@@ -1,0 +1,222 @@
+//! The public [`SqliteStore`]: every operation of the pool runs as a task on a small
+//! multi-thread runtime the store owns, and the caller awaits that task.
+//!
+//! Why: diesel-async's `SyncConnectionWrapper` runs each query on a blocking thread and,
+//! when the awaiting future is dropped half-way, waits for it with `block_in_place` —
+//! which panics on a current-thread runtime. actix-web's workers are current-thread
+//! runtimes and drop a request's futures whenever the client goes away or another
+//! extractor of the same handler fails first. Run on our own runtime, an operation whose
+//! caller stopped waiting simply finishes in the background (and its connection goes
+//! back to the pool intact); nothing panics, whatever runtime the caller uses.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ryze_domain::{
+    Account, AccountId, ChatwootIntegration, Instance, InstanceId, InstanceName, Principal,
+    SealedSecret, TokenHash,
+};
+use ryze_ports::{
+    AccountStore, InsertAccountError, InsertInstanceError, InstanceStore, IntegrationStore,
+    NewAccount, NewInstance, StoreError, StoreHealth,
+};
+
+use crate::store::{PooledSqlite, SqliteSettings};
+
+/// Owns the runtime; shuts it down without blocking when the last store handle goes,
+/// which may happen inside an async context where a blocking shutdown would panic.
+struct StoreRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for StoreRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The SQLite implementation of every store port. Cloning is cheap: clones share one
+/// pool and one runtime.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pooled: PooledSqlite,
+    /// Where operations run; valid as long as `_runtime` lives.
+    handle: tokio::runtime::Handle,
+    _runtime: Arc<StoreRuntime>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.pooled.fmt(f)
+    }
+}
+
+fn task_failure(error: tokio::task::JoinError) -> StoreError {
+    StoreError::Unavailable(format!("database task ended abnormally: {error}"))
+}
+
+impl SqliteStore {
+    /// Creates the database's directory if needed, builds the pool and opens a first
+    /// connection (creating the file), so an unusable path is reported now
+    /// ([`StoreError::Unavailable`]). Every connection runs in WAL mode with foreign
+    /// keys enforced and a 5 s busy timeout. Does not migrate: call
+    /// [`crate::run_migrations`] first.
+    pub async fn open(settings: &SqliteSettings) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(settings.max_connections.max(1) + 1)
+            .thread_name("sqlite-store")
+            .enable_all()
+            .build()
+            .map_err(|error| {
+                StoreError::Unavailable(format!("could not start the database runtime: {error}"))
+            })?;
+        let handle = runtime.handle().clone();
+        // Owned before anything can fail: a bare runtime dropped in async code panics.
+        let owned = Arc::new(StoreRuntime(Some(runtime)));
+        let settings = settings.clone();
+        let pooled = handle
+            .spawn(async move { PooledSqlite::open(&settings).await })
+            .await
+            .map_err(task_failure)??;
+        Ok(Self {
+            pooled,
+            handle,
+            _runtime: owned,
+        })
+    }
+
+    /// Runs `operation` on the store's runtime and waits for it.
+    async fn isolated<T, E, Operation, Output>(&self, operation: Operation) -> Result<T, E>
+    where
+        Operation: FnOnce(PooledSqlite) -> Output,
+        Output: Future<Output = Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        self.handle
+            .spawn(operation(self.pooled.clone()))
+            .await
+            .map_err(|error| E::from(task_failure(error)))?
+    }
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn insert_account(&self, account: NewAccount) -> Result<Account, InsertAccountError> {
+        self.isolated(|pooled| async move { pooled.insert_account(account).await })
+            .await
+    }
+
+    async fn find_principal_by_token_hash(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<Principal>, StoreError> {
+        let token_hash = token_hash.clone();
+        self.isolated(
+            |pooled| async move { pooled.find_principal_by_token_hash(&token_hash).await },
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl InstanceStore for SqliteStore {
+    async fn insert_instance(
+        &self,
+        instance: NewInstance,
+    ) -> Result<Instance, InsertInstanceError> {
+        self.isolated(|pooled| async move { pooled.insert_instance(instance).await })
+            .await
+    }
+
+    async fn find_instance(
+        &self,
+        account_id: &AccountId,
+        name: &InstanceName,
+    ) -> Result<Option<Instance>, StoreError> {
+        let (account_id, name) = (account_id.clone(), name.clone());
+        self.isolated(|pooled| async move { pooled.find_instance(&account_id, &name).await })
+            .await
+    }
+
+    async fn list_instances(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Vec<(Instance, Option<ChatwootIntegration>)>, StoreError> {
+        let account_id = account_id.clone();
+        self.isolated(|pooled| async move { pooled.list_instances(&account_id).await })
+            .await
+    }
+
+    async fn delete_instance(&self, instance_id: &InstanceId) -> Result<bool, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.delete_instance(&instance_id).await })
+            .await
+    }
+}
+
+#[async_trait]
+impl IntegrationStore for SqliteStore {
+    async fn save_integration(&self, integration: ChatwootIntegration) -> Result<(), StoreError> {
+        self.isolated(|pooled| async move { pooled.save_integration(integration).await })
+            .await
+    }
+
+    async fn find_integration(
+        &self,
+        instance_id: &InstanceId,
+    ) -> Result<Option<ChatwootIntegration>, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.find_integration(&instance_id).await })
+            .await
+    }
+
+    async fn delete_integration(&self, instance_id: &InstanceId) -> Result<bool, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.delete_integration(&instance_id).await })
+            .await
+    }
+
+    async fn backfill_inbox_id(
+        &self,
+        instance_id: &InstanceId,
+        inbox_id: i64,
+    ) -> Result<(), StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(
+            |pooled| async move { pooled.backfill_inbox_id(&instance_id, inbox_id).await },
+        )
+        .await
+    }
+
+    async fn list_sealed_secrets(&self) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError> {
+        self.isolated(|pooled| async move { pooled.list_sealed_secrets().await })
+            .await
+    }
+
+    async fn replace_sealed_secret(
+        &self,
+        instance_id: &InstanceId,
+        expected: &SealedSecret,
+        replacement: &SealedSecret,
+    ) -> Result<bool, StoreError> {
+        let (instance_id, expected, replacement) =
+            (instance_id.clone(), expected.clone(), replacement.clone());
+        self.isolated(|pooled| async move {
+            pooled
+                .replace_sealed_secret(&instance_id, &expected, &replacement)
+                .await
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl StoreHealth for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.isolated(|pooled| async move { pooled.ping().await })
+            .await
+    }
+}

@@ -1,0 +1,241 @@
+//! Configuration, layered with the `config` crate: built-in defaults, then an optional
+//! TOML file (`--config FILE`, or `ryze.toml` in the working directory when present),
+//! then `RYZE__SECTION__KEY` environment variables, then the documented short variables
+//! (`DATABASE_URL`, `BRIDGE_URL`, `BRIDGE_TOKEN`, `RYZE_MASTER_KEY`, …) which win.
+//! `docs/configuration.md` lists every setting.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// `embedded`: one process, SQLite file, generated key file — nothing to set up.
+/// `production`: refuses to start without an explicit master key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Embedded,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub mode: Mode,
+    /// Address the API listens on.
+    pub listen: String,
+    pub database: DatabaseSettings,
+    pub bridge: BridgeSettings,
+    pub vault: VaultSettings,
+    pub rate_limit: RateLimitSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
+    pub url: String,
+    pub max_connections: usize,
+    pub connect_timeout_secs: u64,
+    /// Apply pending migrations when a command opens the database. Defaults to true in
+    /// embedded mode and false in production (run `ryze migrate` in your deploy step).
+    pub migrate_on_start: Option<bool>,
+}
+
+/// Where the bridge (RyzeIntegrations) is. Both or neither.
+#[derive(Clone, Deserialize)]
+pub struct BridgeSettings {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub connect_timeout_secs: u64,
+    pub request_timeout_secs: u64,
+}
+
+impl std::fmt::Debug for BridgeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BridgeSettings")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+#[derive(Clone, Deserialize)]
+pub struct VaultSettings {
+    /// Current master key (32 bytes, hex or base64).
+    pub master_key: Option<String>,
+    /// Older keys still needed to read secrets sealed before a rotation.
+    pub previous_master_keys: Vec<String>,
+    /// Embedded mode without `master_key`: the key file, created on first run.
+    pub key_file: PathBuf,
+}
+
+impl std::fmt::Debug for VaultSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VaultSettings")
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("previous_master_keys", &self.previous_master_keys.len())
+            .field("key_file", &self.key_file)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub per_minute: u32,
+    pub instance_creation_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub body_limit_bytes: usize,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// `tracing` filter; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+/// The short environment variables we document, and the setting each one sets.
+const SHORT_VARIABLES: &[(&str, &str)] = &[
+    ("RYZE_MODE", "mode"),
+    ("RYZE_LISTEN", "listen"),
+    ("DATABASE_URL", "database.url"),
+    ("BRIDGE_URL", "bridge.url"),
+    ("BRIDGE_TOKEN", "bridge.token"),
+    ("RYZE_MASTER_KEY", "vault.master_key"),
+    ("RYZE_KEY_FILE", "vault.key_file"),
+    ("RYZE_LOG_FORMAT", "log.format"),
+];
+
+/// Read with the process environment.
+pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
+    load_from(file, &std::env::vars().collect())
+}
+
+/// Read with an explicit environment, for tests.
+pub fn load_from(
+    file: Option<&Path>,
+    env: &HashMap<String, String>,
+) -> Result<Settings, config::ConfigError> {
+    let variable = |name: &str| env.get(name).filter(|value| !value.trim().is_empty());
+    let mut builder = Config::builder()
+        .set_default("mode", "embedded")?
+        .set_default("listen", "127.0.0.1:8080")?
+        .set_default("database.url", "sqlite://./data/ryze.db")?
+        .set_default("database.max_connections", 10)?
+        .set_default("database.connect_timeout_secs", 5)?
+        .set_default("bridge.connect_timeout_secs", 5)?
+        .set_default("bridge.request_timeout_secs", 65)?
+        .set_default("vault.previous_master_keys", Vec::<String>::new())?
+        .set_default("vault.key_file", "./data/master.key")?
+        .set_default("rate_limit.per_minute", 100)?
+        .set_default("rate_limit.instance_creation_per_minute", 20)?
+        .set_default(
+            "http.body_limit_bytes",
+            ryze_http::DEFAULT_BODY_LIMIT_BYTES as i64,
+        )?
+        .set_default("http.workers", 0)?
+        .set_default("log.format", "pretty")?
+        .set_default("log.filter", "info")?;
+
+    builder = match file {
+        Some(path) => builder.add_source(File::from(path).format(FileFormat::Toml)),
+        None => builder.add_source(File::new("ryze.toml", FileFormat::Toml).required(false)),
+    };
+
+    let prefixed: HashMap<String, String> = env
+        .iter()
+        .filter(|(name, _)| name.starts_with("RYZE__"))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    builder = builder.add_source(
+        Environment::with_prefix("RYZE")
+            .prefix_separator("__")
+            .separator("__")
+            .source(Some(prefixed)),
+    );
+
+    for (name, key) in SHORT_VARIABLES {
+        if let Some(value) = variable(name) {
+            builder = builder.set_override(*key, value.clone())?;
+        }
+    }
+    if let Some(previous) = variable("RYZE_PREVIOUS_MASTER_KEYS") {
+        let keys: Vec<String> = previous
+            .split(',')
+            .map(str::trim)
+            .filter(|key| !key.is_empty())
+            .map(str::to_owned)
+            .collect();
+        builder = builder.set_override("vault.previous_master_keys", keys)?;
+    }
+    builder.build()?.try_deserialize()
+}
+
+impl Settings {
+    pub fn migrate_on_start(&self) -> bool {
+        self.database
+            .migrate_on_start
+            .unwrap_or(self.mode == Mode::Embedded)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let settings = load_from(Some(Path::new("/nonexistent/none.toml")), &env_of(&[]));
+        // An explicitly named file must exist.
+        assert!(settings.is_err());
+        let settings = load_from(None, &env_of(&[])).unwrap();
+        assert_eq!(settings.mode, Mode::Embedded);
+        assert_eq!(settings.listen, "127.0.0.1:8080");
+        assert_eq!(settings.database.url, "sqlite://./data/ryze.db");
+        assert!(settings.bridge.url.is_none());
+        assert!(settings.migrate_on_start());
+        assert_eq!(settings.rate_limit.per_minute, 100);
+    }
+
+    #[test]
+    fn documented_variables_override_everything() {
+        let settings = load_from(
+            None,
+            &env_of(&[
+                ("DATABASE_URL", "postgres://postgres@127.0.0.1/ryze"),
+                ("BRIDGE_URL", "http://bridge:9000"),
+                ("BRIDGE_TOKEN", "bridge-secret"),
+                ("RYZE_MODE", "production"),
+                ("RYZE_PREVIOUS_MASTER_KEYS", "a, b"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.database.url, "postgres://postgres@127.0.0.1/ryze");
+        assert_eq!(settings.bridge.url.as_deref(), Some("http://bridge:9000"));
+        assert_eq!(settings.mode, Mode::Production);
+        assert!(!settings.migrate_on_start());
+        assert_eq!(settings.vault.previous_master_keys, vec!["a", "b"]);
+        assert!(!format!("{:?}", settings.bridge).contains("bridge-secret"));
+    }
+}

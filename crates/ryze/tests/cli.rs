@@ -1,0 +1,201 @@
+//! The binary as a new user meets it, in an empty directory with nothing configured:
+//! `ryze account create`, then `ryze serve` on the embedded default.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn ryze(directory: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ryze"));
+    command
+        .current_dir(directory)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// Kills the server when the test ends, pass or fail.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_until_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(response) = client.get(format!("{base}/healthz")).send().await {
+            if response.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("ryze serve did not become healthy within 30 s");
+}
+
+#[tokio::test]
+async fn a_new_user_gets_a_token_an_instance_and_the_documented_answers() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = ryze(directory.path())
+        .args(["account", "create", "--name", "Acme"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("TokenAccount:"))
+        .map(str::trim)
+        .expect("the token is printed")
+        .to_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("created a new master key file"), "{stderr}");
+
+    let key_file = directory.path().join("data/master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "key file mode");
+    }
+    assert!(directory.path().join("data/ryze.db").exists());
+
+    let port = free_port();
+    let _server = Server(
+        ryze(directory.path())
+            .env("RYZE_LISTEN", format!("127.0.0.1:{port}"))
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    wait_until_healthy(&client, &base).await;
+
+    let created: Value = client
+        .post(format!("{base}/api/instance/new"))
+        .header("token", &token)
+        .json(&json!({"name": "suporte"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(created["data"]["name"], "suporte");
+
+    let answer = |status: u16, message: &str| {
+        (
+            status,
+            json!({"success": false, "error": {"message": message}}),
+        )
+    };
+    let set = client
+        .post(format!("{base}/api/chatwoot/set/suporte"))
+        .header("token", &token)
+        .json(&json!({"chatwootBaseUrl": "https://chatwoot.example.com", "chatwootAccountId": 5, "chatwootApiToken": "abc"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (set.status().as_u16(), set.json::<Value>().await.unwrap()),
+        answer(
+            503,
+            "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+        )
+    );
+    let list = client
+        .get(format!("{base}/api/chatwoot/list/suporte"))
+        .header("token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (list.status().as_u16(), list.json::<Value>().await.unwrap()),
+        answer(404, "no chatwoot integration for this instance")
+    );
+    let delete = client
+        .delete(format!("{base}/api/chatwoot/delete/suporte"))
+        .header("token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            delete.status().as_u16(),
+            delete.json::<Value>().await.unwrap()
+        ),
+        answer(404, "no chatwoot integration to delete")
+    );
+}
+
+#[test]
+fn production_mode_refuses_to_start_without_a_master_key() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = ryze(directory.path())
+        .env("RYZE_MODE", "production")
+        .args(["account", "create", "--name", "Acme"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("production mode refuses to start without RYZE_MASTER_KEY"),
+        "{stderr}"
+    );
+    assert!(!directory.path().join("data/master.key").exists());
+}
+
+#[test]
+fn keys_generate_prints_a_usable_key_and_rotation_reseals() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = ryze(directory.path())
+        .args(["keys", "generate"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let key = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    assert_eq!(key.len(), 44, "base64 of 32 bytes: {key}");
+
+    // An account under the key file, then a rotation: the file gains a new current key.
+    let created = ryze(directory.path())
+        .args(["account", "create", "--name", "Acme"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let before = std::fs::read_to_string(directory.path().join("data/master.key")).unwrap();
+    let rotated = ryze(directory.path())
+        .args(["keys", "rotate"])
+        .output()
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let after = std::fs::read_to_string(directory.path().join("data/master.key")).unwrap();
+    assert_ne!(before, after);
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("re-sealed 0 secret(s)"));
+}
