@@ -253,6 +253,17 @@ fn says_resource_missing(body: &str) -> bool {
     .any(|phrase| body.contains(phrase))
 }
 
+/// Chatwoot answers 401 for three different things: a bad token (`Invalid Access Token`),
+/// a user who is not a member of the account, and a role that may not do the action
+/// (`You are not authorized to do this action`; Chatwoot renders Pundit refusals as 401,
+/// not 403). Only the first is the token's fault; the other two are about the token's
+/// rights on the account.
+fn says_rights_missing(body: &str) -> bool {
+    let body = body.to_ascii_lowercase();
+    body.contains("not authorized to do this action")
+        || body.contains("not authorized to access this account")
+}
+
 fn classify_activation_failure(error: GatewayError, settings: &ChatwootSettings) -> ActivateError {
     let base_url = settings.base_url.to_string();
     let account_id = settings.account_id.get();
@@ -260,6 +271,9 @@ fn classify_activation_failure(error: GatewayError, settings: &ChatwootSettings)
     match error {
         GatewayError::ChatwootRejected { status, body, .. } => {
             ActivateError::Chatwoot(match status {
+                401 if says_rights_missing(&body) => {
+                    ChatwootFailure::Forbidden { account_id, detail }
+                }
                 401 => ChatwootFailure::Unauthorized { detail },
                 403 => ChatwootFailure::Forbidden { account_id, detail },
                 404 => ChatwootFailure::NotFound {
@@ -546,6 +560,16 @@ mod tests {
             message(rejected(401, r#"{"error":"Invalid Access Token"}"#)),
             r#"Chatwoot rejected the API token — verify chatwootApiToken. Detail: https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {"error":"Invalid Access Token"}"#
         );
+        assert!(message(rejected(
+            401,
+            r#"{"error":"You are not authorized to do this action"}"#
+        ))
+        .starts_with("Chatwoot denied the request — verify the API token has admin scope on account 5. Detail: "));
+        assert!(message(rejected(
+            401,
+            r#"{"error":"You are not authorized to access this account"}"#
+        ))
+        .starts_with("Chatwoot denied the request"));
         assert!(message(rejected(403, "{}"))
             .starts_with("Chatwoot denied the request — verify the API token has admin scope on account 5. Detail: "));
         assert!(message(rejected(404, "{}")).starts_with(

@@ -6,6 +6,7 @@
 
 pub mod access_token;
 pub mod account;
+pub mod bridge_integration;
 pub mod chatwoot;
 pub mod ids;
 pub mod instance;
@@ -16,6 +17,7 @@ pub mod validation;
 
 pub use access_token::{AccessToken, TokenHash};
 pub use account::{Account, AccountName};
+pub use bridge_integration::BridgeIntegration;
 pub use chatwoot::{
     ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl, ChatwootSettings, InboxName, RelayFlags,
 };

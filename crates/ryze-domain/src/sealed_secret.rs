@@ -40,6 +40,22 @@ impl SecretOwner {
         }
     }
 
+    /// The Chatwoot API token as the bridge keeps it, for one bridge integration.
+    pub fn bridge_chatwoot_api_token(integration_id: &crate::BridgeIntegrationId) -> Self {
+        Self {
+            purpose: "bridge-chatwoot-api-token",
+            owner_id: integration_id.as_str().to_owned(),
+        }
+    }
+
+    /// The secret in the webhook URL Chatwoot calls, for one bridge integration.
+    pub fn bridge_webhook_secret(integration_id: &crate::BridgeIntegrationId) -> Self {
+        Self {
+            purpose: "bridge-webhook-secret",
+            owner_id: integration_id.as_str().to_owned(),
+        }
+    }
+
     /// The bytes bound to the ciphertext.
     pub fn associated_data(&self) -> Vec<u8> {
         format!("ryze/v1/{}/{}", self.purpose, self.owner_id).into_bytes()

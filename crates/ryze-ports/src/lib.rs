@@ -6,15 +6,19 @@
 //! Each port has its own error types, written in the port's terms; adapters translate
 //! their driver's errors into them at the seam.
 
+pub mod bridge_store;
 pub mod gateway;
+pub mod outbound_guard;
 pub mod rate_limit;
 pub mod store;
 pub mod vault;
 
+pub use bridge_store::BridgeIntegrationStore;
 pub use gateway::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
+pub use outbound_guard::{OutboundGuard, RefusedDestination};
 pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
 pub use store::{
     AccountStore, InsertAccountError, InsertInstanceError, InstanceStore, IntegrationStore,
@@ -23,7 +27,11 @@ pub use store::{
 pub use vault::{SecretVault, VaultError};
 
 #[cfg(any(test, feature = "mock"))]
+pub use bridge_store::MockBridgeIntegrationStore;
+#[cfg(any(test, feature = "mock"))]
 pub use gateway::MockIntegrationGateway;
+#[cfg(any(test, feature = "mock"))]
+pub use outbound_guard::MockOutboundGuard;
 #[cfg(any(test, feature = "mock"))]
 pub use rate_limit::MockRateLimiter;
 #[cfg(any(test, feature = "mock"))]

@@ -1,0 +1,207 @@
+//! Fault injection and the request log. [`Faults`] is what a test asks for
+//! (latency, a share of 5xx, a share of 429, a full outage, duplicated
+//! webhooks); [`FaultState`] turns shares into an exact, reproducible pattern
+//! (a share of 0.25 fails exactly every fourth request). The
+//! [`fault_and_log_middleware`] wraps every Application API request.
+
+use crate::state::{lock, RequestLogEntry, SimulatorState};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The faults to inject into Application API requests (`PUT /_simulator/faults`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Delay added before every Application API request is handled.
+    pub latency_ms: u64,
+    /// Share (0.0–1.0) of requests answered with a 500.
+    pub server_error_share: f64,
+    /// Share (0.0–1.0) of requests answered with a 429 (Rack::Attack throttle).
+    pub rate_limit_share: f64,
+    /// Answer every Application API request with a 503.
+    pub outage: bool,
+    /// Send every webhook twice (same body, same `X-Chatwoot-Delivery`).
+    pub duplicate_webhooks: bool,
+}
+
+/// What happens to one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultDecision {
+    Pass,
+    Outage,
+    RateLimited,
+    ServerError,
+}
+
+impl FaultDecision {
+    fn label(self) -> Option<&'static str> {
+        match self {
+            Self::Pass => None,
+            Self::Outage => Some("outage"),
+            Self::RateLimited => Some("rate_limited"),
+            Self::ServerError => Some("server_error"),
+        }
+    }
+}
+
+/// The configured faults plus the credit counters that spread the shares.
+#[derive(Debug, Clone, Default)]
+pub struct FaultState {
+    pub faults: Faults,
+    rate_limit_credit: f64,
+    server_error_credit: f64,
+}
+
+/// Adds `share` to `credit` and reports whether a whole fault is due.
+fn take_credit(credit: &mut f64, share: f64) -> bool {
+    *credit += share.clamp(0.0, 1.0);
+    if *credit >= 1.0 - 1e-9 {
+        *credit -= 1.0;
+        true
+    } else {
+        false
+    }
+}
+
+impl FaultState {
+    /// Replaces the faults and restarts the share pattern.
+    pub fn replace(&mut self, faults: Faults) {
+        *self = Self {
+            faults,
+            ..Self::default()
+        };
+    }
+
+    /// Decides the fate of the next request (outage, then throttling, then 5xx,
+    /// the order in which Rack::Attack and the app would fail).
+    pub fn decide(&mut self) -> FaultDecision {
+        if self.faults.outage {
+            return FaultDecision::Outage;
+        }
+        if take_credit(&mut self.rate_limit_credit, self.faults.rate_limit_share) {
+            return FaultDecision::RateLimited;
+        }
+        if take_credit(
+            &mut self.server_error_credit,
+            self.faults.server_error_share,
+        ) {
+            return FaultDecision::ServerError;
+        }
+        FaultDecision::Pass
+    }
+}
+
+/// The response an injected fault produces.
+fn fault_response(decision: FaultDecision) -> Option<HttpResponse> {
+    match decision {
+        FaultDecision::Pass => None,
+        FaultDecision::Outage => Some(
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain; charset=utf-8")
+                .body("Service Unavailable"),
+        ),
+        FaultDecision::RateLimited => Some(
+            HttpResponse::TooManyRequests()
+                .content_type("text/plain")
+                .body("Retry later\n"),
+        ),
+        FaultDecision::ServerError => Some(
+            HttpResponse::InternalServerError()
+                .json(json!({ "status": 500, "error": "Internal Server Error" })),
+        ),
+    }
+}
+
+/// Middleware for Application API routes: applies latency and faults, then logs
+/// the request (method, path, status, time).
+pub async fn fault_and_log_middleware(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let received_at = chrono::Utc::now();
+    let state = request
+        .app_data::<web::Data<Arc<SimulatorState>>>()
+        .map(|data| Arc::clone(data.get_ref()));
+    let method = request.method().to_string();
+    let path = request.path().to_owned();
+    let query = request.query_string().to_owned();
+    let Some(state) = state else {
+        return next
+            .call(request)
+            .await
+            .map(|response| response.map_into_boxed_body());
+    };
+    let (latency_ms, decision) = {
+        let mut faults = lock(&state.faults);
+        (faults.faults.latency_ms, faults.decide())
+    };
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+    }
+    let response = match fault_response(decision) {
+        Some(fault) => request.into_response(fault).map_into_boxed_body(),
+        None => next.call(request).await?.map_into_boxed_body(),
+    };
+    state.log_request(RequestLogEntry {
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        received_at,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        injected_fault: decision.label().map(str::to_owned),
+    });
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_fail_an_exact_fraction_of_requests() {
+        let mut state = FaultState::default();
+        state.replace(Faults {
+            server_error_share: 0.25,
+            ..Faults::default()
+        });
+        let decisions: Vec<_> = (0..8).map(|_| state.decide()).collect();
+        let failures = decisions
+            .iter()
+            .filter(|decision| **decision == FaultDecision::ServerError)
+            .count();
+        assert_eq!(failures, 2);
+        assert_eq!(decisions[3], FaultDecision::ServerError);
+    }
+
+    #[test]
+    fn outage_wins_over_everything() {
+        let mut state = FaultState::default();
+        state.replace(Faults {
+            outage: true,
+            rate_limit_share: 1.0,
+            ..Faults::default()
+        });
+        assert_eq!(state.decide(), FaultDecision::Outage);
+    }
+
+    #[test]
+    fn a_tenth_share_does_not_drift() {
+        let mut state = FaultState::default();
+        state.replace(Faults {
+            rate_limit_share: 0.1,
+            ..Faults::default()
+        });
+        let limited = (0..100)
+            .filter(|_| state.decide() == FaultDecision::RateLimited)
+            .count();
+        assert_eq!(limited, 10);
+    }
+}
