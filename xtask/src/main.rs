@@ -1,1 +1,56 @@
-fn main() {}
+//! Developer tasks for the workspace, run as `cargo xtask <command>` (see
+//! `.cargo/config.toml`).
+//!
+//! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
+//!   `TEST_DATABASE_URL`, and runs the workspace tests with cargo-nextest.
+//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, clippy, then the tests.
+
+mod ci;
+mod postgres;
+mod test_run;
+mod util;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::test_run::TestArgs;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo xtask",
+    about = "Developer tasks for the RyzeIntegrations workspace"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand, Debug)]
+enum Task {
+    /// Run the workspace tests against a Postgres found or started for them
+    /// (TEST_DATABASE_URL, else 127.0.0.1:5432, else a throwaway cluster).
+    Test(TestArgs),
+    /// Run what CI runs: `cargo fmt --check`, clippy with `-D warnings`, then `test`.
+    Ci(TestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("xtask: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    util::install_signal_handlers()?;
+    match cli.command {
+        Task::Test(args) => test_run::run(&args),
+        Task::Ci(args) => ci::run(&args).map(|()| 0),
+    }
+}

@@ -1,0 +1,83 @@
+//! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure:
+//! formatting, clippy with warnings denied, then the test command (`cargo xtask test`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use crate::test_run::{self, TestArgs};
+use crate::util;
+
+struct Step {
+    name: &'static str,
+    /// What runs, for the header.
+    what: &'static str,
+    run: Box<dyn Fn() -> Result<u8>>,
+}
+
+/// Runs the CI steps; fails naming the first step that failed.
+pub fn run(test_args: &TestArgs) -> Result<()> {
+    let test_args = test_args.clone();
+    let steps = [
+        Step {
+            name: "fmt",
+            what: "cargo fmt --all -- --check",
+            run: Box::new(|| cargo(&["fmt", "--all", "--", "--check"])),
+        },
+        Step {
+            name: "clippy",
+            what: "cargo clippy --workspace --all-targets -- -D warnings",
+            run: Box::new(|| {
+                cargo(&[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+            }),
+        },
+        Step {
+            name: "test",
+            what: "cargo xtask test",
+            run: Box::new(move || test_run::run(&test_args)),
+        },
+    ];
+
+    let count = steps.len();
+    for (index, step) in steps.iter().enumerate() {
+        util::bail_if_interrupted()?;
+        println!(
+            "\n==> ci step {}/{count}: {} ({})",
+            index + 1,
+            step.name,
+            step.what
+        );
+        let started = Instant::now();
+        let result = (step.run)();
+        let took = seconds(started.elapsed());
+        match result {
+            // Nothing is printed after the last step: CI reads the test runner's
+            // summary from the closing lines of the output.
+            Ok(0) if index + 1 < count => println!("<== {} passed in {took}", step.name),
+            Ok(0) => {}
+            Ok(code) => bail!(
+                "ci step `{}` failed (exit code {code}) after {took}: `{}`",
+                step.name,
+                step.what
+            ),
+            Err(error) => bail!("ci step `{}` failed after {took}: {error:#}", step.name),
+        }
+    }
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Result<u8> {
+    let status = util::run_inherited(util::cargo().args(args))?;
+    Ok(util::exit_code(status))
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
