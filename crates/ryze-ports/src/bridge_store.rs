@@ -28,10 +28,8 @@ pub trait BridgeIntegrationStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// `false` when there was none.
-    async fn delete_bridge_integration(
-        &self,
-        id: &BridgeIntegrationId,
-    ) -> Result<bool, StoreError>;
+    async fn delete_bridge_integration(&self, id: &BridgeIntegrationId)
+        -> Result<bool, StoreError>;
 
     /// Every integration, oldest first (the bridge resumes them at start-up).
     async fn list_bridge_integrations(&self) -> Result<Vec<BridgeIntegration>, StoreError>;

@@ -177,11 +177,9 @@ async fn an_operation_abandoned_on_a_current_thread_runtime_does_not_break_the_s
 
     for _ in 0..20 {
         // Polled once (the query starts), then dropped.
-        let abandoned = tokio::time::timeout(
-            std::time::Duration::ZERO,
-            store.list_instances(&account.id),
-        )
-        .await;
+        let abandoned =
+            tokio::time::timeout(std::time::Duration::ZERO, store.list_instances(&account.id))
+                .await;
         drop(abandoned);
     }
     store.ping().await.unwrap();

@@ -204,14 +204,24 @@ fn keys_generate_prints_a_usable_key_and_rotation_reseals() {
 fn migrate_applies_pending_migrations_once() {
     let directory = tempfile::tempdir().unwrap();
     let first = ryze(directory.path()).arg("migrate").output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let applied = String::from_utf8(first.stdout).unwrap();
     assert!(applied.lines().count() >= 3, "{applied}");
-    assert!(applied.lines().all(|line| line.starts_with("applied ")), "{applied}");
+    assert!(
+        applied.lines().all(|line| line.starts_with("applied ")),
+        "{applied}"
+    );
 
     let second = ryze(directory.path()).arg("migrate").output().unwrap();
     assert!(second.status.success());
-    assert_eq!(String::from_utf8(second.stdout).unwrap(), "database is up to date\n");
+    assert_eq!(
+        String::from_utf8(second.stdout).unwrap(),
+        "database is up to date\n"
+    );
 
     let unknown = ryze(directory.path())
         .env("DATABASE_URL", "mysql://localhost/ryze")
