@@ -71,19 +71,39 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = match self {
-            Self::SignInRequired => json!({ "errors": [self.to_string()] }),
+        let mut response = HttpResponse::build(self.status_code());
+        // Structs, not `json!`: their fields serialize in the order Rails renders them,
+        // and clients see these bodies verbatim (the API quotes them after `Detail:`).
+        match self {
+            Self::SignInRequired => response.json(json!({ "errors": [self.to_string()] })),
             Self::RecordInvalid {
                 message,
                 attributes,
-            } => json!({ "message": message, "attributes": attributes }),
-            Self::BadRequest | Self::Internal => {
-                json!({ "status": self.status_code().as_u16(), "error": self.to_string() })
-            }
-            _ => json!({ "error": self.to_string() }),
-        };
-        HttpResponse::build(self.status_code()).json(body)
+            } => response.json(RecordInvalidBody {
+                message,
+                attributes,
+            }),
+            Self::BadRequest | Self::Internal => response.json(StatusErrorBody {
+                status: self.status_code().as_u16(),
+                error: self.to_string(),
+            }),
+            _ => response.json(json!({ "error": self.to_string() })),
+        }
     }
+}
+
+/// `render_record_invalid`: `{ message:, attributes: }`.
+#[derive(serde::Serialize)]
+struct RecordInvalidBody<'a> {
+    message: &'a str,
+    attributes: &'a [String],
+}
+
+/// Rails' default JSON error page: `{ status:, error: }`.
+#[derive(serde::Serialize)]
+struct StatusErrorBody {
+    status: u16,
+    error: String,
 }
 
 /// A failure of the simulator itself (binding, control operations).

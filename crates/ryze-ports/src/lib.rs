@@ -7,6 +7,7 @@
 //! their driver's errors into them at the seam.
 
 pub mod bridge_store;
+pub mod chatwoot;
 pub mod gateway;
 pub mod outbound_guard;
 pub mod rate_limit;
@@ -14,6 +15,13 @@ pub mod store;
 pub mod vault;
 
 pub use bridge_store::BridgeIntegrationStore;
+pub use chatwoot::{
+    AccountRole, Attachment, ChatwootApi, ChatwootError, ChatwootTarget, ChatwootUserId, Contact,
+    ContactId, ContactInbox, ContactLookup, ContactUpdate, Conversation, ConversationDisplayId,
+    ConversationStatus, CreatedContact, Inbox, InboxId, Message, MessageContentAttributes,
+    MessageDeliveryStatus, MessageDirection, MessageId, MessageType, NewContact, NewConversation,
+    NewMessage, Profile, ProfileAccount,
+};
 pub use gateway::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
@@ -28,6 +36,8 @@ pub use vault::{SecretVault, VaultError};
 
 #[cfg(any(test, feature = "mock"))]
 pub use bridge_store::MockBridgeIntegrationStore;
+#[cfg(any(test, feature = "mock"))]
+pub use chatwoot::MockChatwootApi;
 #[cfg(any(test, feature = "mock"))]
 pub use gateway::MockIntegrationGateway;
 #[cfg(any(test, feature = "mock"))]

@@ -1,25 +1,30 @@
 //! The contract cases. Each takes a fresh, empty, migrated store and panics when the
-//! store breaks the behaviour documented on the ports in `ryze_ports::store`.
+//! store breaks the behaviour documented on the ports in `ryze_ports::store` and
+//! `ryze_ports::bridge_store` (the bridge's cases come last).
 //!
 //! Adding a case: write it here, then list its name in [`crate::store_contract_tests!`].
 
+use chrono::{SubsecRound, Utc};
 use ryze_domain::{
-    Account, AccountId, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
+    Account, AccountId, BridgeIntegration, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
     ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
     IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
 };
-use ryze_ports::{InsertAccountError, InsertInstanceError, NewAccount, NewInstance, Store};
+use ryze_ports::{
+    BridgeIntegrationStore, InsertAccountError, InsertInstanceError, NewAccount, NewInstance,
+    Store, StoreError,
+};
 use tokio::task::JoinSet;
 
 use crate::fixtures::{
-    instant, new_account, new_account_with_quota, new_instance, sample_integration, sealed_secret,
-    token_hash,
+    instant, new_account, new_account_with_quota, new_instance, sample_bridge_integration,
+    sample_integration, sealed_secret, token_hash,
 };
 
-/// What every case needs from the store under test.
-pub trait StoreUnderTest: Store + Clone + 'static {}
+/// What every case needs from the store under test: the API's ports and the bridge's.
+pub trait StoreUnderTest: Store + BridgeIntegrationStore + Clone + 'static {}
 
-impl<T: Store + Clone + 'static> StoreUnderTest for T {}
+impl<T: Store + BridgeIntegrationStore + Clone + 'static> StoreUnderTest for T {}
 
 async fn stored_account(store: &impl Store, account: NewAccount) -> Account {
     store
@@ -824,4 +829,303 @@ pub async fn replace_sealed_secret_is_a_compare_and_swap(store: impl StoreUnderT
 
 pub async fn ping_succeeds(store: impl StoreUnderTest) {
     store.ping().await.expect("the database answers");
+}
+
+// The bridge's own integrations (`BridgeIntegrationStore`). Their table has no foreign key
+// to `instances` (the bridge may keep it in a database of its own), so these cases store
+// integrations of instances the store has never seen.
+
+async fn saved_bridge_integration(
+    store: &impl BridgeIntegrationStore,
+    integration: BridgeIntegration,
+) -> BridgeIntegration {
+    store
+        .save_bridge_integration(integration.clone())
+        .await
+        .expect("saving a sample bridge integration succeeds");
+    integration
+}
+
+async fn found_bridge_integration(
+    store: &impl BridgeIntegrationStore,
+    id: &BridgeIntegrationId,
+) -> Option<BridgeIntegration> {
+    store
+        .find_bridge_integration(id)
+        .await
+        .expect("lookup succeeds")
+}
+
+pub async fn save_bridge_integration_round_trips_every_field(store: impl StoreUnderTest) {
+    let complete = sample_bridge_integration("sales", 0);
+    let sparse = BridgeIntegration {
+        instance_name: instance_name("Support_2.br"),
+        settings: ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("http://10.0.0.5:3000").expect("valid URL"),
+            account_id: ChatwootAccountId::new(1).expect("valid id"),
+            inbox_name: InboxName::parse(None).expect("default inbox name"),
+            flags: RelayFlags {
+                sign_messages: true,
+                ignore_groups: false,
+                start_as_pending: true,
+                reopen_resolved: false,
+            },
+        },
+        api_token: sealed_secret(6),
+        webhook_secret: sealed_secret(7),
+        inbox_id: None,
+        status: IntegrationStatus::Error,
+        last_error: "Chatwoot answered 503 — retrying".to_owned(),
+        ..sample_bridge_integration("support", 10)
+    };
+    for integration in [complete, sparse] {
+        saved_bridge_integration(&store, integration.clone()).await;
+        let found = found_bridge_integration(&store, &integration.id)
+            .await
+            .expect("the saved integration is found");
+        assert_eq!(found.api_token, integration.api_token, "byte-exact");
+        assert_eq!(
+            found.webhook_secret, integration.webhook_secret,
+            "byte-exact"
+        );
+        assert_eq!(found, integration);
+    }
+}
+
+pub async fn save_bridge_integration_replaces_and_keeps_created_at(store: impl StoreUnderTest) {
+    let original = saved_bridge_integration(&store, sample_bridge_integration("sales", 0)).await;
+
+    let replacement = BridgeIntegration {
+        instance_name: instance_name("renamed"),
+        settings: ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("http://10.0.0.5:3000").expect("valid URL"),
+            account_id: ChatwootAccountId::new(7).expect("valid id"),
+            inbox_name: InboxName::parse(None).expect("default inbox name"),
+            flags: RelayFlags::default(),
+        },
+        api_token: sealed_secret(8),
+        webhook_secret: sealed_secret(9),
+        inbox_id: None,
+        status: IntegrationStatus::Paused,
+        last_error: "paused by the operator".to_owned(),
+        created_at: instant(3_600),
+        updated_at: instant(3_660),
+        ..original.clone()
+    };
+    saved_bridge_integration(&store, replacement.clone()).await;
+
+    let expected = BridgeIntegration {
+        created_at: original.created_at,
+        ..replacement
+    };
+    assert_eq!(
+        found_bridge_integration(&store, &original.id).await,
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store
+            .list_bridge_integrations()
+            .await
+            .expect("listing succeeds"),
+        vec![expected],
+        "a replace must not leave a second row behind"
+    );
+}
+
+pub async fn save_bridge_integration_refuses_a_second_integration_for_an_instance(
+    store: impl StoreUnderTest,
+) {
+    let first = saved_bridge_integration(&store, sample_bridge_integration("sales", 0)).await;
+    let second = BridgeIntegration {
+        id: BridgeIntegrationId::new("int_second"),
+        api_token: sealed_secret(10),
+        ..sample_bridge_integration("sales", 60)
+    };
+
+    let error = store
+        .save_bridge_integration(second.clone())
+        .await
+        .expect_err("an instance has at most one integration");
+    assert!(matches!(error, StoreError::Query(_)), "{error:?}");
+    let text = error.to_string();
+    for value in [
+        second.id.as_str(),
+        second.instance_id.as_str(),
+        second.settings.base_url.as_str(),
+        second.settings.inbox_name.as_str(),
+        second.api_token.key_id.as_str(),
+    ] {
+        assert!(
+            !text.contains(value),
+            "the error text {text:?} repeats a stored value"
+        );
+    }
+    assert_eq!(found_bridge_integration(&store, &second.id).await, None);
+    assert_eq!(
+        store
+            .find_bridge_integration_for_instance(&first.instance_id)
+            .await
+            .expect("lookup succeeds"),
+        Some(first)
+    );
+}
+
+pub async fn find_bridge_integration_returns_none_when_absent(store: impl StoreUnderTest) {
+    assert_eq!(
+        found_bridge_integration(&store, &BridgeIntegrationId::new("int_ghost")).await,
+        None
+    );
+    assert_eq!(
+        store
+            .find_bridge_integration_for_instance(&InstanceId::new("ins_ghost"))
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn find_bridge_integration_for_instance_finds_it_by_instance(store: impl StoreUnderTest) {
+    let sales = saved_bridge_integration(&store, sample_bridge_integration("sales", 0)).await;
+    let support = saved_bridge_integration(&store, sample_bridge_integration("support", 10)).await;
+
+    for integration in [sales, support] {
+        assert_eq!(
+            store
+                .find_bridge_integration_for_instance(&integration.instance_id)
+                .await
+                .expect("lookup succeeds"),
+            Some(integration)
+        );
+    }
+    assert_eq!(
+        store
+            .find_bridge_integration_for_instance(&InstanceId::new("ins_ghost"))
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn delete_bridge_integration_returns_whether_it_existed(store: impl StoreUnderTest) {
+    let sales = saved_bridge_integration(&store, sample_bridge_integration("sales", 0)).await;
+    let support = saved_bridge_integration(&store, sample_bridge_integration("support", 10)).await;
+
+    assert!(store
+        .delete_bridge_integration(&sales.id)
+        .await
+        .expect("deleting succeeds"));
+    assert!(!store
+        .delete_bridge_integration(&sales.id)
+        .await
+        .expect("deleting succeeds"));
+    assert_eq!(found_bridge_integration(&store, &sales.id).await, None);
+    assert_eq!(
+        store
+            .find_bridge_integration_for_instance(&sales.instance_id)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .list_bridge_integrations()
+            .await
+            .expect("listing succeeds"),
+        vec![support],
+        "deleting one integration keeps the others"
+    );
+}
+
+pub async fn list_bridge_integrations_orders_oldest_first(store: impl StoreUnderTest) {
+    assert_eq!(
+        store
+            .list_bridge_integrations()
+            .await
+            .expect("listing succeeds"),
+        Vec::new()
+    );
+    // Saved in neither the order of creation nor that of the ids.
+    let alpha = saved_bridge_integration(&store, sample_bridge_integration("alpha", 200)).await;
+    let zulu = saved_bridge_integration(&store, sample_bridge_integration("zulu", 0)).await;
+    let mike = saved_bridge_integration(&store, sample_bridge_integration("mike", 100)).await;
+
+    assert_eq!(
+        store
+            .list_bridge_integrations()
+            .await
+            .expect("listing succeeds"),
+        vec![zulu, mike, alpha]
+    );
+}
+
+pub async fn record_bridge_integration_state_changes_only_the_state(store: impl StoreUnderTest) {
+    let original = saved_bridge_integration(&store, sample_bridge_integration("sales", 0)).await;
+    let other = saved_bridge_integration(&store, sample_bridge_integration("support", 10)).await;
+
+    let before = Utc::now().trunc_subsecs(6);
+    assert!(store
+        .record_bridge_integration_state(
+            &original.id,
+            IntegrationStatus::Error,
+            "Chatwoot answered 401"
+        )
+        .await
+        .expect("recording succeeds"));
+    let after = Utc::now();
+
+    let found = found_bridge_integration(&store, &original.id)
+        .await
+        .expect("the integration is still there");
+    assert!(
+        before <= found.updated_at && found.updated_at <= after,
+        "updated_at {} is the time of the record ({before} to {after})",
+        found.updated_at
+    );
+    assert_eq!(
+        found,
+        BridgeIntegration {
+            status: IntegrationStatus::Error,
+            last_error: "Chatwoot answered 401".to_owned(),
+            updated_at: found.updated_at,
+            ..original.clone()
+        }
+    );
+
+    assert!(store
+        .record_bridge_integration_state(&original.id, IntegrationStatus::Active, "")
+        .await
+        .expect("recording succeeds"));
+    let healthy = found_bridge_integration(&store, &original.id)
+        .await
+        .expect("the integration is still there");
+    assert_eq!(
+        (healthy.status, healthy.last_error.as_str()),
+        (IntegrationStatus::Active, "")
+    );
+    assert_eq!(
+        found_bridge_integration(&store, &other.id).await,
+        Some(other),
+        "only the named integration changes"
+    );
+}
+
+pub async fn record_bridge_integration_state_of_an_unknown_id_returns_false(
+    store: impl StoreUnderTest,
+) {
+    assert!(!store
+        .record_bridge_integration_state(
+            &BridgeIntegrationId::new("int_ghost"),
+            IntegrationStatus::Paused,
+            "gone"
+        )
+        .await
+        .expect("recording succeeds"));
+    assert_eq!(
+        store
+            .list_bridge_integrations()
+            .await
+            .expect("listing succeeds"),
+        Vec::new(),
+        "recording never creates an integration"
+    );
 }

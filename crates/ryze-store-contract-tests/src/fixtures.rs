@@ -1,4 +1,5 @@
-//! Sample accounts, instances and integrations for store tests.
+//! Sample accounts, instances and integrations (the API's and the bridge's) for store
+//! tests.
 //!
 //! Every value is derived from a short label, so a test reads as what it sets up
 //! (`new_account("acme")`, `new_instance(&acme.id, "sales")`) and two calls with the same
@@ -7,9 +8,9 @@
 
 use chrono::{DateTime, Utc};
 use ryze_domain::{
-    AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
-    ChatwootIntegration, ChatwootSettings, InboxName, InstanceId, InstanceName, IntegrationStatus,
-    KeyId, RelayFlags, SealedSecret, TokenHash,
+    AccountId, AccountName, BridgeIntegration, BridgeIntegrationId, ChatwootAccountId,
+    ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, InstanceId, InstanceName,
+    IntegrationStatus, KeyId, RelayFlags, SealedSecret, TokenHash,
 };
 use ryze_ports::{NewAccount, NewInstance};
 
@@ -100,5 +101,39 @@ pub fn sample_integration(instance_id: &InstanceId) -> ChatwootIntegration {
         last_error: String::new(),
         created_at: instant(120),
         updated_at: instant(180),
+    }
+}
+
+/// A complete bridge integration `int_<label>` of the instance `ins_<label>` (which need
+/// not exist: the bridge's table has no foreign key), created at `instant(offset_seconds)`.
+/// Every optional field is set, every flag differs from its neighbour, and the two
+/// sealed secrets differ, so a swapped column would show.
+pub fn sample_bridge_integration(label: &str, offset_seconds: i64) -> BridgeIntegration {
+    BridgeIntegration {
+        id: BridgeIntegrationId::new(format!("int_{label}")),
+        instance_id: InstanceId::new(format!("ins_{label}")),
+        instance_name: InstanceName::parse(&format!("whatsapp-{label}"))
+            .expect("sample instance names are valid"),
+        settings: ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com/support")
+                .expect("the sample base URL is valid"),
+            account_id: ChatwootAccountId::new(4_200_000_001)
+                .expect("the sample Chatwoot account id is valid"),
+            inbox_name: InboxName::parse(Some("WhatsApp - Suporte"))
+                .expect("the sample inbox name is valid"),
+            flags: RelayFlags {
+                sign_messages: false,
+                ignore_groups: true,
+                start_as_pending: false,
+                reopen_resolved: true,
+            },
+        },
+        api_token: sealed_secret(4),
+        webhook_secret: sealed_secret(5),
+        inbox_id: Some(9_000_000_011),
+        status: IntegrationStatus::Active,
+        last_error: String::new(),
+        created_at: instant(offset_seconds),
+        updated_at: instant(offset_seconds + 30),
     }
 }

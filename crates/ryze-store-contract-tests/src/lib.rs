@@ -1,6 +1,6 @@
 //! One behavioural test suite for every implementation of the store ports
-//! (`ryze_ports::store`), so the PostgreSQL and SQLite adapters are held to exactly the
-//! same contract.
+//! (`ryze_ports::store`, and the bridge's `ryze_ports::bridge_store`), so the PostgreSQL
+//! and SQLite adapters are held to exactly the same contract.
 //!
 //! A store crate runs the suite from one of its integration tests:
 //!
@@ -18,10 +18,12 @@
 //! it from several tasks at once.
 //!
 //! [`fixtures`] holds the sample values the cases use; other crates' tests may use them
-//! too.
+//! too. [`specifics`] holds the shared halves of the store crates' backend-specific
+//! tests, which need the backend's help (a raw statement, re-applied migrations).
 
 pub mod cases;
 pub mod fixtures;
+pub mod specifics;
 
 /// Expands to one test per contract case, each running against a store made by
 /// `$make_store` (an expression yielding a future of `(store, guard)`).
@@ -63,6 +65,15 @@ macro_rules! store_contract_tests {
             list_sealed_secrets_lists_every_integration_secret,
             replace_sealed_secret_is_a_compare_and_swap,
             ping_succeeds,
+            save_bridge_integration_round_trips_every_field,
+            save_bridge_integration_replaces_and_keeps_created_at,
+            save_bridge_integration_refuses_a_second_integration_for_an_instance,
+            find_bridge_integration_returns_none_when_absent,
+            find_bridge_integration_for_instance_finds_it_by_instance,
+            delete_bridge_integration_returns_whether_it_existed,
+            list_bridge_integrations_orders_oldest_first,
+            record_bridge_integration_state_changes_only_the_state,
+            record_bridge_integration_state_of_an_unknown_id_returns_false,
         );
     };
 }

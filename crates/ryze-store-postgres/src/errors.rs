@@ -1,120 +1,33 @@
-//! Translation of the driver's and the pool's errors into the ports' errors, at the seam.
+//! How PostgreSQL's errors read: the two rules `ryze_store_diesel::errors` leaves to the
+//! backend. Everything else (texts, shortening, classification) is shared.
 //!
-//! Texts name the operation and carry the database's primary message only: never the
-//! statement's parameters, and never PostgreSQL's `DETAIL` (where it echoes the values of
-//! a violated key), because stored values include sealed secrets. Connection and pool
-//! failures become [`StoreError::Unavailable`]; everything else [`StoreError::Query`].
+//! Texts carry the database's primary message only, never PostgreSQL's `DETAIL` (where it
+//! echoes the values of a violated key), because stored values include sealed secrets.
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::ConnectionError;
-use diesel_async::pooled_connection::deadpool::PoolError;
-use diesel_async::pooled_connection::PoolError as ConnectionManagerError;
-use ryze_ports::StoreError;
+use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
+use ryze_store_diesel::errors::{ErrorTranslation, UniqueKey};
 
-/// Longest database message an error text carries.
-const MESSAGE_MAX_CHARS: usize = 200;
+/// PostgreSQL's [`ErrorTranslation`].
+pub(crate) struct PostgresErrors;
 
-fn shortened(message: &str) -> String {
-    match message.char_indices().nth(MESSAGE_MAX_CHARS) {
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-        None => message.to_owned(),
-    }
-}
-
-/// Describes why a connection could not be opened.
-pub(crate) fn describe_connection_error(error: &ConnectionError) -> String {
-    match error {
-        // The URL's own text may hold a password: never repeat it.
-        ConnectionError::InvalidConnectionUrl(_) => "the database URL is invalid".to_owned(),
-        other => shortened(&other.to_string()),
-    }
-}
-
-/// A connection could not be taken from the pool.
-pub(crate) fn pool_failure(error: &PoolError) -> StoreError {
-    let reason = match error {
-        PoolError::Backend(ConnectionManagerError::ConnectionError(error)) => {
-            describe_connection_error(error)
-        }
-        PoolError::Backend(ConnectionManagerError::QueryError(error)) => {
-            format!("checking a pooled connection failed: {}", describe(error))
-        }
-        PoolError::Timeout(_) => "timed out waiting for a connection".to_owned(),
-        PoolError::Closed => "the connection pool is closed".to_owned(),
-        other => shortened(&other.to_string()),
-    };
-    StoreError::Unavailable(reason)
-}
-
-/// A statement of `operation` failed.
-pub(crate) fn query_failure(operation: &str, error: &DieselError) -> StoreError {
-    let reason = describe(error);
-    match error {
-        DieselError::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _,
+impl ErrorTranslation for PostgresErrors {
+    /// A statement that could not be sent: the server went away.
+    fn is_unavailable(error: &DieselError) -> bool {
+        matches!(
+            error,
+            DieselError::DatabaseError(DatabaseErrorKind::UnableToSendCommand, _)
         )
-        | DieselError::BrokenTransactionManager => {
-            StoreError::Unavailable(format!("{operation}: {reason}"))
-        }
-        DieselError::DeserializationError(_) => {
-            StoreError::Corrupt(format!("{operation}: {reason}"))
-        }
-        _ => StoreError::Query(format!("{operation}: {reason}")),
     }
-}
 
-fn describe(error: &DieselError) -> String {
-    match error {
-        DieselError::DatabaseError(_, information) => shortened(information.message()),
-        DieselError::DeserializationError(error) => {
-            format!(
-                "a stored value could not be decoded: {}",
-                shortened(&error.to_string())
-            )
+    /// PostgreSQL names the violated constraint (see `migrations/`).
+    fn unique_key(information: &dyn DatabaseErrorInformation) -> UniqueKey {
+        let constraint = information.constraint_name().unwrap_or_default();
+        if constraint.contains("token_hash") {
+            UniqueKey::TokenHash
+        } else if constraint == "instances_account_name_unique" {
+            UniqueKey::InstanceName
+        } else {
+            UniqueKey::Other
         }
-        DieselError::SerializationError(_) => "a value could not be encoded".to_owned(),
-        other => shortened(&other.to_string()),
-    }
-}
-
-/// Which uniqueness rule a failed insert broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum UniqueKey {
-    /// A token hash, of an account or an instance.
-    TokenHash,
-    /// An instance name inside its account.
-    InstanceName,
-    /// Any other (a primary key: an id generated twice).
-    Other,
-}
-
-/// The unique constraint `error` violated, if it is a unique violation.
-pub(crate) fn violated_unique_key(error: &DieselError) -> Option<UniqueKey> {
-    let DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, information) = error else {
-        return None;
-    };
-    let constraint = information.constraint_name().unwrap_or_default();
-    Some(if constraint.contains("token_hash") {
-        UniqueKey::TokenHash
-    } else if constraint == "instances_account_name_unique" {
-        UniqueKey::InstanceName
-    } else {
-        UniqueKey::Other
-    })
-}
-
-/// The error of a transaction whose body can refuse with a port error `E`.
-#[derive(Debug)]
-pub(crate) enum TransactionError<E> {
-    /// The body decided to refuse (and roll back) with a port error.
-    Refused(E),
-    /// A statement failed.
-    Database(DieselError),
-}
-
-impl<E> From<DieselError> for TransactionError<E> {
-    fn from(error: DieselError) -> Self {
-        TransactionError::Database(error)
     }
 }

@@ -1,19 +1,18 @@
 //! The PostgreSQL implementation of the store ports (`ryze_ports::store`): accounts,
-//! instances and their Chatwoot integrations, over a deadpool pool of diesel-async
-//! connections (tokio-postgres underneath: no libpq).
+//! instances and their Chatwoot integrations, and the bridge's own integrations
+//! (`ryze_ports::BridgeIntegrationStore`), over a deadpool pool of diesel-async
+//! connections (tokio-postgres underneath: no libpq). The rows, the queries and the
+//! error translation are `ryze-store-diesel`'s, shared with the SQLite store; this crate
+//! adds the pool, PostgreSQL's locks (`ports`) and the migrations.
 //!
 //! The schema comes from the embedded, reversible migrations in `migrations/`, applied
 //! by [`run_migrations`]; [`PostgresStore::connect`] never migrates. With the
 //! `test-support` feature, [`test_support::TestDatabase`] gives each test a fresh,
 //! migrated database.
 
-mod accounts;
 mod errors;
-mod instances;
-mod integrations;
 mod migrations;
-mod rows;
-mod schema;
+mod ports;
 mod store;
 #[cfg(feature = "test-support")]
 pub mod test_support;

@@ -4,13 +4,12 @@
 //! A session-level advisory lock serialises migration runs, so replicas starting
 //! together do not race to apply the same migration.
 
-use diesel::migration::MigrationVersion;
 use diesel::{Connection, RunQueryDsl};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-
-use crate::errors::describe_connection_error;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use ryze_store_diesel::errors::describe_connection_error;
+use ryze_store_diesel::migrations::{apply_pending, revert_all};
 
 /// Every migration of this crate, compiled in.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -31,30 +30,18 @@ pub enum MigrationError {
     Interrupted(#[source] tokio::task::JoinError),
 }
 
-fn version_texts(versions: &[MigrationVersion<'_>]) -> Vec<String> {
-    versions.iter().map(ToString::to_string).collect()
-}
-
 type MigrationConnection = AsyncConnectionWrapper<AsyncPgConnection>;
 
 /// Applies every pending migration to the database at `url`; returns the versions
 /// applied, oldest first (empty when the schema was up to date).
 pub async fn run_migrations(url: &str) -> Result<Vec<String>, MigrationError> {
-    with_migration_lock(url, |connection| {
-        let applied = connection.run_pending_migrations(MIGRATIONS)?;
-        Ok(version_texts(&applied))
-    })
-    .await
+    with_migration_lock(url, |connection| apply_pending(connection, MIGRATIONS)).await
 }
 
 /// Reverts every applied migration (their `down.sql`), newest first; returns the
 /// versions reverted. Leaves an empty schema (and diesel's bookkeeping table).
 pub async fn revert_all_migrations(url: &str) -> Result<Vec<String>, MigrationError> {
-    with_migration_lock(url, |connection| {
-        let reverted = connection.revert_all_migrations(MIGRATIONS)?;
-        Ok(version_texts(&reverted))
-    })
-    .await
+    with_migration_lock(url, |connection| revert_all(connection, MIGRATIONS)).await
 }
 
 /// Runs `migrate` on a blocking thread, on a fresh connection holding the migration lock.

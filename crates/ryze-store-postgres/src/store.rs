@@ -1,15 +1,14 @@
-//! The store handle: a pool of diesel-async PostgreSQL connections, and its health check.
-//! The ports themselves are implemented in `accounts`, `instances` and `integrations`.
+//! The store handle: a pool of diesel-async PostgreSQL connections. The ports are
+//! implemented on it in `ports`.
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::AsyncDieselConnectionManager;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use ryze_ports::{StoreError, StoreHealth};
-
-use crate::errors::{pool_failure, query_failure};
+use diesel_async::AsyncPgConnection;
+use ryze_ports::StoreError;
+use ryze_store_diesel::errors::pool_build_failure;
+use ryze_store_diesel::pool::checkout;
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -50,9 +49,7 @@ impl PostgresStore {
         let pool = Pool::builder(manager)
             .max_size(settings.max_connections.max(1))
             .build()
-            .map_err(|error| {
-                StoreError::Unavailable(format!("could not build the connection pool: {error}"))
-            })?;
+            .map_err(pool_build_failure)?;
         let store = Self {
             pool,
             connect_timeout: settings.connect_timeout,
@@ -63,25 +60,9 @@ impl PostgresStore {
 
     /// Takes a connection from the pool, waiting at most `connect_timeout`.
     pub(crate) async fn connection(&self) -> Result<PooledConnection, StoreError> {
-        match tokio::time::timeout(self.connect_timeout, self.pool.get()).await {
-            Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(error)) => Err(pool_failure(&error)),
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "no database connection within {} ms",
-                self.connect_timeout.as_millis()
-            ))),
-        }
-    }
-}
-
-#[async_trait]
-impl StoreHealth for PostgresStore {
-    async fn ping(&self) -> Result<(), StoreError> {
-        let mut connection = self.connection().await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut connection)
-            .await
-            .map_err(|error| query_failure("ping", &error))?;
-        Ok(())
+        checkout(self.pool.get(), self.connect_timeout, || {
+            format!("{} ms", self.connect_timeout.as_millis())
+        })
+        .await
     }
 }

@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use ryze_domain::{AccountId, InstanceName};
-use ryze_ports::{AccountStore, InstanceStore, IntegrationStore, StoreError};
-use ryze_store_contract_tests::fixtures::{new_account, new_instance, sample_integration};
+use ryze_ports::StoreError;
+use ryze_store_contract_tests::specifics;
 use ryze_store_postgres::test_support::TestDatabase;
 use ryze_store_postgres::{revert_all_migrations, run_migrations, PostgresSettings, PostgresStore};
 
@@ -43,7 +42,7 @@ async fn migrations_revert_and_reapply_cleanly() {
     let reverted = revert_all_migrations(&database.url)
         .await
         .expect("every migration reverts");
-    assert_eq!(reverted.len(), 3, "reverted: {reverted:?}");
+    assert_eq!(reverted.len(), 4, "reverted: {reverted:?}");
     assert!(
         reverted.windows(2).all(|pair| pair[0] > pair[1]),
         "newest first: {reverted:?}"
@@ -58,14 +57,7 @@ async fn migrations_revert_and_reapply_cleanly() {
     let store = PostgresStore::connect(&settings(&database.url))
         .await
         .expect("connecting succeeds");
-    let account = store
-        .insert_account(new_account("after-reapply"))
-        .await
-        .expect("the re-applied schema works");
-    store
-        .insert_instance(new_instance(&account.id, "sales"))
-        .await
-        .expect("the re-applied schema works");
+    specifics::the_reapplied_schema_works(&store).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,49 +66,10 @@ async fn rows_breaking_the_domain_rules_are_corrupt() {
     let store = PostgresStore::connect(&settings(&database.url))
         .await
         .expect("connecting succeeds");
-    let account = store
-        .insert_account(new_account("acme"))
-        .await
-        .expect("inserting succeeds");
-    let instance = store
-        .insert_instance(new_instance(&account.id, "sales"))
-        .await
-        .expect("inserting succeeds");
-    store
-        .save_integration(sample_integration(&instance.id))
-        .await
-        .expect("saving succeeds");
-
-    execute(
-        &database.url,
-        "UPDATE chatwoot_integrations SET status = 'sleeping', base_url = 'ftp://x'",
-    )
+    specifics::rows_breaking_the_domain_rules_are_corrupt(&store, |statement| {
+        execute(&database.url, statement)
+    })
     .await;
-    let error = store
-        .find_integration(&instance.id)
-        .await
-        .expect_err("the row is corrupt");
-    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
-
-    execute(&database.url, "UPDATE instances SET name = 'has space'").await;
-    let error = store
-        .list_instances(&account.id)
-        .await
-        .expect_err("the row is corrupt");
-    assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
-    assert!(
-        !error.to_string().contains("has space"),
-        "the error repeats the stored value: {error}"
-    );
-    assert_eq!(
-        store
-            .find_instance(
-                &AccountId::new("acc_acme"),
-                &InstanceName::parse("sales").expect("valid")
-            )
-            .await,
-        Ok(None)
-    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use ryze_domain::{
-    Account, AccountId, ChatwootIntegration, Instance, InstanceId, InstanceName, Principal,
-    SealedSecret, TokenHash,
+    Account, AccountId, BridgeIntegration, BridgeIntegrationId, ChatwootIntegration, Instance,
+    InstanceId, InstanceName, IntegrationStatus, Principal, SealedSecret, TokenHash,
 };
 use ryze_ports::{
-    AccountStore, InsertAccountError, InsertInstanceError, InstanceStore, IntegrationStore,
-    NewAccount, NewInstance, StoreError, StoreHealth,
+    AccountStore, BridgeIntegrationStore, InsertAccountError, InsertInstanceError, InstanceStore,
+    IntegrationStore, NewAccount, NewInstance, StoreError, StoreHealth,
 };
 
 use crate::store::{PooledSqlite, SqliteSettings};
@@ -218,5 +218,67 @@ impl StoreHealth for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
         self.isolated(|pooled| async move { pooled.ping().await })
             .await
+    }
+}
+
+#[async_trait]
+impl BridgeIntegrationStore for SqliteStore {
+    async fn find_bridge_integration(
+        &self,
+        id: &BridgeIntegrationId,
+    ) -> Result<Option<BridgeIntegration>, StoreError> {
+        let id = id.clone();
+        self.isolated(|pooled| async move { pooled.find_bridge_integration(&id).await })
+            .await
+    }
+
+    async fn find_bridge_integration_for_instance(
+        &self,
+        instance_id: &InstanceId,
+    ) -> Result<Option<BridgeIntegration>, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move {
+            pooled
+                .find_bridge_integration_for_instance(&instance_id)
+                .await
+        })
+        .await
+    }
+
+    async fn save_bridge_integration(
+        &self,
+        integration: BridgeIntegration,
+    ) -> Result<(), StoreError> {
+        self.isolated(|pooled| async move { pooled.save_bridge_integration(integration).await })
+            .await
+    }
+
+    async fn delete_bridge_integration(
+        &self,
+        id: &BridgeIntegrationId,
+    ) -> Result<bool, StoreError> {
+        let id = id.clone();
+        self.isolated(|pooled| async move { pooled.delete_bridge_integration(&id).await })
+            .await
+    }
+
+    async fn list_bridge_integrations(&self) -> Result<Vec<BridgeIntegration>, StoreError> {
+        self.isolated(|pooled| async move { pooled.list_bridge_integrations().await })
+            .await
+    }
+
+    async fn record_bridge_integration_state(
+        &self,
+        id: &BridgeIntegrationId,
+        status: IntegrationStatus,
+        last_error: &str,
+    ) -> Result<bool, StoreError> {
+        let (id, last_error) = (id.clone(), last_error.to_owned());
+        self.isolated(|pooled| async move {
+            pooled
+                .record_bridge_integration_state(&id, status, &last_error)
+                .await
+        })
+        .await
     }
 }

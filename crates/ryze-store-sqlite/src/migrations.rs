@@ -1,12 +1,12 @@
 //! The embedded, reversible schema migrations (`migrations/`), applied and reverted on a
 //! blocking thread over a plain diesel SQLite connection.
 
-use diesel::migration::MigrationVersion;
 use diesel::SqliteConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
+use ryze_store_diesel::errors::describe_connection_error;
+use ryze_store_diesel::migrations::{apply_pending, revert_all};
 
 use crate::connection::{create_parent_directory, database_path, open_connection};
-use crate::errors::describe_connection_error;
 
 /// Every migration of this crate, compiled in.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -26,25 +26,13 @@ pub enum MigrationError {
 /// directory if needed); returns the versions applied, oldest first (empty when the
 /// schema was up to date).
 pub async fn run_migrations(url: &str) -> Result<Vec<String>, MigrationError> {
-    with_migration_connection(url, |connection| {
-        let applied = connection.run_pending_migrations(MIGRATIONS)?;
-        Ok(version_texts(&applied))
-    })
-    .await
+    with_migration_connection(url, |connection| apply_pending(connection, MIGRATIONS)).await
 }
 
 /// Reverts every applied migration (their `down.sql`), newest first; returns the
 /// versions reverted. Leaves an empty schema (and diesel's bookkeeping table).
 pub async fn revert_all_migrations(url: &str) -> Result<Vec<String>, MigrationError> {
-    with_migration_connection(url, |connection| {
-        let reverted = connection.revert_all_migrations(MIGRATIONS)?;
-        Ok(version_texts(&reverted))
-    })
-    .await
-}
-
-fn version_texts(versions: &[MigrationVersion<'_>]) -> Vec<String> {
-    versions.iter().map(ToString::to_string).collect()
+    with_migration_connection(url, |connection| revert_all(connection, MIGRATIONS)).await
 }
 
 /// Runs `migrate` on a blocking thread, on a fresh connection.

@@ -1,12 +1,10 @@
 //! The pool of SQLite connections (each a blocking diesel connection run on tokio's
-//! blocking threads by diesel-async's `SyncConnectionWrapper`) and its health check.
-//! The ports are implemented on [`PooledSqlite`] in `accounts`, `instances` and
-//! `integrations`; the public [`crate::SqliteStore`] runs them on its own runtime
-//! (see `isolated_runtime`).
+//! blocking threads by diesel-async's `SyncConnectionWrapper`). The ports are
+//! implemented on [`PooledSqlite`] in `ports`; the public [`crate::SqliteStore`] runs them
+//! on its own runtime (see `isolated_runtime`).
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use diesel::ConnectionError;
 use diesel::SqliteConnection;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -14,11 +12,11 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
-use diesel_async::RunQueryDsl;
-use ryze_ports::{StoreError, StoreHealth};
+use ryze_ports::StoreError;
+use ryze_store_diesel::errors::pool_build_failure;
+use ryze_store_diesel::pool::checkout;
 
 use crate::connection::{create_parent_directory, database_path, open_connection};
-use crate::errors::{pool_failure, query_failure};
 
 /// Longest wait for a pooled connection.
 const CONNECTION_WAIT: Duration = Duration::from_secs(10);
@@ -78,9 +76,7 @@ impl PooledSqlite {
         let pool = Pool::builder(manager)
             .max_size(settings.max_connections.max(1))
             .build()
-            .map_err(|error| {
-                StoreError::Unavailable(format!("could not build the connection pool: {error}"))
-            })?;
+            .map_err(pool_build_failure)?;
         let store = Self { pool };
         drop(store.connection().await?);
         Ok(store)
@@ -88,25 +84,9 @@ impl PooledSqlite {
 
     /// Takes a connection from the pool.
     pub(crate) async fn connection(&self) -> Result<PooledConnection, StoreError> {
-        match tokio::time::timeout(CONNECTION_WAIT, self.pool.get()).await {
-            Ok(Ok(connection)) => Ok(connection),
-            Ok(Err(error)) => Err(pool_failure(&error)),
-            Err(_) => Err(StoreError::Unavailable(format!(
-                "no database connection within {} s",
-                CONNECTION_WAIT.as_secs()
-            ))),
-        }
-    }
-}
-
-#[async_trait]
-impl StoreHealth for PooledSqlite {
-    async fn ping(&self) -> Result<(), StoreError> {
-        let mut connection = self.connection().await?;
-        diesel::sql_query("SELECT 1")
-            .execute(&mut connection)
-            .await
-            .map_err(|error| query_failure("ping", &error))?;
-        Ok(())
+        checkout(self.pool.get(), CONNECTION_WAIT, || {
+            format!("{} s", CONNECTION_WAIT.as_secs())
+        })
+        .await
     }
 }

@@ -1,27 +1,95 @@
-//! The subcommands: `serve`, `migrate`, `account create`, `keys generate`, `keys rotate`.
-//! Each prints what an operator needs and nothing secret except what it was asked for
-//! (a new account token, a new key), shown once.
+//! The subcommands: `serve` (API and bridge in one process), `api`, `bridge`, `migrate`,
+//! `account create`, `keys generate`, `keys rotate`. Each prints what an operator needs
+//! and nothing secret except what it was asked for (a new account token, a new key),
+//! shown once.
 
 use std::net::TcpListener;
 
+use std::sync::Arc;
+
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
+use ryze_application::{Budgets, ControlPlane};
+use ryze_bridge_http::BridgeState;
+use ryze_ports::SecretVault;
 use ryze_vault::{AesGcmVault, KeyFile, MasterKey};
-use secrecy::ExposeSecret;
-use std::sync::Arc;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::settings::Settings;
 use crate::wiring;
 
-/// Serves the API until SIGINT/SIGTERM.
+/// `ryze serve`: the API and the bridge in one process, until SIGINT/SIGTERM. The API
+/// reaches the bridge through the bridge's real HTTP interface on loopback, with
+/// `BRIDGE_TOKEN` or, when unset, a token generated for this run.
 pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(&settings.listen)
-        .with_context(|| format!("binding {}", settings.listen))?;
-    serve_on(settings, listener).await
+    let api_listener = bind(&settings.listen)?;
+    let bridge_listener = bind(&settings.bridge_service.listen)?;
+    serve_api_and_bridge(settings, api_listener, bridge_listener).await
 }
 
-/// Serves on an already bound listener.
-pub async fn serve_on(settings: &Settings, listener: TcpListener) -> anyhow::Result<()> {
+fn bind(address: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address).with_context(|| format!("binding {address}"))
+}
+
+/// Where to reach a listener from this host (an unspecified address means loopback).
+fn local_url(listener: &TcpListener) -> anyhow::Result<String> {
+    let mut address = listener.local_addr()?;
+    if address.ip().is_unspecified() {
+        address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    Ok(format!("http://{address}"))
+}
+
+/// Both servers of `serve`, on already bound listeners.
+pub async fn serve_api_and_bridge(
+    settings: &Settings,
+    api_listener: TcpListener,
+    bridge_listener: TcpListener,
+) -> anyhow::Result<()> {
+    if settings.bridge.url.is_some() {
+        tracing::warn!("BRIDGE_URL is ignored by `ryze serve`, which runs its own bridge; use `ryze api` to use another one");
+    }
+    let bridge_url = local_url(&bridge_listener)?;
+    let token = match &settings.bridge.token {
+        Some(token) => SecretString::from(token.clone()),
+        None => wiring::random_secret()?,
+    };
+    let vault: Arc<dyn SecretVault> = Arc::new(AesGcmVault::new(wiring::key_ring(settings)?));
+    let stores = wiring::open_stores(settings).await?;
+    let public_url = settings
+        .bridge_service
+        .public_url
+        .clone()
+        .unwrap_or_else(|| bridge_url.clone());
+    let bridge = wiring::bridge(settings, &stores, vault.clone(), &public_url)?;
+    let control_plane = ControlPlane::new(
+        stores.control_plane,
+        vault,
+        Some(wiring::gateway_to(&bridge_url, &token, settings)?),
+        Budgets::default(),
+    );
+    let api_address = api_listener.local_addr()?;
+    let api = http_server(
+        wiring::api_state(settings, control_plane),
+        api_listener,
+        settings.http.workers,
+    )?;
+    let bridge = bridge_http_server(
+        BridgeState {
+            bridge: Arc::new(bridge),
+            token,
+        },
+        bridge_listener,
+        settings.http.workers,
+    )?;
+    tracing::info!(api = %api_address, bridge = %bridge_url, %public_url, mode = ?settings.mode, "API and bridge listening");
+    tokio::try_join!(api, bridge).context("running the HTTP servers")?;
+    Ok(())
+}
+
+/// `ryze api`: the API alone, using the bridge at `BRIDGE_URL`.
+pub async fn serve_api(settings: &Settings) -> anyhow::Result<()> {
+    let listener = bind(&settings.listen)?;
     let control_plane = wiring::control_plane(settings).await?;
     if !control_plane.gateway_configured() {
         tracing::warn!("no bridge configured (BRIDGE_URL, BRIDGE_TOKEN): Chatwoot activation answers 503 until one is");
@@ -34,6 +102,51 @@ pub async fn serve_on(settings: &Settings, listener: TcpListener) -> anyhow::Res
     )?;
     tracing::info!(%address, mode = ?settings.mode, "API listening");
     server.await.context("running the HTTP server")
+}
+
+/// `ryze bridge`: the bridge alone, for an API configured with its `BRIDGE_URL`.
+pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
+    let Some(token) = &settings.bridge.token else {
+        anyhow::bail!("BRIDGE_TOKEN is not set: the bridge refuses to start without the token the API will present");
+    };
+    let listener = bind(&settings.bridge_service.listen)?;
+    let public_url = match &settings.bridge_service.public_url {
+        Some(url) => url.clone(),
+        None => local_url(&listener)?,
+    };
+    let vault: Arc<dyn SecretVault> = Arc::new(AesGcmVault::new(wiring::key_ring(settings)?));
+    let stores = wiring::open_stores(settings).await?;
+    let bridge = wiring::bridge(settings, &stores, vault, &public_url)?;
+    let address = listener.local_addr()?;
+    let server = bridge_http_server(
+        BridgeState {
+            bridge: Arc::new(bridge),
+            token: SecretString::from(token.clone()),
+        },
+        listener,
+        settings.http.workers,
+    )?;
+    tracing::info!(%address, %public_url, "bridge listening");
+    server.await.context("running the HTTP server")
+}
+
+/// The bridge's HTTP server over `state`; `workers == 0` means one per core.
+pub fn bridge_http_server(
+    state: BridgeState,
+    listener: TcpListener,
+    workers: usize,
+) -> anyhow::Result<actix_web::dev::Server> {
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(tracing_actix_web::TracingLogger::<
+                ryze_http::PathOnlyRootSpan,
+            >::new())
+            .configure(ryze_bridge_http::configure_bridge(state.clone()))
+    });
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
 }
 
 /// The API's HTTP server over `state`; `workers == 0` means one per core. The caller
@@ -74,7 +187,7 @@ pub async fn create_account(
     name: &str,
     instance_quota: Option<u32>,
 ) -> anyhow::Result<()> {
-    let control_plane = wiring::control_plane(settings).await?;
+    let control_plane = wiring::operator_control_plane(settings).await?;
     let created = control_plane
         .create_account(name, instance_quota)
         .await
@@ -114,12 +227,7 @@ pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
     };
     let vault = Arc::new(AesGcmVault::new(ring));
     let store = wiring::open_store(settings).await?;
-    let control_plane = ryze_application::ControlPlane::new(
-        store,
-        vault,
-        None,
-        ryze_application::Budgets::default(),
-    );
+    let control_plane = ControlPlane::new(store, vault, None, Budgets::default());
     let report = control_plane
         .rotate_secrets()
         .await

@@ -1,7 +1,8 @@
 //! `ryze`: the RyzeAPI control plane with its Chatwoot module.
 //!
-//! `ryze serve` runs the API on the embedded default (SQLite file under `./data/`,
-//! 127.0.0.1:8080) with no other service needed. See `ryze --help`.
+//! `ryze serve` runs the API and the bridge on the embedded default (SQLite file under
+//! `./data/`, API on 127.0.0.1:8080, bridge on 127.0.0.1:8081) with no other service
+//! needed. See `ryze --help`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,8 +27,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API.
+    /// Run the API and the bridge in one process (the embedded default).
     Serve,
+    /// Run the API alone, using the bridge at BRIDGE_URL.
+    Api,
+    /// Run the bridge alone (RyzeIntegrations), for an API configured with its URL.
+    Bridge,
     /// Apply pending database migrations.
     Migrate,
     /// Manage accounts.
@@ -79,6 +84,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(&settings);
     match cli.command {
         Command::Serve => ryze::commands::serve(&settings).await,
+        Command::Api => ryze::commands::serve_api(&settings).await,
+        Command::Bridge => ryze::commands::serve_bridge(&settings).await,
         Command::Migrate => ryze::commands::migrate(&settings).await,
         Command::Account {
             command:

@@ -26,6 +26,7 @@ pub struct Settings {
     pub listen: String,
     pub database: DatabaseSettings,
     pub bridge: BridgeSettings,
+    pub bridge_service: BridgeServiceSettings,
     pub vault: VaultSettings,
     pub rate_limit: RateLimitSettings,
     pub http: HttpSettings,
@@ -59,6 +60,24 @@ impl std::fmt::Debug for BridgeSettings {
             .field("token", &self.token.as_ref().map(|_| "***"))
             .finish()
     }
+}
+
+/// The bridge service itself (`ryze bridge`, and the bridge half of `ryze serve`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct BridgeServiceSettings {
+    /// Address the bridge listens on.
+    pub listen: String,
+    /// The bridge's address as Chatwoot reaches it (webhook URLs start with it);
+    /// defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Let `chatwootBaseUrl` resolve to private networks (10/8, 192.168/16, …). Default:
+    /// true in embedded mode, false in production.
+    pub allow_private_addresses: Option<bool>,
+    /// Let `chatwootBaseUrl` resolve to loopback. Default as for private addresses.
+    pub allow_loopback_addresses: Option<bool>,
+    pub chatwoot_connect_timeout_secs: u64,
+    /// Per Chatwoot call; an activation makes at most three, inside the API's 60 s.
+    pub chatwoot_request_timeout_secs: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -115,6 +134,16 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("DATABASE_URL", "database.url"),
     ("BRIDGE_URL", "bridge.url"),
     ("BRIDGE_TOKEN", "bridge.token"),
+    ("BRIDGE_LISTEN", "bridge_service.listen"),
+    ("BRIDGE_PUBLIC_URL", "bridge_service.public_url"),
+    (
+        "BRIDGE_ALLOW_PRIVATE_ADDRESSES",
+        "bridge_service.allow_private_addresses",
+    ),
+    (
+        "BRIDGE_ALLOW_LOOPBACK_ADDRESSES",
+        "bridge_service.allow_loopback_addresses",
+    ),
     ("RYZE_MASTER_KEY", "vault.master_key"),
     ("RYZE_KEY_FILE", "vault.key_file"),
     ("RYZE_LOG_FORMAT", "log.format"),
@@ -139,6 +168,9 @@ pub fn load_from(
         .set_default("database.connect_timeout_secs", 5)?
         .set_default("bridge.connect_timeout_secs", 5)?
         .set_default("bridge.request_timeout_secs", 65)?
+        .set_default("bridge_service.listen", "127.0.0.1:8081")?
+        .set_default("bridge_service.chatwoot_connect_timeout_secs", 5)?
+        .set_default("bridge_service.chatwoot_request_timeout_secs", 15)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?
@@ -186,6 +218,20 @@ pub fn load_from(
 }
 
 impl Settings {
+    /// Whether `chatwootBaseUrl` may resolve to private networks.
+    pub fn allow_private_addresses(&self) -> bool {
+        self.bridge_service
+            .allow_private_addresses
+            .unwrap_or(self.mode == Mode::Embedded)
+    }
+
+    /// Whether `chatwootBaseUrl` may resolve to loopback.
+    pub fn allow_loopback_addresses(&self) -> bool {
+        self.bridge_service
+            .allow_loopback_addresses
+            .unwrap_or(self.mode == Mode::Embedded)
+    }
+
     pub fn migrate_on_start(&self) -> bool {
         self.database
             .migrate_on_start
@@ -216,6 +262,8 @@ mod tests {
         assert!(settings.bridge.url.is_none());
         assert!(settings.migrate_on_start());
         assert_eq!(settings.rate_limit.per_minute, 100);
+        assert_eq!(settings.bridge_service.listen, "127.0.0.1:8081");
+        assert!(settings.allow_private_addresses() && settings.allow_loopback_addresses());
     }
 
     #[test]
@@ -235,6 +283,7 @@ mod tests {
         assert_eq!(settings.bridge.url.as_deref(), Some("http://bridge:9000"));
         assert_eq!(settings.mode, Mode::Production);
         assert!(!settings.migrate_on_start());
+        assert!(!settings.allow_private_addresses() && !settings.allow_loopback_addresses());
         assert_eq!(settings.vault.previous_master_keys, vec!["a", "b"]);
         assert!(!format!("{:?}", settings.bridge).contains("bridge-secret"));
     }

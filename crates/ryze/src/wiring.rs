@@ -1,15 +1,20 @@
-//! Builds the service from settings: the store chosen by the `DATABASE_URL` scheme, the
+//! Builds the services from settings: the store chosen by the `DATABASE_URL` scheme, the
 //! vault from the configured key (or the embedded key file), the bridge client when
-//! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, and the in-process rate limiter.
+//! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, the in-process rate limiter, and the bridge
+//! itself (Chatwoot client behind the outbound-address guard).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use ryze_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
 use ryze_application::{Budgets, ControlPlane};
+use ryze_bridge::{Bridge, BridgeSettings};
 use ryze_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
+use ryze_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
 use ryze_http::{ApiState, RateLimits};
-use ryze_ports::{IntegrationGateway, Store};
+use ryze_ports::chatwoot::ChatwootApi;
+use ryze_ports::{BridgeIntegrationStore, IntegrationGateway, SecretVault, Store};
 use ryze_rate_limit_memory::InMemoryRateLimiter;
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -50,8 +55,28 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
     })
 }
 
+/// One opened database, seen through the ports of each service.
+#[derive(Clone)]
+pub struct Stores {
+    pub control_plane: Arc<dyn Store>,
+    pub bridge: Arc<dyn BridgeIntegrationStore>,
+}
+
+fn stores_of<S: Store + BridgeIntegrationStore + 'static>(store: S) -> Stores {
+    let store = Arc::new(store);
+    Stores {
+        control_plane: store.clone(),
+        bridge: store,
+    }
+}
+
 /// Opens the store (after migrating, when the settings say so).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_stores(settings).await?.control_plane)
+}
+
+/// Opens the database (after migrating, when the settings say so).
+pub async fn open_stores(settings: &Settings) -> anyhow::Result<Stores> {
     if settings.migrate_on_start() {
         let applied = migrate(settings).await?;
         if !applied.is_empty() {
@@ -61,7 +86,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let url = settings.database.url.clone();
     let connect_timeout = Duration::from_secs(settings.database.connect_timeout_secs);
     Ok(match backend_of(&url)? {
-        Backend::Postgres => Arc::new(
+        Backend::Postgres => stores_of(
             PostgresStore::connect(&PostgresSettings {
                 url,
                 max_connections: settings.database.max_connections,
@@ -70,7 +95,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
             .await
             .context("connecting to PostgreSQL")?,
         ),
-        Backend::Sqlite => Arc::new(
+        Backend::Sqlite => stores_of(
             SqliteStore::open(&SqliteSettings {
                 url,
                 max_connections: settings.database.max_connections,
@@ -131,7 +156,16 @@ pub fn gateway(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Integration
     }
 }
 
-/// Everything the API needs, built from the settings.
+/// The control plane for operator commands (`account create`, `keys rotate`): no bridge
+/// involved, so the bridge settings are not read (`ryze serve` accepts `BRIDGE_TOKEN`
+/// without `BRIDGE_URL`, and so must these).
+pub async fn operator_control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
+    let vault = Arc::new(AesGcmVault::new(key_ring(settings)?));
+    let store = open_store(settings).await?;
+    Ok(ControlPlane::new(store, vault, None, Budgets::default()))
+}
+
+/// Everything `ryze api` needs, built from the settings.
 pub async fn control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
     let vault = Arc::new(AesGcmVault::new(key_ring(settings)?));
     let store = open_store(settings).await?;
@@ -140,6 +174,82 @@ pub async fn control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> 
         vault,
         gateway(settings)?,
         Budgets::default(),
+    ))
+}
+
+/// The API's client of a bridge at `url` with `token`.
+pub fn gateway_to(
+    url: &str,
+    token: &SecretString,
+    settings: &Settings,
+) -> anyhow::Result<Arc<dyn IntegrationGateway>> {
+    let client = HttpIntegrationGateway::new(BridgeClientSettings {
+        base_url: url
+            .parse()
+            .with_context(|| format!("not a valid bridge URL: {url}"))?,
+        token: token.clone(),
+        connect_timeout: Duration::from_secs(settings.bridge.connect_timeout_secs),
+        request_timeout: Duration::from_secs(settings.bridge.request_timeout_secs),
+    })
+    .context("building the bridge client")?;
+    Ok(Arc::new(client))
+}
+
+/// 256 random bits, URL-safe: a token for this run's API → bridge calls.
+pub fn random_secret() -> anyhow::Result<SecretString> {
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random number generator is unavailable"))?;
+    Ok(SecretString::from(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+    ))
+}
+
+/// The address policy for URLs users give the bridge.
+pub fn address_policy(settings: &Settings) -> AddressPolicy {
+    AddressPolicy {
+        allow_loopback: settings.allow_loopback_addresses(),
+        allow_private: settings.allow_private_addresses(),
+    }
+}
+
+/// The Chatwoot client: one connection pool per Chatwoot host, every connection checked
+/// by the outbound-address guard at connect time, no redirects (a redirect would carry
+/// the `api_access_token` header to another host).
+pub fn chatwoot_client(settings: &Settings) -> anyhow::Result<Arc<dyn ChatwootApi>> {
+    let client_settings = ChatwootClientSettings {
+        connect_timeout: Duration::from_secs(settings.bridge_service.chatwoot_connect_timeout_secs),
+        request_timeout: Duration::from_secs(settings.bridge_service.chatwoot_request_timeout_secs),
+        ..ChatwootClientSettings::default()
+    };
+    let builder = guarded_client_builder(address_policy(settings))
+        .redirect(reqwest::redirect::Policy::none());
+    Ok(Arc::new(
+        ChatwootHttpClient::with_client_builder(builder, client_settings)
+            .context("building the Chatwoot client")?,
+    ))
+}
+
+/// The bridge over `stores`, announcing `public_url` in webhook URLs.
+pub fn bridge(
+    settings: &Settings,
+    stores: &Stores,
+    vault: Arc<dyn SecretVault>,
+    public_url: &str,
+) -> anyhow::Result<Bridge> {
+    Ok(Bridge::new(
+        stores.bridge.clone(),
+        chatwoot_client(settings)?,
+        vault,
+        Arc::new(PolicyOutboundGuard::new(address_policy(settings))),
+        BridgeSettings {
+            public_url: public_url
+                .parse()
+                .with_context(|| format!("BRIDGE_PUBLIC_URL is not a valid URL: {public_url}"))?,
+        },
     ))
 }
 

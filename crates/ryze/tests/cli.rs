@@ -1,5 +1,6 @@
 //! The binary as a new user meets it, in an empty directory with nothing configured:
-//! `ryze account create`, then `ryze serve` on the embedded default.
+//! `ryze account create`, then `ryze api` (no bridge) or `ryze serve` (API and bridge)
+//! on the embedded default.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -50,7 +51,7 @@ async fn wait_until_healthy(client: &reqwest::Client, base: &str) {
 }
 
 #[tokio::test]
-async fn a_new_user_gets_a_token_an_instance_and_the_documented_answers() {
+async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
     let directory = tempfile::tempdir().unwrap();
     let output = ryze(directory.path())
         .args(["account", "create", "--name", "Acme"])
@@ -84,7 +85,7 @@ async fn a_new_user_gets_a_token_an_instance_and_the_documented_answers() {
     let _server = Server(
         ryze(directory.path())
             .env("RYZE_LISTEN", format!("127.0.0.1:{port}"))
-            .arg("serve")
+            .arg("api")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -149,6 +150,96 @@ async fn a_new_user_gets_a_token_an_instance_and_the_documented_answers() {
         ),
         answer(404, "no chatwoot integration to delete")
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
+    use chatwoot_simulator::{Role, SeedAccount, SeedUser, SimulatorServer, SimulatorSettings};
+    let chatwoot = SimulatorServer::start(SimulatorSettings::default())
+        .await
+        .unwrap();
+    chatwoot
+        .seed_account(SeedAccount {
+            id: Some(1),
+            name: "Acme".to_owned(),
+        })
+        .unwrap();
+    chatwoot
+        .seed_user(SeedUser {
+            name: "Ada".to_owned(),
+            email: "ada@acme.test".to_owned(),
+            access_token: Some("admin-token-for-cli-test".to_owned()),
+            account_id: Some(1),
+            role: Some(Role::Administrator),
+        })
+        .unwrap();
+
+    let directory = tempfile::tempdir().unwrap();
+    // BRIDGE_TOKEN alone is a valid `serve` setup, and operator commands accept it.
+    let created = ryze(directory.path())
+        .env("BRIDGE_TOKEN", "shared-bridge-token-for-cli")
+        .args(["account", "create", "--name", "Acme"])
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let stdout = String::from_utf8(created.stdout).unwrap();
+    let token = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("TokenAccount:"))
+        .map(str::trim)
+        .unwrap()
+        .to_owned();
+    let (api_port, bridge_port) = (free_port(), free_port());
+    let _server = Server(
+        ryze(directory.path())
+            .env("RYZE_LISTEN", format!("127.0.0.1:{api_port}"))
+            .env("BRIDGE_LISTEN", format!("127.0.0.1:{bridge_port}"))
+            .env("BRIDGE_TOKEN", "shared-bridge-token-for-cli")
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{api_port}");
+    let client = reqwest::Client::new();
+    wait_until_healthy(&client, &base).await;
+    let instance = client
+        .post(format!("{base}/api/instance/new"))
+        .header("token", &token)
+        .json(&json!({"name": "suporte"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(instance.status(), 201);
+    let set = client
+        .post(format!("{base}/api/chatwoot/set/suporte"))
+        .header("token", &token)
+        .json(&json!({
+            "chatwootBaseUrl": chatwoot.base_url(),
+            "chatwootAccountId": 1,
+            "chatwootApiToken": "admin-token-for-cli-test",
+            "inboxName": "WhatsApp"
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = set.status().as_u16();
+    let body: Value = set.json().await.unwrap();
+    assert_eq!(status, 201, "{body}");
+    let inboxes: Vec<_> = chatwoot.snapshot().inboxes.into_values().collect();
+    assert_eq!(inboxes.len(), 1);
+    assert!(inboxes[0]
+        .webhook_url
+        .as_deref()
+        .unwrap()
+        .starts_with(&format!(
+            "http://127.0.0.1:{bridge_port}/v1/webhooks/chatwoot/int_"
+        )));
 }
 
 #[test]

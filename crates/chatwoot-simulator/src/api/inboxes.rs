@@ -66,7 +66,10 @@ struct InboxAttributes<'a> {
 }
 
 impl InboxAttributes<'_> {
-    /// `validates :name, presence: true` for a name being assigned.
+    /// `validates :name, presence: true`, and the format rule `Inbox` applies to API
+    /// (and email, web widget) channels: `%r{^^\b[^/\\<>@]*\b$}` — no `/ \ < > @`, and
+    /// a word character at both ends (`app/models/inbox.rb`; the message is the one
+    /// `spec/models/inbox_spec.rb` expects).
     fn validate_name(&self, current_name: Option<&str>) -> Result<(), ApiError> {
         let name = match self.params.get("name") {
             Some(_) => self.params.text("name").unwrap_or_default(),
@@ -74,6 +77,18 @@ impl InboxAttributes<'_> {
         };
         if name.trim().is_empty() {
             return Err(ApiError::invalid("Name can't be blank", "name"));
+        }
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        let starts_and_ends_with_word =
+            name.chars().next().is_some_and(is_word) && name.chars().last().is_some_and(is_word);
+        let has_forbidden = name
+            .chars()
+            .any(|c| matches!(c, '/' | '\\' | '<' | '>' | '@'));
+        if !starts_and_ends_with_word || has_forbidden {
+            return Err(ApiError::invalid(
+                "Name should not start or end with symbols, and it should not have < > / \\ @ characters.",
+                "name",
+            ));
         }
         Ok(())
     }

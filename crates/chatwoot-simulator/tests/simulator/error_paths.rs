@@ -177,6 +177,29 @@ async fn validation_failures_render_message_and_attributes() {
         json!({ "message": "Name can't be blank", "attributes": ["name"] })
     );
 
+    for name in [
+        "Support <WhatsApp>",
+        "team@work",
+        "-leading symbol",
+        "trailing symbol!",
+    ] {
+        let (status, body) = fixture
+            .post(
+                &fixture.account_path("/inboxes"),
+                ADMIN_TOKEN,
+                json!({ "name": name, "channel": { "type": "api" } }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
+        assert_eq!(
+            body,
+            json!({
+                "message": "Name should not start or end with symbols, and it should not have < > / \\ @ characters.",
+                "attributes": ["name"]
+            })
+        );
+    }
+
     let (status, body) = fixture
         .post(
             &fixture.account_path("/contacts"),

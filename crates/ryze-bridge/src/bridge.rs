@@ -1,0 +1,70 @@
+//! The [`Bridge`]: its ports, its settings, and the per-key locks that serialise
+//! activations touching the same instance or the same Chatwoot inbox.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use ryze_ports::chatwoot::ChatwootApi;
+use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault, StoreError};
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct BridgeSettings {
+    /// The bridge's address as Chatwoot reaches it: webhook URLs start with it.
+    pub public_url: Url,
+}
+
+/// Every use case of the bridge, over the ports it was built with.
+pub struct Bridge {
+    pub(crate) store: Arc<dyn BridgeIntegrationStore>,
+    pub(crate) chatwoot: Arc<dyn ChatwootApi>,
+    pub(crate) vault: Arc<dyn SecretVault>,
+    pub(crate) guard: Arc<dyn OutboundGuard>,
+    pub(crate) settings: BridgeSettings,
+    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+impl Bridge {
+    pub fn new(
+        store: Arc<dyn BridgeIntegrationStore>,
+        chatwoot: Arc<dyn ChatwootApi>,
+        vault: Arc<dyn SecretVault>,
+        guard: Arc<dyn OutboundGuard>,
+        settings: BridgeSettings,
+    ) -> Self {
+        Self {
+            store,
+            chatwoot,
+            vault,
+            guard,
+            settings,
+            locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Readiness: the database answers.
+    pub async fn check_ready(&self) -> Result<(), StoreError> {
+        self.store.list_bridge_integrations().await.map(drop)
+    }
+
+    /// The lock for `key`, shared by every caller holding it at the moment. Entries of
+    /// locks nobody holds any more are dropped as new ones are made.
+    pub(crate) async fn lock(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self
+                .locks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            locks.retain(|_, lock| lock.strong_count() > 0);
+            match locks.get(&key).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(key, Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
+}

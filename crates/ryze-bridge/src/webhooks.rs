@@ -1,0 +1,103 @@
+//! Status, deactivation, and the authentication of Chatwoot's webhook calls.
+
+use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
+use ryze_ports::chatwoot::{ChatwootError, ChatwootTarget, InboxId};
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+
+use crate::view::BridgeIntegrationView;
+use crate::{Bridge, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
+
+impl Bridge {
+    /// `GET /v1/integrations/{id}`.
+    pub async fn status(
+        &self,
+        id: &BridgeIntegrationId,
+    ) -> Result<BridgeIntegrationView, BridgeStatusError> {
+        self.store
+            .find_bridge_integration(id)
+            .await?
+            .map(|integration| BridgeIntegrationView::from(&integration))
+            .ok_or(BridgeStatusError::NotFound)
+    }
+
+    /// `DELETE /v1/integrations/{id}`: deletes the inbox in Chatwoot, then the
+    /// integration. The integration is removed even when Chatwoot cannot delete the
+    /// inbox (the API removes its side regardless); that failure is returned so the
+    /// caller can report the inbox left behind.
+    pub async fn deactivate(
+        &self,
+        id: &BridgeIntegrationId,
+    ) -> Result<Option<ChatwootError>, BridgeDeactivateError> {
+        let integration = self
+            .store
+            .find_bridge_integration(id)
+            .await?
+            .ok_or(BridgeDeactivateError::NotFound)?;
+        let chatwoot_failure = self.delete_inbox_of(&integration).await;
+        self.store.delete_bridge_integration(id).await?;
+        tracing::info!(integration_id = %id, "integration deactivated");
+        Ok(chatwoot_failure)
+    }
+
+    async fn delete_inbox_of(&self, integration: &BridgeIntegration) -> Option<ChatwootError> {
+        let inbox_id = integration.inbox_id?;
+        let api_token = match self.vault.open(
+            &integration.api_token,
+            &SecretOwner::bridge_chatwoot_api_token(&integration.id),
+        ) {
+            Ok(token) => ryze_domain::ChatwootApiToken::from_secret(token),
+            Err(error) => {
+                tracing::error!(integration_id = %integration.id, error = %error, "cannot read the Chatwoot token to delete the inbox; delete it in Chatwoot");
+                return None;
+            }
+        };
+        let target = ChatwootTarget {
+            base_url: integration.settings.base_url.clone(),
+            account_id: integration.settings.account_id,
+            api_token,
+        };
+        match self.chatwoot.delete_inbox(&target, InboxId(inbox_id)).await {
+            Ok(()) | Err(ChatwootError::Rejected { status: 404, .. }) => None,
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, inbox_id, error = %error, "Chatwoot did not delete the inbox; delete it in Chatwoot");
+                Some(error)
+            }
+        }
+    }
+
+    /// The integration a webhook call is for, if `presented_secret` is its secret
+    /// (compared in constant time).
+    pub async fn authenticate_webhook(
+        &self,
+        id: &BridgeIntegrationId,
+        presented_secret: &str,
+    ) -> Result<BridgeIntegration, WebhookRefused> {
+        let integration = self
+            .store
+            .find_bridge_integration(id)
+            .await
+            .map_err(|error| {
+                tracing::warn!(error = %error, "cannot check a webhook: the database failed");
+                WebhookRefused
+            })?
+            .ok_or(WebhookRefused)?;
+        let secret = self
+            .vault
+            .open(
+                &integration.webhook_secret,
+                &SecretOwner::bridge_webhook_secret(&integration.id),
+            )
+            .map_err(|_| WebhookRefused)?;
+        let matches: bool = secret
+            .expose_secret()
+            .as_bytes()
+            .ct_eq(presented_secret.as_bytes())
+            .into();
+        if matches {
+            Ok(integration)
+        } else {
+            Err(WebhookRefused)
+        }
+    }
+}

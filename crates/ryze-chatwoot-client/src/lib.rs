@@ -1,0 +1,39 @@
+//! HTTP client for Chatwoot's Application API, behind the
+//! [`ChatwootApi`](ryze_ports::ChatwootApi) port.
+//!
+//! **One client for every integration.** [`ChatwootHttpClient`] wraps a single
+//! `reqwest::Client`; clone it or share it in an `Arc`. reqwest keeps one pool of idle
+//! connections per scheme, host and port, so every integration that talks to the same
+//! Chatwoot installation reuses the same connections (at most
+//! [`ChatwootClientSettings::max_idle_per_host`] idle ones), and installations never share
+//! one. The target of each call (base URL, account, token) travels with the call.
+//!
+//! **Every call is bounded**: a connect timeout and an overall timeout (from connecting to
+//! the last byte of the answer), applied to the client and to each request.
+//!
+//! **The token** is sent only in the `api_access_token` header, marked sensitive so that
+//! HTTP-level logging redacts it; it is never put in a URL. Every text taken from an
+//! answer (Chatwoot's profile answer contains the token) is scrubbed of it before it
+//! becomes part of an error, so no error text and no `Debug` output contains it. Note for
+//! operators: nginx drops header names with underscores unless `underscores_in_headers
+//! on;` is set in front of Chatwoot, and Chatwoot then answers 401.
+//!
+//! **Redirects** are not followed by [`ChatwootHttpClient::new`]: reqwest strips only the
+//! standard credential headers on a redirect to another host, not `api_access_token`, so
+//! following one could hand the token to that host. A redirect is reported as
+//! [`ChatwootError::Rejected`](ryze_ports::ChatwootError::Rejected) with its status.
+//!
+//! **No retries** here: the bridge's queue decides, from
+//! [`ChatwootError::is_transient`](ryze_ports::ChatwootError::is_transient).
+//!
+//! Request shapes follow Chatwoot's OpenAPI description (`shared/contracts`) and, where it
+//! is silent or wrong, Chatwoot's controllers and jbuilder views.
+
+mod api;
+mod client;
+mod failure;
+mod settings;
+mod wire;
+
+pub use client::ChatwootHttpClient;
+pub use settings::{ChatwootClientBuildError, ChatwootClientSettings};

@@ -1,0 +1,39 @@
+//! Diesel building blocks shared by the SQL store adapters (`ryze-store-postgres`,
+//! `ryze-store-sqlite`): everything about the store ports that does not depend on the
+//! backend, written once.
+//!
+//! - [`schema`]: diesel's view of the tables, one `table!` per table for both backends
+//!   (timestamps use [`sql_types::UtcTimestamp`], which each backend stores its own way).
+//! - [`rows`]: the row types and their conversion to and from the domain.
+//! - [`errors`]: translation of diesel's and the pool's errors into the ports' errors;
+//!   what differs between backends comes in through [`errors::ErrorTranslation`].
+//! - [`impl_store_ports!`]: the queries of every store port, expanded in each store crate
+//!   for its own connection type, with the backend's transaction and locks passed in.
+//! - [`impl_bridge_integration_store!`]: the queries of the bridge's own port
+//!   (`BridgeIntegrationStore`, table `bridge_integrations`), expanded the same way.
+//! - [`pool`] and [`migrations`]: taking a pooled connection, running the embedded
+//!   migrations.
+//!
+//! A store crate keeps only what is really its own: the pool and how connections are
+//! opened, its migrations, its locking, and the few error rules its database words
+//! differently. This crate never depends on a store crate.
+
+mod bridge_ports;
+pub mod errors;
+pub mod migrations;
+pub mod pool;
+mod ports;
+pub mod rows;
+pub mod schema;
+pub mod sql_types;
+
+/// What [`impl_store_ports!`] expands to refers to: re-exported so the expansion does not
+/// depend on the calling crate's own dependencies. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use async_trait::async_trait;
+    pub use diesel;
+    pub use diesel_async;
+    pub use ryze_domain;
+    pub use ryze_ports;
+}
