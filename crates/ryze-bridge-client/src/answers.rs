@@ -3,69 +3,26 @@
 //! every secret.
 
 use std::fmt;
-use std::io;
-use std::time::Duration;
 
 use reqwest::StatusCode;
+use ryze_outbound_http::{transport_failure_reason, RequestLabel, Scrubber, Timeouts};
 use ryze_ports::GatewayError;
 use serde::de::DeserializeOwned;
-use url::Url;
 
 use crate::wire::{codes, ErrorEnvelope};
 
 /// How much of an unreadable answer is quoted in an error.
 const QUOTED_BODY_MAX_BYTES: usize = 512;
-/// Stands in for a secret found in a text from the bridge.
-const REDACTED: &str = "***";
+/// Who resets a connection, in `connection reset by …`.
+const PEER: &str = "the bridge";
 
-/// Names one request in error texts, e.g. `POST http://bridge:8080/v1/integrations/activate`.
-/// The URL holds no credentials: the settings refuse them.
-pub(crate) struct RequestLabel {
-    pub method: reqwest::Method,
-    pub url: Url,
-}
-
-impl fmt::Display for RequestLabel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.url)
-    }
-}
-
-/// Removes secrets from texts the bridge sent back, in case it echoes them.
-pub(crate) struct Scrubber<'a> {
-    secrets: Vec<&'a str>,
-}
-
-impl<'a> Scrubber<'a> {
-    pub fn new(secrets: impl IntoIterator<Item = &'a str>) -> Self {
-        Self {
-            secrets: secrets
-                .into_iter()
-                .filter(|secret| !secret.is_empty())
-                .collect(),
-        }
-    }
-
-    pub fn scrub(&self, text: &str) -> String {
-        self.secrets.iter().fold(text.to_owned(), |text, secret| {
-            text.replace(secret, REDACTED)
-        })
-    }
-
-    /// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`]. Scrubbing
-    /// comes first so that a cut never leaves the start of a secret behind.
-    fn quote_body(&self, body: &[u8]) -> String {
-        let mut text = self.scrub(&String::from_utf8_lossy(body));
-        if text.is_empty() {
-            return "(empty body)".to_owned();
-        }
-        if text.len() > QUOTED_BODY_MAX_BYTES {
-            let mut cut = QUOTED_BODY_MAX_BYTES;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-        }
+/// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`]. Scrubbing comes
+/// first so that a cut never leaves the start of a secret behind.
+fn quote_body(scrubber: &Scrubber<'_>, body: &[u8]) -> String {
+    let text = scrubber.quote(body, QUOTED_BODY_MAX_BYTES, "");
+    if text.is_empty() {
+        "(empty body)".to_owned()
+    } else {
         text
     }
 }
@@ -113,7 +70,7 @@ impl Answer {
             detail: format!(
                 "unreadable answer to {request}: {}; body: {}",
                 scrubber.scrub(&problem.to_string()),
-                scrubber.quote_body(&self.body)
+                quote_body(scrubber, &self.body)
             ),
         }
     }
@@ -153,7 +110,7 @@ impl Answer {
     }
 
     fn unrecognised_error_detail(&self, request: &RequestLabel, scrubber: &Scrubber<'_>) -> String {
-        let body = scrubber.quote_body(&self.body);
+        let body = quote_body(scrubber, &self.body);
         if self.status == StatusCode::NOT_FOUND {
             format!(
                 "{request} answered 404 without the bridge's error body: no such route there, check that BRIDGE_URL points at the bridge; body: {body}"
@@ -168,53 +125,11 @@ impl Answer {
 pub(crate) fn transport_failure(
     request: &RequestLabel,
     error: &reqwest::Error,
-    connect_timeout: Duration,
-    request_timeout: Duration,
+    timeouts: Timeouts,
     scrubber: &Scrubber<'_>,
 ) -> GatewayError {
-    let reason = if error.is_timeout() && error.is_connect() {
-        format!(
-            "connection timed out after {}",
-            readable_duration(connect_timeout)
-        )
-    } else if error.is_timeout() {
-        format!("timed out after {}", readable_duration(request_timeout))
-    } else {
-        let cause = root_cause(error);
-        if error.is_connect() && cause != "connection refused" {
-            format!("could not connect: {cause}")
-        } else {
-            cause
-        }
-    };
     GatewayError::Unreachable {
-        detail: scrubber.scrub(&format!("{request}: {reason}")),
-    }
-}
-
-/// The innermost cause, with the common socket failures in plain words.
-fn root_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &dyn std::error::Error = error;
-    while let Some(source) = innermost.source() {
-        if let Some(io_error) = source.downcast_ref::<io::Error>() {
-            match io_error.kind() {
-                io::ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
-                io::ErrorKind::ConnectionReset => {
-                    return "connection reset by the bridge".to_owned()
-                }
-                _ => {}
-            }
-        }
-        innermost = source;
-    }
-    innermost.to_string()
-}
-
-fn readable_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{}ms", duration.as_millis())
+        detail: scrubber.detail(request, &transport_failure_reason(error, timeouts, PEER)),
     }
 }
 
@@ -226,16 +141,9 @@ mod tests {
     fn quoted_bodies_are_scrubbed_before_being_cut_on_a_char_boundary() {
         let scrubber = Scrubber::new(["secret-token", ""]);
         let body = format!("{}é-secret-token", "a".repeat(QUOTED_BODY_MAX_BYTES - 1));
-        let quoted = scrubber.quote_body(body.as_bytes());
+        let quoted = quote_body(&scrubber, body.as_bytes());
         assert_eq!(quoted, "a".repeat(QUOTED_BODY_MAX_BYTES - 1));
-        assert_eq!(scrubber.quote_body(b""), "(empty body)");
+        assert_eq!(quote_body(&scrubber, b""), "(empty body)");
         assert_eq!(scrubber.scrub("x secret-token y"), "x *** y");
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(readable_duration(Duration::from_secs(60)), "60s");
-        assert_eq!(readable_duration(Duration::from_millis(250)), "250ms");
-        assert_eq!(readable_duration(Duration::from_millis(1500)), "1500ms");
     }
 }

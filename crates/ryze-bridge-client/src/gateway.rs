@@ -1,7 +1,7 @@
 //! [`HttpIntegrationGateway`]: the [`IntegrationGateway`] port over the bridge's HTTP API.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
@@ -14,7 +14,9 @@ use ryze_ports::{
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::answers::{transport_failure, Answer, RequestLabel, Scrubber};
+use ryze_outbound_http::{send_and_read, RequestLabel, Scrubber, Timeouts};
+
+use crate::answers::{transport_failure, Answer};
 use crate::wire::{ActivateAnswer, ActivateBody, StatusAnswer};
 use crate::{BridgeClientBuildError, BridgeClientSettings};
 
@@ -28,8 +30,7 @@ pub struct HttpIntegrationGateway {
     http: reqwest::Client,
     base_url: Url,
     token: SecretString,
-    connect_timeout: Duration,
-    request_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 impl HttpIntegrationGateway {
@@ -59,8 +60,10 @@ impl HttpIntegrationGateway {
             http,
             base_url,
             token: settings.token,
-            connect_timeout: settings.connect_timeout,
-            request_timeout: settings.request_timeout,
+            timeouts: Timeouts {
+                connect: settings.connect_timeout,
+                request: settings.request_timeout,
+            },
         })
     }
 
@@ -101,29 +104,19 @@ impl HttpIntegrationGateway {
     ) -> Result<Answer, GatewayError> {
         let started = Instant::now();
         let unreachable = |error: reqwest::Error| {
-            let failure = transport_failure(
-                label,
-                &error,
-                self.connect_timeout,
-                self.request_timeout,
-                scrubber,
-            );
+            let failure = transport_failure(label, &error, self.timeouts, scrubber);
             tracing::debug!(request = %label, elapsed_ms = started.elapsed().as_millis(), error = %failure, "bridge unreachable");
             failure
         };
 
-        let mut response = request.send().await.map_err(unreachable)?;
-        let status = response.status();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            let room = ANSWER_MAX_BYTES - body.len();
-            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() == ANSWER_MAX_BYTES {
-                break;
-            }
-        }
-        tracing::debug!(request = %label, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "bridge answered");
-        Ok(Answer { status, body })
+        let answer = send_and_read(request, ANSWER_MAX_BYTES)
+            .await
+            .map_err(unreachable)?;
+        tracing::debug!(request = %label, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "bridge answered");
+        Ok(Answer {
+            status: answer.status,
+            body: answer.body,
+        })
     }
 }
 
@@ -131,8 +124,8 @@ impl fmt::Debug for HttpIntegrationGateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpIntegrationGateway")
             .field("base_url", &self.base_url.as_str())
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.timeouts.connect)
+            .field("request_timeout", &self.timeouts.request)
             .finish_non_exhaustive()
     }
 }

@@ -5,6 +5,7 @@
 //! statuses and codes.
 
 mod answers;
+mod request_span;
 mod routes;
 
 use std::sync::Arc;
@@ -12,6 +13,8 @@ use std::sync::Arc;
 use actix_web::web;
 use ryze_bridge::Bridge;
 use secrecy::SecretString;
+
+pub use request_span::RoutePatternRootSpan;
 
 /// What the bridge's handlers need.
 #[derive(Clone)]

@@ -12,7 +12,7 @@ use ryze_ports::{
 };
 
 use crate::client::{ChatwootHttpClient, RequestBody};
-use crate::failure::{Endpoint, Scrubber};
+use crate::failure::{invalid_request, token_scrubber, Endpoint};
 use crate::wire::{
     convert_all, ApiChannelBody, ContactAnswer, ContactInboxAnswer, ContactInboxBody,
     ContactUpdateBody, ContentAttributesBody, ConversationAnswer, CreatedContactAnswer, FilterBody,
@@ -35,7 +35,11 @@ impl ChatwootHttpClient {
         attachments: Vec<Attachment>,
     ) -> Result<Form, ChatwootError> {
         let invalid = |problem: &dyn std::fmt::Display| {
-            Scrubber::new(target.api_token.expose()).invalid_request(endpoint, problem)
+            invalid_request(
+                &token_scrubber(target.api_token.expose()),
+                endpoint,
+                problem,
+            )
         };
         let mut form = Form::new()
             .text("content", message.content.clone())

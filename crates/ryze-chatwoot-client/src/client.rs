@@ -2,7 +2,7 @@
 //! (build the URL, send with the token header, read the answer, decode it).
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
 use reqwest::multipart::Form;
@@ -12,7 +12,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
-use crate::failure::{transport_failure, Answer, Endpoint, Scrubber};
+use ryze_outbound_http::{send_and_read, Timeouts};
+
+use crate::failure::{
+    invalid_request, token_scrubber, transport_failure, Answer, Endpoint, Scrubber,
+};
 use crate::{ChatwootClientBuildError, ChatwootClientSettings};
 
 /// Chatwoot's authentication header for Application API tokens.
@@ -25,8 +29,7 @@ const ANSWER_MAX_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Clone)]
 pub struct ChatwootHttpClient {
     http: reqwest::Client,
-    connect_timeout: Duration,
-    request_timeout: Duration,
+    timeouts: Timeouts,
 }
 
 /// What a request carries.
@@ -62,8 +65,10 @@ impl ChatwootHttpClient {
             .map_err(|error| ChatwootClientBuildError::HttpClient(error.to_string()))?;
         Ok(Self {
             http,
-            connect_timeout: settings.connect_timeout,
-            request_timeout: settings.request_timeout,
+            timeouts: Timeouts {
+                connect: settings.connect_timeout,
+                request: settings.request_timeout,
+            },
         })
     }
 
@@ -117,7 +122,7 @@ impl ChatwootHttpClient {
         endpoint: &Endpoint,
         body: RequestBody,
     ) -> Result<(), ChatwootError> {
-        let scrubber = Scrubber::new(target.api_token.expose());
+        let scrubber = token_scrubber(target.api_token.expose());
         self.exchange(target, endpoint, body, &scrubber)
             .await?
             .ensure_success(endpoint, &scrubber)
@@ -135,7 +140,7 @@ impl ChatwootHttpClient {
     where
         Wire: DeserializeOwned,
     {
-        let scrubber = Scrubber::new(target.api_token.expose());
+        let scrubber = token_scrubber(target.api_token.expose());
         let answer = self.exchange(target, endpoint, body, &scrubber).await?;
         let wire: Wire = answer.decode(endpoint, &scrubber)?;
         convert(wire).map_err(|problem| answer.invalid(endpoint, &problem, &scrubber))
@@ -151,7 +156,7 @@ impl ChatwootHttpClient {
         serde_json::to_vec(value)
             .map(RequestBody::Json)
             .map_err(|error| {
-                Scrubber::new(target.api_token.expose()).invalid_request(endpoint, &error)
+                invalid_request(&token_scrubber(target.api_token.expose()), endpoint, &error)
             })
     }
 
@@ -164,7 +169,8 @@ impl ChatwootHttpClient {
         scrubber: &Scrubber<'_>,
     ) -> Result<Answer, ChatwootError> {
         let mut token = HeaderValue::from_str(target.api_token.expose()).map_err(|_| {
-            scrubber.invalid_request(
+            invalid_request(
+                scrubber,
                 endpoint,
                 &"the API token contains characters that cannot be sent in an HTTP header",
             )
@@ -173,7 +179,7 @@ impl ChatwootHttpClient {
         let mut request = self
             .http
             .request(endpoint.method.clone(), endpoint.url.clone())
-            .timeout(self.request_timeout)
+            .timeout(self.timeouts.request)
             .header(ACCEPT, "application/json")
             .header(API_ACCESS_TOKEN, token);
         request = match body {
@@ -186,40 +192,24 @@ impl ChatwootHttpClient {
 
         let started = Instant::now();
         let unreachable = |error: reqwest::Error| {
-            let failure = transport_failure(
-                endpoint,
-                &error,
-                self.connect_timeout,
-                self.request_timeout,
-                scrubber,
-            );
+            let failure = transport_failure(endpoint, &error, self.timeouts, scrubber);
             tracing::debug!(request = %endpoint, elapsed_ms = started.elapsed().as_millis(), error = %failure, "chatwoot request failed");
             failure
         };
-        let mut response = request.send().await.map_err(unreachable)?;
-        let status = response.status();
-        let location = response
-            .headers()
+        let answer = send_and_read(request, ANSWER_MAX_BYTES)
+            .await
+            .map_err(unreachable)?;
+        let location = answer
+            .headers
             .get(LOCATION)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let mut body = Vec::new();
-        let mut cut_short = false;
-        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
-            let room = ANSWER_MAX_BYTES - body.len();
-            if chunk.len() > room {
-                body.extend_from_slice(&chunk[..room]);
-                cut_short = true;
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        tracing::debug!(request = %endpoint, status = status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "chatwoot answered");
+        tracing::debug!(request = %endpoint, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "chatwoot answered");
         Ok(Answer {
-            status,
+            status: answer.status,
             location,
-            body,
-            cut_short,
+            body: answer.body,
+            cut_short: answer.cut_short,
         })
     }
 }
@@ -227,14 +217,16 @@ impl ChatwootHttpClient {
 impl fmt::Debug for ChatwootHttpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatwootHttpClient")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.timeouts.connect)
+            .field("request_timeout", &self.timeouts.request)
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use ryze_domain::{ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl};
 
     use super::*;

@@ -2,82 +2,44 @@
 //! [`ChatwootError`], with texts that name the request and say why, scrubbed of the token.
 
 use std::fmt;
-use std::io;
-use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
+use ryze_outbound_http::{root_cause, transport_failure_reason, RequestLabel, Timeouts};
 use ryze_ports::ChatwootError;
 use serde::de::DeserializeOwned;
-use url::Url;
+
+pub(crate) use ryze_outbound_http::Scrubber;
 
 /// How much of an answer's body an error keeps.
 pub(crate) const QUOTED_BODY_MAX_BYTES: usize = 2048;
-/// Stands in for the token wherever a text from the outside contains it.
-const REDACTED: &str = "***";
+/// Who resets a connection, in `connection reset by …`.
+const PEER: &str = "peer";
 
 /// One request, named in error texts as `POST https://cw.example/api/v1/accounts/5/inboxes`.
 /// The URL holds no credentials: the base URL refuses them and the token is a header.
-#[derive(Debug, Clone)]
-pub(crate) struct Endpoint {
-    pub method: Method,
-    pub url: Url,
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.method, self.url)
-    }
-}
+pub(crate) type Endpoint = RequestLabel;
 
 /// Removes the API token from texts that came from outside (answers, library errors).
-#[derive(Clone, Copy)]
-pub(crate) struct Scrubber<'a> {
-    token: &'a str,
+pub(crate) fn token_scrubber(token: &str) -> Scrubber<'_> {
+    Scrubber::new([token])
 }
 
-impl<'a> Scrubber<'a> {
-    pub fn new(token: &'a str) -> Self {
-        Self { token }
-    }
+/// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`] on a char
+/// boundary (with `…` when cut). Scrubbing comes first, so a cut never leaves the start
+/// of the token behind.
+fn quote_body(scrubber: &Scrubber<'_>, body: &[u8]) -> String {
+    scrubber.quote(body, QUOTED_BODY_MAX_BYTES, "…")
+}
 
-    pub fn scrub(&self, text: &str) -> String {
-        if self.token.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(self.token, REDACTED)
-        }
-    }
-
-    /// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`] on a char
-    /// boundary (with `…` when cut). Scrubbing comes first, so a cut never leaves the
-    /// start of the token behind.
-    pub fn quote_body(&self, body: &[u8]) -> String {
-        let mut text = self.scrub(&String::from_utf8_lossy(body));
-        if text.len() > QUOTED_BODY_MAX_BYTES {
-            let mut cut = QUOTED_BODY_MAX_BYTES;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
-        text
-    }
-
-    pub fn url(&self, endpoint: &Endpoint) -> String {
-        self.scrub(endpoint.url.as_str())
-    }
-
-    /// The request could not be built; nothing was sent.
-    pub fn invalid_request(
-        &self,
-        endpoint: &Endpoint,
-        problem: &dyn fmt::Display,
-    ) -> ChatwootError {
-        ChatwootError::InvalidRequest {
-            url: self.url(endpoint),
-            detail: self.scrub(&format!("{endpoint}: {problem}")),
-        }
+/// The request could not be built; nothing was sent.
+pub(crate) fn invalid_request(
+    scrubber: &Scrubber<'_>,
+    endpoint: &Endpoint,
+    problem: &dyn fmt::Display,
+) -> ChatwootError {
+    ChatwootError::InvalidRequest {
+        url: scrubber.url(endpoint),
+        detail: scrubber.detail(endpoint, problem),
     }
 }
 
@@ -119,7 +81,7 @@ impl Answer {
         if self.status.is_success() {
             return Ok(());
         }
-        let mut body = scrubber.quote_body(&self.body);
+        let mut body = quote_body(scrubber, &self.body);
         if body.trim().is_empty() && self.status.is_redirection() {
             if let Some(location) = &self.location {
                 body = format!("redirect to {} (not followed)", scrubber.scrub(location));
@@ -145,7 +107,7 @@ impl Answer {
                 "unreadable answer (HTTP {}) to {endpoint}: {}; body: {}",
                 self.status.as_u16(),
                 scrubber.scrub(&problem.to_string()),
-                scrubber.quote_body(&self.body)
+                quote_body(scrubber, &self.body)
             ),
         }
     }
@@ -156,60 +118,22 @@ impl Answer {
 pub(crate) fn transport_failure(
     endpoint: &Endpoint,
     error: &reqwest::Error,
-    connect_timeout: Duration,
-    request_timeout: Duration,
+    timeouts: Timeouts,
     scrubber: &Scrubber<'_>,
 ) -> ChatwootError {
     if error.is_builder() {
-        return scrubber.invalid_request(endpoint, &root_cause(error));
+        return invalid_request(scrubber, endpoint, &root_cause(error, PEER));
     }
-    let reason = if error.is_timeout() && error.is_connect() {
-        format!(
-            "connection timed out after {}",
-            readable_duration(connect_timeout)
-        )
-    } else if error.is_timeout() {
-        format!("timed out after {}", readable_duration(request_timeout))
-    } else {
-        let cause = root_cause(error);
-        if error.is_connect() && cause != "connection refused" {
-            format!("could not connect: {cause}")
-        } else {
-            cause
-        }
-    };
     ChatwootError::Unreachable {
         url: scrubber.url(endpoint),
-        detail: scrubber.scrub(&format!("{endpoint}: {reason}")),
-    }
-}
-
-/// The innermost cause, with the common socket failures in plain words.
-fn root_cause(error: &reqwest::Error) -> String {
-    let mut innermost: &dyn std::error::Error = error;
-    while let Some(source) = innermost.source() {
-        if let Some(io_error) = source.downcast_ref::<io::Error>() {
-            match io_error.kind() {
-                io::ErrorKind::ConnectionRefused => return "connection refused".to_owned(),
-                io::ErrorKind::ConnectionReset => return "connection reset by peer".to_owned(),
-                _ => {}
-            }
-        }
-        innermost = source;
-    }
-    innermost.to_string()
-}
-
-pub(crate) fn readable_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{}ms", duration.as_millis())
+        detail: scrubber.detail(endpoint, &transport_failure_reason(error, timeouts, PEER)),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use reqwest::{Method, Url};
+
     use super::*;
 
     fn endpoint() -> Endpoint {
@@ -221,15 +145,15 @@ mod tests {
 
     #[test]
     fn quoted_bodies_are_scrubbed_before_being_cut_on_a_char_boundary() {
-        let scrubber = Scrubber::new("secret-token");
+        let scrubber = token_scrubber("secret-token");
         let body = format!("{}é-secret-token", "a".repeat(QUOTED_BODY_MAX_BYTES - 1));
-        let quoted = scrubber.quote_body(body.as_bytes());
+        let quoted = quote_body(&scrubber, body.as_bytes());
         assert_eq!(
             quoted,
             format!("{}…", "a".repeat(QUOTED_BODY_MAX_BYTES - 1))
         );
-        assert_eq!(scrubber.quote_body(b"x secret-token y"), "x *** y");
-        assert_eq!(Scrubber::new("").scrub("kept"), "kept");
+        assert_eq!(quote_body(&scrubber, b"x secret-token y"), "x *** y");
+        assert_eq!(token_scrubber("").scrub("kept"), "kept");
     }
 
     #[test]
@@ -241,7 +165,7 @@ mod tests {
             cut_short: false,
         };
         let error = answer
-            .ensure_success(&endpoint(), &Scrubber::new("tok"))
+            .ensure_success(&endpoint(), &token_scrubber("tok"))
             .unwrap_err();
         assert_eq!(
             error,
@@ -262,14 +186,8 @@ mod tests {
             cut_short: true,
         };
         let error = answer
-            .decode::<serde_json::Value>(&endpoint(), &Scrubber::new("tok"))
+            .decode::<serde_json::Value>(&endpoint(), &token_scrubber("tok"))
             .unwrap_err();
         assert!(error.to_string().contains("too large"), "{error}");
-    }
-
-    #[test]
-    fn durations_read_naturally() {
-        assert_eq!(readable_duration(Duration::from_secs(15)), "15s");
-        assert_eq!(readable_duration(Duration::from_millis(250)), "250ms");
     }
 }

@@ -139,7 +139,7 @@ pub fn bridge_http_server(
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(tracing_actix_web::TracingLogger::<
-                ryze_http::PathOnlyRootSpan,
+                ryze_bridge_http::RoutePatternRootSpan,
             >::new())
             .configure(ryze_bridge_http::configure_bridge(state.clone()))
     });

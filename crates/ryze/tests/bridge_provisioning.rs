@@ -2,6 +2,8 @@
 //! loopback HTTP) provisioning integrations in the Chatwoot simulator. Every error row of
 //! the seed's table comes from a real Chatwoot-shaped exchange.
 
+mod support;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -32,6 +34,7 @@ impl Product {
     }
 
     async fn start_with(extra_env: &[(&str, &str)]) -> Product {
+        support::logs::capture();
         let chatwoot = SimulatorServer::start(SimulatorSettings::default())
             .await
             .unwrap();
@@ -265,6 +268,16 @@ async fn set_creates_one_inbox_list_shows_it_and_delete_removes_it() {
         .await
         .unwrap();
     assert_eq!(after.status(), StatusCode::NOT_FOUND);
+
+    // Neither the webhook secret nor the Chatwoot token reached a log line.
+    let logs = support::logs::captured();
+    let secret = &webhook_url[webhook_prefix.len()..];
+    assert!(
+        logs.contains("/v1/webhooks/chatwoot/{id}/{secret}"),
+        "webhook requests were logged"
+    );
+    assert!(!logs.contains(secret), "the webhook secret was logged");
+    assert!(!logs.contains(ADMIN_TOKEN), "the Chatwoot token was logged");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
