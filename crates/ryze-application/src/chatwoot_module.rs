@@ -478,7 +478,7 @@ impl ControlPlane {
         view.status = live.status;
         view.last_error = live.last_error;
         view.connection = live.connection;
-        view.counters = Some(live.counters);
+        view.counters = live.counters;
         if let (None, Some(inbox_id)) = (view.inbox_id, live.inbox_id) {
             view.inbox_id = Some(inbox_id);
             if let Err(error) = self.store.backfill_inbox_id(&instance.id, inbox_id).await {

@@ -437,12 +437,12 @@ async fn status_takes_live_state_and_backfills_the_inbox_id() {
             last_error: "Chatwoot answered 500".to_owned(),
             inbox_id: Some(42),
             connection: Some("reconnecting".to_owned()),
-            counters: RelayCounters {
+            counters: Some(RelayCounters {
                 received: 10,
                 relayed: 9,
                 failed: 1,
                 queued: 0,
-            },
+            }),
         })
     });
     let plane = plane(store, MockSecretVault::new(), Some(gateway));

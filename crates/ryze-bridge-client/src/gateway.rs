@@ -184,12 +184,12 @@ impl IntegrationGateway for HttpIntegrationGateway {
             last_error: live.last_error.unwrap_or_default(),
             inbox_id: live.inbox_id,
             connection: live.connection,
-            counters: RelayCounters {
-                received: live.counters.received,
-                relayed: live.counters.relayed,
-                failed: live.counters.failed,
-                queued: live.counters.queued,
-            },
+            counters: live.counters.map(|counters| RelayCounters {
+                received: counters.received,
+                relayed: counters.relayed,
+                failed: counters.failed,
+                queued: counters.queued,
+            }),
         })
     }
 

@@ -50,7 +50,7 @@ pub(crate) struct StatusAnswer {
     #[serde(default)]
     pub connection: Option<String>,
     #[serde(default)]
-    pub counters: CountersAnswer,
+    pub counters: Option<CountersAnswer>,
 }
 
 #[derive(Debug, Default, Deserialize)]

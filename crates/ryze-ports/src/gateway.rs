@@ -39,7 +39,8 @@ pub struct LiveIntegrationStatus {
     pub inbox_id: Option<i64>,
     /// State of the WebSocket to the API (`connected`, `reconnecting`, …), when known.
     pub connection: Option<String>,
-    pub counters: RelayCounters,
+    /// Relay counters, when the bridge reports them (it does once it relays).
+    pub counters: Option<RelayCounters>,
 }
 
 /// Why a gateway call failed. The Chatwoot variants carry what Chatwoot said so the

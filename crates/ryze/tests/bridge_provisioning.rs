@@ -210,6 +210,10 @@ async fn set_creates_one_inbox_list_shows_it_and_delete_removes_it() {
     assert_eq!(listed["chatwoot_inbox_id"], inboxes[0].id);
     assert_eq!(listed["last_error"], "");
     assert_eq!(listed["bridge_integration_id"], integration_id.as_str());
+    assert!(
+        listed.get("counters").is_none() && listed.get("connection").is_none(),
+        "no relay yet, so no counters or connection state are shown: {listed}"
+    );
 
     // Again: the same integration and still one inbox.
     let (status, again) = product
