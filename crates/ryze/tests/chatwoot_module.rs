@@ -95,16 +95,9 @@ async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
         })))
         .mount(bridge)
         .await;
-    let (status, listed) = status_and_body(
-        api.request(
-            Method::GET,
-            "/api/chatwoot/list/suporte",
-            Some(&api.account_token),
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (status, listed) = api
+        .call_as_account(Method::GET, "/api/chatwoot/list/suporte", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(listed["instance_name"], "suporte");
     assert_eq!(listed["status"], "active");
@@ -160,16 +153,9 @@ async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
     );
 
     // The instance list carries a chatwoot summary.
-    let (_, instances) = status_and_body(
-        api.request(
-            Method::GET,
-            "/api/instance/list",
-            Some(&api.account_token),
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (_, instances) = api
+        .call_as_account(Method::GET, "/api/instance/list", None)
+        .await;
     assert_eq!(instances["data"][0]["chatwoot"]["enabled"], true);
     assert_eq!(instances["data"][0]["chatwoot"]["chatwoot_inbox_id"], 12);
 

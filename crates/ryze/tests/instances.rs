@@ -15,16 +15,13 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn an_instance_is_created_with_a_token_that_works_once_shown() {
     let api = TestApi::start(Backend::Sqlite).await;
-    let (status, body) = status_and_body(
-        api.request(
+    let (status, body) = api
+        .call_as_account(
             Method::POST,
             "/api/instance/new",
-            Some(&api.account_token),
             Some(&json!({"name": "suporte"})),
         )
-        .await,
-    )
-    .await;
+        .await;
     assert_eq!(status, 201);
     assert_eq!(body["success"], true);
     assert_eq!(body["data"]["name"], "suporte");
@@ -162,16 +159,9 @@ async fn inline_chatwoot_activates_or_reports_without_failing_the_creation() {
         "chatwootInboxName": "Inline inbox",
         "chatwootIgnoreGroups": true
     });
-    let (status, created) = status_and_body(
-        api.request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&api.account_token),
-            Some(&body),
-        )
-        .await,
-    )
-    .await;
+    let (status, created) = api
+        .call_as_account(Method::POST, "/api/instance/new", Some(&body))
+        .await;
     assert_eq!(status, 201);
     assert_eq!(
         created["data"]["chatwoot"],
@@ -184,16 +174,9 @@ async fn inline_chatwoot_activates_or_reports_without_failing_the_creation() {
 
     body["name"] = json!("inline-broken");
     body["chatwootAccountId"] = json!(0);
-    let (status, created) = status_and_body(
-        api.request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&api.account_token),
-            Some(&body),
-        )
-        .await,
-    )
-    .await;
+    let (status, created) = api
+        .call_as_account(Method::POST, "/api/instance/new", Some(&body))
+        .await;
     assert_eq!(status, 201);
     assert_eq!(
         created["data"]["chatwoot"],
@@ -237,16 +220,9 @@ async fn deleting_an_instance_tears_its_integration_down() {
         .expect(1)
         .mount(api.bridge())
         .await;
-    let (status, body) = status_and_body(
-        api.request(
-            Method::DELETE,
-            "/api/instance/delete/suporte",
-            Some(&api.account_token),
-            None,
-        )
-        .await,
-    )
-    .await;
+    let (status, body) = api
+        .call_as_account(Method::DELETE, "/api/instance/delete/suporte", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         body,

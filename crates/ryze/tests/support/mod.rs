@@ -176,6 +176,20 @@ impl TestApi {
         request.send().await.expect("request sent")
     }
 
+    /// A request with the account token; the status and the parsed JSON body.
+    pub async fn call_as_account(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        status_and_body(
+            self.request(method, path, Some(&self.account_token), body)
+                .await,
+        )
+        .await
+    }
+
     pub async fn raw_post(
         &self,
         path: &str,
