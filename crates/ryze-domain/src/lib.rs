@@ -11,9 +11,11 @@ pub mod chatwoot;
 pub mod ids;
 pub mod instance;
 pub mod integration;
+pub mod message_formatting;
 pub mod principal;
 pub mod sealed_secret;
 pub mod validation;
+pub mod whatsapp_identity;
 
 pub use access_token::{AccessToken, TokenHash};
 pub use account::{Account, AccountName};
@@ -27,3 +29,4 @@ pub use integration::{ChatwootIntegration, IntegrationStatus};
 pub use principal::Principal;
 pub use sealed_secret::{KeyId, SealedSecret, SecretOwner};
 pub use validation::InvalidValue;
+pub use whatsapp_identity::{ContactKey, IdentityKey, JidKind, PhoneNumber, WhatsAppJid};

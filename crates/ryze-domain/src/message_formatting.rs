@@ -1,0 +1,702 @@
+//! Text formatting between WhatsApp and Chatwoot, and the agent signature of CONTRACT §6.
+//!
+//! WhatsApp marks `*bold*`, `_italic_`, `~strike~`, ```` ```monospace``` ```` and
+//! `` `inline code` ``; Chatwoot stores markdown: `**bold**`, `*italic*`/`_italic_`,
+//! `~~strike~~`, `` `code` `` and fenced blocks. Quotes (`> `) and lists (`- `, `* `, `1. `)
+//! are written the same way on both sides and pass through.
+//!
+//! Decisions:
+//! - A small hand-written scanner, not a markdown parser: the text is cut into tokens
+//!   (characters, newlines, markers, and verbatim pieces for code, URLs, escapes and links),
+//!   then markers are paired. A marker opens only after a word boundary (start, whitespace,
+//!   punctuation or another marker) and before a non-space; it closes only after a
+//!   non-space and before a boundary; the first such closer on the same line wins, and
+//!   the content is converted recursively, so `*_bold italic_*` nests. Hence
+//!   `snake_case_words`, `2*3*4`, `2 * 3 * 4` and `* list items` stay as they are.
+//! - Anything unmatched is left exactly as it was. Inline marks never span a newline.
+//! - Code is never touched inside: inline code stays `` `x` `` both ways (WhatsApp renders
+//!   it). WhatsApp's one-line ```` ```x``` ```` becomes `` `x` `` (kept as is if `x` holds a
+//!   backtick); a multi-line one becomes a fenced block on its own lines. A Chatwoot fenced
+//!   block becomes ```` ```…``` ```` with its language tag dropped.
+//! - URLs (`http://`, `https://`, `www.`) are copied verbatim, so underscores and stars in
+//!   them are never read as formatting. Trailing punctuation is not part of the URL.
+//! - Chatwoot to WhatsApp only: markdown backslash escapes (`\*`, `\_`, which Chatwoot's
+//!   editor writes) become the bare character, and `[label](url)` becomes `label (url)`
+//!   (just `url` when the label is the URL). Runs WhatsApp cannot show (`***x***`) map to
+//!   the nearest nesting (`*_x_*`).
+//! - WhatsApp to Chatwoot keeps `_italic_` (valid markdown) rather than rewriting it, and
+//!   does not escape literal markdown characters: the text stays what the person typed.
+//! - The signature strips `*` from the agent's name (WhatsApp has no escape) and folds its
+//!   whitespace, so the name cannot end the bold early or break the header line.
+
+/// Characters that can mark emphasis on either side.
+const EMPHASIS_MARKERS: [char; 3] = ['*', '_', '~'];
+const CODE_FENCE: [char; 3] = ['`', '`', '`'];
+const URL_PREFIXES: [&str; 3] = ["http://", "https://", "www."];
+/// Longest language tag of a fenced block that we recognise (and drop).
+const LANGUAGE_TAG_MAX_CHARS: usize = 20;
+
+/// Converts a WhatsApp-formatted text into Chatwoot markdown.
+pub fn whatsapp_to_chatwoot(text: &str) -> String {
+    convert(text, Dialect::WhatsApp)
+}
+
+/// Converts Chatwoot markdown into a WhatsApp-formatted text.
+pub fn chatwoot_to_whatsapp(text: &str) -> String {
+    convert(text, Dialect::Chatwoot)
+}
+
+/// An agent's message as sent with `signMessages`: `*<Agent Name>*:`, a newline, then the
+/// text (already in WhatsApp formatting). The name loses its `*` and its line breaks; a
+/// name left empty signs nothing and the text goes out alone.
+pub fn signed_for_whatsapp(agent_name: &str, text: &str) -> String {
+    let name = agent_name
+        .chars()
+        .filter(|character| *character != '*')
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if name.is_empty() {
+        return text.to_owned();
+    }
+    format!("*{name}*:\n{text}")
+}
+
+/// The side a text comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    WhatsApp,
+    Chatwoot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Text(char),
+    Newline,
+    Marker(char),
+    /// Copied to the output as is; `before` and `after` are the source characters at its
+    /// ends, which decide whether a marker next to it stands at a word boundary.
+    Verbatim {
+        text: String,
+        before: char,
+        after: char,
+    },
+}
+
+fn convert(text: &str, dialect: Dialect) -> String {
+    let characters: Vec<char> = text.chars().collect();
+    let tokens = tokenize(&characters, dialect);
+    let mut output = String::with_capacity(text.len() + 8);
+    render(&tokens, dialect, &mut output);
+    output
+}
+
+fn tokenize(characters: &[char], dialect: Dialect) -> Vec<Token> {
+    let mut tokens = Vec::with_capacity(characters.len());
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        if character == '\n' {
+            tokens.push(Token::Newline);
+            index += 1;
+        } else if let Some((token, next)) = escaped_character(characters, index, dialect) {
+            tokens.push(token);
+            index = next;
+        } else if characters[index..].starts_with(&CODE_FENCE) {
+            match code_block(characters, index, dialect) {
+                Some((token, next)) => {
+                    tokens.push(token);
+                    index = next;
+                }
+                None => {
+                    tokens.extend(CODE_FENCE.iter().map(|tick| Token::Text(*tick)));
+                    index += CODE_FENCE.len();
+                }
+            }
+        } else if character == '`' {
+            match inline_code_end(characters, index) {
+                Some(end) => {
+                    tokens.push(verbatim(&characters[index..=end]));
+                    index = end + 1;
+                }
+                None => {
+                    tokens.push(Token::Text(character));
+                    index += 1;
+                }
+            }
+        } else if let Some(end) = url_end(characters, index) {
+            tokens.push(verbatim(&characters[index..end]));
+            index = end;
+        } else if let Some((link_tokens, next)) = markdown_link(characters, index, dialect) {
+            tokens.extend(link_tokens);
+            index = next;
+        } else if EMPHASIS_MARKERS.contains(&character) {
+            tokens.push(Token::Marker(character));
+            index += 1;
+        } else {
+            tokens.push(Token::Text(character));
+            index += 1;
+        }
+    }
+    tokens
+}
+
+fn verbatim(characters: &[char]) -> Token {
+    Token::Verbatim {
+        text: characters.iter().collect(),
+        before: characters.first().copied().unwrap_or(' '),
+        after: characters.last().copied().unwrap_or(' '),
+    }
+}
+
+/// Markdown's `\*`: the character itself, never a marker. WhatsApp has no escapes.
+fn escaped_character(
+    characters: &[char],
+    index: usize,
+    dialect: Dialect,
+) -> Option<(Token, usize)> {
+    if dialect != Dialect::Chatwoot || characters[index] != '\\' {
+        return None;
+    }
+    let escaped = *characters.get(index + 1)?;
+    escaped.is_ascii_punctuation().then(|| {
+        let token = Token::Verbatim {
+            text: escaped.to_string(),
+            before: escaped,
+            after: escaped,
+        };
+        (token, index + 2)
+    })
+}
+
+/// A ```` ``` ```` block starting at `index`, converted; `None` when it never closes or
+/// holds nothing.
+fn code_block(characters: &[char], index: usize, dialect: Dialect) -> Option<(Token, usize)> {
+    let content_start = index + CODE_FENCE.len();
+    let closing = (content_start..characters.len())
+        .find(|position| characters[*position..].starts_with(&CODE_FENCE))?;
+    let content = &characters[content_start..closing];
+    let after_closing = closing + CODE_FENCE.len();
+    if content.is_empty() {
+        return None;
+    }
+    let text = match dialect {
+        Dialect::WhatsApp => {
+            let at_line_start = index == 0 || characters[index - 1] == '\n';
+            let line_ends_after = characters
+                .get(after_closing)
+                .is_none_or(|next| *next == '\n');
+            whatsapp_code_to_markdown(content, at_line_start, line_ends_after)
+        }
+        Dialect::Chatwoot => {
+            let closes_at_line_start = characters[closing - 1] == '\n';
+            markdown_code_to_whatsapp(content, closes_at_line_start)
+        }
+    };
+    let token = Token::Verbatim {
+        text,
+        before: '`',
+        after: '`',
+    };
+    Some((token, after_closing))
+}
+
+fn whatsapp_code_to_markdown(
+    content: &[char],
+    at_line_start: bool,
+    line_ends_after: bool,
+) -> String {
+    let content: String = content.iter().collect();
+    if !content.contains('\n') {
+        return if content.contains('`') {
+            format!("```{content}```")
+        } else {
+            format!("`{content}`")
+        };
+    }
+    let mut block = String::with_capacity(content.len() + 10);
+    if !at_line_start {
+        block.push('\n');
+    }
+    block.push_str("```\n");
+    block.push_str(content.strip_prefix('\n').unwrap_or(&content));
+    if !block.ends_with('\n') {
+        block.push('\n');
+    }
+    block.push_str("```");
+    if !line_ends_after {
+        block.push('\n');
+    }
+    block
+}
+
+fn markdown_code_to_whatsapp(content: &[char], closes_at_line_start: bool) -> String {
+    let content: String = content.iter().collect();
+    let body = match content.split_once('\n') {
+        Some((first_line, rest)) if closes_at_line_start && is_language_tag(first_line) => rest,
+        _ => content.as_str(),
+    };
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    format!("```{body}```")
+}
+
+fn is_language_tag(line: &str) -> bool {
+    let tag = line.trim();
+    tag.chars().count() <= LANGUAGE_TAG_MAX_CHARS
+        && tag.chars().all(|character| {
+            character.is_ascii_alphanumeric() || matches!(character, '+' | '-' | '#' | '.' | '_')
+        })
+}
+
+/// The closing backtick of an inline code span opened at `index`, on the same line and
+/// with something inside.
+fn inline_code_end(characters: &[char], index: usize) -> Option<usize> {
+    let end = (index + 1..characters.len())
+        .take_while(|position| characters[*position] != '\n')
+        .find(|position| characters[*position] == '`')?;
+    (end > index + 1).then_some(end)
+}
+
+/// Where a URL starting at `index` ends (exclusive), leaving out trailing punctuation.
+fn url_end(characters: &[char], index: usize) -> Option<usize> {
+    if index > 0 && characters[index - 1].is_alphanumeric() {
+        return None;
+    }
+    let prefix_len = URL_PREFIXES.iter().find_map(|prefix| {
+        let prefix: Vec<char> = prefix.chars().collect();
+        let candidate = characters.get(index..index + prefix.len())?;
+        candidate
+            .iter()
+            .zip(&prefix)
+            .all(|(found, expected)| found.to_ascii_lowercase() == *expected)
+            .then_some(prefix.len())
+    })?;
+    let mut end = (index..characters.len())
+        .find(|position| characters[*position].is_whitespace())
+        .unwrap_or(characters.len());
+    while end > index + prefix_len {
+        let last = characters[end - 1];
+        let unbalanced_parenthesis = last == ')' && {
+            let url = &characters[index..end];
+            url.iter().filter(|c| **c == '(').count() < url.iter().filter(|c| **c == ')').count()
+        };
+        if matches!(
+            last,
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '*' | '_' | '~'
+        ) || unbalanced_parenthesis
+        {
+            end -= 1;
+        } else {
+            break;
+        }
+    }
+    (end > index + prefix_len).then_some(end)
+}
+
+/// Markdown's `[label](url)`, as `label (url)`, or `url` when the label says nothing more.
+fn markdown_link(
+    characters: &[char],
+    index: usize,
+    dialect: Dialect,
+) -> Option<(Vec<Token>, usize)> {
+    if dialect != Dialect::Chatwoot || characters[index] != '[' {
+        return None;
+    }
+    let label_end = (index + 1..characters.len())
+        .take_while(|position| !matches!(characters[*position], '\n' | '['))
+        .find(|position| characters[*position] == ']')?;
+    if characters.get(label_end + 1) != Some(&'(') {
+        return None;
+    }
+    let url_start = label_end + 2;
+    let url_end = (url_start..characters.len())
+        .take_while(|position| !characters[*position].is_whitespace())
+        .find(|position| characters[*position] == ')')?;
+    if url_end == url_start {
+        return None;
+    }
+    let label = &characters[index + 1..label_end];
+    let url = &characters[url_start..url_end];
+    let label_text: String = label.iter().collect();
+    let url_text: String = url.iter().collect();
+    let mut tokens = Vec::new();
+    if label_text.trim().is_empty() || label_text.trim() == url_text {
+        tokens.push(verbatim(url));
+    } else {
+        tokens.extend(tokenize(label, dialect));
+        let mut suffix = vec![' ', '('];
+        suffix.extend_from_slice(url);
+        suffix.push(')');
+        tokens.push(verbatim(&suffix));
+    }
+    Some((tokens, url_end + 1))
+}
+
+fn render(tokens: &[Token], dialect: Dialect, output: &mut String) {
+    let mut index = 0;
+    while index < tokens.len() {
+        match &tokens[index] {
+            Token::Text(character) => {
+                output.push(*character);
+                index += 1;
+            }
+            Token::Newline => {
+                output.push('\n');
+                index += 1;
+            }
+            Token::Verbatim { text, .. } => {
+                output.push_str(text);
+                index += 1;
+            }
+            Token::Marker(marker) => {
+                let run = run_length(tokens, index, *marker);
+                let pairing = delimiters(dialect, *marker, run).and_then(|delimiters| {
+                    closing_run(tokens, index, run, *marker).map(|closing| (delimiters, closing))
+                });
+                match pairing {
+                    Some(((opening_text, closing_text), closing)) => {
+                        output.push_str(opening_text);
+                        render(&tokens[index + run..closing], dialect, output);
+                        output.push_str(closing_text);
+                        index = closing + run;
+                    }
+                    None => {
+                        output.extend(std::iter::repeat_n(*marker, run));
+                        index += run;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a run of `run` markers becomes on the other side, when the source side knows it.
+fn delimiters(dialect: Dialect, marker: char, run: usize) -> Option<(&'static str, &'static str)> {
+    match (dialect, marker, run) {
+        (Dialect::WhatsApp, '*', 1) => Some(("**", "**")),
+        (Dialect::WhatsApp, '_', 1) => Some(("_", "_")),
+        (Dialect::WhatsApp, '~', 1) => Some(("~~", "~~")),
+        (Dialect::Chatwoot, '*' | '_', 1) => Some(("_", "_")),
+        (Dialect::Chatwoot, '*' | '_', 2) => Some(("*", "*")),
+        (Dialect::Chatwoot, '*' | '_', 3) => Some(("*_", "_*")),
+        (Dialect::Chatwoot, '~', 1 | 2) => Some(("~", "~")),
+        _ => None,
+    }
+}
+
+fn run_length(tokens: &[Token], start: usize, marker: char) -> usize {
+    tokens[start..]
+        .iter()
+        .take_while(|token| **token == Token::Marker(marker))
+        .count()
+}
+
+/// Where the run closing the `run` markers opened at `opening` starts, on the same line.
+fn closing_run(tokens: &[Token], opening: usize, run: usize, marker: char) -> Option<usize> {
+    let content_start = opening + run;
+    let opens = opening
+        .checked_sub(1)
+        .is_none_or(|before| is_boundary(&tokens[before], Side::Before))
+        && tokens
+            .get(content_start)
+            .is_some_and(|first| !is_space(first));
+    if !opens {
+        return None;
+    }
+    let mut position = content_start + 1;
+    while position < tokens.len() {
+        match &tokens[position] {
+            Token::Newline => return None,
+            Token::Marker(found) if *found == marker => {
+                let found_run = run_length(tokens, position, marker);
+                let closes = found_run == run
+                    && !is_space(&tokens[position - 1])
+                    && tokens
+                        .get(position + found_run)
+                        .is_none_or(|after| is_boundary(after, Side::After));
+                if closes {
+                    return Some(position);
+                }
+                position += found_run;
+            }
+            _ => position += 1,
+        }
+    }
+    None
+}
+
+#[derive(Clone, Copy)]
+enum Side {
+    Before,
+    After,
+}
+
+/// Whether `token`, standing on `side` of a marker, leaves the marker at a word boundary.
+fn is_boundary(token: &Token, side: Side) -> bool {
+    match token {
+        Token::Newline | Token::Marker(_) => true,
+        Token::Text(character) => !character.is_alphanumeric(),
+        Token::Verbatim { before, after, .. } => {
+            let touching = match side {
+                Side::Before => after,
+                Side::After => before,
+            };
+            !touching.is_alphanumeric()
+        }
+    }
+}
+
+fn is_space(token: &Token) -> bool {
+    match token {
+        Token::Newline => true,
+        Token::Text(character) => character.is_whitespace(),
+        Token::Marker(_) | Token::Verbatim { .. } => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (WhatsApp text, Chatwoot markdown) pairs converting into each other both ways.
+    const BOTH_WAYS: &[(&str, &str)] = &[
+        ("*bold*", "**bold**"),
+        ("_italic_", "_italic_"),
+        ("~strike~", "~~strike~~"),
+        ("`inline code`", "`inline code`"),
+        (
+            "say *hello* to _everyone_ ~now~",
+            "say **hello** to _everyone_ ~~now~~",
+        ),
+        ("*bold with spaces inside*", "**bold with spaces inside**"),
+        ("*_bold italic_*", "**_bold italic_**"),
+        ("_*italic bold*_", "_**italic bold**_"),
+        ("~*struck bold*~", "~~**struck bold**~~"),
+        ("*bold _and italic_ inside*", "**bold _and italic_ inside**"),
+        ("(*parenthesised*)", "(**parenthesised**)"),
+        ("*bold*, then _italic_.", "**bold**, then _italic_."),
+        ("\"*quoted bold*\"", "\"**quoted bold**\""),
+        ("*one* *two*", "**one** **two**"),
+        ("*line one*\n_line two_", "**line one**\n_line two_"),
+        (
+            "> *quoted* text\n> second line",
+            "> **quoted** text\n> second line",
+        ),
+        (
+            "- first\n- *second*\n- third",
+            "- first\n- **second**\n- third",
+        ),
+        ("1. one\n2. _two_\n3. three", "1. one\n2. _two_\n3. three"),
+        ("* not bold\n* list item", "* not bold\n* list item"),
+        ("*see `code` here*", "**see `code` here**"),
+        ("`*not bold*` and *bold*", "`*not bold*` and **bold**"),
+        ("snake_case_words stay", "snake_case_words stay"),
+        ("2*3*4 = 24", "2*3*4 = 24"),
+        ("2 * 3 * 4 = 24", "2 * 3 * 4 = 24"),
+        ("a_b_c and x~y~z", "a_b_c and x~y~z"),
+        (
+            "https://example.com/some_path_with_underscores",
+            "https://example.com/some_path_with_underscores",
+        ),
+        (
+            "https://example.com/_under_/x",
+            "https://example.com/_under_/x",
+        ),
+        (
+            "see https://example.com/a*b*c.",
+            "see https://example.com/a*b*c.",
+        ),
+        (
+            "*visit https://example.com/a_b_c*",
+            "**visit https://example.com/a_b_c**",
+        ),
+        ("www.example.com/~user~/", "www.example.com/~user~/"),
+        ("mail first_last@example.com", "mail first_last@example.com"),
+        ("*unmatched bold", "*unmatched bold"),
+        ("unmatched_ italic", "unmatched_ italic"),
+        ("* spaced *", "* spaced *"),
+        ("*bold\nacross lines*", "*bold\nacross lines*"),
+        ("**", "**"),
+        ("* *", "* *"),
+        ("*olá* _você_ ~ação~", "**olá** _você_ ~~ação~~"),
+        ("*🎉 party 🎉*", "**🎉 party 🎉**"),
+        ("🎉*emoji neighbours*🎉", "🎉**emoji neighbours**🎉"),
+        ("*שלום* עולם", "**שלום** עולם"),
+        ("_مرحبا_ بالعالم", "_مرحبا_ بالعالم"),
+        ("*日本語*", "**日本語**"),
+        ("price: 5*", "price: 5*"),
+        ("`unclosed code", "`unclosed code"),
+        ("```unclosed block", "```unclosed block"),
+    ];
+
+    #[test]
+    fn the_table_converts_both_ways() {
+        for (whatsapp, chatwoot) in BOTH_WAYS {
+            assert_eq!(
+                whatsapp_to_chatwoot(whatsapp),
+                *chatwoot,
+                "WhatsApp → Chatwoot: {whatsapp:?}"
+            );
+            assert_eq!(
+                chatwoot_to_whatsapp(chatwoot),
+                *whatsapp,
+                "Chatwoot → WhatsApp: {chatwoot:?}"
+            );
+        }
+        assert!(BOTH_WAYS.len() >= 40);
+    }
+
+    #[test]
+    fn whatsapp_specific_cases_convert_to_chatwoot() {
+        let cases: &[(&str, &str)] = &[
+            ("```mono```", "`mono`"),
+            ("use ```let x = 1;``` here", "use `let x = 1;` here"),
+            ("```a`b```", "```a`b```"),
+            ("```\nfn main() {}\n```", "```\nfn main() {}\n```"),
+            (
+                "```line *one*\nline _two_```",
+                "```\nline *one*\nline _two_\n```",
+            ),
+            ("code: ```a\nb``` done", "code: \n```\na\nb\n```\n done"),
+            ("```*not bold*```", "`*not bold*`"),
+            ("**double**", "**double**"),
+            ("__double__", "__double__"),
+            ("~~double~~", "~~double~~"),
+            ("\\*bold after a backslash*", "\\**bold after a backslash**"),
+            ("***", "***"),
+            ("*a *b* c*", "**a *b** c*"),
+        ];
+        for (whatsapp, chatwoot) in cases {
+            assert_eq!(whatsapp_to_chatwoot(whatsapp), *chatwoot, "{whatsapp:?}");
+        }
+    }
+
+    #[test]
+    fn markdown_specific_cases_convert_to_whatsapp() {
+        let cases: &[(&str, &str)] = &[
+            ("*italic*", "_italic_"),
+            ("__bold__", "*bold*"),
+            ("***bold italic***", "*_bold italic_*"),
+            ("~single tilde~", "~single tilde~"),
+            ("**bold** and *italic*", "*bold* and _italic_"),
+            ("```rust\nfn main() {}\n```", "```fn main() {}```"),
+            (
+                "```\nplain block\nsecond line\n```",
+                "```plain block\nsecond line```",
+            ),
+            ("```hello\nworld```", "```hello\nworld```"),
+            ("```**not bold**```", "```**not bold**```"),
+            ("\\*not italic\\*", "*not italic*"),
+            ("snake\\_case\\_name", "snake_case_name"),
+            ("C:\\Users\\me", "C:\\Users\\me"),
+            ("a \\\\ b", "a \\ b"),
+            (
+                "[our site](https://example.com/a_b)",
+                "our site (https://example.com/a_b)",
+            ),
+            (
+                "[https://example.com](https://example.com)",
+                "https://example.com",
+            ),
+            (
+                "**[bold link](https://x.io)**",
+                "*bold link (https://x.io)*",
+            ),
+            ("[not a link] (x)", "[not a link] (x)"),
+            ("[empty]()", "[empty]()"),
+            ("****", "****"),
+        ];
+        for (chatwoot, whatsapp) in cases {
+            assert_eq!(chatwoot_to_whatsapp(chatwoot), *whatsapp, "{chatwoot:?}");
+        }
+    }
+
+    #[test]
+    fn formatted_whatsapp_text_survives_a_round_trip() {
+        let texts = [
+            "*bold* _italic_ ~strike~ `code`",
+            "*_nested_* and ~*more*~",
+            "```line one\nline two```",
+            "> *quote*\n- item\n1. item",
+        ];
+        for text in texts {
+            let back = chatwoot_to_whatsapp(&whatsapp_to_chatwoot(text));
+            assert_eq!(back, text, "{text:?}");
+        }
+    }
+
+    /// A deterministic generator of plain texts: every character that is not a marker.
+    fn plain_texts() -> Vec<String> {
+        const ALPHABET: &[&str] = &[
+            "a", "Z", "0", "9", " ", " ", "\n", ".", ",", "!", "?", "-", "+", "=", "(", ")", "/",
+            ":", "@", "#", "%", "&", "'", "\"", "ã", "ç", "é", "ü", "ß", "🎉", "👍🏽", "中", "ש",
+            "م", "\u{200f}", "\t", "> ", "- ", "1. ", "http", "www", "x.com", "|", "<", ">",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..500)
+            .map(|_| {
+                let length = next() % 40;
+                (0..length)
+                    .map(|_| {
+                        let pick = usize::try_from(next() % ALPHABET.len() as u64).unwrap_or(0);
+                        ALPHABET[pick]
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_text_is_unchanged_both_ways() {
+        let samples = [
+            "",
+            "hello world",
+            "Olá, tudo bem? Até amanhã.",
+            "Price: 10 + 5 = 15 (approx.)",
+            "line one\nline two\n\nline four",
+            "👋🏽 emoji 🇧🇷 flags and ZWJ 👨‍👩‍👧",
+            "مرحبا بالعالم",
+            "שלום עולם",
+            "ask me at someone@example.com",
+            "https://example.com/path?query=1&b=2#frag",
+        ];
+        let generated = plain_texts();
+        for text in samples
+            .iter()
+            .copied()
+            .chain(generated.iter().map(String::as_str))
+        {
+            assert_eq!(whatsapp_to_chatwoot(text), text, "{text:?}");
+            assert_eq!(chatwoot_to_whatsapp(text), text, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn signatures_put_the_agent_in_bold_on_their_own_line() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("Maria Silva", "Olá!", "*Maria Silva*:\nOlá!"),
+            ("  Maria   Silva  ", "Olá!", "*Maria Silva*:\nOlá!"),
+            ("*Star* Agent", "hi", "*Star Agent*:\nhi"),
+            ("***", "hi", "hi"),
+            ("", "hi", "hi"),
+            ("Ana\nBeatriz", "hi", "*Ana Beatriz*:\nhi"),
+            (
+                "José 🎧",
+                "*bold* text\nsecond",
+                "*José 🎧*:\n*bold* text\nsecond",
+            ),
+            ("snake_case", "hi", "*snake_case*:\nhi"),
+            ("Agent", "", "*Agent*:\n"),
+        ];
+        for (agent, text, expected) in cases {
+            assert_eq!(signed_for_whatsapp(agent, text), *expected, "{agent:?}");
+        }
+    }
+}
