@@ -8,11 +8,13 @@
 
 pub mod bridge_store;
 pub mod chatwoot;
+pub mod event_hub;
 pub mod gateway;
 pub mod outbound_guard;
 pub mod rate_limit;
 pub mod store;
 pub mod vault;
+pub mod whatsapp_events;
 
 pub use bridge_store::BridgeIntegrationStore;
 pub use chatwoot::{
@@ -21,6 +23,10 @@ pub use chatwoot::{
     ConversationStatus, CreatedContact, Inbox, InboxId, Message, MessageContentAttributes,
     MessageDeliveryStatus, MessageDirection, MessageId, MessageType, NewContact, NewConversation,
     NewMessage, Profile, ProfileAccount,
+};
+pub use event_hub::{
+    AcknowledgeError, AcknowledgeOutcome, Backlog, EventHubStore, EventSequence, HubCursor,
+    HubEvent, NewHubEvent, RetentionOutcome,
 };
 pub use gateway::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
@@ -38,6 +44,8 @@ pub use vault::{SecretVault, VaultError};
 pub use bridge_store::MockBridgeIntegrationStore;
 #[cfg(any(test, feature = "mock"))]
 pub use chatwoot::MockChatwootApi;
+#[cfg(any(test, feature = "mock"))]
+pub use event_hub::MockEventHubStore;
 #[cfg(any(test, feature = "mock"))]
 pub use gateway::MockIntegrationGateway;
 #[cfg(any(test, feature = "mock"))]

@@ -1,6 +1,7 @@
 //! The contract cases. Each takes a fresh, empty, migrated store and panics when the
 //! store breaks the behaviour documented on the ports in `ryze_ports::store` and
-//! `ryze_ports::bridge_store` (the bridge's cases come last).
+//! `ryze_ports::bridge_store` (the bridge's cases come last), and in
+//! `ryze_ports::event_hub` (in [`event_hub`], re-exported here).
 //!
 //! Adding a case: write it here, then list its name in [`crate::store_contract_tests!`].
 
@@ -11,8 +12,8 @@ use ryze_domain::{
     IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
 };
 use ryze_ports::{
-    BridgeIntegrationStore, InsertAccountError, InsertInstanceError, NewAccount, NewInstance,
-    Store, StoreError,
+    BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError, NewAccount,
+    NewInstance, Store, StoreError,
 };
 use tokio::task::JoinSet;
 
@@ -21,10 +22,15 @@ use crate::fixtures::{
     sample_integration, sealed_secret, token_hash,
 };
 
-/// What every case needs from the store under test: the API's ports and the bridge's.
-pub trait StoreUnderTest: Store + BridgeIntegrationStore + Clone + 'static {}
+mod event_hub;
 
-impl<T: Store + BridgeIntegrationStore + Clone + 'static> StoreUnderTest for T {}
+pub use event_hub::*;
+
+/// What every case needs from the store under test: the API's ports, the bridge's and
+/// the event hub's.
+pub trait StoreUnderTest: Store + BridgeIntegrationStore + EventHubStore + Clone + 'static {}
+
+impl<T: Store + BridgeIntegrationStore + EventHubStore + Clone + 'static> StoreUnderTest for T {}
 
 async fn stored_account(store: &impl Store, account: NewAccount) -> Account {
     store

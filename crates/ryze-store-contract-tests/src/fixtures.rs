@@ -1,5 +1,5 @@
-//! Sample accounts, instances and integrations (the API's and the bridge's) for store
-//! tests.
+//! Sample accounts, instances and integrations (the API's and the bridge's), and event
+//! hub events, for store tests.
 //!
 //! Every value is derived from a short label, so a test reads as what it sets up
 //! (`new_account("acme")`, `new_instance(&acme.id, "sales")`) and two calls with the same
@@ -12,7 +12,7 @@ use ryze_domain::{
     ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, InstanceId, InstanceName,
     IntegrationStatus, KeyId, RelayFlags, SealedSecret, TokenHash,
 };
-use ryze_ports::{NewAccount, NewInstance};
+use ryze_ports::{NewAccount, NewHubEvent, NewInstance};
 
 /// 2025-03-04T05:06:07.123456Z in microseconds since the epoch.
 const REFERENCE_INSTANT_MICROS: i64 = 1_741_064_767_123_456;
@@ -135,5 +135,18 @@ pub fn sample_bridge_integration(label: &str, offset_seconds: i64) -> BridgeInte
         last_error: String::new(),
         created_at: instant(offset_seconds),
         updated_at: instant(offset_seconds + 30),
+    }
+}
+
+/// A `message.exchange` event labelled `label`, received at `instant(offset_seconds)`:
+/// its payload is the JSON envelope's bytes, with the label as the message id.
+pub fn hub_event(label: &str, offset_seconds: i64) -> NewHubEvent {
+    NewHubEvent {
+        kind: "message.exchange".to_owned(),
+        payload: format!(
+            r#"{{"event":"message.exchange","data":{{"id":"{label}"}},"instanceData":{{"instance":"whatsapp"}}}}"#
+        )
+        .into_bytes(),
+        received_at: instant(offset_seconds),
     }
 }

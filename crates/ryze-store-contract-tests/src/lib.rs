@@ -1,6 +1,7 @@
 //! One behavioural test suite for every implementation of the store ports
-//! (`ryze_ports::store`, and the bridge's `ryze_ports::bridge_store`), so the PostgreSQL
-//! and SQLite adapters are held to exactly the same contract.
+//! (`ryze_ports::store`, the bridge's `ryze_ports::bridge_store` and the event hub's
+//! `ryze_ports::event_hub`), so the PostgreSQL and SQLite adapters are held to exactly
+//! the same contract.
 //!
 //! A store crate runs the suite from one of its integration tests:
 //!
@@ -74,6 +75,18 @@ macro_rules! store_contract_tests {
             list_bridge_integrations_orders_oldest_first,
             record_bridge_integration_state_changes_only_the_state,
             record_bridge_integration_state_of_an_unknown_id_returns_false,
+            append_event_numbers_each_instance_from_one,
+            concurrent_appends_get_consecutive_sequences,
+            events_after_returns_events_in_order_up_to_the_limit,
+            hub_payload_bytes_round_trip_exactly,
+            acknowledge_removes_events_up_to_it_and_never_goes_back,
+            acknowledge_beyond_the_last_appended_event_is_refused,
+            last_acknowledged_is_zero_until_an_acknowledgement,
+            backlog_counts_events_and_their_oldest_arrival,
+            enforce_retention_by_count_drops_only_the_oldest,
+            enforce_retention_by_age_drops_only_the_oldest,
+            enforce_retention_within_the_limits_drops_nothing,
+            discard_instance_ends_its_stream_without_reusing_sequences,
         );
     };
 }

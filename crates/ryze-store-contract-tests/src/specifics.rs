@@ -6,13 +6,18 @@
 use std::future::Future;
 
 use ryze_domain::{AccountId, InstanceName};
-use ryze_ports::{BridgeIntegrationStore, Store, StoreError};
+use ryze_ports::{BridgeIntegrationStore, EventHubStore, EventSequence, Store, StoreError};
 
-use crate::fixtures::{new_account, new_instance, sample_bridge_integration, sample_integration};
+use crate::fixtures::{
+    hub_event, new_account, new_instance, sample_bridge_integration, sample_integration,
+};
 
-/// Inserting an account and an instance and saving a bridge integration work: for a
-/// store opened on a schema the test has just reverted and re-applied.
-pub async fn the_reapplied_schema_works(store: &(impl Store + BridgeIntegrationStore)) {
+/// Inserting an account and an instance, saving a bridge integration and appending a
+/// hub event work: for a store opened on a schema the test has just reverted and
+/// re-applied.
+pub async fn the_reapplied_schema_works(
+    store: &(impl Store + BridgeIntegrationStore + EventHubStore),
+) {
     let integration = sample_bridge_integration("after-reapply", 0);
     store
         .save_bridge_integration(integration.clone())
@@ -26,10 +31,16 @@ pub async fn the_reapplied_schema_works(store: &(impl Store + BridgeIntegrationS
         .insert_account(new_account("after-reapply"))
         .await
         .expect("the re-applied schema works");
-    store
+    let instance = store
         .insert_instance(new_instance(&account.id, "sales"))
         .await
         .expect("the re-applied schema works");
+    assert_eq!(
+        store
+            .append_event(&instance.id, hub_event("after-reapply", 0))
+            .await,
+        Ok(EventSequence::new(1))
+    );
 }
 
 /// Rows breaking the domain's rules read back as [`StoreError::Corrupt`], and the error

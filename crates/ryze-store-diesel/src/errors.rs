@@ -15,7 +15,7 @@ use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as Diese
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{BuildError, PoolError};
 use diesel_async::pooled_connection::PoolError as ConnectionManagerError;
-use ryze_ports::{InsertAccountError, InsertInstanceError, StoreError};
+use ryze_ports::{AcknowledgeError, InsertAccountError, InsertInstanceError, StoreError};
 
 /// Longest database message an error text carries.
 pub const MESSAGE_MAX_CHARS: usize = 200;
@@ -180,6 +180,13 @@ impl UniqueRefusal for InsertInstanceError {
             UniqueKey::InstanceName => Some(InsertInstanceError::NameTaken),
             UniqueKey::Other => None,
         }
+    }
+}
+
+impl UniqueRefusal for AcknowledgeError {
+    /// An acknowledgement inserts nothing: no unique rule stands for a refusal.
+    fn for_unique_key(_key: UniqueKey) -> Option<Self> {
+        None
     }
 }
 

@@ -11,6 +11,9 @@
 //!   for its own connection type, with the backend's transaction and locks passed in.
 //! - [`impl_bridge_integration_store!`]: the queries of the bridge's own port
 //!   (`BridgeIntegrationStore`, table `bridge_integrations`), expanded the same way.
+//! - [`impl_event_hub_store!`]: the queries of the event hub's port (`EventHubStore`,
+//!   tables `hub_events` and `hub_cursors`), expanded the same way with the backend's
+//!   transaction and cursor lock; [`event_hub`] also holds retention's age rule.
 //! - [`pool`] and [`migrations`]: taking a pooled connection, running the embedded
 //!   migrations.
 //!
@@ -20,6 +23,7 @@
 
 mod bridge_ports;
 pub mod errors;
+pub mod event_hub;
 pub mod migrations;
 pub mod pool;
 mod ports;
@@ -32,6 +36,7 @@ pub mod sql_types;
 #[doc(hidden)]
 pub mod __private {
     pub use async_trait::async_trait;
+    pub use chrono;
     pub use diesel;
     pub use diesel_async;
     pub use ryze_domain;

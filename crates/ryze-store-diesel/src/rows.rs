@@ -18,9 +18,11 @@ use ryze_domain::{
     ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId,
     InstanceName, IntegrationStatus, InvalidValue, KeyId, RelayFlags, SealedSecret,
 };
-use ryze_ports::StoreError;
+use ryze_ports::{EventSequence, HubCursor, HubEvent, StoreError};
 
-use crate::schema::{accounts, bridge_integrations, chatwoot_integrations, instances};
+use crate::schema::{
+    accounts, bridge_integrations, chatwoot_integrations, hub_cursors, hub_events, instances,
+};
 use crate::sql_types::StoredTimestamp;
 
 fn corrupt(table: &str, row_id: &str, column: &str, reason: impl Display) -> StoreError {
@@ -368,5 +370,83 @@ fn sealed_secret(key_id: String, nonce: Vec<u8>, ciphertext: Vec<u8>) -> SealedS
         key_id: KeyId::new(key_id),
         nonce,
         ciphertext,
+    }
+}
+
+/// A sequence as the hub's `BIGINT` columns hold it. One beyond `i64::MAX` becomes
+/// `i64::MAX`: no stored sequence reaches it, so every comparison keeps its answer.
+pub fn sequence_column(sequence: EventSequence) -> i64 {
+    i64::try_from(sequence.get()).unwrap_or(i64::MAX)
+}
+
+/// A sequence read from `column` of the hub row `row_id` of `table`; a negative one is
+/// corrupt.
+pub fn sequence_from_column(
+    table: &str,
+    row_id: &str,
+    column: &str,
+    value: i64,
+) -> Result<EventSequence, StoreError> {
+    u64::try_from(value)
+        .map(EventSequence::new)
+        .map_err(|_| corrupt(table, row_id, column, "negative"))
+}
+
+/// A count (of rows, or a limit) as SQL takes it: one beyond `i64::MAX` becomes
+/// `i64::MAX`, which no table reaches.
+pub fn count_column(count: impl TryInto<i64>) -> i64 {
+    count.try_into().unwrap_or(i64::MAX)
+}
+
+/// A row count as the ports report it (a count is never negative).
+pub fn count_from_column(count: impl TryInto<u64>) -> u64 {
+    count.try_into().unwrap_or(0)
+}
+
+/// A `hub_events` row of one instance, as read back (the instance is known).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = hub_events)]
+pub struct HubEventRow {
+    pub sequence: i64,
+    pub kind: String,
+    pub payload: Vec<u8>,
+    #[diesel(deserialize_as = StoredTimestamp)]
+    pub received_at: DateTime<Utc>,
+}
+
+impl HubEventRow {
+    /// The event of the instance `instance_id`; a negative sequence is corrupt.
+    pub fn into_event(self, instance_id: &str) -> Result<HubEvent, StoreError> {
+        Ok(HubEvent {
+            sequence: sequence_from_column("hub_events", instance_id, "sequence", self.sequence)?,
+            kind: self.kind,
+            payload: self.payload,
+            received_at: self.received_at,
+        })
+    }
+}
+
+/// A `hub_cursors` row of one instance, as read back.
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = hub_cursors)]
+pub struct HubCursorRow {
+    pub last_sequence: i64,
+    pub acknowledged: i64,
+    pub dropped_up_to: Option<i64>,
+}
+
+impl HubCursorRow {
+    /// The cursor of the instance `instance_id`; a negative sequence is corrupt.
+    pub fn into_cursor(self, instance_id: &str) -> Result<HubCursor, StoreError> {
+        let sequence =
+            |column, value| sequence_from_column("hub_cursors", instance_id, column, value);
+        Ok(HubCursor {
+            last_appended: sequence("last_sequence", self.last_sequence)?,
+            acknowledged: sequence("acknowledged", self.acknowledged)?,
+            dropped_up_to: self
+                .dropped_up_to
+                .map(|value| sequence("dropped_up_to", value))
+                .transpose()?,
+        })
     }
 }

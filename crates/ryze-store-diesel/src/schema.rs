@@ -1,6 +1,8 @@
 //! Diesel's view of the tables that each store crate's `migrations/` create: the API's
-//! `accounts`, `instances` and `chatwoot_integrations`, and the bridge's own
-//! `bridge_integrations` (no foreign key: it may live in a database of its own). Kept by
+//! `accounts`, `instances` and `chatwoot_integrations`, the bridge's own
+//! `bridge_integrations` (no foreign key: it may live in a database of its own), and the
+//! event hub's `hub_events` and `hub_cursors` (no foreign key either, for the same
+//! reason). Kept by
 //! hand, in step with both sets of migrations (the tables have the same columns on both
 //! backends); each store crate's contract suite fails when the two disagree.
 //!
@@ -88,11 +90,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    hub_events (instance_id, sequence) {
+        instance_id -> Text,
+        sequence -> BigInt,
+        kind -> Text,
+        payload -> Binary,
+        received_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    hub_cursors (instance_id) {
+        instance_id -> Text,
+        last_sequence -> BigInt,
+        acknowledged -> BigInt,
+        dropped_up_to -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(instances -> accounts (account_id));
 diesel::joinable!(chatwoot_integrations -> instances (instance_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     instances,
     chatwoot_integrations,
-    bridge_integrations
+    bridge_integrations,
+    hub_events,
+    hub_cursors
 );

@@ -26,6 +26,11 @@ use diesel::{deserialize::FromSqlRow, sql_types::SqlType};
 #[cfg_attr(feature = "sqlite", diesel(sqlite_type(name = "Text")))]
 pub struct UtcTimestamp;
 
+/// Timestamps compare chronologically on both backends (`min`, `<`, `ORDER BY`): as
+/// `timestamptz` on PostgreSQL, and on SQLite because the text is always written in UTC
+/// in one fixed-width-prefix format (`%F %T%.f+00:00`), which sorts like the instants.
+impl diesel::sql_types::SqlOrd for UtcTimestamp {}
+
 /// A [`UtcTimestamp`] value as diesel binds and reads it. Rows keep plain
 /// `DateTime<Utc>` fields (converted with `serialize_as`/`deserialize_as`); queries wrap a
 /// timestamp they compare or insert: `accounts::created_at.eq(StoredTimestamp(at))`.

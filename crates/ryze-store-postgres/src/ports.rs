@@ -1,7 +1,7 @@
 //! The store ports on [`PostgresStore`]: the queries shared with SQLite
-//! ([`ryze_store_diesel::impl_store_ports!`]), with PostgreSQL's concurrency control, and
-//! the bridge's port ([`ryze_store_diesel::impl_bridge_integration_store!`]), which needs
-//! none.
+//! ([`ryze_store_diesel::impl_store_ports!`]), with PostgreSQL's concurrency control, the
+//! bridge's port ([`ryze_store_diesel::impl_bridge_integration_store!`]), which needs
+//! none, and the event hub's ([`ryze_store_diesel::impl_event_hub_store!`]).
 //!
 //! Inserts run in plain transactions, made race-free by two locks held until the
 //! transaction ends:
@@ -11,6 +11,10 @@
 //! - before checking that a token hash is unused, every writer of it (account or
 //!   instance) takes an advisory lock on it ([`lock_token_hash`]): the unique constraints
 //!   alone only cover one table each.
+//!
+//! The event hub's writes of one instance queue on its `hub_cursors` row: an append's
+//! upsert of the row locks it, and acknowledgement, retention and discarding read it
+//! `SELECT … FOR UPDATE` first.
 
 use diesel::sql_types::{Integer, Text};
 use diesel::QueryResult;
@@ -49,4 +53,12 @@ ryze_store_diesel::impl_store_ports! {
 ryze_store_diesel::impl_bridge_integration_store! {
     store: PostgresStore,
     errors: PostgresErrors,
+}
+
+ryze_store_diesel::impl_event_hub_store! {
+    store: PostgresStore,
+    connection: AsyncPgConnection,
+    errors: PostgresErrors,
+    write_transaction: transaction,
+    cursor_row_lock: for_update,
 }

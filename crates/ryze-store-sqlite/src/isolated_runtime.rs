@@ -11,15 +11,19 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use ryze_domain::{
     Account, AccountId, BridgeIntegration, BridgeIntegrationId, ChatwootIntegration, Instance,
     InstanceId, InstanceName, IntegrationStatus, Principal, SealedSecret, TokenHash,
 };
 use ryze_ports::{
-    AccountStore, BridgeIntegrationStore, InsertAccountError, InsertInstanceError, InstanceStore,
-    IntegrationStore, NewAccount, NewInstance, StoreError, StoreHealth,
+    AccountStore, AcknowledgeError, AcknowledgeOutcome, Backlog, BridgeIntegrationStore,
+    EventHubStore, EventSequence, HubCursor, HubEvent, InsertAccountError, InsertInstanceError,
+    InstanceStore, IntegrationStore, NewAccount, NewHubEvent, NewInstance, RetentionOutcome,
+    StoreError, StoreHealth,
 };
 
 use crate::store::{PooledSqlite, SqliteSettings};
@@ -280,5 +284,82 @@ impl BridgeIntegrationStore for SqliteStore {
                 .await
         })
         .await
+    }
+}
+
+#[async_trait]
+impl EventHubStore for SqliteStore {
+    async fn append_event(
+        &self,
+        instance_id: &InstanceId,
+        event: NewHubEvent,
+    ) -> Result<EventSequence, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.append_event(&instance_id, event).await })
+            .await
+    }
+
+    async fn events_after(
+        &self,
+        instance_id: &InstanceId,
+        after: EventSequence,
+        limit: usize,
+    ) -> Result<Vec<HubEvent>, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.events_after(&instance_id, after, limit).await })
+            .await
+    }
+
+    async fn acknowledge(
+        &self,
+        instance_id: &InstanceId,
+        up_to: EventSequence,
+    ) -> Result<AcknowledgeOutcome, AcknowledgeError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.acknowledge(&instance_id, up_to).await })
+            .await
+    }
+
+    async fn last_acknowledged(
+        &self,
+        instance_id: &InstanceId,
+    ) -> Result<EventSequence, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.last_acknowledged(&instance_id).await })
+            .await
+    }
+
+    async fn cursor(&self, instance_id: &InstanceId) -> Result<HubCursor, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.cursor(&instance_id).await })
+            .await
+    }
+
+    async fn backlog(&self, instance_id: &InstanceId) -> Result<Backlog, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.backlog(&instance_id).await })
+            .await
+    }
+
+    async fn enforce_retention(
+        &self,
+        instance_id: &InstanceId,
+        max_events: u64,
+        max_age: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<RetentionOutcome, StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move {
+            pooled
+                .enforce_retention(&instance_id, max_events, max_age, now)
+                .await
+        })
+        .await
+    }
+
+    async fn discard_instance(&self, instance_id: &InstanceId) -> Result<(), StoreError> {
+        let instance_id = instance_id.clone();
+        self.isolated(|pooled| async move { pooled.discard_instance(&instance_id).await })
+            .await
     }
 }

@@ -1,0 +1,2 @@
+DROP TABLE hub_events;
+DROP TABLE hub_cursors;
