@@ -100,13 +100,7 @@ impl ChatwootApi for ChatwootHttpClient {
             target,
             &endpoint,
             RequestBody::Empty,
-            |answer: Payload<Vec<InboxAnswer>>| {
-                Ok(answer
-                    .payload
-                    .into_iter()
-                    .map(InboxAnswer::into_port)
-                    .collect())
-            },
+            |answer: Payload<Vec<InboxAnswer>>| Ok(answer.into_each(InboxAnswer::into_port)),
         )
         .await
     }
@@ -197,13 +191,7 @@ impl ChatwootApi for ChatwootHttpClient {
             target,
             &endpoint,
             RequestBody::Empty,
-            |answer: Payload<Vec<ContactAnswer>>| {
-                Ok(answer
-                    .payload
-                    .into_iter()
-                    .map(ContactAnswer::into_port)
-                    .collect())
-            },
+            |answer: Payload<Vec<ContactAnswer>>| Ok(answer.into_each(ContactAnswer::into_port)),
         )
         .await
     }
@@ -232,13 +220,7 @@ impl ChatwootApi for ChatwootHttpClient {
             target,
             &endpoint,
             body,
-            |answer: Payload<Vec<ContactAnswer>>| {
-                Ok(answer
-                    .payload
-                    .into_iter()
-                    .map(ContactAnswer::into_port)
-                    .collect())
-            },
+            |answer: Payload<Vec<ContactAnswer>>| Ok(answer.into_each(ContactAnswer::into_port)),
         )
         .await
     }

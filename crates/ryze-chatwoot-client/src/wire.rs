@@ -181,6 +181,13 @@ pub(crate) struct Payload<T> {
     pub payload: T,
 }
 
+impl<W> Payload<Vec<W>> {
+    /// Every element of a `{"payload": [...]}` answer, converted.
+    pub(crate) fn into_each<T>(self, convert: impl FnMut(W) -> T) -> Vec<T> {
+        self.payload.into_iter().map(convert).collect()
+    }
+}
+
 /// Turns every element, or says which one could not be.
 pub(crate) fn convert_all<W, T>(
     items: Vec<W>,
