@@ -54,32 +54,21 @@ pub async fn serve_api_and_bridge(
         Some(token) => SecretString::from(token.clone()),
         None => wiring::random_secret()?,
     };
-    let vault: Arc<dyn SecretVault> = Arc::new(AesGcmVault::new(wiring::key_ring(settings)?));
+    let vault = wiring::vault(settings)?;
     let stores = wiring::open_stores(settings).await?;
-    let public_url = settings
-        .bridge_service
-        .public_url
-        .clone()
-        .unwrap_or_else(|| bridge_url.clone());
-    let bridge = wiring::bridge(settings, &stores, vault.clone(), &public_url)?;
+    let gateway = wiring::gateway_to(&bridge_url, &token, settings)?;
+    let (bridge, public_url) =
+        bridge_server(settings, &stores, vault.clone(), bridge_listener, token)?;
     let control_plane = ControlPlane::new(
         stores.control_plane,
         vault,
-        Some(wiring::gateway_to(&bridge_url, &token, settings)?),
+        Some(gateway),
         Budgets::default(),
     );
     let api_address = api_listener.local_addr()?;
     let api = http_server(
         wiring::api_state(settings, control_plane),
         api_listener,
-        settings.http.workers,
-    )?;
-    let bridge = bridge_http_server(
-        BridgeState {
-            bridge: Arc::new(bridge),
-            token,
-        },
-        bridge_listener,
         settings.http.workers,
     )?;
     tracing::info!(api = %api_address, bridge = %bridge_url, %public_url, mode = ?settings.mode, "API and bridge listening");
@@ -110,24 +99,39 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
         anyhow::bail!("BRIDGE_TOKEN is not set: the bridge refuses to start without the token the API will present");
     };
     let listener = bind(&settings.bridge_service.listen)?;
+    let address = listener.local_addr()?;
+    let stores = wiring::open_stores(settings).await?;
+    let (server, public_url) = bridge_server(
+        settings,
+        &stores,
+        wiring::vault(settings)?,
+        listener,
+        SecretString::from(token.clone()),
+    )?;
+    tracing::info!(%address, %public_url, "bridge listening");
+    server.await.context("running the HTTP server")
+}
+
+/// The bridge over `stores` and its HTTP server on `listener`, accepting `token`; also
+/// the public URL its webhook links start with (`BRIDGE_PUBLIC_URL`, or the listener).
+fn bridge_server(
+    settings: &Settings,
+    stores: &wiring::Stores,
+    vault: Arc<dyn SecretVault>,
+    listener: TcpListener,
+    token: SecretString,
+) -> anyhow::Result<(actix_web::dev::Server, String)> {
     let public_url = match &settings.bridge_service.public_url {
         Some(url) => url.clone(),
         None => local_url(&listener)?,
     };
-    let vault: Arc<dyn SecretVault> = Arc::new(AesGcmVault::new(wiring::key_ring(settings)?));
-    let stores = wiring::open_stores(settings).await?;
-    let bridge = wiring::bridge(settings, &stores, vault, &public_url)?;
-    let address = listener.local_addr()?;
-    let server = bridge_http_server(
-        BridgeState {
-            bridge: Arc::new(bridge),
-            token: SecretString::from(token.clone()),
-        },
-        listener,
-        settings.http.workers,
-    )?;
-    tracing::info!(%address, %public_url, "bridge listening");
-    server.await.context("running the HTTP server")
+    let bridge = wiring::bridge(settings, stores, vault, &public_url)?;
+    let state = BridgeState {
+        bridge: Arc::new(bridge),
+        token,
+    };
+    let server = bridge_http_server(state, listener, settings.http.workers)?;
+    Ok((server, public_url))
 }
 
 /// The bridge's HTTP server over `state`; `workers == 0` means one per core.

@@ -160,21 +160,29 @@ pub fn gateway(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Integration
 /// involved, so the bridge settings are not read (`ryze serve` accepts `BRIDGE_TOKEN`
 /// without `BRIDGE_URL`, and so must these).
 pub async fn operator_control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
-    let vault = Arc::new(AesGcmVault::new(key_ring(settings)?));
-    let store = open_store(settings).await?;
-    Ok(ControlPlane::new(store, vault, None, Budgets::default()))
+    control_plane_with(settings, None).await
 }
 
 /// Everything `ryze api` needs, built from the settings.
 pub async fn control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
-    let vault = Arc::new(AesGcmVault::new(key_ring(settings)?));
-    let store = open_store(settings).await?;
+    control_plane_with(settings, gateway(settings)?).await
+}
+
+async fn control_plane_with(
+    settings: &Settings,
+    gateway: Option<Arc<dyn IntegrationGateway>>,
+) -> anyhow::Result<ControlPlane> {
     Ok(ControlPlane::new(
-        store,
-        vault,
-        gateway(settings)?,
+        open_store(settings).await?,
+        vault(settings)?,
+        gateway,
         Budgets::default(),
     ))
+}
+
+/// The vault over [`key_ring`].
+pub fn vault(settings: &Settings) -> anyhow::Result<Arc<dyn SecretVault>> {
+    Ok(Arc::new(AesGcmVault::new(key_ring(settings)?)))
 }
 
 /// The API's client of a bridge at `url` with `token`.
