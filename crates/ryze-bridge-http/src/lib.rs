@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use ryze_bridge::Bridge;
+use ryze_ports::StoreHealth;
 use secrecy::SecretString;
 
 pub use request_span::RoutePatternRootSpan;
@@ -20,6 +21,8 @@ pub use request_span::RoutePatternRootSpan;
 #[derive(Clone)]
 pub struct BridgeState {
     pub bridge: Arc<Bridge>,
+    /// The bridge's database, for `/readyz` (a trivial query, not a table read).
+    pub database: Arc<dyn StoreHealth>,
     /// The shared secret the API presents.
     pub token: SecretString,
 }

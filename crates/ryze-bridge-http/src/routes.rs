@@ -181,8 +181,8 @@ async fn healthz() -> HttpResponse {
 
 async fn readyz(state: web::Data<BridgeState>) -> Result<HttpResponse, BridgeAnswer> {
     state
-        .bridge
-        .check_ready()
+        .database
+        .ping()
         .await
         .map(|()| HttpResponse::Ok().json(json!({"status": "ready"})))
         .map_err(|error| {

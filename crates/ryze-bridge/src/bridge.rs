@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use ryze_ports::chatwoot::ChatwootApi;
-use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault, StoreError};
+use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault};
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -40,11 +40,6 @@ impl Bridge {
             settings,
             locks: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Readiness: the database answers.
-    pub async fn check_ready(&self) -> Result<(), StoreError> {
-        self.store.list_bridge_integrations().await.map(drop)
     }
 
     /// The lock for `key`, shared by every caller holding it at the moment. Entries of

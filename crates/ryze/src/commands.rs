@@ -128,6 +128,7 @@ fn bridge_server(
     let bridge = wiring::bridge(settings, stores, vault, &public_url)?;
     let state = BridgeState {
         bridge: Arc::new(bridge),
+        database: stores.health.clone(),
         token,
     };
     let server = bridge_http_server(state, listener, settings.http.workers)?;

@@ -14,7 +14,7 @@ use ryze_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
 use ryze_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
 use ryze_http::{ApiState, RateLimits};
 use ryze_ports::chatwoot::ChatwootApi;
-use ryze_ports::{BridgeIntegrationStore, IntegrationGateway, SecretVault, Store};
+use ryze_ports::{BridgeIntegrationStore, IntegrationGateway, SecretVault, Store, StoreHealth};
 use ryze_rate_limit_memory::InMemoryRateLimiter;
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -60,13 +60,15 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
 pub struct Stores {
     pub control_plane: Arc<dyn Store>,
     pub bridge: Arc<dyn BridgeIntegrationStore>,
+    pub health: Arc<dyn StoreHealth>,
 }
 
 fn stores_of<S: Store + BridgeIntegrationStore + 'static>(store: S) -> Stores {
     let store = Arc::new(store);
     Stores {
         control_plane: store.clone(),
-        bridge: store,
+        bridge: store.clone(),
+        health: store,
     }
 }
 
