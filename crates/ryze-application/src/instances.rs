@@ -176,13 +176,15 @@ impl ControlPlane {
         principal: &Principal,
         only_names: Option<&[String]>,
     ) -> Result<Vec<InstanceSummary>, ListInstancesError> {
-        let all = self.store.list_instances(principal.account_id()).await?;
-        Ok(all
+        let visible = match principal {
+            Principal::Account(account) => self.store.list_instances(&account.id).await?,
+            // The token already names its instance: only its integration is read.
+            Principal::Instance(own) => {
+                vec![(own.clone(), self.store.find_integration(&own.id).await?)]
+            }
+        };
+        Ok(visible
             .into_iter()
-            .filter(|(instance, _)| match principal {
-                Principal::Account(_) => true,
-                Principal::Instance(own) => own.id == instance.id,
-            })
             .filter(|(instance, _)| {
                 only_names.is_none_or(|names| names.iter().any(|n| n == instance.name.as_str()))
             })

@@ -661,12 +661,12 @@ async fn deleting_an_unknown_instance_is_not_found() {
 #[tokio::test]
 async fn an_instance_token_lists_only_its_own_instance() {
     let mut store = MockStore::new();
-    store.expect_list_instances().returning(|_| {
-        Ok(vec![
-            (instance("mine"), None),
-            (instance("other"), Some(integration("other", "int_2", None))),
-        ])
-    });
+    // Never the whole account: the token already names its instance.
+    store.expect_list_instances().never();
+    store
+        .expect_find_integration()
+        .with(eq(InstanceId::new("ins_mine")))
+        .returning(|_| Ok(Some(integration("mine", "int_1", Some(3)))));
     let plane = plane(store, MockSecretVault::new(), None);
     let listed = plane
         .list_instances(&Principal::Instance(instance("mine")), None)
@@ -674,6 +674,16 @@ async fn an_instance_token_lists_only_its_own_instance() {
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].instance.name.as_str(), "mine");
+    assert_eq!(listed[0].integration.as_ref().unwrap().inbox_id, Some(3));
+    // A filter naming other instances leaves nothing.
+    let filtered = plane
+        .list_instances(
+            &Principal::Instance(instance("mine")),
+            Some(&["other".to_owned()]),
+        )
+        .await
+        .unwrap();
+    assert!(filtered.is_empty());
 }
 
 // ---------------------------------------------------------------- key rotation
