@@ -63,10 +63,23 @@ impl fmt::Display for EventSequence {
 /// of its JSON envelope, stored and returned exactly as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewHubEvent {
+    /// The event's own id when it has one (`message.exchange`: the WhatsApp message id).
+    /// A second event with an id already appended for the instance is a duplicate and is
+    /// not stored; ids are remembered until retention forgets them by age.
+    pub event_id: Option<String>,
     pub kind: String,
     pub payload: Vec<u8>,
     /// When the API received it (what retention by age and the backlog metric look at).
     pub received_at: DateTime<Utc>,
+}
+
+/// What appending did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Stored with this sequence.
+    Appended(EventSequence),
+    /// An event with the same id was appended before: nothing was stored.
+    Duplicate,
 }
 
 /// A stored event, with the sequence it was given.
@@ -137,12 +150,14 @@ pub struct HubCursor {
 pub trait EventHubStore: Send + Sync {
     /// Stores the event and returns its sequence: one more than the last appended for
     /// this instance (1 for the first). Concurrent appends for one instance get distinct,
-    /// consecutive sequences; instances are numbered independently.
+    /// consecutive sequences; instances are numbered independently. An event whose
+    /// `event_id` was appended before for the instance (and not yet forgotten by
+    /// retention) is not stored: [`AppendOutcome::Duplicate`], and no sequence is used.
     async fn append_event(
         &self,
         instance_id: &InstanceId,
         event: NewHubEvent,
-    ) -> Result<EventSequence, StoreError>;
+    ) -> Result<AppendOutcome, StoreError>;
 
     /// At most `limit` stored events with a sequence above `after`, in sequence order.
     async fn events_after(
@@ -178,7 +193,8 @@ pub trait EventHubStore: Send + Sync {
     /// them arrived more than `max_age` before `now`, and records the newest dropped
     /// sequence in the cursor ([`HubCursor::dropped_up_to`]). Only a run of the oldest
     /// events is dropped: the age limit stops at the first event young enough, so an
-    /// event newer than one that is kept is never touched.
+    /// event newer than one that is kept is never touched. Event ids remembered for
+    /// de-duplication are forgotten once older than `max_age`.
     async fn enforce_retention(
         &self,
         instance_id: &InstanceId,

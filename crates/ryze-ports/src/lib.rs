@@ -9,12 +9,15 @@
 pub mod bridge_store;
 pub mod chatwoot;
 pub mod event_hub;
+pub mod event_stream;
 pub mod gateway;
 pub mod outbound_guard;
 pub mod rate_limit;
+pub mod relay_store;
 pub mod store;
 pub mod vault;
 pub mod whatsapp_events;
+pub mod whatsapp_sender;
 
 pub use bridge_store::BridgeIntegrationStore;
 pub use chatwoot::{
@@ -25,9 +28,17 @@ pub use chatwoot::{
     NewMessage, Profile, ProfileAccount,
 };
 pub use event_hub::{
-    AcknowledgeError, AcknowledgeOutcome, Backlog, EventHubStore, EventSequence, HubCursor,
+    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence, HubCursor,
     HubEvent, NewHubEvent, RetentionOutcome,
 };
+pub use event_stream::{
+    EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem, StreamedEvent,
+};
+pub use relay_store::{
+    EnqueueOutcome, KnownContact, LinkDirection, LinkState, MessageLink, NewMessageLink,
+    OutboundQueueStore, QueuedWebhook, RelayStore,
+};
+pub use whatsapp_sender::{SendError, WhatsAppSender};
 pub use gateway::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
@@ -47,7 +58,13 @@ pub use chatwoot::MockChatwootApi;
 #[cfg(any(test, feature = "mock"))]
 pub use event_hub::MockEventHubStore;
 #[cfg(any(test, feature = "mock"))]
+pub use event_stream::MockEventStreamConnector;
+#[cfg(any(test, feature = "mock"))]
 pub use gateway::MockIntegrationGateway;
+#[cfg(any(test, feature = "mock"))]
+pub use relay_store::{MockOutboundQueueStore, MockRelayStore};
+#[cfg(any(test, feature = "mock"))]
+pub use whatsapp_sender::MockWhatsAppSender;
 #[cfg(any(test, feature = "mock"))]
 pub use outbound_guard::MockOutboundGuard;
 #[cfg(any(test, feature = "mock"))]
