@@ -94,13 +94,30 @@ struct ActivateBody {
 }
 
 fn integration_json(view: &BridgeIntegrationView) -> serde_json::Value {
-    json!({
+    let mut answer = json!({
         "id": view.id.as_str(),
         "status": view.status.as_str(),
         "lastError": view.last_error,
         "inboxId": view.inbox_id,
         "inboxName": view.inbox_name,
-    })
+    });
+    if let (Some(live), Some(fields)) = (&view.live, answer.as_object_mut()) {
+        fields.insert("connection".into(), json!(live.connection.as_str()));
+        fields.insert(
+            "lastEventAt".into(),
+            json!(live.last_event_at.map(|at| at.to_rfc3339())),
+        );
+        fields.insert(
+            "counters".into(),
+            json!({
+                "received": live.counters.received,
+                "relayed": live.counters.relayed,
+                "failed": live.counters.failed,
+                "queued": live.counters.queued,
+            }),
+        );
+    }
+    answer
 }
 
 async fn activate(

@@ -188,9 +188,14 @@ impl Bridge {
             updated_at: now,
         };
         let view = BridgeIntegrationView::from(&integration);
+        let session_integration = integration.clone();
         if let Err(error) = self.store.save_bridge_integration(integration).await {
             self.forget_inbox(&target, &inbox, created_inbox).await;
             return Err(BridgeActivateError::Persist(error));
+        }
+        if let Some(sessions) = &self.sessions {
+            // A failure to start is reported by the session's live state.
+            let _ = sessions.start(&session_integration);
         }
         tracing::info!(integration_id = %id, inbox_id = %inbox.id, created_inbox, "integration activated");
         Ok(ActivationOutcome {

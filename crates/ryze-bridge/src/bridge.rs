@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault};
+
+use crate::sessions::{RelayPorts, RelaySessions};
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -21,6 +23,7 @@ pub struct Bridge {
     pub(crate) vault: Arc<dyn SecretVault>,
     pub(crate) guard: Arc<dyn OutboundGuard>,
     pub(crate) settings: BridgeSettings,
+    pub(crate) sessions: Option<Arc<RelaySessions>>,
     locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
@@ -38,8 +41,37 @@ impl Bridge {
             vault,
             guard,
             settings,
+            sessions: None,
             locks: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Runs a relay session for each active integration: started by
+    /// [`Bridge::activate`] and [`Bridge::resume_sessions`], stopped by
+    /// [`Bridge::deactivate`].
+    pub fn with_relay(mut self, ports: RelayPorts) -> Self {
+        self.sessions = Some(Arc::new(RelaySessions::new(
+            ports,
+            self.chatwoot.clone(),
+            self.vault.clone(),
+        )));
+        self
+    }
+
+    /// Starts the session of every stored integration (at start-up). Returns how many
+    /// started. Must be called inside a Tokio runtime.
+    pub async fn resume_sessions(&self) -> Result<usize, ryze_ports::StoreError> {
+        let Some(sessions) = &self.sessions else {
+            return Ok(0);
+        };
+        let mut started = 0;
+        for integration in self.store.list_bridge_integrations().await? {
+            if sessions.start(&integration).is_ok() {
+                started += 1;
+            }
+        }
+        tracing::info!(sessions = started, "relay sessions resumed");
+        Ok(started)
     }
 
     /// The lock for `key`, shared by every caller holding it at the moment. Entries of

@@ -8,15 +8,22 @@
 //! integration with both secrets sealed. [`Bridge::status`] and [`Bridge::deactivate`]
 //! read and remove it; [`Bridge::authenticate_webhook`] checks a webhook's secret in
 //! constant time.
+//!
+//! With [`Bridge::with_relay`], the bridge also runs one relay session per active
+//! integration ([`sessions`]): a WebSocket to the API's event stream whose events the
+//! [`relay`] rules turn into Chatwoot contacts, conversations and messages.
 
 mod activation;
 mod bridge;
 mod errors;
+pub mod relay;
 mod secrets;
+pub mod sessions;
 mod view;
 mod webhooks;
 
 pub use activation::ActivateCommand;
 pub use bridge::{Bridge, BridgeSettings};
 pub use errors::{BridgeActivateError, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
+pub use sessions::{RelayPorts, RelaySessions, SessionSettings};
 pub use view::{ActivationOutcome, BridgeIntegrationView};

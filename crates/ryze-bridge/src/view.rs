@@ -2,6 +2,8 @@
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId, IntegrationStatus};
 
+use crate::sessions::LiveSnapshot;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BridgeIntegrationView {
     pub id: BridgeIntegrationId,
@@ -9,6 +11,25 @@ pub struct BridgeIntegrationView {
     pub last_error: String,
     pub inbox_id: Option<i64>,
     pub inbox_name: String,
+    /// The relay session's live state, when one runs.
+    pub live: Option<LiveSnapshot>,
+}
+
+impl BridgeIntegrationView {
+    /// Folds the session's live state in: a connection the API refuses makes the
+    /// integration `error`, and the session's last error is the one reported.
+    pub fn with_live(mut self, live: Option<LiveSnapshot>) -> Self {
+        if let Some(snapshot) = &live {
+            if snapshot.connection_refused {
+                self.status = IntegrationStatus::Error;
+            }
+            if !snapshot.last_error.is_empty() {
+                self.last_error = snapshot.last_error.clone();
+            }
+        }
+        self.live = live;
+        self
+    }
 }
 
 impl From<&BridgeIntegration> for BridgeIntegrationView {
@@ -19,6 +40,7 @@ impl From<&BridgeIntegration> for BridgeIntegrationView {
             last_error: integration.last_error.clone(),
             inbox_id: integration.inbox_id,
             inbox_name: integration.settings.inbox_name.as_str().to_owned(),
+            live: None,
         }
     }
 }

@@ -17,7 +17,13 @@ impl Bridge {
         self.store
             .find_bridge_integration(id)
             .await?
-            .map(|integration| BridgeIntegrationView::from(&integration))
+            .map(|integration| {
+                let live = self
+                    .sessions
+                    .as_ref()
+                    .and_then(|sessions| sessions.live_state(&integration.id));
+                BridgeIntegrationView::from(&integration).with_live(live)
+            })
             .ok_or(BridgeStatusError::NotFound)
     }
 
@@ -34,8 +40,16 @@ impl Bridge {
             .find_bridge_integration(id)
             .await?
             .ok_or(BridgeDeactivateError::NotFound)?;
+        if let Some(sessions) = &self.sessions {
+            sessions.stop(id);
+        }
         let chatwoot_failure = self.delete_inbox_of(&integration).await;
         self.store.delete_bridge_integration(id).await?;
+        if let Some(sessions) = &self.sessions {
+            if let Err(error) = sessions.relay_store().forget_integration(id).await {
+                tracing::warn!(integration_id = %id, error = %error, "could not forget the integration's relay records");
+            }
+        }
         tracing::info!(integration_id = %id, "integration deactivated");
         Ok(chatwoot_failure)
     }

@@ -354,6 +354,29 @@ impl ChatwootApi for ChatwootHttpClient {
         .await
     }
 
+    async fn list_messages(
+        &self,
+        target: &ChatwootTarget,
+        display_id: ConversationDisplayId,
+    ) -> Result<Vec<Message>, ChatwootError> {
+        let id = display_id.to_string();
+        let endpoint = self.account_endpoint(
+            target,
+            Method::GET,
+            &["conversations", &id, "messages"],
+            &[],
+        )?;
+        self.send_json(
+            target,
+            &endpoint,
+            RequestBody::Empty,
+            |answer: Payload<Vec<MessageAnswer>>| {
+                Ok(answer.payload.into_iter().map(MessageAnswer::into_port).collect())
+            },
+        )
+        .await
+    }
+
     async fn toggle_conversation_status(
         &self,
         target: &ChatwootTarget,

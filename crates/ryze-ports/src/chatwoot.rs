@@ -540,6 +540,14 @@ pub trait ChatwootApi: Send + Sync {
         status: ConversationStatus,
     ) -> Result<ConversationStatus, ChatwootError>;
 
+    /// `GET …/conversations/{display_id}/messages`: the conversation's latest messages
+    /// (Chatwoot's default window, the last 20), oldest first.
+    async fn list_messages(
+        &self,
+        target: &ChatwootTarget,
+        display_id: ConversationDisplayId,
+    ) -> Result<Vec<Message>, ChatwootError>;
+
     /// `POST …/conversations/{display_id}/messages` (JSON).
     async fn create_message(
         &self,

@@ -1,0 +1,254 @@
+//! One open connection of a session: events are handed to one worker per chat (so a
+//! chat's events are relayed in order while chats proceed in parallel), each worker
+//! retries transient failures with capped exponential backoff, and the connection
+//! acknowledges the longest run of finished sequences.
+//!
+//! "Taken over" (what an acknowledgement promises the API) means relayed or failed for
+//! good: until then the event stays in the API's hub and comes again after a reconnect
+//! or a crash, where the relay's message links recognise what was already written.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
+use ryze_ports::{EventSequence, EventStreamConnection, EventStreamError, StreamItem};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::live_state::LiveState;
+use crate::relay::{ordering_key, InboundRelay, RelayFailure, RelayOutcome};
+
+/// How a worker retries a step that may work later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Jittered delays, doubling from `first_delay` up to `max_delay`, without end.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> {
+        ExponentialBuilder::default()
+            .with_min_delay(self.first_delay)
+            .with_max_delay(self.max_delay)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// The API closed it because the integration ended.
+    IntegrationEnded,
+    /// It broke; reconnect.
+    Broken(EventStreamError),
+}
+
+/// The sequences finished so far, and the longest run from the start that can be
+/// acknowledged.
+#[derive(Debug, Default)]
+pub struct AcknowledgementTracker {
+    acknowledged: Option<EventSequence>,
+    finished: BTreeSet<EventSequence>,
+}
+
+impl AcknowledgementTracker {
+    /// Called for each event as it arrives: the first one fixes where the run starts.
+    pub fn arrived(&mut self, sequence: EventSequence) {
+        if self.acknowledged.is_none() {
+            self.acknowledged = Some(EventSequence::new(sequence.get().saturating_sub(1)));
+        }
+    }
+
+    /// Events up to `up_to` will never come (dropped by the API's retention).
+    pub fn skipped_to(&mut self, up_to: EventSequence) {
+        if self
+            .acknowledged
+            .is_none_or(|acknowledged| acknowledged < up_to)
+        {
+            self.acknowledged = Some(up_to);
+        }
+        self.finished = self
+            .finished
+            .split_off(&EventSequence::new(up_to.get() + 1));
+    }
+
+    /// Records a finished event; returns the new acknowledgement when the run grew.
+    pub fn finished(&mut self, sequence: EventSequence) -> Option<EventSequence> {
+        let start = self.acknowledged?;
+        if sequence <= start {
+            return None;
+        }
+        self.finished.insert(sequence);
+        let mut run_end = start;
+        while self.finished.remove(&EventSequence::new(run_end.get() + 1)) {
+            run_end = EventSequence::new(run_end.get() + 1);
+        }
+        (run_end > start).then(|| {
+            self.acknowledged = Some(run_end);
+            run_end
+        })
+    }
+}
+
+/// Relays a connection's events until it ends.
+pub async fn run_connection(
+    mut connection: EventStreamConnection,
+    relay: Arc<InboundRelay>,
+    live: Arc<LiveState>,
+    retry: RetryPolicy,
+) -> ConnectionEnd {
+    let mut workers: HashMap<String, mpsc::UnboundedSender<(EventSequence, EventEnvelope)>> =
+        HashMap::new();
+    // Dropped with the connection: in-flight work stops, and comes again on reconnect.
+    let mut worker_tasks = JoinSet::new();
+    let (finished_sender, mut finished) = mpsc::unbounded_channel::<EventSequence>();
+    let mut tracker = AcknowledgementTracker::default();
+    let integration_id = relay.context().integration_id.clone();
+    let end = loop {
+        tokio::select! {
+            item = connection.items.recv() => match item {
+                None => break ConnectionEnd::IntegrationEnded,
+                Some(Err(error)) => break ConnectionEnd::Broken(error),
+                Some(Ok(StreamItem::EventsDropped { up_to })) => {
+                    tracing::error!(integration_id = %integration_id, up_to = %up_to, "the API dropped events before the bridge relayed them");
+                    live.retrying(&format!(
+                        "the API's retention dropped events up to #{up_to} before they were relayed"
+                    ));
+                    tracker.skipped_to(up_to);
+                }
+                Some(Ok(StreamItem::Event(event))) => {
+                    tracker.arrived(event.sequence);
+                    let envelope = match serde_json::from_slice::<EventEnvelope>(&event.envelope) {
+                        Ok(envelope) => envelope,
+                        Err(error) => {
+                            live.event_received(false);
+                            let reason = format!("event #{} is unreadable: {error}", event.sequence);
+                            tracing::error!(integration_id = %integration_id, %reason);
+                            live.event_finished(false, Some(&reason));
+                            if let Some(acknowledged) = tracker.finished(event.sequence) {
+                                let _ = connection.acknowledgements.send(acknowledged);
+                            }
+                            continue;
+                        }
+                    };
+                    live.event_received(matches!(envelope.payload, EventPayload::MessageExchange(_)));
+                    let key = ordering_key(&envelope);
+                    let worker = workers.entry(key).or_insert_with(|| {
+                        let (sender, events) = mpsc::unbounded_channel();
+                        worker_tasks.spawn(chat_worker(
+                            events,
+                            relay.clone(),
+                            live.clone(),
+                            retry,
+                            finished_sender.clone(),
+                        ));
+                        sender
+                    });
+                    let _ = worker.send((event.sequence, envelope));
+                }
+            },
+            Some(sequence) = finished.recv() => {
+                if let Some(acknowledged) = tracker.finished(sequence) {
+                    let _ = connection.acknowledgements.send(acknowledged);
+                }
+            }
+        }
+    };
+    worker_tasks.abort_all();
+    live.forget_queued();
+    end
+}
+
+/// Relays one chat's events, in order.
+async fn chat_worker(
+    mut events: mpsc::UnboundedReceiver<(EventSequence, EventEnvelope)>,
+    relay: Arc<InboundRelay>,
+    live: Arc<LiveState>,
+    retry: RetryPolicy,
+    finished: mpsc::UnboundedSender<EventSequence>,
+) {
+    while let Some((sequence, envelope)) = events.recv().await {
+        let mut delays = retry.delays();
+        loop {
+            match relay.relay(&envelope).await {
+                Ok(outcome) => {
+                    live.event_finished(outcome == RelayOutcome::Relayed, None);
+                    break;
+                }
+                Err(RelayFailure::Permanent(reason)) => {
+                    tracing::warn!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "event not relayed");
+                    live.event_finished(false, Some(&reason));
+                    break;
+                }
+                Err(RelayFailure::Transient(reason)) => {
+                    tracing::info!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "relay step failed; retrying");
+                    live.retrying(&reason);
+                    let delay = delays.next().unwrap_or(retry.max_delay);
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        if finished.send(sequence).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seq(value: u64) -> EventSequence {
+        EventSequence::new(value)
+    }
+
+    #[test]
+    fn acknowledges_only_the_unbroken_run_of_finished_events() {
+        let mut tracker = AcknowledgementTracker::default();
+        for sequence in 5..=8 {
+            tracker.arrived(seq(sequence));
+        }
+        assert_eq!(tracker.finished(seq(6)), None, "5 is still running");
+        assert_eq!(tracker.finished(seq(8)), None);
+        assert_eq!(tracker.finished(seq(5)), Some(seq(6)));
+        assert_eq!(tracker.finished(seq(7)), Some(seq(8)));
+        assert_eq!(tracker.finished(seq(7)), None, "already acknowledged");
+    }
+
+    #[test]
+    fn dropped_events_do_not_hold_the_run_back() {
+        let mut tracker = AcknowledgementTracker::default();
+        tracker.arrived(seq(1));
+        tracker.skipped_to(seq(10));
+        assert_eq!(tracker.finished(seq(1)), None);
+        assert_eq!(tracker.finished(seq(11)), Some(seq(11)));
+    }
+
+    #[test]
+    fn retry_delays_grow_and_stay_under_the_cap() {
+        let policy = RetryPolicy {
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        };
+        let delays: Vec<Duration> = policy.delays().take(12).collect();
+        assert_eq!(delays.len(), 12, "never gives up");
+        assert!(delays[0] >= Duration::from_millis(100));
+        assert!(delays.iter().all(|delay| *delay <= Duration::from_secs(4)));
+        assert!(delays[11] >= Duration::from_secs(1), "{delays:?}");
+    }
+}
