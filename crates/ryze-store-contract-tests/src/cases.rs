@@ -1,7 +1,8 @@
 //! The contract cases. Each takes a fresh, empty, migrated store and panics when the
 //! store breaks the behaviour documented on the ports in `ryze_ports::store` and
-//! `ryze_ports::bridge_store` (the bridge's cases come last), and in
-//! `ryze_ports::event_hub` (in [`event_hub`], re-exported here).
+//! `ryze_ports::bridge_store` (the bridge's cases come last), in `ryze_ports::event_hub`
+//! (in `event_hub`, re-exported here) and in `ryze_ports::relay_store` (in `relay`,
+//! re-exported here).
 //!
 //! Adding a case: write it here, then list its name in [`crate::store_contract_tests!`].
 
@@ -13,7 +14,7 @@ use ryze_domain::{
 };
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError, NewAccount,
-    NewInstance, Store, StoreError,
+    NewInstance, OutboundQueueStore, RelayStore, Store, StoreError,
 };
 use tokio::task::JoinSet;
 
@@ -23,14 +24,28 @@ use crate::fixtures::{
 };
 
 mod event_hub;
+mod relay;
 
 pub use event_hub::*;
+pub use relay::*;
 
-/// What every case needs from the store under test: the API's ports, the bridge's and
-/// the event hub's.
-pub trait StoreUnderTest: Store + BridgeIntegrationStore + EventHubStore + Clone + 'static {}
+/// What every case needs from the store under test: the API's ports, the bridge's, the
+/// event hub's and the relay's.
+pub trait StoreUnderTest:
+    Store + BridgeIntegrationStore + EventHubStore + RelayStore + OutboundQueueStore + Clone + 'static
+{
+}
 
-impl<T: Store + BridgeIntegrationStore + EventHubStore + Clone + 'static> StoreUnderTest for T {}
+impl<T> StoreUnderTest for T where
+    T: Store
+        + BridgeIntegrationStore
+        + EventHubStore
+        + RelayStore
+        + OutboundQueueStore
+        + Clone
+        + 'static
+{
+}
 
 async fn stored_account(store: &impl Store, account: NewAccount) -> Account {
     store

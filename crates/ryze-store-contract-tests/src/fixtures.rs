@@ -1,5 +1,5 @@
-//! Sample accounts, instances and integrations (the API's and the bridge's), and event
-//! hub events, for store tests.
+//! Sample accounts, instances and integrations (the API's and the bridge's), event hub
+//! events, and the relay's integrations and message links, for store tests.
 //!
 //! Every value is derived from a short label, so a test reads as what it sets up
 //! (`new_account("acme")`, `new_instance(&acme.id, "sales")`) and two calls with the same
@@ -12,7 +12,7 @@ use ryze_domain::{
     ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, InstanceId, InstanceName,
     IntegrationStatus, KeyId, RelayFlags, SealedSecret, TokenHash,
 };
-use ryze_ports::{NewAccount, NewHubEvent, NewInstance};
+use ryze_ports::{LinkDirection, NewAccount, NewHubEvent, NewInstance, NewMessageLink};
 
 /// 2025-03-04T05:06:07.123456Z in microseconds since the epoch.
 const REFERENCE_INSTANT_MICROS: i64 = 1_741_064_767_123_456;
@@ -139,14 +139,45 @@ pub fn sample_bridge_integration(label: &str, offset_seconds: i64) -> BridgeInte
 }
 
 /// A `message.exchange` event labelled `label`, received at `instant(offset_seconds)`:
-/// its payload is the JSON envelope's bytes, with the label as the message id.
+/// its payload is the JSON envelope's bytes, with the label as the message id. It has no
+/// event id, so appending it twice stores it twice ([`identified_hub_event`] has one).
 pub fn hub_event(label: &str, offset_seconds: i64) -> NewHubEvent {
     NewHubEvent {
+        event_id: None,
         kind: "message.exchange".to_owned(),
         payload: format!(
             r#"{{"event":"message.exchange","data":{{"id":"{label}"}},"instanceData":{{"instance":"whatsapp"}}}}"#
         )
         .into_bytes(),
         received_at: instant(offset_seconds),
+    }
+}
+
+/// [`hub_event`] with `event_id` as its event id (and the label in its payload), so the
+/// hub refuses a second event with the same id.
+pub fn identified_hub_event(event_id: &str, label: &str, offset_seconds: i64) -> NewHubEvent {
+    NewHubEvent {
+        event_id: Some(event_id.to_owned()),
+        ..hub_event(label, offset_seconds)
+    }
+}
+
+/// The bridge integration `int_relay_<label>` the relay's rows are scoped by (the relay's
+/// tables have no foreign key: no integration is saved).
+pub fn relay_integration(label: &str) -> BridgeIntegrationId {
+    BridgeIntegrationId::new(format!("int_relay_{label}"))
+}
+
+/// A WhatsApp message `whatsapp_id` from a person in a group, to be written into Chatwoot:
+/// no Chatwoot id nor conversation yet, every other field set.
+pub fn new_message_link(whatsapp_id: &str) -> NewMessageLink {
+    NewMessageLink {
+        whatsapp_id: whatsapp_id.to_owned(),
+        chatwoot_id: None,
+        conversation: None,
+        direction: LinkDirection::ToChatwoot,
+        chat_jid: "120363040000000001@g.us".to_owned(),
+        from_me: false,
+        participant_jid: Some("5511988887777@s.whatsapp.net".to_owned()),
     }
 }

@@ -1,7 +1,7 @@
 //! One behavioural test suite for every implementation of the store ports
-//! (`ryze_ports::store`, the bridge's `ryze_ports::bridge_store` and the event hub's
-//! `ryze_ports::event_hub`), so the PostgreSQL and SQLite adapters are held to exactly
-//! the same contract.
+//! (`ryze_ports::store`, the bridge's `ryze_ports::bridge_store`, the event hub's
+//! `ryze_ports::event_hub` and the relay's `ryze_ports::relay_store`), so the PostgreSQL
+//! and SQLite adapters are held to exactly the same contract.
 //!
 //! A store crate runs the suite from one of its integration tests:
 //!
@@ -87,6 +87,28 @@ macro_rules! store_contract_tests {
             enforce_retention_by_age_drops_only_the_oldest,
             enforce_retention_within_the_limits_drops_nothing,
             discard_instance_ends_its_stream_without_reusing_sequences,
+            a_duplicate_event_id_is_not_stored_and_uses_no_sequence,
+            a_duplicate_event_id_is_refused_after_its_event_is_gone,
+            concurrent_appends_of_one_event_id_store_it_once,
+            events_without_an_id_are_never_deduplicated,
+            retention_forgets_event_ids_older_than_its_age_limit,
+            discard_instance_forgets_its_event_ids,
+            find_contact_finds_a_person_by_any_of_their_keys,
+            remember_contact_again_adds_the_new_keys,
+            remember_contact_never_takes_a_key_from_another_contact,
+            find_contact_with_keys_of_several_contacts_returns_the_oldest_record,
+            remember_conversation_records_and_replaces_it,
+            begin_message_link_records_a_pending_link,
+            begin_message_link_twice_returns_the_first_link,
+            begin_message_link_with_a_linked_chatwoot_id_returns_that_link,
+            complete_and_fail_message_link_change_the_state_of_known_links,
+            find_link_by_chatwoot_id_finds_given_and_completed_ids,
+            concurrent_begins_of_one_whatsapp_id_record_one_link,
+            enqueue_webhook_refuses_a_repeated_key_even_after_it_is_handled,
+            pending_webhooks_lists_unhandled_ones_oldest_first_across_integrations,
+            record_webhook_attempt_counts_failed_attempts,
+            forget_handled_before_drops_only_handled_webhooks_older_than_the_cutoff,
+            forget_integration_drops_its_rows_and_leaves_other_integrations_alone,
         );
     };
 }

@@ -6,17 +6,21 @@
 use std::future::Future;
 
 use ryze_domain::{AccountId, InstanceName};
-use ryze_ports::{BridgeIntegrationStore, EventHubStore, EventSequence, Store, StoreError};
-
-use crate::fixtures::{
-    hub_event, new_account, new_instance, sample_bridge_integration, sample_integration,
+use ryze_ports::{
+    AppendOutcome, BridgeIntegrationStore, ContactId, ConversationDisplayId, EnqueueOutcome,
+    EventHubStore, EventSequence, OutboundQueueStore, RelayStore, Store, StoreError,
 };
 
-/// Inserting an account and an instance, saving a bridge integration and appending a
-/// hub event work: for a store opened on a schema the test has just reverted and
-/// re-applied.
+use crate::fixtures::{
+    identified_hub_event, instant, new_account, new_instance, new_message_link, relay_integration,
+    sample_bridge_integration, sample_integration,
+};
+
+/// Inserting an account and an instance, saving a bridge integration, appending a hub
+/// event (once: its id is remembered) and writing every relay table work: for a store
+/// opened on a schema the test has just reverted and re-applied.
 pub async fn the_reapplied_schema_works(
-    store: &(impl Store + BridgeIntegrationStore + EventHubStore),
+    store: &(impl Store + BridgeIntegrationStore + EventHubStore + RelayStore + OutboundQueueStore),
 ) {
     let integration = sample_bridge_integration("after-reapply", 0);
     store
@@ -35,12 +39,40 @@ pub async fn the_reapplied_schema_works(
         .insert_instance(new_instance(&account.id, "sales"))
         .await
         .expect("the re-applied schema works");
+    let event = identified_hub_event("wamid-after-reapply", "after-reapply", 0);
     assert_eq!(
-        store
-            .append_event(&instance.id, hub_event("after-reapply", 0))
-            .await,
-        Ok(EventSequence::new(1))
+        store.append_event(&instance.id, event.clone()).await,
+        Ok(AppendOutcome::Appended(EventSequence::new(1)))
     );
+    assert_eq!(
+        store.append_event(&instance.id, event).await,
+        Ok(AppendOutcome::Duplicate)
+    );
+
+    let relay = relay_integration("after-reapply");
+    let keys = ["5511988887777".to_owned()];
+    store
+        .remember_contact(&relay, ContactId(7), "source-7", &keys)
+        .await
+        .expect("the re-applied schema works");
+    assert!(matches!(
+        store.find_contact(&relay, &keys).await,
+        Ok(Some(_))
+    ));
+    store
+        .remember_conversation(&relay, ContactId(7), ConversationDisplayId(3))
+        .await
+        .expect("the re-applied schema works");
+    store
+        .begin_message_link(&relay, new_message_link("wamid-after-reapply"))
+        .await
+        .expect("the re-applied schema works");
+    assert!(matches!(
+        store
+            .enqueue_webhook(&relay, "message-1", b"{}".to_vec(), instant(0))
+            .await,
+        Ok(EnqueueOutcome::Queued { .. })
+    ));
 }
 
 /// Rows breaking the domain's rules read back as [`StoreError::Corrupt`], and the error

@@ -1,7 +1,7 @@
 //! [`impl_event_hub_store!`](crate::impl_event_hub_store): the queries of the event hub's
-//! port, `EventHubStore` (tables `hub_events` and `hub_cursors`), written once and
-//! expanded in each store crate for its own connection type; and [`age_threshold`], the
-//! one rule of retention that is not a query.
+//! port, `EventHubStore` (tables `hub_events`, `hub_cursors` and `hub_event_ids`), written
+//! once and expanded in each store crate for its own connection type; and
+//! [`age_threshold`], the one rule of retention that is not a query.
 //!
 //! A sibling of [`impl_store_ports!`](crate::impl_store_ports), for the same reason it is
 //! a macro (diesel checks each query against the concrete connection it runs on), and
@@ -13,6 +13,15 @@
 //! Every write runs in a transaction and first takes the instance's `hub_cursors` row,
 //! so the writes of one instance run one after the other; those of different instances
 //! do not wait for each other on PostgreSQL.
+//!
+//! De-duplication: an append of an event with an id first inserts `(instance, id)` into
+//! `hub_event_ids`, doing nothing on conflict; when that inserted no row, the id was
+//! appended before and the append stops there (nothing stored, no sequence taken). A
+//! concurrent append of the same id waits on the first one's uncommitted row (the primary
+//! key's index on PostgreSQL, the write lock on SQLite) and then finds it: exactly one
+//! of them is stored. The id row outlives the event; retention deletes the ids remembered
+//! longer than its age limit (`appended_at` is the event's `received_at`, the clock the
+//! age limit reads for events too), and discarding the instance deletes all of them.
 
 use std::time::Duration;
 
@@ -50,7 +59,9 @@ pub fn age_threshold(now: DateTime<Utc>, max_age: Duration) -> Option<DateTime<U
 /// An append takes its sequence with one upsert of the cursor row (insert `1`, or add
 /// one to `last_sequence`), which on PostgreSQL also locks the row until the event is
 /// inserted and the transaction commits: concurrent appends queue on it, so the
-/// sequences are consecutive, and a failed insert rolls the counter back with it.
+/// sequences are consecutive, and a failed insert rolls the counter back with it. An
+/// event with an id remembers it first, in the same transaction (see the module's
+/// documentation).
 #[macro_export]
 macro_rules! impl_event_hub_store {
     (
@@ -72,8 +83,8 @@ macro_rules! impl_event_hub_store {
             use $crate::__private::diesel_async::RunQueryDsl;
             use $crate::__private::ryze_domain::InstanceId;
             use $crate::__private::ryze_ports::{
-                AcknowledgeError, AcknowledgeOutcome, Backlog, EventHubStore, EventSequence,
-                HubCursor, HubEvent, NewHubEvent, RetentionOutcome, StoreError,
+                AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore,
+                EventSequence, HubCursor, HubEvent, NewHubEvent, RetentionOutcome, StoreError,
             };
             use $crate::errors::{ErrorTranslation as _, TransactionError};
             use $crate::event_hub::age_threshold;
@@ -81,7 +92,7 @@ macro_rules! impl_event_hub_store {
                 count_column, count_from_column, sequence_column, sequence_from_column,
                 HubCursorRow, HubEventRow,
             };
-            use $crate::schema::{hub_cursors, hub_events};
+            use $crate::schema::{hub_cursors, hub_event_ids, hub_events};
             use $crate::sql_types::StoredTimestamp;
 
             /// The instance's cursor row (locked where the backend needs it), if it has one.
@@ -96,6 +107,27 @@ macro_rules! impl_event_hub_store {
                     .get_result(connection)
                     .await
                     .optional()
+            }
+
+            /// Remembers `event_id` for the instance; `false` when it was remembered already
+            /// (the event is a duplicate).
+            async fn remember_event_id(
+                connection: &mut $connection,
+                instance_id: &str,
+                event_id: &str,
+                appended_at: DateTime<Utc>,
+            ) -> QueryResult<bool> {
+                let inserted = diesel::insert_into(hub_event_ids::table)
+                    .values((
+                        hub_event_ids::instance_id.eq(instance_id),
+                        hub_event_ids::event_id.eq(event_id),
+                        hub_event_ids::appended_at.eq(StoredTimestamp(appended_at)),
+                    ))
+                    .on_conflict((hub_event_ids::instance_id, hub_event_ids::event_id))
+                    .do_nothing()
+                    .execute(connection)
+                    .await?;
+                Ok(inserted > 0)
             }
 
             /// Drops the oldest events beyond the limits; `(dropped, newest dropped)`, or
@@ -163,12 +195,24 @@ macro_rules! impl_event_hub_store {
                     &self,
                     instance_id: &InstanceId,
                     event: NewHubEvent,
-                ) -> Result<EventSequence, StoreError> {
+                ) -> Result<AppendOutcome, StoreError> {
                     let instance = instance_id.as_str();
                     let mut pooled = self.connection().await?;
                     let connection: &mut $connection = &mut pooled;
                     let sequence = connection
                         .$write_transaction::<_, diesel::result::Error, _>(async |connection| {
+                            if let Some(event_id) = &event.event_id {
+                                let first_time = remember_event_id(
+                                    connection,
+                                    instance,
+                                    event_id,
+                                    event.received_at,
+                                )
+                                .await?;
+                                if !first_time {
+                                    return Ok(None);
+                                }
+                            }
                             let sequence: i64 = diesel::insert_into(hub_cursors::table)
                                 .values((
                                     hub_cursors::instance_id.eq(instance),
@@ -194,11 +238,17 @@ macro_rules! impl_event_hub_store {
                                 ))
                                 .execute(connection)
                                 .await?;
-                            Ok(sequence)
+                            Ok(Some(sequence))
                         })
                         .await
                         .map_err(|error| <$errors>::query_failure("append hub event", &error))?;
-                    sequence_from_column("hub_cursors", instance, "last_sequence", sequence)
+                    match sequence {
+                        Some(sequence) => {
+                            sequence_from_column("hub_cursors", instance, "last_sequence", sequence)
+                                .map(AppendOutcome::Appended)
+                        }
+                        None => Ok(AppendOutcome::Duplicate),
+                    }
                 }
 
                 async fn events_after(
@@ -323,6 +373,18 @@ macro_rules! impl_event_hub_store {
                             if cursor_row(connection, instance).await?.is_none() {
                                 return Ok(None);
                             }
+                            if let Some(threshold) = too_old_before {
+                                diesel::delete(
+                                    hub_event_ids::table
+                                        .filter(hub_event_ids::instance_id.eq(instance))
+                                        .filter(
+                                            hub_event_ids::appended_at
+                                                .lt(StoredTimestamp(threshold)),
+                                        ),
+                                )
+                                .execute(connection)
+                                .await?;
+                            }
                             drop_beyond_limits(connection, instance, max_events, too_old_before)
                                 .await
                         })
@@ -358,6 +420,12 @@ macro_rules! impl_event_hub_store {
                             }
                             diesel::delete(
                                 hub_events::table.filter(hub_events::instance_id.eq(instance)),
+                            )
+                            .execute(connection)
+                            .await?;
+                            diesel::delete(
+                                hub_event_ids::table
+                                    .filter(hub_event_ids::instance_id.eq(instance)),
                             )
                             .execute(connection)
                             .await?;

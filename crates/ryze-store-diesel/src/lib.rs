@@ -12,8 +12,12 @@
 //! - [`impl_bridge_integration_store!`]: the queries of the bridge's own port
 //!   (`BridgeIntegrationStore`, table `bridge_integrations`), expanded the same way.
 //! - [`impl_event_hub_store!`]: the queries of the event hub's port (`EventHubStore`,
-//!   tables `hub_events` and `hub_cursors`), expanded the same way with the backend's
-//!   transaction and cursor lock; [`event_hub`] also holds retention's age rule.
+//!   tables `hub_events`, `hub_cursors` and `hub_event_ids`), expanded the same way with
+//!   the backend's transaction and cursor lock; [`event_hub`] also holds retention's age
+//!   rule.
+//! - [`impl_relay_store!`]: the queries of the bridge's relay memory (`RelayStore` and
+//!   `OutboundQueueStore`, tables `relay_*`), expanded the same way with the backend's
+//!   transaction; [`relay`] also holds their rows.
 //! - [`pool`] and [`migrations`]: taking a pooled connection, running the embedded
 //!   migrations.
 //!
@@ -27,6 +31,7 @@ pub mod event_hub;
 pub mod migrations;
 pub mod pool;
 mod ports;
+pub mod relay;
 pub mod rows;
 pub mod schema;
 pub mod sql_types;

@@ -5,9 +5,8 @@
 //! version) becomes [`StoreError::Corrupt`] instead of an invalid value. The error names
 //! the table, the row's id and the column, never the offending value.
 //!
-//! Fields are plain Rust types; timestamps go through
-//! [`StoredTimestamp`](crate::sql_types::StoredTimestamp) on their way in and out, so the
-//! same rows serve both backends.
+//! Fields are plain Rust types; timestamps go through [`StoredTimestamp`] on their way in
+//! and out, so the same rows serve both backends.
 
 use std::fmt::Display;
 
@@ -25,7 +24,7 @@ use crate::schema::{
 };
 use crate::sql_types::StoredTimestamp;
 
-fn corrupt(table: &str, row_id: &str, column: &str, reason: impl Display) -> StoreError {
+pub(crate) fn corrupt(table: &str, row_id: &str, column: &str, reason: impl Display) -> StoreError {
     StoreError::Corrupt(format!("{table} row {row_id}: {column}: {reason}"))
 }
 

@@ -1,10 +1,12 @@
 //! Diesel's view of the tables that each store crate's `migrations/` create: the API's
 //! `accounts`, `instances` and `chatwoot_integrations`, the bridge's own
-//! `bridge_integrations` (no foreign key: it may live in a database of its own), and the
-//! event hub's `hub_events` and `hub_cursors` (no foreign key either, for the same
-//! reason). Kept by
-//! hand, in step with both sets of migrations (the tables have the same columns on both
-//! backends); each store crate's contract suite fails when the two disagree.
+//! `bridge_integrations` (no foreign key: it may live in a database of its own), the
+//! event hub's `hub_events`, `hub_cursors` and `hub_event_ids` (no foreign key either,
+//! for the same reason), and the bridge's relay memory, `relay_contact_keys`,
+//! `relay_conversations`, `relay_message_links` and `relay_outbound_webhooks` (scoped by
+//! integration, no foreign key). Kept by hand, in step with both sets of migrations (the
+//! tables have the same columns on both backends); each store crate's contract suite
+//! fails when the two disagree.
 //!
 //! The SQL types are the ones both backends share; timestamps are
 //! [`UtcTimestamp`](crate::sql_types::UtcTimestamp), and `Binary` is PostgreSQL's `BYTEA`
@@ -114,6 +116,75 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    hub_event_ids (instance_id, event_id) {
+        instance_id -> Text,
+        event_id -> Text,
+        appended_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    relay_contact_keys (integration_id, key) {
+        integration_id -> Text,
+        key -> Text,
+        contact_id -> BigInt,
+        source_id -> Text,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    relay_conversations (integration_id, contact_id) {
+        integration_id -> Text,
+        contact_id -> BigInt,
+        conversation_display_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    relay_message_links (integration_id, whatsapp_id) {
+        integration_id -> Text,
+        whatsapp_id -> Text,
+        chatwoot_id -> Nullable<BigInt>,
+        conversation_display_id -> Nullable<BigInt>,
+        direction -> Text,
+        chat_jid -> Text,
+        from_me -> Bool,
+        participant_jid -> Nullable<Text>,
+        state -> Text,
+        failure -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    relay_outbound_webhooks (id) {
+        id -> BigInt,
+        integration_id -> Text,
+        dedupe_key -> Text,
+        payload -> Binary,
+        received_at -> UtcTimestamp,
+        attempts -> Integer,
+        handled_at -> Nullable<UtcTimestamp>,
+    }
+}
+
 diesel::joinable!(instances -> accounts (account_id));
 diesel::joinable!(chatwoot_integrations -> instances (instance_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -122,5 +193,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     chatwoot_integrations,
     bridge_integrations,
     hub_events,
-    hub_cursors
+    hub_cursors,
+    hub_event_ids,
+    relay_contact_keys,
+    relay_conversations,
+    relay_message_links,
+    relay_outbound_webhooks
 );

@@ -1,7 +1,8 @@
 //! The PostgreSQL implementation of the store ports (`ryze_ports::store`): accounts,
 //! instances and their Chatwoot integrations, the bridge's own integrations
-//! (`ryze_ports::BridgeIntegrationStore`) and the event hub's durable streams
-//! (`ryze_ports::EventHubStore`), over a deadpool pool of diesel-async
+//! (`ryze_ports::BridgeIntegrationStore`), the event hub's durable streams
+//! (`ryze_ports::EventHubStore`) and the bridge's relay memory (`ryze_ports::RelayStore`,
+//! `ryze_ports::OutboundQueueStore`), over a deadpool pool of diesel-async
 //! connections (tokio-postgres underneath: no libpq). The rows, the queries and the
 //! error translation are `ryze-store-diesel`'s, shared with the SQLite store; this crate
 //! adds the pool, PostgreSQL's locks (`ports`) and the migrations.

@@ -1,7 +1,9 @@
 //! The store ports on [`PostgresStore`]: the queries shared with SQLite
 //! ([`ryze_store_diesel::impl_store_ports!`]), with PostgreSQL's concurrency control, the
 //! bridge's port ([`ryze_store_diesel::impl_bridge_integration_store!`]), which needs
-//! none, and the event hub's ([`ryze_store_diesel::impl_event_hub_store!`]).
+//! none, the event hub's ([`ryze_store_diesel::impl_event_hub_store!`]) and the bridge's
+//! relay memory ([`ryze_store_diesel::impl_relay_store!`]: `RelayStore` and
+//! `OutboundQueueStore`).
 //!
 //! Inserts run in plain transactions, made race-free by two locks held until the
 //! transaction ends:
@@ -14,7 +16,11 @@
 //!
 //! The event hub's writes of one instance queue on its `hub_cursors` row: an append's
 //! upsert of the row locks it, and acknowledgement, retention and discarding read it
-//! `SELECT … FOR UPDATE` first.
+//! `SELECT … FOR UPDATE` first; an append of an event with an id first inserts the id,
+//! so a concurrent append of the same id waits on that uncommitted row and then sees it.
+//!
+//! The relay's writes need no lock: its unique rules and `ON CONFLICT DO NOTHING` decide
+//! between concurrent writers.
 
 use diesel::sql_types::{Integer, Text};
 use diesel::QueryResult;
@@ -61,4 +67,11 @@ ryze_store_diesel::impl_event_hub_store! {
     errors: PostgresErrors,
     write_transaction: transaction,
     cursor_row_lock: for_update,
+}
+
+ryze_store_diesel::impl_relay_store! {
+    store: PostgresStore,
+    connection: AsyncPgConnection,
+    errors: PostgresErrors,
+    write_transaction: transaction,
 }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use diesel::QueryableByName;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use ryze_ports::StoreError;
 use ryze_store_contract_tests::specifics;
@@ -28,6 +29,33 @@ async fn execute(url: &str, statement: &str) {
         .expect("the statement runs");
 }
 
+#[derive(QueryableByName)]
+struct SchemaObject {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The tables, indexes, sequences, views and types of the `public` schema of the
+/// database at `url`, but diesel's bookkeeping table and its index.
+async fn schema_objects(url: &str) -> Vec<String> {
+    let mut connection = AsyncPgConnection::establish(url)
+        .await
+        .expect("the test database accepts connections");
+    let objects: Vec<SchemaObject> = diesel::sql_query(
+        "SELECT relname::text AS name FROM pg_class \
+         WHERE relnamespace = 'public'::regnamespace \
+           AND relname NOT LIKE '\\_\\_diesel\\_schema\\_migrations%' \
+         UNION ALL \
+         SELECT typname::text FROM pg_type \
+         WHERE typnamespace = 'public'::regnamespace AND typrelid = 0 AND typelem = 0 \
+         ORDER BY 1",
+    )
+    .load(&mut connection)
+    .await
+    .expect("the schema can be listed");
+    objects.into_iter().map(|object| object.name).collect()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn migrations_revert_and_reapply_cleanly() {
     let database = TestDatabase::create().await;
@@ -42,10 +70,15 @@ async fn migrations_revert_and_reapply_cleanly() {
     let reverted = revert_all_migrations(&database.url)
         .await
         .expect("every migration reverts");
-    assert_eq!(reverted.len(), 5, "reverted: {reverted:?}");
+    assert_eq!(reverted.len(), 7, "reverted: {reverted:?}");
     assert!(
         reverted.windows(2).all(|pair| pair[0] > pair[1]),
         "newest first: {reverted:?}"
+    );
+    assert_eq!(
+        schema_objects(&database.url).await,
+        Vec::<String>::new(),
+        "the down migrations drop everything the up migrations created"
     );
 
     let mut applied = run_migrations(&database.url)

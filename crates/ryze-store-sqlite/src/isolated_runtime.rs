@@ -20,10 +20,12 @@ use ryze_domain::{
     InstanceId, InstanceName, IntegrationStatus, Principal, SealedSecret, TokenHash,
 };
 use ryze_ports::{
-    AccountStore, AcknowledgeError, AcknowledgeOutcome, Backlog, BridgeIntegrationStore,
-    EventHubStore, EventSequence, HubCursor, HubEvent, InsertAccountError, InsertInstanceError,
-    InstanceStore, IntegrationStore, NewAccount, NewHubEvent, NewInstance, RetentionOutcome,
-    StoreError, StoreHealth,
+    AccountStore, AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog,
+    BridgeIntegrationStore, ContactId, ConversationDisplayId, EnqueueOutcome, EventHubStore,
+    EventSequence, HubCursor, HubEvent, InsertAccountError, InsertInstanceError, InstanceStore,
+    IntegrationStore, KnownContact, MessageId, MessageLink, NewAccount, NewHubEvent, NewInstance,
+    NewMessageLink, OutboundQueueStore, QueuedWebhook, RelayStore, RetentionOutcome, StoreError,
+    StoreHealth,
 };
 
 use crate::store::{PooledSqlite, SqliteSettings};
@@ -293,7 +295,7 @@ impl EventHubStore for SqliteStore {
         &self,
         instance_id: &InstanceId,
         event: NewHubEvent,
-    ) -> Result<EventSequence, StoreError> {
+    ) -> Result<AppendOutcome, StoreError> {
         let instance_id = instance_id.clone();
         self.isolated(|pooled| async move { pooled.append_event(&instance_id, event).await })
             .await
@@ -360,6 +362,184 @@ impl EventHubStore for SqliteStore {
     async fn discard_instance(&self, instance_id: &InstanceId) -> Result<(), StoreError> {
         let instance_id = instance_id.clone();
         self.isolated(|pooled| async move { pooled.discard_instance(&instance_id).await })
+            .await
+    }
+}
+
+#[async_trait]
+impl RelayStore for SqliteStore {
+    async fn find_contact(
+        &self,
+        integration: &BridgeIntegrationId,
+        keys: &[String],
+    ) -> Result<Option<KnownContact>, StoreError> {
+        let (integration, keys) = (integration.clone(), keys.to_vec());
+        self.isolated(|pooled| async move { pooled.find_contact(&integration, &keys).await })
+            .await
+    }
+
+    async fn remember_contact(
+        &self,
+        integration: &BridgeIntegrationId,
+        contact_id: ContactId,
+        source_id: &str,
+        keys: &[String],
+    ) -> Result<(), StoreError> {
+        let (integration, source_id, keys) =
+            (integration.clone(), source_id.to_owned(), keys.to_vec());
+        self.isolated(|pooled| async move {
+            pooled
+                .remember_contact(&integration, contact_id, &source_id, &keys)
+                .await
+        })
+        .await
+    }
+
+    async fn find_conversation(
+        &self,
+        integration: &BridgeIntegrationId,
+        contact_id: ContactId,
+    ) -> Result<Option<ConversationDisplayId>, StoreError> {
+        let integration = integration.clone();
+        self.isolated(
+            |pooled| async move { pooled.find_conversation(&integration, contact_id).await },
+        )
+        .await
+    }
+
+    async fn remember_conversation(
+        &self,
+        integration: &BridgeIntegrationId,
+        contact_id: ContactId,
+        conversation: ConversationDisplayId,
+    ) -> Result<(), StoreError> {
+        let integration = integration.clone();
+        self.isolated(|pooled| async move {
+            pooled
+                .remember_conversation(&integration, contact_id, conversation)
+                .await
+        })
+        .await
+    }
+
+    async fn begin_message_link(
+        &self,
+        integration: &BridgeIntegrationId,
+        link: NewMessageLink,
+    ) -> Result<MessageLink, StoreError> {
+        let integration = integration.clone();
+        self.isolated(|pooled| async move { pooled.begin_message_link(&integration, link).await })
+            .await
+    }
+
+    async fn complete_message_link(
+        &self,
+        integration: &BridgeIntegrationId,
+        whatsapp_id: &str,
+        chatwoot_id: MessageId,
+        conversation: ConversationDisplayId,
+    ) -> Result<bool, StoreError> {
+        let (integration, whatsapp_id) = (integration.clone(), whatsapp_id.to_owned());
+        self.isolated(|pooled| async move {
+            pooled
+                .complete_message_link(&integration, &whatsapp_id, chatwoot_id, conversation)
+                .await
+        })
+        .await
+    }
+
+    async fn fail_message_link(
+        &self,
+        integration: &BridgeIntegrationId,
+        whatsapp_id: &str,
+        failure: &str,
+    ) -> Result<bool, StoreError> {
+        let (integration, whatsapp_id, failure) = (
+            integration.clone(),
+            whatsapp_id.to_owned(),
+            failure.to_owned(),
+        );
+        self.isolated(|pooled| async move {
+            pooled
+                .fail_message_link(&integration, &whatsapp_id, &failure)
+                .await
+        })
+        .await
+    }
+
+    async fn find_link_by_whatsapp_id(
+        &self,
+        integration: &BridgeIntegrationId,
+        whatsapp_id: &str,
+    ) -> Result<Option<MessageLink>, StoreError> {
+        let (integration, whatsapp_id) = (integration.clone(), whatsapp_id.to_owned());
+        self.isolated(|pooled| async move {
+            pooled
+                .find_link_by_whatsapp_id(&integration, &whatsapp_id)
+                .await
+        })
+        .await
+    }
+
+    async fn find_link_by_chatwoot_id(
+        &self,
+        integration: &BridgeIntegrationId,
+        chatwoot_id: MessageId,
+    ) -> Result<Option<MessageLink>, StoreError> {
+        let integration = integration.clone();
+        self.isolated(|pooled| async move {
+            pooled
+                .find_link_by_chatwoot_id(&integration, chatwoot_id)
+                .await
+        })
+        .await
+    }
+
+    async fn forget_integration(
+        &self,
+        integration: &BridgeIntegrationId,
+    ) -> Result<(), StoreError> {
+        let integration = integration.clone();
+        self.isolated(|pooled| async move { pooled.forget_integration(&integration).await })
+            .await
+    }
+}
+
+#[async_trait]
+impl OutboundQueueStore for SqliteStore {
+    async fn enqueue_webhook(
+        &self,
+        integration: &BridgeIntegrationId,
+        dedupe_key: &str,
+        payload: Vec<u8>,
+        received_at: DateTime<Utc>,
+    ) -> Result<EnqueueOutcome, StoreError> {
+        let (integration, dedupe_key) = (integration.clone(), dedupe_key.to_owned());
+        self.isolated(|pooled| async move {
+            pooled
+                .enqueue_webhook(&integration, &dedupe_key, payload, received_at)
+                .await
+        })
+        .await
+    }
+
+    async fn pending_webhooks(&self, limit: usize) -> Result<Vec<QueuedWebhook>, StoreError> {
+        self.isolated(|pooled| async move { pooled.pending_webhooks(limit).await })
+            .await
+    }
+
+    async fn finish_webhook(&self, id: i64) -> Result<(), StoreError> {
+        self.isolated(|pooled| async move { pooled.finish_webhook(id).await })
+            .await
+    }
+
+    async fn record_webhook_attempt(&self, id: i64) -> Result<u32, StoreError> {
+        self.isolated(|pooled| async move { pooled.record_webhook_attempt(id).await })
+            .await
+    }
+
+    async fn forget_handled_before(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.isolated(|pooled| async move { pooled.forget_handled_before(cutoff).await })
             .await
     }
 }

@@ -1,7 +1,8 @@
 //! The SQLite implementation of the store ports (`ryze_ports::store`), the embedded
 //! default: accounts, instances and their Chatwoot integrations (and the bridge's own
-//! integrations, `ryze_ports::BridgeIntegrationStore`, and the event hub's durable
-//! streams, `ryze_ports::EventHubStore`) in one file, over a deadpool pool
+//! integrations, `ryze_ports::BridgeIntegrationStore`, the event hub's durable streams,
+//! `ryze_ports::EventHubStore`, and the bridge's relay memory, `ryze_ports::RelayStore`
+//! and `ryze_ports::OutboundQueueStore`) in one file, over a deadpool pool
 //! of diesel connections driven by diesel-async's `SyncConnectionWrapper` (SQLite itself
 //! is compiled in: bundled libsqlite3). The rows, the queries and the
 //! error translation are `ryze-store-diesel`'s, shared with the PostgreSQL store; this

@@ -1,14 +1,18 @@
 //! The store ports on [`PooledSqlite`]: the queries shared with PostgreSQL
 //! ([`ryze_store_diesel::impl_store_ports!`]), with SQLite's concurrency control, and the
 //! bridge's port ([`ryze_store_diesel::impl_bridge_integration_store!`]), which needs
-//! none, and the event hub's ([`ryze_store_diesel::impl_event_hub_store!`]).
+//! none, the event hub's ([`ryze_store_diesel::impl_event_hub_store!`]) and the bridge's
+//! relay memory ([`ryze_store_diesel::impl_relay_store!`]).
 //!
-//! Inserts, and every write of the event hub, run in `BEGIN IMMEDIATE` transactions,
-//! which take the database's write lock at once: concurrent writers run one after the
-//! other, so the quota, name and token checks see every committed row, hub sequences are
-//! consecutive, and no row or token lock is needed.
+//! Inserts, every write of the event hub and the relay's writes of several rows run in
+//! `BEGIN IMMEDIATE` transactions, which take the database's write lock at once:
+//! concurrent writers run one after the other, so the quota, name and token checks see
+//! every committed row, hub sequences are consecutive, an event id is remembered once,
+//! and no row or token lock is needed.
 
-use ryze_store_diesel::{impl_bridge_integration_store, impl_event_hub_store, impl_store_ports};
+use ryze_store_diesel::{
+    impl_bridge_integration_store, impl_event_hub_store, impl_relay_store, impl_store_ports,
+};
 
 use crate::errors::SqliteErrors;
 use crate::store::{PooledSqlite, SqliteAsyncConnection};
@@ -26,6 +30,13 @@ impl_bridge_integration_store! {
 }
 
 impl_event_hub_store! {
+    store: PooledSqlite,
+    connection: SqliteAsyncConnection,
+    errors: SqliteErrors,
+    write_transaction: immediate_transaction,
+}
+
+impl_relay_store! {
     store: PooledSqlite,
     connection: SqliteAsyncConnection,
     errors: SqliteErrors,

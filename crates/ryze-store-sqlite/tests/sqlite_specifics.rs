@@ -23,7 +23,7 @@ async fn migrations_revert_and_reapply_cleanly() {
     let url = format!("sqlite://{}/ryze.db", directory.path().display());
 
     let applied = run_migrations(&url).await.expect("migrating succeeds");
-    assert_eq!(applied.len(), 5, "applied: {applied:?}");
+    assert_eq!(applied.len(), 7, "applied: {applied:?}");
     assert_eq!(
         run_migrations(&url)
             .await
@@ -36,6 +36,11 @@ async fn migrations_revert_and_reapply_cleanly() {
         .expect("every migration reverts");
     reverted.reverse();
     assert_eq!(reverted, applied, "reverted newest first");
+    assert_eq!(
+        schema_objects(&url).await,
+        Vec::<String>::new(),
+        "the down migrations drop everything the up migrations created"
+    );
     assert_eq!(
         run_migrations(&url)
             .await
@@ -70,6 +75,32 @@ async fn open_creates_the_directory_and_configures_wal() {
         .get_result(&mut connection)
         .expect("the pragma answers");
     assert_eq!(mode.journal_mode, "wal");
+}
+
+#[derive(QueryableByName)]
+struct SchemaObject {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+/// The tables and indexes of the database at `url`, but diesel's bookkeeping table and
+/// SQLite's own (`sqlite_sequence`, automatic indexes).
+async fn schema_objects(url: &str) -> Vec<String> {
+    let path = url.trim_start_matches("sqlite://").to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut connection = SqliteConnection::establish(&path).expect("the file opens");
+        let objects: Vec<SchemaObject> = diesel::sql_query(
+            "SELECT name FROM sqlite_master \
+             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+               AND name NOT LIKE '\\_\\_diesel\\_schema\\_migrations%' ESCAPE '\\' \
+             ORDER BY name",
+        )
+        .load(&mut connection)
+        .expect("the schema can be listed");
+        objects.into_iter().map(|object| object.name).collect()
+    })
+    .await
+    .expect("the blocking task finishes")
 }
 
 #[derive(QueryableByName)]

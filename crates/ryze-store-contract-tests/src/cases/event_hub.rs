@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use ryze_domain::InstanceId;
 use ryze_ports::{
-    AcknowledgeError, AcknowledgeOutcome, Backlog, EventHubStore, EventSequence, HubCursor,
-    HubEvent, NewHubEvent, RetentionOutcome,
+    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
+    HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
 };
 use tokio::task::JoinSet;
 
 use super::StoreUnderTest;
-use crate::fixtures::{hub_event, instant};
+use crate::fixtures::{hub_event, identified_hub_event, instant};
 
 /// Long enough that no sample event is too old.
 const A_YEAR: Duration = Duration::from_secs(365 * 24 * 3_600);
@@ -26,15 +26,28 @@ fn sequence(value: u64) -> EventSequence {
     EventSequence::new(value)
 }
 
+/// What appending `event` did.
+async fn append_outcome(
+    store: &impl EventHubStore,
+    instance_id: &InstanceId,
+    event: NewHubEvent,
+) -> AppendOutcome {
+    store
+        .append_event(instance_id, event)
+        .await
+        .expect("appending succeeds")
+}
+
+/// The sequence `event` was stored with; panics when it was refused as a duplicate.
 async fn appended(
     store: &impl EventHubStore,
     instance_id: &InstanceId,
     event: NewHubEvent,
 ) -> EventSequence {
-    store
-        .append_event(instance_id, event)
-        .await
-        .expect("appending succeeds")
+    match append_outcome(store, instance_id, event).await {
+        AppendOutcome::Appended(sequence) => sequence,
+        AppendOutcome::Duplicate => panic!("the event was refused as a duplicate"),
+    }
 }
 
 /// Appends `hub_event("<label>-<n>", offset)` for each offset, in order.
@@ -160,7 +173,10 @@ pub async fn concurrent_appends_get_consecutive_sequences(store: impl StoreUnder
     }
     let mut given = BTreeMap::new();
     for (outcome, event) in appends.join_all().await {
-        let sequence = outcome.expect("every concurrent append succeeds");
+        let AppendOutcome::Appended(sequence) = outcome.expect("every concurrent append succeeds")
+        else {
+            panic!("an event without an id was refused as a duplicate");
+        };
         assert!(
             given.insert(sequence.get(), event).is_none(),
             "sequence {sequence} given twice"
@@ -236,6 +252,7 @@ pub async fn hub_payload_bytes_round_trip_exactly(store: impl StoreUnderTest) {
         .into_iter()
         .zip(0..)
         .map(|(payload, offset)| NewHubEvent {
+            event_id: None,
             kind: "message.status".to_owned(),
             payload,
             received_at: instant(offset),
@@ -576,5 +593,228 @@ pub async fn discard_instance_ends_its_stream_without_reusing_sequences(
     assert_eq!(
         stored_sequences(&store, &hub_instance("support")).await,
         Vec::<u64>::new()
+    );
+}
+
+pub async fn a_duplicate_event_id_is_not_stored_and_uses_no_sequence(store: impl StoreUnderTest) {
+    let (sales, support) = (hub_instance("sales"), hub_instance("support"));
+    let original = identified_hub_event("wamid-1", "original", 0);
+    assert_eq!(
+        append_outcome(&store, &sales, original.clone()).await,
+        AppendOutcome::Appended(sequence(1))
+    );
+    assert_eq!(
+        append_outcome(
+            &store,
+            &sales,
+            identified_hub_event("wamid-1", "replayed", 5)
+        )
+        .await,
+        AppendOutcome::Duplicate
+    );
+    assert_eq!(
+        stored_events(&store, &sales).await,
+        [stored_as(1, original)]
+    );
+    assert_eq!(cursor_of(&store, &sales).await.last_appended, sequence(1));
+    assert_eq!(
+        store.backlog(&sales).await,
+        Ok(Backlog {
+            events: 1,
+            oldest_received_at: Some(instant(0)),
+        })
+    );
+
+    // The next event takes the next sequence: the duplicate used none.
+    assert_eq!(
+        appended(&store, &sales, identified_hub_event("wamid-2", "next", 6)).await,
+        sequence(2)
+    );
+    // Ids are remembered per instance.
+    assert_eq!(
+        append_outcome(
+            &store,
+            &support,
+            identified_hub_event("wamid-1", "other", 0)
+        )
+        .await,
+        AppendOutcome::Appended(sequence(1))
+    );
+}
+
+pub async fn a_duplicate_event_id_is_refused_after_its_event_is_gone(store: impl StoreUnderTest) {
+    let sales = hub_instance("sales");
+    appended(&store, &sales, identified_hub_event("wamid-1", "first", 0)).await;
+    appended(&store, &sales, identified_hub_event("wamid-2", "second", 1)).await;
+    acknowledged(&store, &sales, 1).await;
+    assert_eq!(
+        append_outcome(
+            &store,
+            &sales,
+            identified_hub_event("wamid-1", "replayed", 2)
+        )
+        .await,
+        AppendOutcome::Duplicate,
+        "an acknowledged event's id is still remembered"
+    );
+
+    // Dropped by retention's count limit (not by age): the id stays too.
+    assert_eq!(
+        retention(&store, &sales, 0, A_YEAR, 10).await,
+        dropped(1, 2)
+    );
+    assert_eq!(
+        append_outcome(
+            &store,
+            &sales,
+            identified_hub_event("wamid-2", "replayed", 3)
+        )
+        .await,
+        AppendOutcome::Duplicate,
+        "a dropped event's id is still remembered"
+    );
+    assert_eq!(stored_sequences(&store, &sales).await, Vec::<u64>::new());
+    assert_eq!(cursor_of(&store, &sales).await.last_appended, sequence(2));
+}
+
+pub async fn concurrent_appends_of_one_event_id_store_it_once(store: impl StoreUnderTest) {
+    const APPENDS: usize = 10;
+    let sales = hub_instance("sales");
+
+    let mut appends = JoinSet::new();
+    for index in 0..APPENDS {
+        let (store, sales) = (store.clone(), sales.clone());
+        let event = identified_hub_event("wamid-raced", &format!("racer-{index}"), 0);
+        appends.spawn(async move { (store.append_event(&sales, event.clone()).await, event) });
+    }
+    let mut stored = Vec::new();
+    let mut duplicates = 0;
+    for (outcome, event) in appends.join_all().await {
+        match outcome.expect("every concurrent append succeeds") {
+            AppendOutcome::Appended(sequence) => stored.push((sequence, event)),
+            AppendOutcome::Duplicate => duplicates += 1,
+        }
+    }
+    assert_eq!(stored.len(), 1, "exactly one append stores the event");
+    assert_eq!(duplicates, APPENDS - 1);
+    let (winner_sequence, winner) = stored.remove(0);
+    assert_eq!(winner_sequence, sequence(1));
+    assert_eq!(stored_events(&store, &sales).await, [stored_as(1, winner)]);
+    assert_eq!(cursor_of(&store, &sales).await.last_appended, sequence(1));
+}
+
+pub async fn events_without_an_id_are_never_deduplicated(store: impl StoreUnderTest) {
+    let sales = hub_instance("sales");
+    let anonymous = hub_event("same", 0);
+    assert_eq!(
+        appended(&store, &sales, anonymous.clone()).await,
+        sequence(1)
+    );
+    assert_eq!(
+        appended(&store, &sales, anonymous.clone()).await,
+        sequence(2)
+    );
+    // An event with an id does not shadow the ones without, nor the other way round.
+    let identified = identified_hub_event("same", "same", 0);
+    assert_eq!(
+        appended(&store, &sales, identified.clone()).await,
+        sequence(3)
+    );
+    assert_eq!(
+        appended(&store, &sales, anonymous.clone()).await,
+        sequence(4)
+    );
+    assert_eq!(
+        stored_events(&store, &sales).await,
+        [
+            stored_as(1, anonymous.clone()),
+            stored_as(2, anonymous.clone()),
+            stored_as(3, identified),
+            stored_as(4, anonymous),
+        ]
+    );
+}
+
+pub async fn retention_forgets_event_ids_older_than_its_age_limit(store: impl StoreUnderTest) {
+    let (sales, support) = (hub_instance("sales"), hub_instance("support"));
+    appended(&store, &sales, identified_hub_event("wamid-old", "old", 0)).await;
+    appended(
+        &store,
+        &sales,
+        identified_hub_event("wamid-young", "young", 100),
+    )
+    .await;
+    appended(
+        &store,
+        &support,
+        identified_hub_event("wamid-old", "old", 0),
+    )
+    .await;
+    acknowledged(&store, &sales, 2).await;
+
+    // At 120 s with a 60 s limit, ids remembered before 60 s are forgotten.
+    assert_eq!(
+        retention(&store, &sales, u64::MAX, Duration::from_secs(60), 120).await,
+        RetentionOutcome::default(),
+        "no stored event was old enough"
+    );
+    assert_eq!(
+        append_outcome(
+            &store,
+            &sales,
+            identified_hub_event("wamid-old", "again", 130)
+        )
+        .await,
+        AppendOutcome::Appended(sequence(3)),
+        "an id older than the age limit is forgotten"
+    );
+    assert_eq!(
+        append_outcome(
+            &store,
+            &sales,
+            identified_hub_event("wamid-young", "again", 130)
+        )
+        .await,
+        AppendOutcome::Duplicate,
+        "an id younger than the age limit is kept"
+    );
+    assert_eq!(
+        append_outcome(
+            &store,
+            &support,
+            identified_hub_event("wamid-old", "again", 130)
+        )
+        .await,
+        AppendOutcome::Duplicate,
+        "retention of one instance keeps the ids of another"
+    );
+}
+
+pub async fn discard_instance_forgets_its_event_ids(store: impl StoreUnderTest) {
+    let (sales, support) = (hub_instance("sales"), hub_instance("support"));
+    appended(&store, &sales, identified_hub_event("wamid-1", "first", 0)).await;
+    appended(
+        &store,
+        &support,
+        identified_hub_event("wamid-1", "first", 0),
+    )
+    .await;
+    store
+        .discard_instance(&sales)
+        .await
+        .expect("discarding succeeds");
+
+    assert_eq!(
+        append_outcome(&store, &sales, identified_hub_event("wamid-1", "again", 10)).await,
+        AppendOutcome::Appended(sequence(2))
+    );
+    assert_eq!(
+        append_outcome(
+            &store,
+            &support,
+            identified_hub_event("wamid-1", "again", 10)
+        )
+        .await,
+        AppendOutcome::Duplicate
     );
 }

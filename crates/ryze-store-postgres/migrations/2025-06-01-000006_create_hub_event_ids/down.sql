@@ -1,0 +1,2 @@
+DROP INDEX hub_event_ids_instance_appended_at;
+DROP TABLE hub_event_ids;
