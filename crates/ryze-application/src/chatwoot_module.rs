@@ -504,6 +504,9 @@ impl ControlPlane {
             .ok_or(DeactivateError::GatewayNotConfigured)?;
         self.tear_down_on_bridge(gateway, &stored).await;
         self.store.delete_integration(&instance.id).await?;
+        if let Some(event_hub) = &self.event_hub {
+            event_hub.end_stream(&instance.id).await;
+        }
         tracing::info!(instance_id = %instance.id, "chatwoot integration deactivated");
         Ok(())
     }

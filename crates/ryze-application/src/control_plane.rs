@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use ryze_ports::{IntegrationGateway, SecretVault, Store, StoreError};
 
+use crate::EventHub;
+
 /// How long each operation may wait for the bridge (CONTRACT.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budgets {
@@ -31,6 +33,8 @@ pub struct ControlPlane {
     /// `None` when `BRIDGE_URL`/`BRIDGE_TOKEN` are not configured.
     pub(crate) gateway: Option<Arc<dyn IntegrationGateway>>,
     pub(crate) budgets: Budgets,
+    /// The event hub, whose streams end with the integration (`None`: no event hub).
+    pub(crate) event_hub: Option<EventHub>,
 }
 
 impl ControlPlane {
@@ -45,7 +49,21 @@ impl ControlPlane {
             vault,
             gateway,
             budgets,
+            event_hub: None,
         }
+    }
+
+    /// The same control plane, ending `event_hub`'s stream of an instance (and
+    /// discarding its stored events) whenever its integration is deactivated or the
+    /// instance deleted.
+    pub fn with_event_hub(mut self, event_hub: EventHub) -> Self {
+        self.event_hub = Some(event_hub);
+        self
+    }
+
+    /// The event hub, when one was attached.
+    pub fn event_hub(&self) -> Option<&EventHub> {
+        self.event_hub.as_ref()
     }
 
     /// Readiness: the database answers.

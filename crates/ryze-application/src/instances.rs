@@ -219,6 +219,9 @@ impl ControlPlane {
             self.tear_down_on_bridge(gateway, &integration).await;
         }
         self.store.delete_instance(&instance.id).await?;
+        if let Some(event_hub) = &self.event_hub {
+            event_hub.end_stream(&instance.id).await;
+        }
         tracing::info!(instance_id = %instance.id, "instance deleted");
         Ok(())
     }

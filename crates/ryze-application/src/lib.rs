@@ -10,8 +10,11 @@ mod accounts;
 mod chatwoot_module;
 mod control_plane;
 mod errors;
+mod event_hub;
+mod instance_directory;
 mod instances;
 mod key_rotation;
+mod live_streams;
 mod random_tokens;
 
 pub use access::{AuthError, InstanceAccessError};
@@ -23,9 +26,18 @@ pub use chatwoot_module::{
 };
 pub use control_plane::{Budgets, ControlPlane};
 pub use errors::{GATEWAY_NOT_CONFIGURED, INTERNAL_ERROR_PREFIX};
+#[cfg(any(test, feature = "mock"))]
+pub use event_hub::MockInstanceDirectory;
+pub use event_hub::{
+    EventHub, EventHubSettings, HubCounters, IngestError, IngestOutcome, InstanceBacklog,
+    InstanceDirectory, OpenStreamError, OpenedStream, StreamAcknowledgeError, StreamSession,
+    StreamStoreError,
+};
+pub use instance_directory::BridgeTableDirectory;
 pub use instances::{
     CreateInstanceError, CreatedInstance, DeleteInstanceError, InlineChatwootOutcome,
     InstanceSummary, ListInstancesError, NewInstanceInput,
 };
 pub use key_rotation::{RotationFailure, RotationReport};
+pub use live_streams::{StreamEnd, StreamSignal, StreamSignals};
 pub use random_tokens::RandomnessUnavailable;

@@ -5,8 +5,10 @@ use actix_web::http::StatusCode;
 use ryze_application::CreateInstanceError;
 use ryze_application::{
     ActivateError, AuthError, ChatwootFailure, DeactivateError, DeleteInstanceError,
-    GatewayFailure, InstanceAccessError, ListInstancesError, StatusError,
+    GatewayFailure, IngestError, InstanceAccessError, ListInstancesError, OpenStreamError,
+    StatusError,
 };
+use ryze_ports::StoreError;
 
 use crate::ApiError;
 
@@ -133,6 +135,35 @@ impl HttpStatus for DeleteInstanceError {
             DeleteInstanceError::NotFound => StatusCode::NOT_FOUND,
             DeleteInstanceError::GatewayNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
             DeleteInstanceError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An unreachable database is a 503 (worth retrying); any other failure a 500.
+fn store_failure_status(error: &StoreError) -> StatusCode {
+    match error {
+        StoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        StoreError::Corrupt(_) | StoreError::Query(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl HttpStatus for IngestError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            IngestError::UnknownInstance => StatusCode::NOT_FOUND,
+            IngestError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            IngestError::Store(error) => store_failure_status(error),
+            IngestError::Encode(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl HttpStatus for OpenStreamError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            OpenStreamError::NoIntegration => StatusCode::NOT_FOUND,
+            OpenStreamError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
+            OpenStreamError::Store(error) => store_failure_status(error),
         }
     }
 }

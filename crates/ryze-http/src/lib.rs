@@ -9,6 +9,7 @@ mod auth;
 mod body;
 mod envelope;
 mod error_status;
+mod event_hub;
 mod rate_limit;
 mod request_span;
 mod routes;
@@ -20,8 +21,14 @@ use ryze_application::ControlPlane;
 use ryze_ports::RateLimiter;
 
 pub use envelope::ApiError;
+pub use event_hub::{EventHubRoutes, EventStreamSettings, ENGINE_EVENT_BODY_LIMIT_BYTES};
 pub use rate_limit::RateLimits;
 pub use request_span::PathOnlyRootSpan;
+pub use routes::engine_events::ENGINE_NOT_CONFIGURED;
+pub use routes::event_stream::{
+    CLOSE_GOING_AWAY, CLOSE_INTEGRATION_ENDED, CLOSE_INTERNAL_ERROR, CLOSE_PROTOCOL_ERROR,
+    CLOSE_REPLACED, STREAM_NOT_AVAILABLE,
+};
 
 /// Largest JSON body accepted by the API's routes.
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -33,9 +40,14 @@ pub struct ApiState {
     pub rate_limiter: Arc<dyn RateLimiter>,
     pub rate_limits: RateLimits,
     pub body_limit_bytes: usize,
+    /// The event hub's routes (ingest, bridge stream, metrics); the hub itself is the
+    /// control plane's ([`ControlPlane::event_hub`]).
+    pub event_hub: EventHubRoutes,
 }
 
-/// Registers the health probes and the `/api` scope on an actix-web `App`.
+/// Registers the health probes, the event hub's routes (`POST /engine/v1/events`,
+/// `GET /ws/chatwoot/{instanceId}`, `GET /metrics`, none of them rate limited) and the
+/// `/api` scope on an actix-web `App`.
 pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |config: &mut web::ServiceConfig| {
         let body_limit = state.body_limit_bytes;
@@ -44,6 +56,9 @@ pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clon
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(body::query_config())
             .configure(routes::health::configure)
+            .configure(routes::engine_events::configure)
+            .configure(routes::event_stream::configure)
+            .configure(routes::metrics::configure)
             .service(
                 web::scope("/api")
                     .wrap(actix_web::middleware::from_fn(rate_limit::enforce))

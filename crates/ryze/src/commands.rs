@@ -57,20 +57,31 @@ pub async fn serve_api_and_bridge(
     let vault = wiring::vault(settings)?;
     let stores = wiring::open_stores(settings).await?;
     let gateway = wiring::gateway_to(&bridge_url, &token, settings)?;
-    let (bridge, public_url) =
-        bridge_server(settings, &stores, vault.clone(), bridge_listener, token)?;
+    let (bridge, public_url) = bridge_server(
+        settings,
+        &stores,
+        vault.clone(),
+        bridge_listener,
+        token.clone(),
+    )?;
+    let api_public_url = match &settings.public_url {
+        Some(_) => settings.api_public_url(),
+        None => local_url(&api_listener)?,
+    };
+    let event_hub = wiring::event_hub(settings, &stores, api_public_url);
     let control_plane = ControlPlane::new(
         stores.control_plane,
         vault,
         Some(gateway),
         Budgets::default(),
-    );
+    )
+    .with_event_hub(event_hub);
     let api_address = api_listener.local_addr()?;
-    let api = http_server(
-        wiring::api_state(settings, control_plane),
-        api_listener,
-        settings.http.workers,
-    )?;
+    let mut api_state = wiring::api_state(settings, control_plane);
+    // The bridge's event stream takes the token of this run.
+    api_state.event_hub.bridge_token = Some(token.clone());
+    let api = http_server(api_state, api_listener, settings.http.workers)?;
+    report_event_hub_settings(settings);
     tracing::info!(api = %api_address, bridge = %bridge_url, %public_url, mode = ?settings.mode, "API and bridge listening");
     tokio::try_join!(api, bridge).context("running the HTTP servers")?;
     Ok(())
@@ -83,6 +94,7 @@ pub async fn serve_api(settings: &Settings) -> anyhow::Result<()> {
     if !control_plane.gateway_configured() {
         tracing::warn!("no bridge configured (BRIDGE_URL, BRIDGE_TOKEN): Chatwoot activation answers 503 until one is");
     }
+    report_event_hub_settings(settings);
     let address = listener.local_addr()?;
     let server = http_server(
         wiring::api_state(settings, control_plane),
@@ -91,6 +103,24 @@ pub async fn serve_api(settings: &Settings) -> anyhow::Result<()> {
     )?;
     tracing::info!(%address, mode = ?settings.mode, "API listening");
     server.await.context("running the HTTP server")
+}
+
+/// Shortest `ENGINE_TOKEN` not warned about (`docs/engine-contract.md` asks for 32
+/// random bytes or more).
+const ENGINE_TOKEN_MIN_LEN: usize = 32;
+
+/// Says what the event hub will refuse, so an operator is not left guessing.
+fn report_event_hub_settings(settings: &Settings) {
+    match &settings.engine.token {
+        None => tracing::warn!(
+            "no engine configured (ENGINE_TOKEN): POST /engine/v1/events answers 404 until one is"
+        ),
+        Some(token) if token.len() < ENGINE_TOKEN_MIN_LEN => tracing::warn!(
+            minimum = ENGINE_TOKEN_MIN_LEN,
+            "ENGINE_TOKEN is short; use at least 32 random bytes (for example `ryze keys generate`)"
+        ),
+        Some(_) => {}
+    }
 }
 
 /// `ryze bridge`: the bridge alone, for an API configured with its `BRIDGE_URL`.

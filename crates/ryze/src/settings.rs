@@ -24,6 +24,9 @@ pub struct Settings {
     pub mode: Mode,
     /// Address the API listens on.
     pub listen: String,
+    /// The API's address as others reach it: `instanceData.baseUrl` of the events it
+    /// forwards. Defaults to `http://<listen>`.
+    pub public_url: Option<String>,
     pub database: DatabaseSettings,
     pub bridge: BridgeSettings,
     pub bridge_service: BridgeServiceSettings,
@@ -31,6 +34,12 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    /// The WhatsApp engine (`docs/engine-contract.md`).
+    #[serde(default)]
+    pub engine: EngineSettings,
+    pub event_hub: EventHubRetentionSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +66,48 @@ impl std::fmt::Debug for BridgeSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BridgeSettings")
             .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// The WhatsApp engine: it posts events to `POST /engine/v1/events` with `token`, and
+/// the API sends through it at `url` with the same token.
+#[derive(Clone, Default, Deserialize)]
+pub struct EngineSettings {
+    pub url: Option<String>,
+    /// Shared secret (`ENGINE_TOKEN`). Without it the ingest route answers 404.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for EngineSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSettings")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+/// How long the event hub keeps events the bridge has not acknowledged.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventHubRetentionSettings {
+    /// At most this many per instance; the oldest are dropped first.
+    pub max_events: u64,
+    /// Events older than this are dropped.
+    pub max_age_secs: u64,
+}
+
+/// `GET /metrics`.
+#[derive(Clone, Default, Deserialize)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for MetricsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsSettings")
             .field("token", &self.token.as_ref().map(|_| "***"))
             .finish()
     }
@@ -131,6 +182,7 @@ pub struct LogSettings {
 const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("RYZE_MODE", "mode"),
     ("RYZE_LISTEN", "listen"),
+    ("RYZE_PUBLIC_URL", "public_url"),
     ("DATABASE_URL", "database.url"),
     ("BRIDGE_URL", "bridge.url"),
     ("BRIDGE_TOKEN", "bridge.token"),
@@ -147,6 +199,11 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("RYZE_MASTER_KEY", "vault.master_key"),
     ("RYZE_KEY_FILE", "vault.key_file"),
     ("RYZE_LOG_FORMAT", "log.format"),
+    ("ENGINE_URL", "engine.url"),
+    ("ENGINE_TOKEN", "engine.token"),
+    ("EVENT_HUB_MAX_EVENTS", "event_hub.max_events"),
+    ("EVENT_HUB_MAX_AGE", "event_hub.max_age_secs"),
+    ("METRICS_TOKEN", "metrics.token"),
 ];
 
 /// Read with the process environment.
@@ -180,6 +237,8 @@ pub fn load_from(
             ryze_http::DEFAULT_BODY_LIMIT_BYTES as i64,
         )?
         .set_default("http.workers", 0)?
+        .set_default("event_hub.max_events", 100_000)?
+        .set_default("event_hub.max_age_secs", 7 * 24 * 60 * 60)?
         .set_default("log.format", "pretty")?
         .set_default("log.filter", "info")?;
 
@@ -232,6 +291,14 @@ impl Settings {
             .unwrap_or(self.mode == Mode::Embedded)
     }
 
+    /// The API's public base URL: `public_url`, or `http://<listen>`.
+    pub fn api_public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen),
+        }
+    }
+
     pub fn migrate_on_start(&self) -> bool {
         self.database
             .migrate_on_start
@@ -264,6 +331,35 @@ mod tests {
         assert_eq!(settings.rate_limit.per_minute, 100);
         assert_eq!(settings.bridge_service.listen, "127.0.0.1:8081");
         assert!(settings.allow_private_addresses() && settings.allow_loopback_addresses());
+        assert_eq!(settings.api_public_url(), "http://127.0.0.1:8080");
+        assert!(settings.engine.token.is_none() && settings.engine.url.is_none());
+        assert_eq!(settings.event_hub.max_events, 100_000);
+        assert_eq!(settings.event_hub.max_age_secs, 604_800);
+        assert!(settings.metrics.token.is_none());
+    }
+
+    #[test]
+    fn the_event_hub_is_configured_by_its_documented_variables() {
+        let settings = load_from(
+            None,
+            &env_of(&[
+                ("ENGINE_URL", "http://engine:7000"),
+                ("ENGINE_TOKEN", "engine-secret"),
+                ("RYZE_PUBLIC_URL", "https://api.example.com/"),
+                ("EVENT_HUB_MAX_EVENTS", "500"),
+                ("EVENT_HUB_MAX_AGE", "3600"),
+                ("METRICS_TOKEN", "metrics-secret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.engine.url.as_deref(), Some("http://engine:7000"));
+        assert_eq!(settings.engine.token.as_deref(), Some("engine-secret"));
+        assert_eq!(settings.api_public_url(), "https://api.example.com");
+        assert_eq!(settings.event_hub.max_events, 500);
+        assert_eq!(settings.event_hub.max_age_secs, 3600);
+        assert_eq!(settings.metrics.token.as_deref(), Some("metrics-secret"));
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("engine-secret") && !shown.contains("metrics-secret"));
     }
 
     #[test]

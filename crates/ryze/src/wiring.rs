@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ryze_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
-use ryze_application::{Budgets, ControlPlane};
+use ryze_application::{BridgeTableDirectory, Budgets, ControlPlane, EventHub, EventHubSettings};
 use ryze_bridge::{Bridge, BridgeSettings};
 use ryze_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
 use ryze_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
-use ryze_http::{ApiState, RateLimits};
+use ryze_http::{ApiState, EventHubRoutes, EventStreamSettings, RateLimits};
 use ryze_ports::chatwoot::ChatwootApi;
-use ryze_ports::{BridgeIntegrationStore, IntegrationGateway, SecretVault, Store, StoreHealth};
+use ryze_ports::{
+    BridgeIntegrationStore, EventHubStore, IntegrationGateway, SecretVault, Store, StoreHealth,
+};
 use ryze_rate_limit_memory::InMemoryRateLimiter;
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -61,13 +63,16 @@ pub struct Stores {
     pub control_plane: Arc<dyn Store>,
     pub bridge: Arc<dyn BridgeIntegrationStore>,
     pub health: Arc<dyn StoreHealth>,
+    /// The API's event hub.
+    pub event_hub: Arc<dyn EventHubStore>,
 }
 
-fn stores_of<S: Store + BridgeIntegrationStore + 'static>(store: S) -> Stores {
+fn stores_of<S: Store + BridgeIntegrationStore + EventHubStore + 'static>(store: S) -> Stores {
     let store = Arc::new(store);
     Stores {
         control_plane: store.clone(),
         bridge: store.clone(),
+        event_hub: store.clone(),
         health: store,
     }
 }
@@ -174,12 +179,32 @@ async fn control_plane_with(
     settings: &Settings,
     gateway: Option<Arc<dyn IntegrationGateway>>,
 ) -> anyhow::Result<ControlPlane> {
+    let stores = open_stores(settings).await?;
     Ok(ControlPlane::new(
-        open_store(settings).await?,
+        stores.control_plane.clone(),
         vault(settings)?,
         gateway,
         Budgets::default(),
-    ))
+    )
+    .with_event_hub(event_hub(settings, &stores, settings.api_public_url())))
+}
+
+/// The event hub over `stores`, announcing `public_url` (the API's) in the events it
+/// forwards and keeping events as `event_hub.*` says.
+///
+/// Instances are found by id through the bridge's integration table (the store ports
+/// have no lookup by id yet), which needs the API and the bridge on one database.
+pub fn event_hub(settings: &Settings, stores: &Stores, public_url: String) -> EventHub {
+    EventHub::new(
+        stores.event_hub.clone(),
+        stores.control_plane.clone(),
+        Arc::new(BridgeTableDirectory::new(stores.bridge.clone())),
+        EventHubSettings {
+            max_events: settings.event_hub.max_events,
+            max_age: Duration::from_secs(settings.event_hub.max_age_secs),
+            ..EventHubSettings::new(public_url)
+        },
+    )
 }
 
 /// The vault over [`key_ring`].
@@ -263,6 +288,8 @@ pub fn bridge(
     ))
 }
 
+/// The API's HTTP state. The event hub's routes take `ENGINE_TOKEN`, `BRIDGE_TOKEN` and
+/// `METRICS_TOKEN` from the settings (`ryze serve` puts its run's bridge token in).
 pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> ApiState {
     ApiState {
         control_plane,
@@ -272,5 +299,11 @@ pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> ApiState {
             settings.rate_limit.instance_creation_per_minute,
         ),
         body_limit_bytes: settings.http.body_limit_bytes,
+        event_hub: EventHubRoutes {
+            engine_token: settings.engine.token.clone().map(SecretString::from),
+            bridge_token: settings.bridge.token.clone().map(SecretString::from),
+            metrics_token: settings.metrics.token.clone().map(SecretString::from),
+            stream: EventStreamSettings::default(),
+        },
     }
 }

@@ -1,8 +1,11 @@
 //! The routes, one module per area of the API.
 
 pub(crate) mod chatwoot;
+pub(crate) mod engine_events;
+pub(crate) mod event_stream;
 pub(crate) mod health;
 pub(crate) mod instances;
+pub(crate) mod metrics;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};

@@ -1,0 +1,143 @@
+//! Settings and shared credentials checks of the event hub's routes, which live outside
+//! `/api` and its rate limiter: the engine's ingest (`POST /engine/v1/events`), the
+//! bridge's stream (`GET /ws/chatwoot/{instanceId}`) and the metrics (`GET /metrics`).
+//!
+//! Each is authenticated by a shared secret of its own, sent as
+//! `Authorization: Bearer <secret>` and compared in constant time. The secrets never
+//! appear in a log, an error or a response.
+
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::http::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use crate::ApiError;
+
+/// Largest event the engine may post (`docs/engine-contract.md` §1).
+pub const ENGINE_EVENT_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
+
+/// How the bridge's stream paces itself (`docs/event-stream.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventStreamSettings {
+    /// A WebSocket `Ping` is sent this often (`heartbeatSeconds` in `hello`).
+    pub heartbeat_interval: Duration,
+    /// A bridge silent for this long is considered dead and the connection closed.
+    pub peer_timeout: Duration,
+    /// The store is read this often even without a wake-up, so events appended by
+    /// another API process are delivered too.
+    pub poll_interval: Duration,
+    /// How often the stream checks that the integration still exists (it may have been
+    /// deactivated through another API process).
+    pub integration_check_interval: Duration,
+    /// Most events sent and not yet acknowledged.
+    pub window: usize,
+    /// Most events read from the store at once.
+    pub batch_size: usize,
+}
+
+impl Default for EventStreamSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(15),
+            peer_timeout: Duration::from_secs(45),
+            poll_interval: Duration::from_secs(1),
+            integration_check_interval: Duration::from_secs(15),
+            window: 1000,
+            batch_size: 50,
+        }
+    }
+}
+
+/// Who may use the event hub's routes, and how the stream behaves.
+#[derive(Clone, Default)]
+pub struct EventHubRoutes {
+    /// `ENGINE_TOKEN`. Without it `POST /engine/v1/events` answers 404.
+    pub engine_token: Option<SecretString>,
+    /// `BRIDGE_TOKEN`. Without it `GET /ws/chatwoot/{instanceId}` answers 404.
+    pub bridge_token: Option<SecretString>,
+    /// `METRICS_TOKEN`. When set, `GET /metrics` needs it; otherwise it is open.
+    pub metrics_token: Option<SecretString>,
+    pub stream: EventStreamSettings,
+}
+
+impl std::fmt::Debug for EventHubRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |secret: &Option<SecretString>| secret.as_ref().map(|_| "***");
+        f.debug_struct("EventHubRoutes")
+            .field("engine_token", &shown(&self.engine_token))
+            .field("bridge_token", &shown(&self.bridge_token))
+            .field("metrics_token", &shown(&self.metrics_token))
+            .field("stream", &self.stream)
+            .finish()
+    }
+}
+
+/// The credentials of `Authorization: Bearer <credentials>`, if any.
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let authorization = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, credentials) = authorization.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| credentials.trim())
+        .filter(|credentials| !credentials.is_empty())
+}
+
+/// 401 `Missing token` without a token, 401 `Invalid token` when it is not `expected`.
+pub(crate) fn check_secret(
+    presented: Option<&str>,
+    expected: &SecretString,
+) -> Result<(), ApiError> {
+    let presented =
+        presented.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Missing token"))?;
+    let matches: bool = presented
+        .as_bytes()
+        .ct_eq(expected.expose_secret().as_bytes())
+        .into();
+    if matches {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "Invalid token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::HeaderValue;
+
+    use super::*;
+
+    fn authorization(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn only_a_bearer_authorization_counts() {
+        assert_eq!(bearer_token(&authorization("Bearer abc ")), Some("abc"));
+        assert_eq!(bearer_token(&authorization("bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&authorization("Basic abc")), None);
+        assert_eq!(bearer_token(&authorization("Bearer  ")), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn secrets_are_checked_and_never_echoed() {
+        let expected = SecretString::from("s3cret-engine-token");
+        assert!(check_secret(Some("s3cret-engine-token"), &expected).is_ok());
+        let wrong = check_secret(Some("s3cret-engine-tokeN"), &expected).unwrap_err();
+        assert_eq!(
+            (wrong.status, wrong.message.as_str()),
+            (StatusCode::UNAUTHORIZED, "Invalid token")
+        );
+        let missing = check_secret(None, &expected).unwrap_err();
+        assert_eq!(missing.message, "Missing token");
+        let routes = EventHubRoutes {
+            engine_token: Some(expected),
+            ..Default::default()
+        };
+        assert!(!format!("{routes:?}").contains("s3cret"));
+    }
+}
