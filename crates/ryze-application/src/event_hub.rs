@@ -36,9 +36,8 @@ use crate::live_streams::{LiveStreams, StreamEnd, StreamRegistration, StreamSign
 
 /// Finds an instance's name by its id (`ins_…`), whatever account owns it.
 ///
-/// The store ports look instances up by account and name only; this is the one query
-/// the event hub needs beyond them. It belongs on `ryze_ports::InstanceStore` (as
-/// `find_instance_by_id`); until it is there, the binary provides it.
+/// [`crate::StoreInstanceDirectory`] answers it from `InstanceStore::find_instance_by_id`;
+/// the trait stays so tests can give the hub a fixed set of instances.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait InstanceDirectory: Send + Sync {

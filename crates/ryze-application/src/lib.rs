@@ -33,7 +33,7 @@ pub use event_hub::{
     InstanceDirectory, OpenStreamError, OpenedStream, StreamAcknowledgeError, StreamSession,
     StreamStoreError,
 };
-pub use instance_directory::BridgeTableDirectory;
+pub use instance_directory::StoreInstanceDirectory;
 pub use instances::{
     CreateInstanceError, CreatedInstance, DeleteInstanceError, InlineChatwootOutcome,
     InstanceSummary, ListInstancesError, NewInstanceInput,

@@ -96,6 +96,10 @@ pub trait InstanceStore: Send + Sync {
         name: &InstanceName,
     ) -> Result<Option<Instance>, StoreError>;
 
+    /// Finds an instance by its global id, whatever account owns it. `None` when no
+    /// instance has this id (never created, or deleted).
+    async fn find_instance_by_id(&self, id: &InstanceId) -> Result<Option<Instance>, StoreError>;
+
     /// All instances of the account, by name, each with its integration if it has one.
     async fn list_instances(
         &self,
@@ -177,6 +181,7 @@ mockall::mock! {
             account_id: &AccountId,
             name: &InstanceName,
         ) -> Result<Option<Instance>, StoreError>;
+        async fn find_instance_by_id(&self, id: &InstanceId) -> Result<Option<Instance>, StoreError>;
         async fn list_instances(
             &self,
             account_id: &AccountId,

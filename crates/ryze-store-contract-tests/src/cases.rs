@@ -414,6 +414,64 @@ pub async fn find_instance_is_scoped_to_its_account(store: impl StoreUnderTest) 
     );
 }
 
+pub async fn find_instance_by_id_finds_it_whatever_its_account(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let globex = stored_account(&store, new_account("globex")).await;
+    let acme_sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let globex_sales = stored_instance(&store, new_instance(&globex.id, "sales")).await;
+
+    for instance in [acme_sales, globex_sales] {
+        assert_eq!(
+            store
+                .find_instance_by_id(&instance.id)
+                .await
+                .expect("lookup succeeds"),
+            Some(instance)
+        );
+    }
+}
+
+pub async fn find_instance_by_id_returns_none_for_an_unknown_id(store: impl StoreUnderTest) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+
+    assert_eq!(
+        store
+            .find_instance_by_id(&InstanceId::new(format!("{}_unknown", sales.id)))
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+}
+
+pub async fn find_instance_by_id_returns_none_once_the_instance_is_deleted(
+    store: impl StoreUnderTest,
+) {
+    let acme = stored_account(&store, new_account("acme")).await;
+    let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
+    let support = stored_instance(&store, new_instance(&acme.id, "support")).await;
+
+    assert!(store
+        .delete_instance(&sales.id)
+        .await
+        .expect("deleting succeeds"));
+
+    assert_eq!(
+        store
+            .find_instance_by_id(&sales.id)
+            .await
+            .expect("lookup succeeds"),
+        None
+    );
+    assert_eq!(
+        store
+            .find_instance_by_id(&support.id)
+            .await
+            .expect("lookup succeeds"),
+        Some(support)
+    );
+}
+
 pub async fn list_instances_orders_by_name_and_includes_integrations(store: impl StoreUnderTest) {
     let acme = stored_account(&store, new_account("acme")).await;
     let globex = stored_account(&store, new_account("globex")).await;

@@ -269,6 +269,24 @@ macro_rules! impl_store_ports {
                         .transpose()
                 }
 
+                async fn find_instance_by_id(
+                    &self,
+                    id: &InstanceId,
+                ) -> Result<Option<Instance>, StoreError> {
+                    let mut connection = self.connection().await?;
+                    instances::table
+                        .find(id.as_str())
+                        .select(InstanceRow::as_select())
+                        .first(&mut connection)
+                        .await
+                        .optional()
+                        .map_err(|error| {
+                            <$errors>::query_failure("find instance by id", &error)
+                        })?
+                        .map(InstanceRow::into_domain)
+                        .transpose()
+                }
+
                 async fn list_instances(
                     &self,
                     account_id: &AccountId,

@@ -147,6 +147,12 @@ impl InstanceStore for SqliteStore {
             .await
     }
 
+    async fn find_instance_by_id(&self, id: &InstanceId) -> Result<Option<Instance>, StoreError> {
+        let id = id.clone();
+        self.isolated(|pooled| async move { pooled.find_instance_by_id(&id).await })
+            .await
+    }
+
     async fn list_instances(
         &self,
         account_id: &AccountId,
