@@ -26,6 +26,10 @@ pub struct Faults {
     pub rate_limit_share: f64,
     /// Answer every Application API request with a 503.
     pub outage: bool,
+    /// Share (0.0–1.0) of `POST` requests that Chatwoot carries out but whose answer is
+    /// lost: the caller gets a 504 from the proxy in front, as when a gateway times out
+    /// after the write committed. Callers must check before writing again.
+    pub lost_response_share: f64,
     /// Send every webhook twice (same body, same `X-Chatwoot-Delivery`).
     pub duplicate_webhooks: bool,
 }
@@ -37,6 +41,8 @@ pub enum FaultDecision {
     Outage,
     RateLimited,
     ServerError,
+    /// Handled, then answered 504 as if the answer was lost.
+    LostResponse,
 }
 
 impl FaultDecision {
@@ -46,6 +52,7 @@ impl FaultDecision {
             Self::Outage => Some("outage"),
             Self::RateLimited => Some("rate_limited"),
             Self::ServerError => Some("server_error"),
+            Self::LostResponse => Some("lost_response"),
         }
     }
 }
@@ -56,6 +63,7 @@ pub struct FaultState {
     pub faults: Faults,
     rate_limit_credit: f64,
     server_error_credit: f64,
+    lost_response_credit: f64,
 }
 
 /// Adds `share` to `credit` and reports whether a whole fault is due.
@@ -80,7 +88,7 @@ impl FaultState {
 
     /// Decides the fate of the next request (outage, then throttling, then 5xx,
     /// the order in which Rack::Attack and the app would fail).
-    pub fn decide(&mut self) -> FaultDecision {
+    pub fn decide(&mut self, method: &str) -> FaultDecision {
         if self.faults.outage {
             return FaultDecision::Outage;
         }
@@ -93,6 +101,14 @@ impl FaultState {
         ) {
             return FaultDecision::ServerError;
         }
+        if method == "POST"
+            && take_credit(
+                &mut self.lost_response_credit,
+                self.faults.lost_response_share,
+            )
+        {
+            return FaultDecision::LostResponse;
+        }
         FaultDecision::Pass
     }
 }
@@ -100,7 +116,7 @@ impl FaultState {
 /// The response an injected fault produces.
 fn fault_response(decision: FaultDecision) -> Option<HttpResponse> {
     match decision {
-        FaultDecision::Pass => None,
+        FaultDecision::Pass | FaultDecision::LostResponse => None,
         FaultDecision::Outage => Some(
             HttpResponse::ServiceUnavailable()
                 .content_type("text/plain; charset=utf-8")
@@ -140,13 +156,24 @@ pub async fn fault_and_log_middleware(
     };
     let (latency_ms, decision) = {
         let mut faults = lock(&state.faults);
-        (faults.faults.latency_ms, faults.decide())
+        (faults.faults.latency_ms, faults.decide(&method))
     };
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
     let response = match fault_response(decision) {
         Some(fault) => request.into_response(fault).map_into_boxed_body(),
+        None if decision == FaultDecision::LostResponse => {
+            // Carried out, answer lost on the way back.
+            let handled = next.call(request).await?;
+            handled
+                .into_response(
+                    HttpResponse::GatewayTimeout()
+                        .content_type("text/html")
+                        .body("<html><body><h1>504 Gateway Time-out</h1></body></html>"),
+                )
+                .map_into_boxed_body()
+        }
         None => next.call(request).await?.map_into_boxed_body(),
     };
     state.log_request(RequestLogEntry {
@@ -172,7 +199,7 @@ mod tests {
             server_error_share: 0.25,
             ..Faults::default()
         });
-        let decisions: Vec<_> = (0..8).map(|_| state.decide()).collect();
+        let decisions: Vec<_> = (0..8).map(|_| state.decide("GET")).collect();
         let failures = decisions
             .iter()
             .filter(|decision| **decision == FaultDecision::ServerError)
@@ -189,7 +216,7 @@ mod tests {
             rate_limit_share: 1.0,
             ..Faults::default()
         });
-        assert_eq!(state.decide(), FaultDecision::Outage);
+        assert_eq!(state.decide("GET"), FaultDecision::Outage);
     }
 
     #[test]
@@ -200,8 +227,27 @@ mod tests {
             ..Faults::default()
         });
         let limited = (0..100)
-            .filter(|_| state.decide() == FaultDecision::RateLimited)
+            .filter(|_| state.decide("GET") == FaultDecision::RateLimited)
             .count();
         assert_eq!(limited, 10);
+    }
+
+    #[test]
+    fn lost_answers_only_hit_writes() {
+        let mut state = FaultState::default();
+        state.replace(Faults {
+            lost_response_share: 0.5,
+            ..Faults::default()
+        });
+        assert_eq!(state.decide("GET"), FaultDecision::Pass);
+        assert_eq!(state.decide("GET"), FaultDecision::Pass);
+        let writes: Vec<_> = (0..4).map(|_| state.decide("POST")).collect();
+        assert_eq!(
+            writes
+                .iter()
+                .filter(|decision| **decision == FaultDecision::LostResponse)
+                .count(),
+            2
+        );
     }
 }

@@ -57,12 +57,17 @@ pub async fn serve_api_and_bridge(
     let vault = wiring::vault(settings)?;
     let stores = wiring::open_stores(settings).await?;
     let gateway = wiring::gateway_to(&bridge_url, &token, settings)?;
+    let api_access = wiring::ApiAccess {
+        url: local_url(&api_listener)?,
+        bridge_token: token.clone(),
+    };
     let (bridge, public_url) = bridge_server(
         settings,
         &stores,
         vault.clone(),
         bridge_listener,
         token.clone(),
+        Some(&api_access),
     )?;
     let api_public_url = match &settings.public_url {
         Some(_) => settings.api_public_url(),
@@ -131,12 +136,23 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
     let listener = bind(&settings.bridge_service.listen)?;
     let address = listener.local_addr()?;
     let stores = wiring::open_stores(settings).await?;
+    let api_access = match &settings.bridge_service.api_url {
+        Some(url) => Some(wiring::ApiAccess {
+            url: url.clone(),
+            bridge_token: SecretString::from(token.clone()),
+        }),
+        None => {
+            tracing::warn!("no API_URL: the bridge provisions inboxes but relays no WhatsApp events until it is set");
+            None
+        }
+    };
     let (server, public_url) = bridge_server(
         settings,
         &stores,
         wiring::vault(settings)?,
         listener,
         SecretString::from(token.clone()),
+        api_access.as_ref(),
     )?;
     tracing::info!(%address, %public_url, "bridge listening");
     server.await.context("running the HTTP server")
@@ -150,14 +166,21 @@ fn bridge_server(
     vault: Arc<dyn SecretVault>,
     listener: TcpListener,
     token: SecretString,
+    api: Option<&wiring::ApiAccess>,
 ) -> anyhow::Result<(actix_web::dev::Server, String)> {
     let public_url = match &settings.bridge_service.public_url {
         Some(url) => url.clone(),
         None => local_url(&listener)?,
     };
-    let bridge = wiring::bridge(settings, stores, vault, &public_url)?;
+    let bridge = Arc::new(wiring::bridge(settings, stores, vault, &public_url, api)?);
+    let resuming = bridge.clone();
+    tokio::spawn(async move {
+        if let Err(error) = resuming.resume_sessions().await {
+            tracing::error!(%error, "could not list the integrations to resume their relay sessions");
+        }
+    });
     let state = BridgeState {
-        bridge: Arc::new(bridge),
+        bridge,
         database: stores.health.clone(),
         token,
     };

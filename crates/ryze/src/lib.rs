@@ -2,6 +2,7 @@
 //! and the subcommands. `main.rs` only parses the command line and starts logging, so
 //! the end-to-end tests can build the very same service in-process.
 
+pub mod attachment_downloads;
 pub mod commands;
 pub mod settings;
 pub mod wiring;

@@ -129,6 +129,13 @@ pub struct BridgeServiceSettings {
     pub chatwoot_connect_timeout_secs: u64,
     /// Per Chatwoot call; an activation makes at most three, inside the API's 60 s.
     pub chatwoot_request_timeout_secs: u64,
+    /// The API as the bridge reaches it (`API_URL`): its event stream and message
+    /// endpoints. `ryze serve` uses its own API; `ryze bridge` relays nothing without it.
+    pub api_url: Option<String>,
+    /// Longest wait between two retries of a relay step Chatwoot may accept later.
+    pub relay_retry_max_delay_secs: u64,
+    /// Longest wait between two attempts to reconnect to the event stream.
+    pub reconnect_max_delay_secs: u64,
 }
 
 #[derive(Clone, Deserialize)]
@@ -188,6 +195,7 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("BRIDGE_TOKEN", "bridge.token"),
     ("BRIDGE_LISTEN", "bridge_service.listen"),
     ("BRIDGE_PUBLIC_URL", "bridge_service.public_url"),
+    ("API_URL", "bridge_service.api_url"),
     (
         "BRIDGE_ALLOW_PRIVATE_ADDRESSES",
         "bridge_service.allow_private_addresses",
@@ -228,6 +236,8 @@ pub fn load_from(
         .set_default("bridge_service.listen", "127.0.0.1:8081")?
         .set_default("bridge_service.chatwoot_connect_timeout_secs", 5)?
         .set_default("bridge_service.chatwoot_request_timeout_secs", 15)?
+        .set_default("bridge_service.relay_retry_max_delay_secs", 60)?
+        .set_default("bridge_service.reconnect_max_delay_secs", 30)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ryze_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
-use ryze_application::{BridgeTableDirectory, Budgets, ControlPlane, EventHub, EventHubSettings};
-use ryze_bridge::{Bridge, BridgeSettings};
+use ryze_application::{Budgets, ControlPlane, EventHub, EventHubSettings, StoreInstanceDirectory};
+use ryze_bridge::sessions::RetryPolicy;
+use ryze_bridge::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
 use ryze_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
 use ryze_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
+use ryze_event_stream_client::{EventStreamClient, EventStreamClientSettings};
 use ryze_http::{ApiState, EventHubRoutes, EventStreamSettings, RateLimits};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
-    BridgeIntegrationStore, EventHubStore, IntegrationGateway, SecretVault, Store, StoreHealth,
+    BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RelayStore,
+    SecretVault, Store, StoreHealth,
 };
 use ryze_rate_limit_memory::InMemoryRateLimiter;
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
@@ -65,14 +68,24 @@ pub struct Stores {
     pub health: Arc<dyn StoreHealth>,
     /// The API's event hub.
     pub event_hub: Arc<dyn EventHubStore>,
+    /// The bridge's relay memory (contacts, conversations, message links).
+    pub relay: Arc<dyn RelayStore>,
+    /// The bridge's queue of Chatwoot webhooks.
+    pub outbound_queue: Arc<dyn OutboundQueueStore>,
 }
 
-fn stores_of<S: Store + BridgeIntegrationStore + EventHubStore + 'static>(store: S) -> Stores {
+fn stores_of<
+    S: Store + BridgeIntegrationStore + EventHubStore + RelayStore + OutboundQueueStore + 'static,
+>(
+    store: S,
+) -> Stores {
     let store = Arc::new(store);
     Stores {
         control_plane: store.clone(),
         bridge: store.clone(),
         event_hub: store.clone(),
+        relay: store.clone(),
+        outbound_queue: store.clone(),
         health: store,
     }
 }
@@ -191,14 +204,11 @@ async fn control_plane_with(
 
 /// The event hub over `stores`, announcing `public_url` (the API's) in the events it
 /// forwards and keeping events as `event_hub.*` says.
-///
-/// Instances are found by id through the bridge's integration table (the store ports
-/// have no lookup by id yet), which needs the API and the bridge on one database.
 pub fn event_hub(settings: &Settings, stores: &Stores, public_url: String) -> EventHub {
     EventHub::new(
         stores.event_hub.clone(),
         stores.control_plane.clone(),
-        Arc::new(BridgeTableDirectory::new(stores.bridge.clone())),
+        Arc::new(StoreInstanceDirectory::new(stores.control_plane.clone())),
         EventHubSettings {
             max_events: settings.event_hub.max_events,
             max_age: Duration::from_secs(settings.event_hub.max_age_secs),
@@ -268,14 +278,56 @@ pub fn chatwoot_client(settings: &Settings) -> anyhow::Result<Arc<dyn ChatwootAp
     ))
 }
 
-/// The bridge over `stores`, announcing `public_url` in webhook URLs.
+/// Where the bridge reaches the API, and the token it presents there.
+pub struct ApiAccess {
+    pub url: String,
+    pub bridge_token: SecretString,
+}
+
+/// What the bridge's relay sessions need to reach the API, and how they pace themselves.
+pub fn relay_ports(
+    settings: &Settings,
+    stores: &Stores,
+    api: &ApiAccess,
+) -> anyhow::Result<RelayPorts> {
+    let api_url = api
+        .url
+        .parse()
+        .with_context(|| format!("API_URL is not a valid URL: {}", api.url))?;
+    let connector = EventStreamClient::new(EventStreamClientSettings::new(
+        api_url,
+        api.bridge_token.clone(),
+    ))
+    .context("building the event stream client")?;
+    let defaults = SessionSettings::default();
+    Ok(RelayPorts {
+        connector: Arc::new(connector),
+        relay_store: stores.relay.clone(),
+        whatsapp: None,
+        settings: SessionSettings {
+            reconnect: RetryPolicy {
+                max_delay: Duration::from_secs(settings.bridge_service.reconnect_max_delay_secs),
+                ..defaults.reconnect
+            },
+            relay_retry: RetryPolicy {
+                max_delay: Duration::from_secs(settings.bridge_service.relay_retry_max_delay_secs),
+                ..defaults.relay_retry
+            },
+            ..defaults
+        },
+    })
+}
+
+/// The bridge over `stores`, announcing `public_url` in webhook URLs; with `api`, it
+/// also runs a relay session per integration.
 pub fn bridge(
     settings: &Settings,
     stores: &Stores,
     vault: Arc<dyn SecretVault>,
     public_url: &str,
+    api: Option<&ApiAccess>,
 ) -> anyhow::Result<Bridge> {
-    Ok(Bridge::new(
+    let bridge = Bridge::new(
         stores.bridge.clone(),
         chatwoot_client(settings)?,
         vault,
@@ -285,7 +337,11 @@ pub fn bridge(
                 .parse()
                 .with_context(|| format!("BRIDGE_PUBLIC_URL is not a valid URL: {public_url}"))?,
         },
-    ))
+    );
+    Ok(match api {
+        Some(api) => bridge.with_relay(relay_ports(settings, stores, api)?),
+        None => bridge,
+    })
 }
 
 /// The API's HTTP state. The event hub's routes take `ENGINE_TOKEN`, `BRIDGE_TOKEN` and
