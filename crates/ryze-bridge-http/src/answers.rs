@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use ryze_bridge::outbound::ReceiveWebhookError;
 use ryze_bridge::{BridgeActivateError, BridgeDeactivateError, BridgeStatusError};
 use ryze_ports::chatwoot::ChatwootError;
 use serde_json::{json, Value};
@@ -40,6 +41,14 @@ impl BridgeAnswer {
 
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn payload_too_large(limit_bytes: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body is larger than {limit_bytes} bytes"),
+        )
     }
 }
 
@@ -128,6 +137,29 @@ impl From<BridgeDeactivateError> for BridgeAnswer {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "persistence_failed",
                 error.to_string(),
+            ),
+        }
+    }
+}
+
+impl From<ReceiveWebhookError> for BridgeAnswer {
+    fn from(error: ReceiveWebhookError) -> Self {
+        let message = error.to_string();
+        match error {
+            ReceiveWebhookError::Signature(_) => {
+                Self::new(StatusCode::UNAUTHORIZED, "invalid_signature", message)
+            }
+            ReceiveWebhookError::InvalidBody(_) => Self::invalid_request(message),
+            // Not 2xx, so Chatwoot marks the agent's message failed instead of losing it.
+            ReceiveWebhookError::OutboundDisabled => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "outbound_disabled",
+                message,
+            ),
+            ReceiveWebhookError::Queue(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "persistence_failed",
+                message,
             ),
         }
     }

@@ -2,9 +2,12 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH};
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, Error, HttpResponse, ResponseError};
+use actix_web::{web, Error, HttpRequest, HttpResponse, ResponseError};
+use ryze_bridge::outbound::{
+    SignatureHeaders, WebhookCall, WebhookReceipt, WEBHOOK_BODY_LIMIT_BYTES,
+};
 use ryze_bridge::{ActivateCommand, BridgeIntegrationView};
 use ryze_domain::{BridgeIntegrationId, RelayFlags};
 use secrecy::{ExposeSecret, SecretString};
@@ -14,6 +17,10 @@ use subtle::ConstantTimeEq;
 
 use crate::answers::BridgeAnswer;
 use crate::{BridgeState, BODY_LIMIT_BYTES};
+
+/// Chatwoot's signature headers (present when the inbox signs its webhooks).
+const SIGNATURE_HEADER: &str = "X-Chatwoot-Signature";
+const TIMESTAMP_HEADER: &str = "X-Chatwoot-Timestamp";
 
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
@@ -176,11 +183,15 @@ async fn deactivate(
     }
 }
 
-/// Chatwoot's webhook for one integration. The relay of agents' replies is not built
-/// yet: an authenticated call is acknowledged and logged, a wrong secret is refused.
+/// Chatwoot's webhook for one integration: authenticated by the secret in the path (404
+/// for a wrong one, before the body is read), then the body (at most
+/// [`WEBHOOK_BODY_LIMIT_BYTES`], else 413) is checked and durably queued by the bridge
+/// before the answer: 200 for queued, duplicate and ignored events alike.
 async fn chatwoot_webhook(
     state: web::Data<BridgeState>,
+    request: HttpRequest,
     path: web::Path<(String, String)>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, BridgeAnswer> {
     let (id, secret) = path.into_inner();
     let integration = state
@@ -188,8 +199,43 @@ async fn chatwoot_webhook(
         .authenticate_webhook(&BridgeIntegrationId::new(id), &secret)
         .await
         .map_err(|_| BridgeAnswer::not_found("unknown webhook"))?;
-    tracing::debug!(integration_id = %integration.id, "Chatwoot webhook received (outbound relay not implemented yet)");
-    Ok(HttpResponse::Accepted().finish())
+    let declared_length = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if declared_length.is_some_and(|length| length > WEBHOOK_BODY_LIMIT_BYTES) {
+        return Err(BridgeAnswer::payload_too_large(WEBHOOK_BODY_LIMIT_BYTES));
+    }
+    let body = payload
+        .to_bytes_limited(WEBHOOK_BODY_LIMIT_BYTES)
+        .await
+        .map_err(|_| BridgeAnswer::payload_too_large(WEBHOOK_BODY_LIMIT_BYTES))?
+        .map_err(|error| BridgeAnswer::invalid_request(format!("cannot read the body: {error}")))?;
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let receipt = state
+        .bridge
+        .receive_webhook(
+            &integration,
+            WebhookCall {
+                body: &body,
+                signature: SignatureHeaders {
+                    signature: header(SIGNATURE_HEADER),
+                    timestamp: header(TIMESTAMP_HEADER),
+                },
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(match receipt {
+        WebhookReceipt::Queued => json!({"status": "queued"}),
+        WebhookReceipt::Duplicate => json!({"status": "duplicate"}),
+        WebhookReceipt::Ignored(reason) => json!({"status": "ignored", "reason": reason}),
+    }))
 }
 
 async fn healthz() -> HttpResponse {

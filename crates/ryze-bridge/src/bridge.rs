@@ -24,6 +24,7 @@ pub struct Bridge {
     pub(crate) guard: Arc<dyn OutboundGuard>,
     pub(crate) settings: BridgeSettings,
     pub(crate) sessions: Option<Arc<RelaySessions>>,
+    pub(crate) outbound: Option<Arc<crate::outbound::OutboundRelay>>,
     locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
@@ -42,6 +43,7 @@ impl Bridge {
             guard,
             settings,
             sessions: None,
+            outbound: None,
             locks: Mutex::new(HashMap::new()),
         }
     }

@@ -1,10 +1,15 @@
-//! Status, deactivation, and the authentication of Chatwoot's webhook calls.
+//! Status, deactivation, and Chatwoot's webhook calls: their authentication (the secret
+//! in the URL) and their reception (signature, triage, durable queue: see
+//! [`crate::outbound`]).
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
 use ryze_ports::chatwoot::{ChatwootError, ChatwootTarget, InboxId};
+use ryze_ports::EnqueueOutcome;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
+use crate::outbound::payload::{AgentMessage, Triage};
+use crate::outbound::{ReceiveWebhookError, WebhookCall, WebhookReceipt};
 use crate::view::BridgeIntegrationView;
 use crate::{Bridge, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
 
@@ -113,5 +118,58 @@ impl Bridge {
         } else {
             Err(WebhookRefused)
         }
+    }
+
+    /// Takes a webhook call already authenticated by [`Bridge::authenticate_webhook`]:
+    /// checks Chatwoot's signature (when the inbox's signing secret is known), ignores
+    /// what can never lead to a send, and queues the rest durably, de-duplicated by
+    /// (event, Chatwoot message id, deletion), before the caller answers Chatwoot.
+    pub async fn receive_webhook(
+        &self,
+        integration: &BridgeIntegration,
+        call: WebhookCall<'_>,
+    ) -> Result<WebhookReceipt, ReceiveWebhookError> {
+        if let Some(relay) = &self.outbound {
+            relay
+                .signing
+                .check(
+                    integration,
+                    call.signature,
+                    call.body,
+                    chrono::Utc::now().timestamp(),
+                )
+                .await?;
+        }
+        let message = AgentMessage::parse(call.body).map_err(ReceiveWebhookError::InvalidBody)?;
+        let dedupe_key = match message.triage() {
+            Triage::Ignore(reason) => return Ok(WebhookReceipt::Ignored(reason)),
+            Triage::Queue { dedupe_key } => dedupe_key,
+        };
+        let relay = self
+            .outbound
+            .as_ref()
+            .ok_or(ReceiveWebhookError::OutboundDisabled)?;
+        let outcome = relay
+            .ports
+            .queue
+            .enqueue_webhook(
+                &integration.id,
+                &dedupe_key,
+                call.body.to_vec(),
+                chrono::Utc::now(),
+            )
+            .await
+            .map_err(ReceiveWebhookError::Queue)?;
+        Ok(match outcome {
+            EnqueueOutcome::Queued { id } => {
+                tracing::debug!(integration_id = %integration.id, webhook = id, %dedupe_key, "webhook queued");
+                relay.wake();
+                WebhookReceipt::Queued
+            }
+            EnqueueOutcome::Duplicate => {
+                tracing::debug!(integration_id = %integration.id, %dedupe_key, "duplicate webhook dropped");
+                WebhookReceipt::Duplicate
+            }
+        })
     }
 }

@@ -67,9 +67,19 @@ enum KeysCommand {
     Rotate,
 }
 
+/// Libraries that log whole frames or headers at debug/trace level: the bridge token
+/// travels in the event stream's upgrade request and customers' media in its frames, so
+/// they are capped whatever `RUST_LOG` says.
+const NEVER_VERBOSE: [&str; 2] = ["tungstenite=info", "tokio_tungstenite=info"];
+
 fn init_logging(settings: &Settings) {
-    let filter =
+    let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    for directive in NEVER_VERBOSE {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

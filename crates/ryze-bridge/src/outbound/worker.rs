@@ -1,0 +1,223 @@
+//! The outbound worker: takes queued webhooks from the store and hands them to the relay,
+//! one conversation at a time in arrival order, conversations in parallel.
+//!
+//! It wakes when the receiver queues a webhook, and polls as a fallback (webhooks queued
+//! before a restart, or by another process). A webhook whose handling fails for a reason
+//! worth retrying is retried with capped exponential backoff inside its conversation's
+//! lane, which holds back only the webhooks of that conversation; a concurrency limit is
+//! taken for each attempt, not while waiting. After `give_up_after` the last attempt
+//! reports the message undelivered. A webhook is marked handled only once it is done.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use ryze_ports::QueuedWebhook;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+
+use super::payload::conversation_of;
+use super::relay::{OutboundFailure, OutboundRelay};
+
+/// How often handled webhooks' de-duplication keys are pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Sends `(lane, webhook id)` to the dispatcher when dropped: on completion, and also if
+/// the task panicked or was aborted, so a lane never stays blocked.
+struct LaneRelease {
+    lane: String,
+    webhook: i64,
+    done: mpsc::UnboundedSender<(String, i64)>,
+}
+
+impl Drop for LaneRelease {
+    fn drop(&mut self) {
+        let _ = self
+            .done
+            .send((std::mem::take(&mut self.lane), self.webhook));
+    }
+}
+
+/// The lane a webhook is handled in: its integration's conversation.
+fn lane_of(webhook: &QueuedWebhook) -> String {
+    match conversation_of(&webhook.payload) {
+        Some(conversation) => format!("{}:conversation:{conversation}", webhook.integration),
+        None => format!("{}:webhook:{}", webhook.integration, webhook.id),
+    }
+}
+
+/// Handles one webhook until it is done, then marks it handled.
+pub(super) async fn work(
+    relay: Arc<OutboundRelay>,
+    permits: Arc<Semaphore>,
+    webhook: QueuedWebhook,
+) {
+    let settings = &relay.ports.settings;
+    let mut delays = settings.retry.delays();
+    loop {
+        let age = Utc::now().signed_duration_since(webhook.received_at);
+        let last_attempt = age.to_std().unwrap_or_default() >= relay.give_up_after();
+        let result = {
+            let Ok(_permit) = permits.acquire().await else {
+                return;
+            };
+            relay.handle(&webhook, last_attempt).await
+        };
+        match result {
+            Ok(outcome) => {
+                tracing::debug!(integration_id = %webhook.integration, webhook = webhook.id, ?outcome, "webhook handled");
+                break;
+            }
+            Err(OutboundFailure::Permanent(reason)) => {
+                tracing::warn!(integration_id = %webhook.integration, webhook = webhook.id, %reason, "webhook dropped");
+                break;
+            }
+            Err(OutboundFailure::Transient(reason)) if last_attempt => {
+                tracing::error!(integration_id = %webhook.integration, webhook = webhook.id, %reason, "webhook given up after retrying");
+                break;
+            }
+            Err(OutboundFailure::Transient(reason)) => {
+                tracing::info!(integration_id = %webhook.integration, webhook = webhook.id, %reason, "webhook failed; retrying");
+                relay.count_attempt(webhook.id).await;
+                let delay = delays.next().unwrap_or(settings.retry.max_delay);
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+    relay.finish(webhook.id).await;
+}
+
+/// The dispatcher's memory: what is being handled, and what waits behind it.
+struct Dispatcher {
+    relay: Arc<OutboundRelay>,
+    permits: Arc<Semaphore>,
+    /// Webhooks handed out and not finished yet (the store still lists them).
+    in_flight: HashSet<i64>,
+    /// Lanes with a webhook being handled, and the webhooks waiting in each.
+    busy: HashMap<String, VecDeque<QueuedWebhook>>,
+    tasks: JoinSet<()>,
+    done: mpsc::UnboundedSender<(String, i64)>,
+}
+
+impl Dispatcher {
+    fn start(&mut self, lane: String, webhook: QueuedWebhook) {
+        let release = LaneRelease {
+            lane,
+            webhook: webhook.id,
+            done: self.done.clone(),
+        };
+        let relay = self.relay.clone();
+        let permits = self.permits.clone();
+        self.tasks.spawn(async move {
+            let _release = release;
+            work(relay, permits, webhook).await;
+        });
+    }
+
+    fn dispatch(&mut self, webhook: QueuedWebhook) {
+        if !self.in_flight.insert(webhook.id) {
+            return;
+        }
+        let lane = lane_of(&webhook);
+        match self.busy.get_mut(&lane) {
+            Some(waiting) => waiting.push_back(webhook),
+            None => {
+                self.busy.insert(lane.clone(), VecDeque::new());
+                self.start(lane, webhook);
+            }
+        }
+    }
+
+    fn released(&mut self, lane: String, webhook: i64) {
+        self.in_flight.remove(&webhook);
+        let next = self.busy.get_mut(&lane).and_then(VecDeque::pop_front);
+        match next {
+            Some(next) => self.start(lane, next),
+            None => {
+                self.busy.remove(&lane);
+            }
+        }
+    }
+
+    /// Fetches pending webhooks past those in flight; `true` when there may be more.
+    async fn fetch(&mut self) -> bool {
+        let settings = &self.relay.ports.settings;
+        let limit = self.in_flight.len() + settings.batch_size.max(1);
+        match self.relay.ports.queue.pending_webhooks(limit).await {
+            Ok(pending) => {
+                let full = pending.len() >= limit;
+                for webhook in pending {
+                    self.dispatch(webhook);
+                }
+                full
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "cannot read the queued webhooks");
+                false
+            }
+        }
+    }
+
+    async fn prune(&self) {
+        let settings = &self.relay.ports.settings;
+        let Ok(keep) = chrono::Duration::from_std(settings.keep_handled_for) else {
+            return;
+        };
+        match self
+            .relay
+            .ports
+            .queue
+            .forget_handled_before(Utc::now() - keep)
+            .await
+        {
+            Ok(forgotten) if forgotten > 0 => {
+                tracing::debug!(forgotten, "forgot handled webhooks");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::info!(error = %error, "cannot forget handled webhooks"),
+        }
+    }
+}
+
+/// Runs the worker for ever (until the future is dropped, which stops every task).
+pub(super) async fn run(relay: Arc<OutboundRelay>) {
+    let settings = relay.ports.settings.clone();
+    let (done, mut released) = mpsc::unbounded_channel();
+    let mut dispatcher = Dispatcher {
+        permits: Arc::new(Semaphore::new(settings.max_parallel.max(1))),
+        relay: relay.clone(),
+        in_flight: HashSet::new(),
+        busy: HashMap::new(),
+        tasks: JoinSet::new(),
+        done,
+    };
+    let mut poll = tokio::time::interval(settings.poll_interval);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut more_pending = false;
+    let mut fetch_now = true;
+    loop {
+        if fetch_now {
+            more_pending = dispatcher.fetch().await;
+            fetch_now = false;
+        }
+        tokio::select! {
+            () = relay.woken() => fetch_now = true,
+            _ = poll.tick() => fetch_now = true,
+            _ = prune.tick() => dispatcher.prune().await,
+            Some((lane, webhook)) = released.recv() => {
+                dispatcher.released(lane, webhook);
+                fetch_now = more_pending;
+            }
+            Some(joined) = dispatcher.tasks.join_next() => {
+                if let Err(error) = joined {
+                    if error.is_panic() {
+                        tracing::error!("an outbound relay task panicked");
+                    }
+                }
+            }
+        }
+    }
+}
