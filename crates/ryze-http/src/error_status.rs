@@ -4,9 +4,9 @@
 use actix_web::http::StatusCode;
 use ryze_application::CreateInstanceError;
 use ryze_application::{
-    ActivateError, AuthError, ChatwootFailure, DeactivateError, DeleteInstanceError,
-    GatewayFailure, IngestError, InstanceAccessError, ListInstancesError, OpenStreamError,
-    StatusError,
+    ActivateError, AuthError, ChatwootFailure, DeactivateError, DeleteInstanceError, EngineFailure,
+    GatewayFailure, IngestError, InstanceAccessError, ListInstancesError, MediaDownloadError,
+    MessageCommandError, OpenStreamError, StatusError,
 };
 use ryze_ports::StoreError;
 
@@ -164,6 +164,46 @@ impl HttpStatus for OpenStreamError {
             OpenStreamError::NoIntegration => StatusCode::NOT_FOUND,
             OpenStreamError::TimedOut(_) => StatusCode::SERVICE_UNAVAILABLE,
             OpenStreamError::Store(error) => store_failure_status(error),
+        }
+    }
+}
+
+impl HttpStatus for EngineFailure {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            EngineFailure::NotConnected | EngineFailure::Throttled => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            EngineFailure::Rejected { .. } | EngineFailure::NotOnWhatsApp { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            EngineFailure::MessageNotFound | EngineFailure::MediaGone => StatusCode::NOT_FOUND,
+            EngineFailure::MediaTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            EngineFailure::Failed => StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
+impl HttpStatus for MessageCommandError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            MessageCommandError::Access(access) => access.http_status(),
+            MessageCommandError::InvalidBody(_) | MessageCommandError::MediaUrlRefused { .. } => {
+                StatusCode::BAD_REQUEST
+            }
+            MessageCommandError::MediaOverLimit { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            MessageCommandError::MediaUrlUnavailable { .. } => StatusCode::BAD_GATEWAY,
+            MessageCommandError::Engine(failure) => failure.http_status(),
+        }
+    }
+}
+
+impl HttpStatus for MediaDownloadError {
+    fn http_status(&self) -> StatusCode {
+        match self {
+            MediaDownloadError::Access(access) => access.http_status(),
+            MediaDownloadError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            MediaDownloadError::Engine(failure) => failure.http_status(),
         }
     }
 }

@@ -17,7 +17,7 @@ mod routes;
 use std::sync::Arc;
 
 use actix_web::web;
-use ryze_application::ControlPlane;
+use ryze_application::{ControlPlane, Messaging};
 use ryze_ports::RateLimiter;
 
 pub use envelope::ApiError;
@@ -29,6 +29,7 @@ pub use routes::event_stream::{
     CLOSE_GOING_AWAY, CLOSE_INTEGRATION_ENDED, CLOSE_INTERNAL_ERROR, CLOSE_PROTOCOL_ERROR,
     CLOSE_REPLACED, STREAM_NOT_AVAILABLE,
 };
+pub use routes::messages::MEDIA_BODY_LIMIT_BYTES;
 
 /// Largest JSON body accepted by the API's routes.
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -43,11 +44,15 @@ pub struct ApiState {
     /// The event hub's routes (ingest, bridge stream, metrics); the hub itself is the
     /// control plane's ([`ControlPlane::event_hub`]).
     pub event_hub: EventHubRoutes,
+    /// The message endpoints' use cases (`/api/message/…`, `/api/chat/…`); the bridge
+    /// is recognised there by `event_hub.bridge_token`.
+    pub messaging: Messaging,
 }
 
 /// Registers the health probes, the event hub's routes (`POST /engine/v1/events`,
-/// `GET /ws/chatwoot/{instanceId}`, `GET /metrics`, none of them rate limited) and the
-/// `/api` scope on an actix-web `App`.
+/// `GET /ws/chatwoot/{instanceId}`, `GET /metrics`, none of them rate limited), the
+/// message endpoints (`/api/message/…`, `/api/chat/…`: rate limited except for the
+/// bridge) and the `/api` scope on an actix-web `App`.
 pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |config: &mut web::ServiceConfig| {
         let body_limit = state.body_limit_bytes;
@@ -59,6 +64,8 @@ pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clon
             .configure(routes::engine_events::configure)
             .configure(routes::event_stream::configure)
             .configure(routes::metrics::configure)
+            // Before `/api`: their own scopes, so the bridge can skip the rate limiter.
+            .configure(routes::messages::configure)
             .service(
                 web::scope("/api")
                     .wrap(actix_web::middleware::from_fn(rate_limit::enforce))

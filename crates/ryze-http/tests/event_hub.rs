@@ -358,6 +358,7 @@ impl TestApi {
                 metrics_token: options.metrics_token.map(SecretString::from),
                 stream: options.stream,
             },
+            messaging: ryze_application::Messaging::without_engine(control_plane.clone()),
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();

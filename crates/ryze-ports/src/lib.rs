@@ -11,6 +11,7 @@ pub mod chatwoot;
 pub mod event_hub;
 pub mod event_stream;
 pub mod gateway;
+pub mod media_fetcher;
 pub mod outbound_guard;
 pub mod rate_limit;
 pub mod relay_store;
@@ -39,6 +40,7 @@ pub use relay_store::{
     OutboundQueueStore, QueuedWebhook, RelayStore,
 };
 pub use whatsapp_sender::{SendError, WhatsAppSender};
+pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
 pub use gateway::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
@@ -65,6 +67,8 @@ pub use gateway::MockIntegrationGateway;
 pub use relay_store::{MockOutboundQueueStore, MockRelayStore};
 #[cfg(any(test, feature = "mock"))]
 pub use whatsapp_sender::MockWhatsAppSender;
+#[cfg(any(test, feature = "mock"))]
+pub use media_fetcher::MockMediaFetcher;
 #[cfg(any(test, feature = "mock"))]
 pub use outbound_guard::MockOutboundGuard;
 #[cfg(any(test, feature = "mock"))]

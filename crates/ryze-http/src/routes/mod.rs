@@ -5,6 +5,7 @@ pub(crate) mod engine_events;
 pub(crate) mod event_stream;
 pub(crate) mod health;
 pub(crate) mod instances;
+pub(crate) mod messages;
 pub(crate) mod metrics;
 
 use actix_web::http::StatusCode;

@@ -121,7 +121,7 @@ impl TestApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let server = ryze::commands::http_server(
-            ryze::wiring::api_state(&settings, control_plane),
+            ryze::wiring::api_state(&settings, control_plane).expect("api state"),
             listener,
             settings.http.workers,
         )

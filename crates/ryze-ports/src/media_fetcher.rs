@@ -1,0 +1,102 @@
+//! Fetching a file from a URL a caller gave us (`mediaUrl` of
+//! `POST /api/message/media`, CONTRACT.md §6): the API downloads it itself, through the
+//! outbound-address guard, and hands the engine the bytes (`docs/engine-contract.md` §5:
+//! the API never sends the engine a URL).
+
+use async_trait::async_trait;
+
+/// A downloaded file. `Debug` shows its size, never its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FetchedMedia {
+    pub bytes: Vec<u8>,
+    /// The `Content-Type` the server declared, if any (not trusted: callers sniff).
+    pub content_type: Option<String>,
+    /// The file name the server gave (`Content-Disposition`), or else the last segment
+    /// of the final URL's path when it looks like a file name.
+    pub file_name: Option<String>,
+}
+
+impl std::fmt::Debug for FetchedMedia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FetchedMedia")
+            .field("len", &self.bytes.len())
+            .field("content_type", &self.content_type)
+            .field("file_name", &self.file_name)
+            .finish()
+    }
+}
+
+/// Why a file could not be fetched. Texts name the caller's URL and never anything the
+/// refused server would have answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaFetchError {
+    /// The URL is not an http(s) URL, or the outbound-address guard refused it or a
+    /// redirect target; the text starts with the field name and says why.
+    #[error("{message}")]
+    Refused { message: String },
+    /// The file is larger than the limit.
+    #[error("the file is larger than {limit_bytes} bytes")]
+    TooLarge { limit_bytes: u64 },
+    /// The server answered with an error status (after redirects).
+    #[error("the server answered HTTP {status}")]
+    Status { status: u16 },
+    /// No (complete) answer: DNS, refused, reset, timeout.
+    #[error("{detail}")]
+    Unreachable { detail: String },
+}
+
+impl MediaFetchError {
+    /// Whether fetching again later may work: no answer, 408, 429 or 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } => true,
+            Self::Status { status } => matches!(status, 408 | 429 | 500..=599),
+            Self::Refused { .. } | Self::TooLarge { .. } => false,
+        }
+    }
+}
+
+/// Downloads files from URLs users give. The adapter follows redirects, checks every
+/// address (the URL's and each redirect's) against the address policy, has a timeout,
+/// stops reading past `max_bytes`, and sends no credentials.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait MediaFetcher: Send + Sync {
+    /// `field` names the URL in refusal texts (`mediaUrl`).
+    async fn fetch(
+        &self,
+        field: &'static str,
+        url: &str,
+        max_bytes: u64,
+    ) -> Result<FetchedMedia, MediaFetchError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_the_size_not_the_bytes() {
+        let media = FetchedMedia {
+            bytes: b"secret-bytes".to_vec(),
+            content_type: Some("image/png".into()),
+            file_name: None,
+        };
+        let shown = format!("{media:?}");
+        assert!(shown.contains("len: 12"), "{shown}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn only_failures_that_may_pass_later_are_transient() {
+        assert!(MediaFetchError::Unreachable { detail: "x".into() }.is_transient());
+        assert!(MediaFetchError::Status { status: 503 }.is_transient());
+        assert!(MediaFetchError::Status { status: 429 }.is_transient());
+        assert!(!MediaFetchError::Status { status: 404 }.is_transient());
+        assert!(!MediaFetchError::TooLarge { limit_bytes: 1 }.is_transient());
+        assert!(!MediaFetchError::Refused {
+            message: "x".into()
+        }
+        .is_transient());
+    }
+}
