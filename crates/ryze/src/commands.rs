@@ -82,7 +82,7 @@ pub async fn serve_api_and_bridge(
     )
     .with_event_hub(event_hub);
     let api_address = api_listener.local_addr()?;
-    let mut api_state = wiring::api_state(settings, control_plane);
+    let mut api_state = wiring::api_state(settings, control_plane)?;
     // The bridge's event stream takes the token of this run.
     api_state.event_hub.bridge_token = Some(token.clone());
     let api = http_server(api_state, api_listener, settings.http.workers)?;
@@ -102,7 +102,7 @@ pub async fn serve_api(settings: &Settings) -> anyhow::Result<()> {
     report_event_hub_settings(settings);
     let address = listener.local_addr()?;
     let server = http_server(
-        wiring::api_state(settings, control_plane),
+        wiring::api_state(settings, control_plane)?,
         listener,
         settings.http.workers,
     )?;
@@ -179,6 +179,8 @@ fn bridge_server(
             tracing::error!(%error, "could not list the integrations to resume their relay sessions");
         }
     });
+    let outbound = bridge.clone();
+    tokio::spawn(async move { outbound.run_outbound().await });
     let state = BridgeState {
         bridge,
         database: stores.health.clone(),

@@ -4,5 +4,7 @@
 
 pub mod attachment_downloads;
 pub mod commands;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod settings;
 pub mod wiring;

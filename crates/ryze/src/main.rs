@@ -35,6 +35,10 @@ enum Command {
     Bridge,
     /// Apply pending database migrations.
     Migrate,
+    /// Play the whole product on loopback: API, bridge, and Chatwoot and WhatsApp
+    /// simulators, with a short conversation both ways printed step by step.
+    #[cfg(feature = "demo")]
+    Demo,
     /// Manage accounts.
     Account {
         #[command(subcommand)]
@@ -72,9 +76,9 @@ enum KeysCommand {
 /// they are capped whatever `RUST_LOG` says.
 const NEVER_VERBOSE: [&str; 2] = ["tungstenite=info", "tokio_tungstenite=info"];
 
-fn init_logging(settings: &Settings) {
+fn init_logging(settings: &Settings, default_filter: &str) {
     let mut filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     for directive in NEVER_VERBOSE {
         if let Ok(directive) = directive.parse() {
             filter = filter.add_directive(directive);
@@ -91,8 +95,18 @@ fn init_logging(settings: &Settings) {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings::load(cli.config.as_deref())?;
-    init_logging(&settings);
+    // The demo prints its own story; only problems are logged.
+    #[cfg(feature = "demo")]
+    let default_filter = match cli.command {
+        Command::Demo => "warn",
+        _ => settings.log.filter.as_str(),
+    };
+    #[cfg(not(feature = "demo"))]
+    let default_filter = settings.log.filter.as_str();
+    init_logging(&settings, default_filter);
     match cli.command {
+        #[cfg(feature = "demo")]
+        Command::Demo => ryze::demo::run().await,
         Command::Serve => ryze::commands::serve(&settings).await,
         Command::Api => ryze::commands::serve_api(&settings).await,
         Command::Bridge => ryze::commands::serve_bridge(&settings).await,

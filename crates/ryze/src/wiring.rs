@@ -8,17 +8,24 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use ryze_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
-use ryze_application::{Budgets, ControlPlane, EventHub, EventHubSettings, StoreInstanceDirectory};
+use ryze_api_message_client::{ApiMessageClient, ApiMessageClientSettings};
+use ryze_application::{
+    Budgets, ControlPlane, EventHub, EventHubSettings, Messaging, MessagingEngine,
+    MessagingSettings, StoreInstanceDirectory,
+};
+use ryze_bridge::outbound::{OutboundPorts, OutboundSettings};
 use ryze_bridge::sessions::RetryPolicy;
 use ryze_bridge::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
 use ryze_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
 use ryze_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
+use ryze_engine_client::{EngineClient, EngineClientSettings};
 use ryze_event_stream_client::{EventStreamClient, EventStreamClientSettings};
 use ryze_http::{ApiState, EventHubRoutes, EventStreamSettings, RateLimits};
+use ryze_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RelayStore,
-    SecretVault, Store, StoreHealth,
+    SecretVault, Store, StoreHealth, WhatsAppSender,
 };
 use ryze_rate_limit_memory::InMemoryRateLimiter;
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
@@ -26,6 +33,7 @@ use ryze_store_sqlite::{SqliteSettings, SqliteStore};
 use ryze_vault::{AesGcmVault, KeyFile, KeyFileOutcome, KeyRing};
 use secrecy::SecretString;
 
+use crate::attachment_downloads::{AttachmentDownloadSettings, GuardedAttachmentDownloader};
 use crate::settings::{Mode, Settings};
 
 /// Which backend a `DATABASE_URL` names.
@@ -284,6 +292,21 @@ pub struct ApiAccess {
     pub bridge_token: SecretString,
 }
 
+/// The bridge's way to WhatsApp: the API's message endpoints at `api.url`, with the
+/// bridge token (`docs/api.md` "Messages").
+pub fn api_message_client(api: &ApiAccess) -> anyhow::Result<Arc<dyn WhatsAppSender>> {
+    let api_url = api
+        .url
+        .parse()
+        .with_context(|| format!("API_URL is not a valid URL: {}", api.url))?;
+    let client = ApiMessageClient::new(ApiMessageClientSettings::new(
+        api_url,
+        api.bridge_token.clone(),
+    ))
+    .context("building the client of the API's message endpoints")?;
+    Ok(Arc::new(client))
+}
+
 /// What the bridge's relay sessions need to reach the API, and how they pace themselves.
 pub fn relay_ports(
     settings: &Settings,
@@ -303,7 +326,7 @@ pub fn relay_ports(
     Ok(RelayPorts {
         connector: Arc::new(connector),
         relay_store: stores.relay.clone(),
-        whatsapp: None,
+        whatsapp: Some(api_message_client(api)?),
         settings: SessionSettings {
             reconnect: RetryPolicy {
                 max_delay: Duration::from_secs(settings.bridge_service.reconnect_max_delay_secs),
@@ -319,7 +342,8 @@ pub fn relay_ports(
 }
 
 /// The bridge over `stores`, announcing `public_url` in webhook URLs; with `api`, it
-/// also runs a relay session per integration.
+/// also runs a relay session per integration and the outbound relay of agents' replies
+/// (whose worker the caller spawns: [`Bridge::run_outbound`]).
 pub fn bridge(
     settings: &Settings,
     stores: &Stores,
@@ -339,15 +363,63 @@ pub fn bridge(
         },
     );
     Ok(match api {
-        Some(api) => bridge.with_relay(relay_ports(settings, stores, api)?),
+        Some(api) => bridge
+            .with_relay(relay_ports(settings, stores, api)?)
+            .with_outbound(OutboundPorts {
+                queue: stores.outbound_queue.clone(),
+                relay_store: stores.relay.clone(),
+                whatsapp: api_message_client(api)?,
+                downloader: Arc::new(
+                    GuardedAttachmentDownloader::new(
+                        address_policy(settings),
+                        AttachmentDownloadSettings::default(),
+                    )
+                    .context("building the attachment downloader")?,
+                ),
+                settings: OutboundSettings::default(),
+            }),
         None => bridge,
     })
 }
 
+/// The message endpoints' use cases: commands go to the WhatsApp engine at `ENGINE_URL`
+/// (with `ENGINE_TOKEN`), and a `mediaUrl` is fetched under the outbound-address policy
+/// of the bridge's settings. Without `ENGINE_URL` every command answers 503.
+pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::Result<Messaging> {
+    let Some(url) = &settings.engine.url else {
+        tracing::warn!("no engine to send through (ENGINE_URL): the message endpoints answer 503 until one is configured");
+        return Ok(Messaging::without_engine(control_plane.clone()));
+    };
+    let Some(token) = &settings.engine.token else {
+        bail!("ENGINE_URL is set but ENGINE_TOKEN is not; the API authenticates to the engine with ENGINE_TOKEN");
+    };
+    let base_url = url
+        .parse()
+        .with_context(|| format!("ENGINE_URL is not a valid URL: {url}"))?;
+    let whatsapp = EngineClient::new(EngineClientSettings::new(
+        base_url,
+        SecretString::from(token.clone()),
+    ))
+    .context("building the WhatsApp engine client")?;
+    let media_fetcher =
+        GuardedMediaFetcher::new(MediaFetcherSettings::new(address_policy(settings)))
+            .context("building the media download client")?;
+    Ok(Messaging::new(
+        control_plane.clone(),
+        Some(MessagingEngine {
+            whatsapp: Arc::new(whatsapp),
+            media_fetcher: Arc::new(media_fetcher),
+        }),
+        MessagingSettings::default(),
+    ))
+}
+
 /// The API's HTTP state. The event hub's routes take `ENGINE_TOKEN`, `BRIDGE_TOKEN` and
-/// `METRICS_TOKEN` from the settings (`ryze serve` puts its run's bridge token in).
-pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> ApiState {
-    ApiState {
+/// `METRICS_TOKEN` from the settings (`ryze serve` puts its run's bridge token in); the
+/// message endpoints, [`messaging`].
+pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> anyhow::Result<ApiState> {
+    Ok(ApiState {
+        messaging: messaging(settings, &control_plane)?,
         control_plane,
         rate_limiter: Arc::new(InMemoryRateLimiter::new()),
         rate_limits: RateLimits::per_minute(
@@ -361,5 +433,5 @@ pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> ApiState {
             metrics_token: settings.metrics.token.clone().map(SecretString::from),
             stream: EventStreamSettings::default(),
         },
-    }
+    })
 }

@@ -323,3 +323,34 @@ fn migrate_applies_pending_migrations_once() {
     assert!(String::from_utf8_lossy(&unknown.stderr)
         .contains("DATABASE_URL must start with postgres://, postgresql:// or sqlite://"));
 }
+
+#[test]
+fn the_demo_plays_both_ways_with_nothing_configured_and_exits_zero() {
+    let directory = tempfile::tempdir().unwrap();
+    let output = ryze(directory.path())
+        .arg("demo")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for seen in [
+        "incoming message \"Oi! Meu pedido **1234** já saiu?\"",
+        "attachment etiqueta.jpg (image/jpeg",
+        "shown as a reply to message",
+        "\"*Ana Souza*:\\nSim! Saiu *hoje* pela manhã.\"",
+        "for everyone: true",
+        "every step was seen on the other side",
+    ] {
+        assert!(stdout.contains(seen), "missing {seen:?} in:\n{stdout}");
+    }
+    assert_eq!(
+        std::fs::read_dir(directory.path()).unwrap().count(),
+        0,
+        "the demo leaves nothing behind in the working directory"
+    );
+}
