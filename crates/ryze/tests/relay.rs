@@ -638,3 +638,23 @@ async fn a_message_chatwoot_refuses_is_counted_and_shown_as_last_error_without_b
     );
     assert_eq!(status["connection"], "connected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_sent_without_its_bytes_is_fetched_through_the_api_media_endpoint() {
+    let product = Product::start(json!({})).await;
+    let voice = product
+        .script
+        .voice_note(maria(), MediaFile::sample_ogg_opus())
+        .without_inline_bytes()
+        .build();
+    product.publish(&voice).await;
+    let store = product.wait_for_messages(1).await;
+    let message = message_with_source(&store, &message_id_of(&voice));
+    assert_eq!(message.attachments.len(), 1);
+    assert!(message.attachments[0].content_type.starts_with("audio/ogg"));
+    assert_eq!(
+        message.attachments[0].byte_size,
+        MediaFile::sample_ogg_opus().bytes.len(),
+        "the whole file, fetched from the engine through the API"
+    );
+}
