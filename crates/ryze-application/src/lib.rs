@@ -41,6 +41,7 @@ pub use instances::{
     InstanceSummary, ListInstancesError, NewInstanceInput,
 };
 pub use key_rotation::{RotationFailure, RotationReport};
+pub use live_streams::{StreamEnd, StreamSignal, StreamSignals};
 pub use messaging::{
     CommandDone, DownloadedMedia, EngineFailure, MediaDownloadError, MessageCommandError,
     Messaging, MessagingCaller, MessagingEngine, MessagingSettings, SentMessage, MAX_MEDIA_BYTES,
@@ -50,5 +51,4 @@ pub use messaging_input::{
     DeleteInput, EditInput, MarkReadInput, MediaMessageInput, ReactionInput, TextMessageInput,
     MAX_TEXT_CHARS,
 };
-pub use live_streams::{StreamEnd, StreamSignal, StreamSignals};
 pub use random_tokens::RandomnessUnavailable;

@@ -371,7 +371,11 @@ impl ChatwootApi for ChatwootHttpClient {
             &endpoint,
             RequestBody::Empty,
             |answer: Payload<Vec<MessageAnswer>>| {
-                Ok(answer.payload.into_iter().map(MessageAnswer::into_port).collect())
+                Ok(answer
+                    .payload
+                    .into_iter()
+                    .map(MessageAnswer::into_port)
+                    .collect())
             },
         )
         .await

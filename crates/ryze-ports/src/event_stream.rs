@@ -25,7 +25,9 @@ pub enum StreamItem {
     Event(StreamedEvent),
     /// The API's retention dropped every event up to this sequence before the bridge
     /// received them: they are lost, and the bridge records it.
-    EventsDropped { up_to: EventSequence },
+    EventsDropped {
+        up_to: EventSequence,
+    },
 }
 
 /// Why a connection could not be opened, or ended.

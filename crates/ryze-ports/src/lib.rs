@@ -29,29 +29,29 @@ pub use chatwoot::{
     NewMessage, Profile, ProfileAccount,
 };
 pub use event_hub::{
-    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence, HubCursor,
-    HubEvent, NewHubEvent, RetentionOutcome,
+    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
+    HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
 };
 pub use event_stream::{
     EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem, StreamedEvent,
 };
-pub use relay_store::{
-    EnqueueOutcome, KnownContact, LinkDirection, LinkState, MessageLink, NewMessageLink,
-    OutboundQueueStore, QueuedWebhook, RelayStore,
-};
-pub use whatsapp_sender::{SendError, WhatsAppSender};
-pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
 pub use gateway::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
+pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
 pub use outbound_guard::{OutboundGuard, RefusedDestination};
 pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
+pub use relay_store::{
+    EnqueueOutcome, KnownContact, LinkDirection, LinkState, MessageLink, NewMessageLink,
+    OutboundQueueStore, QueuedWebhook, RelayStore,
+};
 pub use store::{
     AccountStore, InsertAccountError, InsertInstanceError, InstanceStore, IntegrationStore,
     NewAccount, NewInstance, Store, StoreError, StoreHealth,
 };
 pub use vault::{SecretVault, VaultError};
+pub use whatsapp_sender::{SendError, WhatsAppSender};
 
 #[cfg(any(test, feature = "mock"))]
 pub use bridge_store::MockBridgeIntegrationStore;
@@ -64,16 +64,16 @@ pub use event_stream::MockEventStreamConnector;
 #[cfg(any(test, feature = "mock"))]
 pub use gateway::MockIntegrationGateway;
 #[cfg(any(test, feature = "mock"))]
-pub use relay_store::{MockOutboundQueueStore, MockRelayStore};
-#[cfg(any(test, feature = "mock"))]
-pub use whatsapp_sender::MockWhatsAppSender;
-#[cfg(any(test, feature = "mock"))]
 pub use media_fetcher::MockMediaFetcher;
 #[cfg(any(test, feature = "mock"))]
 pub use outbound_guard::MockOutboundGuard;
 #[cfg(any(test, feature = "mock"))]
 pub use rate_limit::MockRateLimiter;
 #[cfg(any(test, feature = "mock"))]
+pub use relay_store::{MockOutboundQueueStore, MockRelayStore};
+#[cfg(any(test, feature = "mock"))]
 pub use store::MockStore;
 #[cfg(any(test, feature = "mock"))]
 pub use vault::MockSecretVault;
+#[cfg(any(test, feature = "mock"))]
+pub use whatsapp_sender::MockWhatsAppSender;

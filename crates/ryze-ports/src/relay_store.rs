@@ -182,7 +182,9 @@ pub struct QueuedWebhook {
 /// What queuing a webhook did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnqueueOutcome {
-    Queued { id: i64 },
+    Queued {
+        id: i64,
+    },
     /// The same key was queued before (even if already handled): dropped.
     Duplicate,
 }

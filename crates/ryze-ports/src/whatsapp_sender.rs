@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use ryze_domain::InstanceId;
 
 use crate::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaDownload, SendMedia,
-    SendReaction, SendText,
+    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaDownload, SendMedia, SendReaction,
+    SendText,
 };
 
 /// Why a command was not carried out. Texts never contain a token.
