@@ -225,11 +225,32 @@ async fn set_creates_one_inbox_list_shows_it_and_delete_removes_it() {
     assert_eq!(again["bridge_integration_id"], integration_id.as_str());
     assert_eq!(product.inboxes().len(), 1);
 
-    // The webhook route: the secret from the inbox works, anything else is refused.
+    // The webhook route: the secret from the inbox works when the call is signed as
+    // Chatwoot signs it (the inbox's own secret); anything else is refused.
+    let body = json!({"event": "message_created"}).to_string();
+    let unsigned = product
+        .client
+        .post(&webhook_url)
+        .header("Content-Type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+    let inbox_secret = product.inboxes()[0].secret.clone().unwrap();
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, inbox_secret.as_bytes());
+    let signature = ring::hmac::sign(&key, format!("{timestamp}.{body}").as_bytes());
     let accepted = product
         .client
         .post(&webhook_url)
-        .json(&json!({"event": "message_created"}))
+        .header("Content-Type", "application/json")
+        .header("X-Chatwoot-Timestamp", &timestamp)
+        .header(
+            "X-Chatwoot-Signature",
+            format!("sha256={}", hex_of(signature.as_ref())),
+        )
+        .body(body)
         .send()
         .await
         .unwrap();
@@ -435,4 +456,8 @@ async fn the_bridge_refuses_a_missing_or_wrong_bridge_token() {
         404,
         "the right token gets through to the route"
     );
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
