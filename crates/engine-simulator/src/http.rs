@@ -12,7 +12,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, Error, HttpRequest, HttpResponse};
+use actix_web::{web, Error, HttpRequest, HttpResponse, Route};
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineErrorCode, MarkRead, SendMedia, SendReaction, SendText,
 };
@@ -26,19 +26,36 @@ use crate::records::{CommandKind, EngineCommand, RejectedRequest};
 
 type State = web::Data<Arc<EngineState>>;
 
+/// The commands posted with a body, each to its [`CommandKind::path`] (downloads are
+/// `GET media/{messageId}`).
+const POSTED_COMMANDS: [CommandKind; 6] = [
+    CommandKind::Text,
+    CommandKind::Media,
+    CommandKind::Reaction,
+    CommandKind::Edit,
+    CommandKind::Delete,
+    CommandKind::MarkRead,
+];
+
 /// Mounts the command endpoints.
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
-    config.service(
-        web::scope("/v1/instances/{instance}")
-            .wrap(from_fn(require_engine_token))
-            .route("/message/text", web::post().to(send_text))
-            .route("/message/media", web::post().to(send_media))
-            .route("/message/reaction", web::post().to(send_reaction))
-            .route("/chat/edit", web::post().to(edit_message))
-            .route("/chat/delete", web::post().to(delete_message))
-            .route("/chat/markRead", web::post().to(mark_read))
-            .route("/media/{message_id}", web::get().to(download_media)),
-    );
+    let mut scope = web::scope("/v1/instances/{instance}").wrap(from_fn(require_engine_token));
+    for kind in POSTED_COMMANDS {
+        scope = scope.route(&format!("/{}", kind.path()), command_route(kind));
+    }
+    config.service(scope.route("/media/{message_id}", web::get().to(download_media)));
+}
+
+/// `POST` of one command: its body is read and parsed as `kind`.
+fn command_route(kind: CommandKind) -> Route {
+    web::post().to(
+        move |state: State,
+              path: web::Path<String>,
+              request: HttpRequest,
+              payload: web::Payload| {
+            receive(state, path.into_inner(), request, payload, kind)
+        },
+    )
 }
 
 fn respond(answer: Answer) -> HttpResponse {
@@ -171,102 +188,6 @@ async fn receive(
         Ok(command) => respond(state.handle(&instance, command)),
         Err(problem) => reject(&state, &request, 400, "invalid_request", problem),
     }
-}
-
-async fn send_text(
-    state: State,
-    path: web::Path<String>,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    receive(
-        state,
-        path.into_inner(),
-        request,
-        payload,
-        CommandKind::Text,
-    )
-    .await
-}
-
-async fn send_media(
-    state: State,
-    path: web::Path<String>,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    receive(
-        state,
-        path.into_inner(),
-        request,
-        payload,
-        CommandKind::Media,
-    )
-    .await
-}
-
-async fn send_reaction(
-    state: State,
-    path: web::Path<String>,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    receive(
-        state,
-        path.into_inner(),
-        request,
-        payload,
-        CommandKind::Reaction,
-    )
-    .await
-}
-
-async fn edit_message(
-    state: State,
-    path: web::Path<String>,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    receive(
-        state,
-        path.into_inner(),
-        request,
-        payload,
-        CommandKind::Edit,
-    )
-    .await
-}
-
-async fn delete_message(
-    state: State,
-    path: web::Path<String>,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    receive(
-        state,
-        path.into_inner(),
-        request,
-        payload,
-        CommandKind::Delete,
-    )
-    .await
-}
-
-async fn mark_read(
-    state: State,
-    path: web::Path<String>,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> HttpResponse {
-    receive(
-        state,
-        path.into_inner(),
-        request,
-        payload,
-        CommandKind::MarkRead,
-    )
-    .await
 }
 
 async fn download_media(state: State, path: web::Path<(String, String)>) -> HttpResponse {

@@ -6,14 +6,12 @@
 //! the token first.
 
 use reqwest::StatusCode;
-use ryze_outbound_http::{transport_failure_reason, RequestLabel, Scrubber, Timeouts};
+use ryze_outbound_http::{BoundedAnswer, RequestLabel, Scrubber, ServiceErrors};
 use ryze_ports::SendError;
 use serde::Deserialize;
 
-/// How much of an answer body is quoted in an error.
-const QUOTED_BODY_MAX_BYTES: usize = 512;
-/// Who resets a connection, in `connection reset by …`.
-const PEER: &str = "the API";
+/// Who the API is in texts and logs (`connection reset by …`).
+pub(crate) const PEER: &str = "the API";
 
 /// The API's 404 texts for a missing target message and for media WhatsApp no longer
 /// has (`docs/api.md`).
@@ -33,26 +31,16 @@ struct EnvelopeError {
     message: String,
 }
 
-/// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`].
-pub(crate) fn quote_body(scrubber: &Scrubber<'_>, body: &[u8]) -> String {
-    let text = scrubber.quote(body, QUOTED_BODY_MAX_BYTES, "…");
-    if text.trim().is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        text
-    }
-}
-
 /// The API's refusal of one command.
-pub(crate) struct Refusal<'a> {
-    pub request: &'a RequestLabel,
-    pub status: StatusCode,
-    pub body: &'a [u8],
+struct Refusal<'a> {
+    request: &'a RequestLabel,
+    status: StatusCode,
+    body: &'a [u8],
 }
 
 impl Refusal<'_> {
     /// The error this answer stands for.
-    pub fn into_error(self, scrubber: &Scrubber<'_>) -> SendError {
+    fn into_error(self, scrubber: &Scrubber<'_>) -> SendError {
         let message = serde_json::from_slice::<Envelope>(self.body)
             .map(|envelope| scrubber.scrub(envelope.error.message.trim()))
             .unwrap_or_default();
@@ -60,7 +48,7 @@ impl Refusal<'_> {
             format!(
                 "{}, body: {}",
                 self.status.as_u16(),
-                quote_body(scrubber, self.body)
+                scrubber.quote_answer_body(self.body)
             )
         } else {
             format!("{}: {message}", self.status.as_u16())
@@ -105,31 +93,33 @@ impl Refusal<'_> {
     }
 }
 
-/// The API did not answer (refused, DNS, TLS, reset, timeout): `NotConnected`.
-pub(crate) fn transport_failure(
-    request: &RequestLabel,
-    error: &reqwest::Error,
-    timeouts: Timeouts,
-    scrubber: &Scrubber<'_>,
-) -> SendError {
-    SendError::NotConnected {
-        detail: scrubber.detail(request, &transport_failure_reason(error, timeouts, PEER)),
-    }
-}
+/// The API's answers as [`SendError`]s: by status and message (`docs/api.md`); an API
+/// that does not answer (refused, DNS, TLS, reset, timeout) is `NotConnected`, one whose
+/// answer is not understood `WhatsAppFailed`.
+pub(crate) struct ApiAnswers;
 
-/// A `2xx` answer whose body is not what `docs/api.md` promises.
-pub(crate) fn unreadable(
-    request: &RequestLabel,
-    problem: &dyn std::fmt::Display,
-    body: &[u8],
-    scrubber: &Scrubber<'_>,
-) -> SendError {
-    SendError::WhatsAppFailed {
-        detail: format!(
-            "unreadable answer to {}: {}; body: {}",
-            scrubber.scrub(&request.to_string()),
-            scrubber.scrub(&problem.to_string()),
-            quote_body(scrubber, body)
-        ),
+impl ServiceErrors for ApiAnswers {
+    type Error = SendError;
+
+    fn unanswered(&self, detail: String) -> SendError {
+        SendError::NotConnected { detail }
+    }
+
+    fn refused(
+        &self,
+        label: &RequestLabel,
+        answer: &BoundedAnswer,
+        scrubber: &Scrubber<'_>,
+    ) -> SendError {
+        Refusal {
+            request: label,
+            status: answer.status,
+            body: &answer.body,
+        }
+        .into_error(scrubber)
+    }
+
+    fn unreadable(&self, detail: String) -> SendError {
+        SendError::WhatsAppFailed { detail }
     }
 }

@@ -3,24 +3,22 @@
 //! `GET {API_URL}/api/chat/base64/{instanceId}?messageId=`).
 
 use std::fmt;
-use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use ryze_domain::InstanceId;
-use ryze_outbound_http::{send_and_read, BoundedAnswer, RequestLabel, Scrubber, Timeouts};
+use ryze_outbound_http::{
+    BlankBody, RequestLabel, ServiceClient, ServiceClientSettings, Timeouts, UnansweredLog,
+};
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaDownload, SendMedia,
     SendReaction, SendText,
 };
 use ryze_ports::{SendError, WhatsAppSender};
-use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::answers::{transport_failure, unreadable, Refusal};
+use crate::answers::{ApiAnswers, PEER};
 use crate::{ApiMessageClientBuildError, ApiMessageClientSettings};
 
 /// Longest answer read for a command (a receipt or an error: a few hundred bytes).
@@ -62,117 +60,47 @@ struct MediaAnswer {
 /// Talks to the API's message endpoints as the bridge. Cheap to share: hold it in an
 /// `Arc`. `Debug` shows the API URL and timeouts only.
 pub struct ApiMessageClient {
-    http: reqwest::Client,
-    api_url: Url,
-    token: SecretString,
-    timeouts: Timeouts,
+    service: ServiceClient,
     max_download_bytes: usize,
 }
 
 impl fmt::Debug for ApiMessageClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiMessageClient")
-            .field("api_url", &self.api_url.as_str())
-            .field("connect_timeout", &self.timeouts.connect)
-            .field("request_timeout", &self.timeouts.request)
-            .finish_non_exhaustive()
+        self.service.debug_as(f, "ApiMessageClient", "api_url")
     }
 }
 
 impl ApiMessageClient {
     pub fn new(settings: ApiMessageClientSettings) -> Result<Self, ApiMessageClientBuildError> {
-        let api_url = settings.validated_api_url()?;
-        let token = settings.bridge_token.expose_secret();
-        if token.trim().is_empty() {
-            return Err(ApiMessageClientBuildError::EmptyToken);
-        }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| ApiMessageClientBuildError::TokenNotHeaderSafe)?;
-        authorization.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("ryze-bridge/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            // A redirect means a wrong API_URL (and would carry the token elsewhere).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| ApiMessageClientBuildError::HttpClient(error.to_string()))?;
-        Ok(Self {
-            http,
-            api_url,
+        // A redirect means a wrong API_URL (and would carry the token elsewhere): the
+        // service client follows none.
+        let service = ServiceClient::new(ServiceClientSettings {
+            base_url: settings.api_url,
             token: settings.bridge_token,
             timeouts: Timeouts {
                 connect: settings.connect_timeout,
                 request: settings.request_timeout,
             },
+            user_agent: concat!("ryze-bridge/", env!("CARGO_PKG_VERSION")),
+            peer: PEER,
+            unanswered_log: UnansweredLog::Warning,
+        })?;
+        Ok(Self {
+            service,
             max_download_bytes: settings.max_download_bytes,
         })
     }
 
     /// The API's base URL (`API_URL`).
     pub fn api_url(&self) -> &Url {
-        &self.api_url
+        self.service.base_url()
     }
 
     /// `{API_URL}/api/<area>/<command>/{instanceId}`, each segment percent-encoded.
     fn endpoint(&self, method: Method, segments: [&str; 2], instance: &InstanceId) -> RequestLabel {
-        let mut url = self.api_url.clone();
-        // Always `Ok`: `new` refused base URLs that cannot have path segments.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .push("api")
-                .extend(segments)
-                .push(instance.as_str());
-        }
-        RequestLabel { method, url }
-    }
-
-    fn scrubber(&self) -> Scrubber<'_> {
-        Scrubber::new([self.token.expose_secret()])
-    }
-
-    /// Sends the request and reads at most `max_bytes` of the answer.
-    async fn exchange(
-        &self,
-        request: RequestBuilder,
-        label: &RequestLabel,
-        max_bytes: usize,
-    ) -> Result<BoundedAnswer, SendError> {
-        let started = Instant::now();
-        match send_and_read(request, max_bytes).await {
-            Ok(answer) => {
-                tracing::debug!(request = %label, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "API answered");
-                Ok(answer)
-            }
-            Err(error) => {
-                let failure = transport_failure(label, &error, self.timeouts, &self.scrubber());
-                tracing::warn!(request = %label, elapsed_ms = started.elapsed().as_millis(), error = ?failure, "API unreachable");
-                Err(failure)
-            }
-        }
-    }
-
-    /// The decoded `2xx` body, or the error the answer stands for.
-    fn decode<T: DeserializeOwned>(
-        &self,
-        label: &RequestLabel,
-        answer: &BoundedAnswer,
-    ) -> Result<T, SendError> {
-        let scrubber = self.scrubber();
-        if !answer.status.is_success() {
-            return Err(Refusal {
-                request: label,
-                status: answer.status,
-                body: &answer.body,
-            }
-            .into_error(&scrubber));
-        }
-        serde_json::from_slice(&answer.body)
-            .map_err(|error| unreadable(label, &error, &answer.body, &scrubber))
+        let [area, command] = segments;
+        self.service
+            .endpoint(method, ["api", area, command, instance.as_str()])
     }
 
     /// Posts one command and reads its receipt.
@@ -185,14 +113,14 @@ impl ApiMessageClient {
         sends: Sends,
     ) -> Result<EngineReceipt, SendError> {
         let label = self.endpoint(Method::POST, segments, instance);
-        let request = self
-            .http
-            .request(label.method.clone(), label.url.clone())
-            .json(command);
+        let request = self.service.request(&label).json(command);
         let answer = self
-            .exchange(request, &label, COMMAND_ANSWER_MAX_BYTES)
+            .service
+            .call(&ApiAnswers, request, &label, COMMAND_ANSWER_MAX_BYTES)
             .await?;
-        let answered: ReceiptAnswer = self.decode(&label, &answer)?;
+        let answered: ReceiptAnswer =
+            self.service
+                .read_json(&ApiAnswers, &label, &answer, BlankBody::IsUnreadable)?;
         let mut receipt = EngineReceipt {
             message_id: answered.message_id.filter(|id| !id.is_empty()),
             timestamp: answered.timestamp,
@@ -201,11 +129,11 @@ impl ApiMessageClient {
             match requested_id {
                 Some(requested) => receipt.message_id = Some(requested.to_owned()),
                 None => {
-                    return Err(unreadable(
+                    return Err(self.service.unreadable(
+                        &ApiAnswers,
                         &label,
                         &"the answer names no messageId",
-                        &answer.body,
-                        &self.scrubber(),
+                        &answer,
                     ))
                 }
             }
@@ -320,9 +248,10 @@ impl WhatsAppSender for ApiMessageClient {
             .url
             .query_pairs_mut()
             .append_pair("messageId", message_id);
-        let request = self.http.request(label.method.clone(), label.url.clone());
+        let request = self.service.request(&label);
         let answer = self
-            .exchange(request, &label, self.max_download_bytes)
+            .service
+            .call(&ApiAnswers, request, &label, self.max_download_bytes)
             .await?;
         if answer.cut_short && answer.status.is_success() {
             return Err(SendError::MediaTooLarge {
@@ -332,7 +261,9 @@ impl WhatsAppSender for ApiMessageClient {
                 ),
             });
         }
-        let media: MediaAnswer = self.decode(&label, &answer)?;
+        let media: MediaAnswer =
+            self.service
+                .read_json(&ApiAnswers, &label, &answer, BlankBody::IsUnreadable)?;
         Ok(MediaDownload {
             message_id: media
                 .message_id

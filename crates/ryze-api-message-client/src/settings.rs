@@ -40,27 +40,6 @@ impl ApiMessageClientSettings {
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
         }
     }
-
-    /// Checks the API URL: http or https, with a host, without credentials, query or
-    /// fragment.
-    pub(crate) fn validated_api_url(&self) -> Result<Url, ApiMessageClientBuildError> {
-        let url = &self.api_url;
-        if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(ApiMessageClientBuildError::UnsupportedScheme {
-                scheme: url.scheme().to_owned(),
-            });
-        }
-        if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
-            return Err(ApiMessageClientBuildError::NotAHostUrl);
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(ApiMessageClientBuildError::CredentialsInUrl);
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(ApiMessageClientBuildError::QueryOrFragment);
-        }
-        Ok(url.clone())
-    }
 }
 
 /// Why the settings cannot make a client. Never contains the token.
@@ -83,3 +62,5 @@ pub enum ApiMessageClientBuildError {
     #[error("cannot build the HTTP client for the API: {0}")]
     HttpClient(String),
 }
+
+ryze_outbound_http::impl_from_service_client_setup_error!(ApiMessageClientBuildError);

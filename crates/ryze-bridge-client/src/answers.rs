@@ -5,7 +5,7 @@
 use std::fmt;
 
 use reqwest::StatusCode;
-use ryze_outbound_http::{transport_failure_reason, RequestLabel, Scrubber, Timeouts};
+use ryze_outbound_http::{RequestLabel, Scrubber};
 use ryze_ports::GatewayError;
 use serde::de::DeserializeOwned;
 
@@ -13,8 +13,8 @@ use crate::wire::{codes, ErrorEnvelope};
 
 /// How much of an unreadable answer is quoted in an error.
 const QUOTED_BODY_MAX_BYTES: usize = 512;
-/// Who resets a connection, in `connection reset by …`.
-const PEER: &str = "the bridge";
+/// Who the bridge is in texts and logs (`connection reset by …`).
+pub(crate) const PEER: &str = "the bridge";
 
 /// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`]. Scrubbing comes
 /// first so that a cut never leaves the start of a secret behind.
@@ -118,18 +118,6 @@ impl Answer {
         } else {
             body
         }
-    }
-}
-
-/// The bridge did not answer: connection refused, DNS failure, timeout, TLS, reset.
-pub(crate) fn transport_failure(
-    request: &RequestLabel,
-    error: &reqwest::Error,
-    timeouts: Timeouts,
-    scrubber: &Scrubber<'_>,
-) -> GatewayError {
-    GatewayError::Unreachable {
-        detail: scrubber.detail(request, &transport_failure_reason(error, timeouts, PEER)),
     }
 }
 

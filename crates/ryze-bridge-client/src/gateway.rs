@@ -1,22 +1,22 @@
 //! [`HttpIntegrationGateway`]: the [`IntegrationGateway`] port over the bridge's HTTP API.
 
 use std::fmt;
-use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, RequestBuilder};
 use ryze_domain::{BridgeIntegrationId, IntegrationStatus};
 use ryze_ports::{
     ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
-use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use ryze_outbound_http::{send_and_read, RequestLabel, Scrubber, Timeouts};
+use ryze_outbound_http::{
+    RequestLabel, Scrubber, ServiceClient, ServiceClientSettings, Timeouts, Unanswered,
+    UnansweredLog,
+};
 
-use crate::answers::{transport_failure, Answer};
+use crate::answers::{Answer, PEER};
 use crate::wire::{ActivateAnswer, ActivateBody, StatusAnswer};
 use crate::{BridgeClientBuildError, BridgeClientSettings};
 
@@ -27,59 +27,36 @@ const ANSWER_MAX_BYTES: usize = 1024 * 1024;
 /// Talks to the bridge. Cheap to share: hold it in an `Arc`. `Debug` shows the base URL
 /// and timeouts only.
 pub struct HttpIntegrationGateway {
-    http: reqwest::Client,
-    base_url: Url,
-    token: SecretString,
-    timeouts: Timeouts,
+    service: ServiceClient,
 }
 
 impl HttpIntegrationGateway {
     pub fn new(settings: BridgeClientSettings) -> Result<Self, BridgeClientBuildError> {
-        let base_url = settings.validated_base_url()?;
-        let token = settings.token.expose_secret();
-        if token.trim().is_empty() {
-            return Err(BridgeClientBuildError::EmptyToken);
-        }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| BridgeClientBuildError::TokenNotHeaderSafe)?;
-        authorization.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("ryze-api/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            // A redirect means a wrong BRIDGE_URL; report it rather than follow it.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| BridgeClientBuildError::HttpClient(error.to_string()))?;
-        Ok(Self {
-            http,
-            base_url,
+        // A redirect means a wrong BRIDGE_URL: the service client reports it rather than
+        // follow it.
+        let service = ServiceClient::new(ServiceClientSettings {
+            base_url: settings.base_url,
             token: settings.token,
             timeouts: Timeouts {
                 connect: settings.connect_timeout,
                 request: settings.request_timeout,
             },
-        })
+            user_agent: concat!("ryze-api/", env!("CARGO_PKG_VERSION")),
+            peer: PEER,
+            // The control plane reports the error a failure becomes.
+            unanswered_log: UnansweredLog::Debug,
+        })?;
+        Ok(Self { service })
     }
 
     /// The bridge's base URL (`BRIDGE_URL`).
     pub fn base_url(&self) -> &Url {
-        &self.base_url
+        self.service.base_url()
     }
 
     /// The URL of an API path under the base URL; each segment is percent-encoded.
     fn endpoint(&self, method: Method, segments: &[&str]) -> RequestLabel {
-        let mut url = self.base_url.clone();
-        // Always `Ok`: `new` refused base URLs that cannot have path segments.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        RequestLabel { method, url }
+        self.service.endpoint(method, segments.iter().copied())
     }
 
     fn integration_endpoint(&self, method: Method, id: &BridgeIntegrationId) -> RequestLabel {
@@ -88,11 +65,11 @@ impl HttpIntegrationGateway {
 
     /// Secrets to scrub from answers: the bridge token, plus any given.
     fn scrubber<'a>(&'a self, extra_secret: Option<&'a str>) -> Scrubber<'a> {
-        Scrubber::new(std::iter::once(self.token.expose_secret()).chain(extra_secret))
+        self.service.scrubber_with(extra_secret)
     }
 
     fn request(&self, label: &RequestLabel) -> RequestBuilder {
-        self.http.request(label.method.clone(), label.url.clone())
+        self.service.request(label)
     }
 
     /// Sends the request and reads the answer (at most [`ANSWER_MAX_BYTES`]).
@@ -102,17 +79,11 @@ impl HttpIntegrationGateway {
         label: &RequestLabel,
         scrubber: &Scrubber<'_>,
     ) -> Result<Answer, GatewayError> {
-        let started = Instant::now();
-        let unreachable = |error: reqwest::Error| {
-            let failure = transport_failure(label, &error, self.timeouts, scrubber);
-            tracing::debug!(request = %label, elapsed_ms = started.elapsed().as_millis(), error = %failure, "bridge unreachable");
-            failure
-        };
-
-        let answer = send_and_read(request, ANSWER_MAX_BYTES)
+        let answer = self
+            .service
+            .exchange(request, label, ANSWER_MAX_BYTES, scrubber)
             .await
-            .map_err(unreachable)?;
-        tracing::debug!(request = %label, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "bridge answered");
+            .map_err(|Unanswered { detail }| GatewayError::Unreachable { detail })?;
         Ok(Answer {
             status: answer.status,
             body: answer.body,
@@ -122,11 +93,8 @@ impl HttpIntegrationGateway {
 
 impl fmt::Debug for HttpIntegrationGateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpIntegrationGateway")
-            .field("base_url", &self.base_url.as_str())
-            .field("connect_timeout", &self.timeouts.connect)
-            .field("request_timeout", &self.timeouts.request)
-            .finish_non_exhaustive()
+        self.service
+            .debug_as(f, "HttpIntegrationGateway", "base_url")
     }
 }
 

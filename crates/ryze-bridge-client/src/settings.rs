@@ -41,25 +41,4 @@ pub enum BridgeClientBuildError {
     HttpClient(String),
 }
 
-impl BridgeClientSettings {
-    /// Checks the base URL: http or https, with a host, without credentials, query or
-    /// fragment.
-    pub(crate) fn validated_base_url(&self) -> Result<Url, BridgeClientBuildError> {
-        let url = &self.base_url;
-        if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(BridgeClientBuildError::UnsupportedScheme {
-                scheme: url.scheme().to_owned(),
-            });
-        }
-        if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
-            return Err(BridgeClientBuildError::NotAHostUrl);
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(BridgeClientBuildError::CredentialsInUrl);
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(BridgeClientBuildError::QueryOrFragment);
-        }
-        Ok(url.clone())
-    }
-}
+ryze_outbound_http::impl_from_service_client_setup_error!(BridgeClientBuildError);

@@ -5,35 +5,23 @@
 //! `not_connected`. Every text taken from an answer is scrubbed of the token first.
 
 use reqwest::StatusCode;
-use ryze_outbound_http::{transport_failure_reason, RequestLabel, Scrubber, Timeouts};
+use ryze_outbound_http::{BoundedAnswer, RequestLabel, Scrubber, ServiceErrors};
 use ryze_ports::whatsapp_events::{EngineErrorCode, EngineErrorResponse};
 use ryze_ports::SendError;
 
-/// How much of an answer body is quoted in an error.
-const QUOTED_BODY_MAX_BYTES: usize = 512;
-/// Who resets a connection, in `connection reset by …`.
-const PEER: &str = "the WhatsApp engine";
-
-/// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`].
-pub(crate) fn quote_body(scrubber: &Scrubber<'_>, body: &[u8]) -> String {
-    let text = scrubber.quote(body, QUOTED_BODY_MAX_BYTES, "…");
-    if text.trim().is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        text
-    }
-}
+/// Who the engine is in texts and logs (`connection reset by …`).
+pub(crate) const PEER: &str = "the WhatsApp engine";
 
 /// The engine's refusal of one command.
-pub(crate) struct Refusal<'a> {
-    pub request: &'a RequestLabel,
-    pub status: StatusCode,
-    pub body: &'a [u8],
+struct Refusal<'a> {
+    request: &'a RequestLabel,
+    status: StatusCode,
+    body: &'a [u8],
 }
 
 impl Refusal<'_> {
     /// The error this answer stands for.
-    pub fn into_error(self, scrubber: &Scrubber<'_>) -> SendError {
+    fn into_error(self, scrubber: &Scrubber<'_>) -> SendError {
         let parsed = serde_json::from_slice::<EngineErrorResponse>(self.body).ok();
         let (code, message) = match parsed {
             Some(EngineErrorResponse { error }) => {
@@ -110,7 +98,7 @@ impl Refusal<'_> {
                 format!("{status} {}", scrubber.scrub(code.as_str()))
             }
             Some(code) => format!("{status} {}: {message}", scrubber.scrub(code.as_str())),
-            None => format!("{status}, body: {}", quote_body(scrubber, self.body)),
+            None => format!("{status}, body: {}", scrubber.quote_answer_body(self.body)),
         };
         scrubber.detail(self.request, &what)
     }
@@ -149,31 +137,33 @@ fn media_too_large(message: &str) -> SendError {
     }
 }
 
-/// The engine did not answer (refused, DNS, TLS, reset, timeout): `not_connected`.
-pub(crate) fn transport_failure(
-    request: &RequestLabel,
-    error: &reqwest::Error,
-    timeouts: Timeouts,
-    scrubber: &Scrubber<'_>,
-) -> SendError {
-    SendError::NotConnected {
-        detail: scrubber.detail(request, &transport_failure_reason(error, timeouts, PEER)),
-    }
-}
+/// The engine's answers as [`SendError`]s: by the table of docs/engine-contract.md §5;
+/// an engine that does not answer (refused, DNS, TLS, reset, timeout) is
+/// `NotConnected`, one whose answer is not understood `WhatsAppFailed`.
+pub(crate) struct EngineAnswers;
 
-/// A `2xx` answer whose body is not what the contract promises.
-pub(crate) fn unreadable(
-    request: &RequestLabel,
-    problem: &dyn std::fmt::Display,
-    body: &[u8],
-    scrubber: &Scrubber<'_>,
-) -> SendError {
-    SendError::WhatsAppFailed {
-        detail: format!(
-            "unreadable answer to {}: {}; body: {}",
-            scrubber.scrub(&request.to_string()),
-            scrubber.scrub(&problem.to_string()),
-            quote_body(scrubber, body)
-        ),
+impl ServiceErrors for EngineAnswers {
+    type Error = SendError;
+
+    fn unanswered(&self, detail: String) -> SendError {
+        SendError::NotConnected { detail }
+    }
+
+    fn refused(
+        &self,
+        label: &RequestLabel,
+        answer: &BoundedAnswer,
+        scrubber: &Scrubber<'_>,
+    ) -> SendError {
+        Refusal {
+            request: label,
+            status: answer.status,
+            body: &answer.body,
+        }
+        .into_error(scrubber)
+    }
+
+    fn unreadable(&self, detail: String) -> SendError {
+        SendError::WhatsAppFailed { detail }
     }
 }

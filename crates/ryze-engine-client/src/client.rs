@@ -2,24 +2,22 @@
 //! (`POST {ENGINE_URL}/v1/instances/{instanceId}/…`, `GET …/media/{messageId}`).
 
 use std::fmt;
-use std::time::Instant;
 
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::{Method, RequestBuilder};
+use reqwest::Method;
 use ryze_domain::InstanceId;
-use ryze_outbound_http::{send_and_read, BoundedAnswer, RequestLabel, Scrubber, Timeouts};
+use ryze_outbound_http::{
+    BlankBody, RequestLabel, ServiceClient, ServiceClientSettings, Timeouts, UnansweredLog,
+};
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaDownload, SendMedia, SendReaction,
     SendText,
 };
 use ryze_ports::{SendError, WhatsAppSender};
-use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
-use crate::answers::{transport_failure, unreadable, Refusal};
+use crate::answers::{EngineAnswers, PEER};
 use crate::{EngineClientBuildError, EngineClientSettings};
 
 /// Longest answer read for a command (a receipt or an error: a few hundred bytes).
@@ -37,121 +35,47 @@ enum Sends {
 /// Talks to the WhatsApp engine. Cheap to share: hold it in an `Arc`. `Debug` shows the
 /// base URL and timeouts only.
 pub struct EngineClient {
-    http: reqwest::Client,
-    base_url: Url,
-    token: SecretString,
-    timeouts: Timeouts,
+    service: ServiceClient,
     max_download_bytes: usize,
 }
 
 impl fmt::Debug for EngineClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EngineClient")
-            .field("base_url", &self.base_url.as_str())
-            .field("connect_timeout", &self.timeouts.connect)
-            .field("request_timeout", &self.timeouts.request)
-            .finish_non_exhaustive()
+        self.service.debug_as(f, "EngineClient", "base_url")
     }
 }
 
 impl EngineClient {
     pub fn new(settings: EngineClientSettings) -> Result<Self, EngineClientBuildError> {
-        let base_url = settings.validated_base_url()?;
-        let token = settings.token.expose_secret();
-        if token.trim().is_empty() {
-            return Err(EngineClientBuildError::EmptyToken);
-        }
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {token}"))
-            .map_err(|_| EngineClientBuildError::TokenNotHeaderSafe)?;
-        authorization.set_sensitive(true);
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, authorization);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let http = reqwest::Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("ryze-api/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            // A redirect means a wrong ENGINE_URL (and would carry the token elsewhere).
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|error| EngineClientBuildError::HttpClient(error.to_string()))?;
-        Ok(Self {
-            http,
-            base_url,
+        // A redirect means a wrong ENGINE_URL (and would carry the token elsewhere): the
+        // service client follows none.
+        let service = ServiceClient::new(ServiceClientSettings {
+            base_url: settings.base_url,
             token: settings.token,
             timeouts: Timeouts {
                 connect: settings.connect_timeout,
                 request: settings.request_timeout,
             },
+            user_agent: concat!("ryze-api/", env!("CARGO_PKG_VERSION")),
+            peer: PEER,
+            unanswered_log: UnansweredLog::Warning,
+        })?;
+        Ok(Self {
+            service,
             max_download_bytes: settings.max_download_bytes,
         })
     }
 
     /// The engine's base URL (`ENGINE_URL`).
     pub fn base_url(&self) -> &Url {
-        &self.base_url
+        self.service.base_url()
     }
 
     /// `{ENGINE_URL}/v1/instances/{instanceId}/<segments>`, each segment percent-encoded.
     fn endpoint(&self, method: Method, instance: &InstanceId, segments: &[&str]) -> RequestLabel {
-        let mut url = self.base_url.clone();
-        // Always `Ok`: `new` refused base URLs that cannot have path segments.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty()
-                .extend(["v1", "instances", instance.as_str()])
-                .extend(segments);
-        }
-        RequestLabel { method, url }
-    }
-
-    fn scrubber(&self) -> Scrubber<'_> {
-        Scrubber::new([self.token.expose_secret()])
-    }
-
-    /// Sends the request and reads at most `max_bytes` of the answer.
-    async fn exchange(
-        &self,
-        request: RequestBuilder,
-        label: &RequestLabel,
-        max_bytes: usize,
-    ) -> Result<BoundedAnswer, SendError> {
-        let started = Instant::now();
-        match send_and_read(request, max_bytes).await {
-            Ok(answer) => {
-                tracing::debug!(request = %label, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "engine answered");
-                Ok(answer)
-            }
-            Err(error) => {
-                let failure = transport_failure(label, &error, self.timeouts, &self.scrubber());
-                tracing::warn!(request = %label, elapsed_ms = started.elapsed().as_millis(), error = %failure_detail(&failure), "engine unreachable");
-                Err(failure)
-            }
-        }
-    }
-
-    /// The decoded `2xx` body, or the error the answer stands for.
-    fn decode<T: DeserializeOwned>(
-        &self,
-        label: &RequestLabel,
-        answer: &BoundedAnswer,
-    ) -> Result<T, SendError> {
-        let scrubber = self.scrubber();
-        if !answer.status.is_success() {
-            return Err(Refusal {
-                request: label,
-                status: answer.status,
-                body: &answer.body,
-            }
-            .into_error(&scrubber));
-        }
-        let body: &[u8] = if answer.body.iter().all(u8::is_ascii_whitespace) {
-            b"{}"
-        } else {
-            &answer.body
-        };
-        serde_json::from_slice(body)
-            .map_err(|error| unreadable(label, &error, &answer.body, &scrubber))
+        let path = ["v1", "instances", instance.as_str()];
+        self.service
+            .endpoint(method, path.into_iter().chain(segments.iter().copied()))
     }
 
     /// Posts one command and reads its receipt.
@@ -164,23 +88,23 @@ impl EngineClient {
         sends: Sends,
     ) -> Result<EngineReceipt, SendError> {
         let label = self.endpoint(Method::POST, instance, segments);
-        let request = self
-            .http
-            .request(label.method.clone(), label.url.clone())
-            .json(command);
+        let request = self.service.request(&label).json(command);
         let answer = self
-            .exchange(request, &label, COMMAND_ANSWER_MAX_BYTES)
+            .service
+            .call(&EngineAnswers, request, &label, COMMAND_ANSWER_MAX_BYTES)
             .await?;
-        let mut receipt: EngineReceipt = self.decode(&label, &answer)?;
+        let mut receipt: EngineReceipt =
+            self.service
+                .read_json(&EngineAnswers, &label, &answer, BlankBody::IsEmptyObject)?;
         if sends == Sends::Message {
             match (&receipt.message_id, requested_id) {
                 (None, Some(requested)) => receipt.message_id = Some(requested.to_owned()),
                 (None, None) => {
-                    return Err(unreadable(
+                    return Err(self.service.unreadable(
+                        &EngineAnswers,
                         &label,
                         &"the answer names no messageId",
-                        &answer.body,
-                        &self.scrubber(),
+                        &answer,
                     ));
                 }
                 (Some(given), Some(requested)) if given != requested => {
@@ -190,14 +114,6 @@ impl EngineClient {
             }
         }
         Ok(receipt)
-    }
-}
-
-/// The detail of a transport failure, for logs.
-fn failure_detail(error: &SendError) -> &str {
-    match error {
-        SendError::NotConnected { detail } => detail,
-        _ => "",
     }
 }
 
@@ -309,9 +225,10 @@ impl WhatsAppSender for EngineClient {
         message_id: &str,
     ) -> Result<MediaDownload, SendError> {
         let label = self.endpoint(Method::GET, instance, &["media", message_id]);
-        let request = self.http.request(label.method.clone(), label.url.clone());
+        let request = self.service.request(&label);
         let answer = self
-            .exchange(request, &label, self.max_download_bytes)
+            .service
+            .call(&EngineAnswers, request, &label, self.max_download_bytes)
             .await?;
         if answer.cut_short && answer.status.is_success() {
             return Err(SendError::MediaTooLarge {
@@ -321,6 +238,7 @@ impl WhatsAppSender for EngineClient {
                 ),
             });
         }
-        self.decode(&label, &answer)
+        self.service
+            .read_json(&EngineAnswers, &label, &answer, BlankBody::IsEmptyObject)
     }
 }

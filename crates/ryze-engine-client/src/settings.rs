@@ -39,27 +39,6 @@ impl EngineClientSettings {
             max_download_bytes: DEFAULT_MAX_DOWNLOAD_BYTES,
         }
     }
-
-    /// Checks the base URL: http or https, with a host, without credentials, query or
-    /// fragment.
-    pub(crate) fn validated_base_url(&self) -> Result<Url, EngineClientBuildError> {
-        let url = &self.base_url;
-        if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(EngineClientBuildError::UnsupportedScheme {
-                scheme: url.scheme().to_owned(),
-            });
-        }
-        if url.cannot_be_a_base() || url.host_str().is_none_or(str::is_empty) {
-            return Err(EngineClientBuildError::NotAHostUrl);
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(EngineClientBuildError::CredentialsInUrl);
-        }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(EngineClientBuildError::QueryOrFragment);
-        }
-        Ok(url.clone())
-    }
 }
 
 /// Why the settings cannot make a client. Never contains the token.
@@ -84,3 +63,5 @@ pub enum EngineClientBuildError {
     #[error("cannot build the HTTP client for the WhatsApp engine: {0}")]
     HttpClient(String),
 }
+
+ryze_outbound_http::impl_from_service_client_setup_error!(EngineClientBuildError);

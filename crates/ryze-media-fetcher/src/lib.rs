@@ -1,5 +1,6 @@
 //! Downloads files from URLs users give (`mediaUrl` of `POST /api/message/media`): the
-//! [`MediaFetcher`] port over reqwest, behind the outbound-address guard.
+//! [`MediaFetcher`] port over reqwest, behind the outbound-address guard. The bridge
+//! downloads agents' attachments with it too (`ryze`'s `attachment_downloads`).
 //!
 //! Every URL is checked before the request ([`AddressPolicy::check_request_url`]); the
 //! client's DNS resolver and redirect policy ([`guarded_client_builder`]) check every
@@ -67,9 +68,19 @@ pub struct GuardedMediaFetcher {
 }
 
 impl GuardedMediaFetcher {
+    /// A fetcher for the API, introducing itself as `ryze-api/<version>`.
     pub fn new(settings: MediaFetcherSettings) -> Result<Self, MediaFetcherBuildError> {
+        Self::with_user_agent(settings, concat!("ryze-api/", env!("CARGO_PKG_VERSION")))
+    }
+
+    /// A fetcher sending `user_agent` as its `User-Agent` (e.g. the bridge's, for agents'
+    /// attachments).
+    pub fn with_user_agent(
+        settings: MediaFetcherSettings,
+        user_agent: &'static str,
+    ) -> Result<Self, MediaFetcherBuildError> {
         let http = guarded_client_builder(settings.policy)
-            .user_agent(concat!("ryze-api/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .build()
@@ -288,6 +299,19 @@ mod tests {
         );
         assert_eq!(file_name_in_url(&url("https://cdn.example/download")), None);
         assert_eq!(file_name_in_url(&url("https://cdn.example/")), None);
+    }
+
+    #[test]
+    fn file_names_come_from_content_disposition_without_paths() {
+        assert_eq!(
+            file_name_in_disposition("attachment; filename=\"../../etc/relatorio.pdf\"").as_deref(),
+            Some("relatorio.pdf")
+        );
+        assert_eq!(
+            file_name_in_disposition("inline; filename=a.png").as_deref(),
+            Some("a.png")
+        );
+        assert_eq!(file_name_in_disposition("inline"), None);
     }
 
     #[test]

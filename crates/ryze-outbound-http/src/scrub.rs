@@ -8,6 +8,9 @@ use crate::RequestLabel;
 /// Stands in for a secret wherever a text from the outside contains it.
 pub const REDACTED: &str = "***";
 
+/// How much of an answer body [`Scrubber::quote_answer_body`] quotes.
+pub const QUOTED_ANSWER_MAX_BYTES: usize = 512;
+
 /// Replaces each of the given secrets with [`REDACTED`] in any text. Empty secrets are
 /// ignored (they would match everywhere).
 #[derive(Debug, Clone)]
@@ -48,6 +51,33 @@ impl<'a> Scrubber<'a> {
         text
     }
 
+    /// An answer body for an error text: scrubbed, cut to [`QUOTED_ANSWER_MAX_BYTES`]
+    /// (`…` marks the cut), or `(empty body)` when there is nothing but blanks.
+    pub fn quote_answer_body(&self, body: &[u8]) -> String {
+        let text = self.quote(body, QUOTED_ANSWER_MAX_BYTES, "…");
+        if text.trim().is_empty() {
+            "(empty body)".to_owned()
+        } else {
+            text
+        }
+    }
+
+    /// `unreadable answer to {label}: {problem}; body: {quoted body}`, scrubbed: a
+    /// success whose body does not say what the peer's contract promises.
+    pub fn unreadable_answer(
+        &self,
+        label: &RequestLabel,
+        problem: &dyn fmt::Display,
+        body: &[u8],
+    ) -> String {
+        format!(
+            "unreadable answer to {}: {}; body: {}",
+            self.scrub(&label.to_string()),
+            self.scrub(&problem.to_string()),
+            self.quote_answer_body(body)
+        )
+    }
+
     /// The request's URL, scrubbed.
     pub fn url(&self, label: &RequestLabel) -> String {
         self.scrub(label.url.as_str())
@@ -80,6 +110,25 @@ mod tests {
         assert_eq!(scrubber.quote(body.as_bytes(), 10, ""), "aaaaaaaaa");
         assert_eq!(scrubber.quote(b"x secret-token y", 10, "…"), "x *** y");
         assert_eq!(scrubber.quote(b"", 10, "…"), "");
+    }
+
+    #[test]
+    fn answer_bodies_are_quoted_scrubbed_and_cut_or_named_empty() {
+        let scrubber = Scrubber::new(["secret-token"]);
+        let long = "b".repeat(QUOTED_ANSWER_MAX_BYTES + 10);
+        assert_eq!(
+            scrubber.quote_answer_body(long.as_bytes()),
+            format!("{}…", "b".repeat(QUOTED_ANSWER_MAX_BYTES))
+        );
+        assert_eq!(scrubber.quote_answer_body(b" \n "), "(empty body)");
+        let label = RequestLabel {
+            method: Method::POST,
+            url: Url::parse("http://engine/v1/x").unwrap(),
+        };
+        assert_eq!(
+            scrubber.unreadable_answer(&label, &"no secret-token here", b"secret-token"),
+            "unreadable answer to POST http://engine/v1/x: no *** here; body: ***"
+        );
     }
 
     #[test]

@@ -2,20 +2,24 @@
 //! attach in Chatwoot, for the outbound relay to send to WhatsApp.
 //!
 //! Chatwoot's `data_url` is an ActiveStorage URL that redirects to the file (its own disk
-//! service, S3, …), so redirects are followed, each one through the outbound-address
-//! guard (the guarded resolver checks every host name at connect time, the guarded
-//! redirect policy every IP-literal target, and the URL itself is checked before the
-//! request). No credential is sent: the URLs are signed by Chatwoot. The answer is read up
-//! to the caller's limit and no further. It lives with the wiring because the bridge's
-//! use-case crate makes no HTTP calls of its own.
+//! service, S3, …). The download itself is `ryze-media-fetcher`'s guarded fetcher, the
+//! one the API uses for `mediaUrl`: redirects followed, each one through the
+//! outbound-address guard (the URL checked before the request, every host name at connect
+//! time, every redirect target), no credential sent (the URLs are signed by Chatwoot), a
+//! timeout, and the answer read up to the caller's limit and no further. This wrapper
+//! only gives it the bridge's time limits and turns its answers into the port's. It lives
+//! with the wiring because the bridge's use-case crate makes no HTTP calls of its own.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use ryze_address_guard::{find_guard_error, guarded_client_builder, AddressPolicy};
+use ryze_address_guard::AddressPolicy;
 use ryze_bridge::outbound::{AttachmentDownloader, DownloadError, DownloadedFile};
-use url::Url;
+use ryze_media_fetcher::{GuardedMediaFetcher, MediaFetcherBuildError, MediaFetcherSettings};
+use ryze_ports::{FetchedMedia, MediaFetchError, MediaFetcher};
+
+/// How refusals name the URL (`the attachment URL: …`).
+const URL_FIELD: &str = "the attachment URL";
 
 /// Time limits of a download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,69 +38,40 @@ impl Default for AttachmentDownloadSettings {
     }
 }
 
-/// Downloads attachments with reqwest, behind the outbound-address guard.
+/// Downloads attachments through the guarded media fetcher.
 pub struct GuardedAttachmentDownloader {
-    client: reqwest::Client,
-    policy: AddressPolicy,
+    fetcher: GuardedMediaFetcher,
 }
 
 impl GuardedAttachmentDownloader {
     pub fn new(
         policy: AddressPolicy,
         settings: AttachmentDownloadSettings,
-    ) -> Result<Self, reqwest::Error> {
-        let client = guarded_client_builder(policy)
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.timeout)
-            .build()?;
-        Ok(Self { client, policy })
+    ) -> Result<Self, MediaFetcherBuildError> {
+        let fetcher = GuardedMediaFetcher::with_user_agent(
+            MediaFetcherSettings {
+                policy,
+                connect_timeout: settings.connect_timeout,
+                request_timeout: settings.timeout,
+            },
+            concat!("ryze-bridge/", env!("CARGO_PKG_VERSION")),
+        )?;
+        Ok(Self { fetcher })
     }
+}
 
-    async fn fetch(&self, url: &str, max_bytes: u64) -> Result<DownloadedFile, DownloadError> {
-        let parsed = Url::parse(url).map_err(|error| {
-            DownloadError::Refused(format!("the attachment URL is not a valid URL: {error}"))
-        })?;
-        self.policy
-            .check_request_url(&parsed, "the attachment URL")
-            .map_err(|error| DownloadError::Refused(error.to_string()))?;
-        let mut response = self
-            .client
-            .get(parsed)
-            .send()
+#[async_trait]
+impl AttachmentDownloader for GuardedAttachmentDownloader {
+    async fn download(&self, url: &str, max_bytes: u64) -> Result<DownloadedFile, DownloadError> {
+        let FetchedMedia {
+            bytes,
+            content_type,
+            file_name,
+        } = self
+            .fetcher
+            .fetch(URL_FIELD, url, max_bytes)
             .await
-            .map_err(transport_failure)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(DownloadError::Status {
-                status: status.as_u16(),
-            });
-        }
-        if response
-            .content_length()
-            .is_some_and(|length| length > max_bytes)
-        {
-            return Err(DownloadError::TooLarge {
-                limit_bytes: max_bytes,
-            });
-        }
-        let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|value: &reqwest::header::HeaderValue| value.to_str().ok())
-                .map(str::to_owned)
-        };
-        let content_type = header(CONTENT_TYPE);
-        let file_name = header(CONTENT_DISPOSITION).and_then(|value| file_name_in(&value));
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport_failure)? {
-            if (bytes.len() + chunk.len()) as u64 > max_bytes {
-                return Err(DownloadError::TooLarge {
-                    limit_bytes: max_bytes,
-                });
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+            .map_err(download_error)?;
         Ok(DownloadedFile {
             bytes,
             content_type,
@@ -105,42 +80,15 @@ impl GuardedAttachmentDownloader {
     }
 }
 
-#[async_trait]
-impl AttachmentDownloader for GuardedAttachmentDownloader {
-    async fn download(&self, url: &str, max_bytes: u64) -> Result<DownloadedFile, DownloadError> {
-        self.fetch(url, max_bytes).await
+/// The port's error for the fetcher's: the same four cases, with the same texts (which
+/// never quote the URL's query: signed URLs are credentials to the file).
+fn download_error(error: MediaFetchError) -> DownloadError {
+    match error {
+        MediaFetchError::Refused { message } => DownloadError::Refused(message),
+        MediaFetchError::TooLarge { limit_bytes } => DownloadError::TooLarge { limit_bytes },
+        MediaFetchError::Status { status } => DownloadError::Status { status },
+        MediaFetchError::Unreachable { detail } => DownloadError::Unreachable(detail),
     }
-}
-
-/// A failed request in words, without its URL (signed URLs are credentials to the file).
-fn transport_failure(error: reqwest::Error) -> DownloadError {
-    if let Some(refused) = find_guard_error(&error) {
-        return DownloadError::Refused(refused.to_string());
-    }
-    let error = error.without_url();
-    if error.is_timeout() {
-        return DownloadError::Unreachable("the download timed out".to_owned());
-    }
-    let mut detail = error.to_string();
-    let mut cause = std::error::Error::source(&error);
-    while let Some(inner) = cause {
-        detail = format!("{detail}: {inner}");
-        cause = inner.source();
-    }
-    DownloadError::Unreachable(detail)
-}
-
-/// The `filename` of a `Content-Disposition` (quoted or not), without any path.
-fn file_name_in(disposition: &str) -> Option<String> {
-    disposition
-        .split(';')
-        .map(str::trim)
-        .find_map(|part| part.strip_prefix("filename="))
-        .map(|name| name.trim_matches('"'))
-        .and_then(|name| name.rsplit(['/', '\\']).next())
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -283,18 +231,5 @@ mod tests {
         assert_eq!(gone, DownloadError::Status { status: 404 });
         assert!(!gone.is_transient());
         assert!(busy.is_transient());
-    }
-
-    #[test]
-    fn file_names_come_from_content_disposition_without_paths() {
-        assert_eq!(
-            file_name_in("attachment; filename=\"../../etc/relatorio.pdf\"").as_deref(),
-            Some("relatorio.pdf")
-        );
-        assert_eq!(
-            file_name_in("inline; filename=a.png").as_deref(),
-            Some("a.png")
-        );
-        assert_eq!(file_name_in("inline"), None);
     }
 }
