@@ -368,4 +368,8 @@ pub struct Attachment {
     #[serde(skip)]
     pub bytes: Arc<Vec<u8>>,
     pub byte_size: usize,
+    /// The `meta` jsonb column: `{"is_recorded_audio": true}` for a recording made with
+    /// Chatwoot's audio recorder (the upload named in the `is_recorded_audio` parameter).
+    #[serde(default)]
+    pub meta: JsonObject,
 }

@@ -314,7 +314,7 @@ pub fn attachment(attachment: &Attachment, base_url: &str) -> Value {
         .filename
         .rsplit_once('.')
         .map(|(_, extension)| extension.to_owned());
-    json!({
+    let mut fields = json!({
         "id": attachment.id,
         "message_id": attachment.message_id,
         "file_type": attachment.file_type.as_str(),
@@ -325,7 +325,11 @@ pub fn attachment(attachment: &Attachment, base_url: &str) -> Value {
         "file_size": attachment.byte_size,
         "width": null,
         "height": null,
-    })
+    });
+    if !attachment.meta.is_empty() {
+        fields["meta"] = Value::Object(attachment.meta.clone());
+    }
+    fields
 }
 
 /// `sender.push_event_data` of a message.

@@ -140,10 +140,15 @@ pub fn create_message(
     };
     let id = store.next_id(Table::Message);
     let created_at = now();
+    let recorded = recorded_audio_file_names(params);
     let attachments = uploads
         .into_iter()
         .map(|upload| {
             let attachment_id = store.next_id(Table::Attachment);
+            let mut meta = JsonObject::new();
+            if recorded.contains(&upload.filename) {
+                meta.insert("is_recorded_audio".into(), json!(true));
+            }
             Attachment {
                 id: attachment_id,
                 message_id: id,
@@ -154,6 +159,7 @@ pub fn create_message(
                 content_type: upload.content_type,
                 download_token: secure_token(),
                 bytes: Arc::new(upload.bytes),
+                meta,
             }
         })
         .collect();
@@ -183,6 +189,25 @@ pub fn create_message(
     apply_message_side_effects(store, conversation_id, id, events);
     events.push(DomainEvent::MessageCreated { message_id: id });
     Ok(id)
+}
+
+/// The uploads Chatwoot's audio recorder made: the dashboard sends their file names as
+/// `is_recorded_audio`, a JSON array (`["audio-1700000000.mp3"]`), and `MessageBuilder`
+/// stores `meta: { is_recorded_audio: true }` on those attachments. An array value (JSON
+/// body, or repeated `is_recorded_audio[]` fields) is read the same way.
+fn recorded_audio_file_names(params: &Params) -> Vec<String> {
+    let listed = match params
+        .get("is_recorded_audio")
+        .or_else(|| params.get("is_recorded_audio[]"))
+    {
+        Some(Value::Array(names)) => names.clone(),
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Array(names)) => names,
+            _ => vec![Value::String(text.clone())],
+        },
+        _ => Vec::new(),
+    };
+    listed.iter().filter_map(super::value_text).collect()
 }
 
 /// `Message#ensure_in_reply_to`: fills `in_reply_to_external_id` from
@@ -395,6 +420,15 @@ async fn read_multipart(
                 content_type,
                 bytes,
             });
+        } else if name.ends_with("[]") {
+            // Rails collects repeated `name[]` fields into an array.
+            let value = Value::String(String::from_utf8_lossy(&bytes).into_owned());
+            match params.0.get_mut(&name) {
+                Some(Value::Array(values)) => values.push(value),
+                _ => {
+                    params.0.insert(name, Value::Array(vec![value]));
+                }
+            }
         } else {
             params.0.insert(
                 name,

@@ -486,3 +486,87 @@ async fn message_with_attachments_over_multipart() {
         .expect("bytes");
     assert_eq!(downloaded.as_ref(), image.as_slice());
 }
+
+#[tokio::test]
+async fn recorded_audio_is_marked_and_files_download_through_the_disk_service_redirect() {
+    let fixture = Fixture::start().await;
+    let inbox_id = fixture.create_inbox("API", None).await["id"]
+        .as_u64()
+        .expect("id");
+    let (contact_id, source_id) = fixture.create_contact(inbox_id, "+5511999990005").await;
+    let display_id = fixture
+        .create_conversation(inbox_id, contact_id, &source_id)
+        .await;
+    let audio = b"ID3\x03\x00\x00\x00\x00\x00\x00 recorded".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("private", "false")
+        .text("is_recorded_audio", r#"["audio-1700000000.mp3"]"#)
+        .part(
+            "attachments[]",
+            reqwest::multipart::Part::bytes(audio.clone())
+                .file_name("audio-1700000000.mp3")
+                .mime_str("audio/mpeg")
+                .expect("mime"),
+        )
+        .part(
+            "attachments[]",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4".to_vec())
+                .file_name("relatório.pdf")
+                .mime_str("application/pdf")
+                .expect("mime"),
+        );
+    let body: Value = fixture
+        .client
+        .post(format!(
+            "{}{}",
+            fixture.simulator.base_url(),
+            fixture.account_path(&format!("/conversations/{display_id}/messages"))
+        ))
+        .header("api_access_token", ADMIN_TOKEN)
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let attachments = body["attachments"].as_array().expect("attachments");
+    assert_eq!(attachments[0]["file_type"], json!("audio"));
+    assert_eq!(attachments[0]["meta"], json!({ "is_recorded_audio": true }));
+    assert_eq!(attachments[1].get("meta"), None, "only the recording");
+
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let data_url = attachments[1]["data_url"].as_str().expect("data url");
+    let redirect = no_redirects.get(data_url).send().await.expect("redirect");
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    let location = redirect.headers()["location"].to_str().expect("location");
+    assert!(
+        location.starts_with(&format!(
+            "{}/rails/active_storage/disk/",
+            fixture.simulator.base_url()
+        )),
+        "{location}"
+    );
+    let file = no_redirects.get(location).send().await.expect("file");
+    assert_eq!(file.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        file.headers()["content-disposition"],
+        "inline; filename=\"relatorio.pdf\"; filename*=UTF-8''relat%C3%B3rio.pdf"
+    );
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), b"%PDF-1.4");
+
+    let recording = fixture
+        .client
+        .get(attachments[0]["data_url"].as_str().expect("data url"))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(
+        recording.headers()["content-disposition"],
+        "attachment; filename=\"audio-1700000000.mp3\"; filename*=UTF-8''audio-1700000000.mp3"
+    );
+    assert_eq!(recording.bytes().await.expect("bytes").as_ref(), audio);
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod product;
 
 use std::collections::HashMap;
 use std::net::TcpListener;

@@ -1,0 +1,252 @@
+//! The whole product in this test process: the Chatwoot simulator, the WhatsApp engine
+//! simulator, and `ryze serve` (API and bridge, as `ryze::commands::serve_api_and_bridge`
+//! wires them) over loopback, with an instance `suporte` whose Chatwoot integration is
+//! active and whose bridge is connected to the API's event stream.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use chatwoot_simulator::model::{Message, User};
+use chatwoot_simulator::store::Store;
+use chatwoot_simulator::{
+    Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
+};
+use engine_simulator::script::{Contact, EventScript};
+use engine_simulator::{
+    EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, EventPublisher,
+};
+use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
+use serde_json::{json, Value};
+
+pub const ADMIN_TOKEN: &str = "admin-access-token-1234";
+pub const BRIDGE_TOKEN: &str = "bridge-token-for-relay-tests";
+pub const ENGINE_TOKEN: &str = "engine-token-for-relay-tests";
+pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+/// The longest any step may take before a test gives up.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub struct Product {
+    pub api: String,
+    pub chatwoot: SimulatorHandle,
+    pub engine: EngineSimulatorHandle,
+    pub publisher: EventPublisher,
+    pub script: EventScript,
+    pub account_token: String,
+    pub client: reqwest::Client,
+    /// The id of the instance `suporte`.
+    pub instance_id: String,
+    /// The Chatwoot administrator whose token the integration uses ("Ada Admin").
+    pub admin: User,
+    _database: tempfile::TempDir,
+}
+
+impl Product {
+    /// Everything running, an instance `suporte` with an active integration whose flags
+    /// are `flags` (merged into the activation body).
+    pub async fn start(flags: Value) -> Product {
+        super::logs::capture();
+        let chatwoot = SimulatorServer::start(SimulatorSettings::default())
+            .await
+            .unwrap();
+        chatwoot
+            .seed_account(SeedAccount {
+                id: Some(1),
+                name: "Acme".to_owned(),
+            })
+            .unwrap();
+        let admin = chatwoot
+            .seed_user(SeedUser {
+                name: "Ada Admin".to_owned(),
+                email: "ada@acme.test".to_owned(),
+                access_token: Some(ADMIN_TOKEN.to_owned()),
+                account_id: Some(1),
+                role: Some(Role::Administrator),
+            })
+            .unwrap();
+        let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
+            .await
+            .unwrap();
+
+        let database = tempfile::tempdir().unwrap();
+        let env: HashMap<String, String> = HashMap::from([
+            (
+                "DATABASE_URL".to_owned(),
+                format!("sqlite://{}", database.path().join("ryze.db").display()),
+            ),
+            ("RYZE_MASTER_KEY".to_owned(), MASTER_KEY.to_owned()),
+            ("BRIDGE_TOKEN".to_owned(), BRIDGE_TOKEN.to_owned()),
+            ("ENGINE_TOKEN".to_owned(), ENGINE_TOKEN.to_owned()),
+            ("ENGINE_URL".to_owned(), engine.base_url()),
+            ("RYZE__HTTP__WORKERS".to_owned(), "2".to_owned()),
+        ]);
+        let settings = ryze::settings::load_from(None, &env).unwrap();
+        let account_token = ryze::wiring::operator_control_plane(&settings)
+            .await
+            .unwrap()
+            .create_account("Acme", None)
+            .await
+            .unwrap()
+            .token
+            .expose()
+            .to_owned();
+
+        let api_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let bridge_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = format!("http://{}", api_listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            ryze::commands::serve_api_and_bridge(&settings, api_listener, bridge_listener)
+                .await
+                .unwrap();
+        });
+        let client = reqwest::Client::new();
+        wait_until_ready(&client, &api).await;
+
+        let created: Value = client
+            .post(format!("{api}/api/instance/new"))
+            .header("token", &account_token)
+            .json(&json!({"name": "suporte"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let instance_id = created["data"]["id"].as_str().unwrap().to_owned();
+        let mut activation = json!({
+            "chatwootBaseUrl": chatwoot.base_url(),
+            "chatwootAccountId": 1,
+            "chatwootApiToken": ADMIN_TOKEN,
+            "inboxName": "WhatsApp",
+        });
+        for (key, value) in flags.as_object().into_iter().flatten() {
+            activation[key] = value.clone();
+        }
+        let activated = client
+            .post(format!("{api}/api/chatwoot/set/suporte"))
+            .header("token", &account_token)
+            .json(&activation)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(activated.status(), 201, "{:?}", activated.text().await);
+
+        let publisher = engine.publisher(&api, ENGINE_TOKEN).unwrap();
+        let script = engine.script(instance_id.clone());
+        let product = Product {
+            api,
+            chatwoot,
+            engine,
+            publisher,
+            script,
+            account_token,
+            client,
+            instance_id,
+            admin,
+            _database: database,
+        };
+        product.wait_until_connected().await;
+        product
+    }
+
+    pub async fn publish(&self, event: &EventEnvelope) {
+        let answer = self.publisher.publish(event).await.unwrap();
+        assert!(answer.is_stored(), "{answer:?}");
+    }
+
+    /// `GET /api/chatwoot/list/suporte`: the integration's live state.
+    pub async fn status(&self) -> Value {
+        self.client
+            .get(format!("{}/api/chatwoot/list/suporte", self.api))
+            .header("token", &self.account_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn wait_until_connected(&self) {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if self.status().await["connection"] == "connected" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the bridge never connected: {}", self.status().await);
+    }
+
+    /// Waits until Chatwoot's data satisfies `condition`, then returns it.
+    pub async fn wait_for(&self, what: &str, condition: impl Fn(&Store) -> bool) -> Store {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let snapshot = self.chatwoot.snapshot();
+            if condition(&snapshot) {
+                return snapshot;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; bridge status {}; messages {:#?}",
+                    self.status().await,
+                    snapshot
+                        .messages
+                        .values()
+                        .map(|m| (&m.content, &m.source_id))
+                        .collect::<Vec<_>>()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_for_messages(&self, count: usize) -> Store {
+        self.wait_for(&format!("{count} relayed messages"), |store| {
+            relayed(store).len() >= count
+        })
+        .await
+    }
+}
+
+pub async fn wait_until_ready(client: &reqwest::Client, api: &str) {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if let Ok(response) = client.get(format!("{api}/readyz")).send().await {
+            if response.status() == 200 {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the API did not become ready");
+}
+
+/// Messages the bridge wrote (every one carries its WhatsApp id as `source_id`), in
+/// creation order.
+pub fn relayed(store: &Store) -> Vec<&Message> {
+    store
+        .messages
+        .values()
+        .filter(|message| message.source_id.is_some())
+        .collect()
+}
+
+pub fn message_with_source<'a>(store: &'a Store, source_id: &str) -> &'a Message {
+    store
+        .messages
+        .values()
+        .find(|message| message.source_id.as_deref() == Some(source_id))
+        .unwrap_or_else(|| panic!("no Chatwoot message for WhatsApp id {source_id}"))
+}
+
+pub fn message_id_of(event: &EventEnvelope) -> String {
+    match &event.payload {
+        EventPayload::MessageExchange(exchange) => exchange.message.id.clone(),
+        other => panic!("not a message: {other:?}"),
+    }
+}
+
+pub fn maria() -> Contact {
+    Contact::new("Maria Silva", "5511987654321")
+}
