@@ -101,26 +101,9 @@ fn essence(content_type: &str) -> String {
 
 /// `%XX` sequences decoded; invalid UTF-8 replaced.
 fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut position = 0;
-    while position < bytes.len() {
-        let escaped = (bytes[position] == b'%')
-            .then(|| text.get(position + 1..position + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                decoded.push(byte);
-                position += 3;
-            }
-            None => {
-                decoded.push(bytes[position]);
-                position += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The last path segment of a URL, percent-decoded, if it looks like a file name.
