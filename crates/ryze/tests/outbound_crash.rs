@@ -9,48 +9,23 @@
 //!   back from the engine): the restarted bridge sends again with the same id, and the
 //!   engine, which remembers the ids it sent, does not send it twice.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use chatwoot_simulator::{
-    AgentReply, Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
-};
+use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
-use engine_simulator::{
-    EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, ReceivedCommand,
-};
+use engine_simulator::{EngineSimulator, EngineSimulatorSettings, ReceivedCommand};
 use ryze_ports::whatsapp_events::{EngineErrorCode, EventPayload};
-use serde_json::{json, Value};
-use tempfile::TempDir;
+use serde_json::json;
+use support::product::ENGINE_TOKEN;
+use support::split::SplitDeployment;
 
-const ADMIN_TOKEN: &str = "admin-access-token-1234";
-const BRIDGE_TOKEN: &str = "bridge-token-for-the-outbound-crash-test-0123";
-const ENGINE_TOKEN: &str = "engine-token-for-the-outbound-crash-test-0123";
-const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const WAIT: Duration = Duration::from_secs(30);
 const MARIA_JID: &str = "5511987654321@s.whatsapp.net";
-
-/// Kills the process when dropped, pass or fail.
-struct Process(Child);
-
-impl Process {
-    /// SIGKILL: no shutdown, no flush, nothing finished.
-    fn kill(mut self) {
-        self.0.kill().unwrap();
-        self.0.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A TCP relay between the API and the engine that can hold the engine's answers: with
 /// the gate closed, requests reach the engine (which carries them out) but the bytes of
@@ -112,205 +87,47 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, gate: Option<Arc<(Mutex<bool>, C
     let _ = from.shutdown(Shutdown::Read);
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn ryze(directory: &Path, env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ryze"));
-    command
-        .current_dir(directory)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .env("RYZE_MASTER_KEY", MASTER_KEY)
-        .env("BRIDGE_TOKEN", BRIDGE_TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command
-}
-
-async fn wait_until_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{base} did not become ready within {WAIT:?}");
-}
-
 /// Both simulators, `ryze api` (reaching the engine through an [`AnswerGate`]) and
 /// `ryze bridge`, an instance `loja` with an active integration, and a conversation
 /// with Maria in Chatwoot.
 struct Deployment {
-    chatwoot: SimulatorHandle,
-    engine: EngineSimulatorHandle,
+    split: SplitDeployment,
     gate: AnswerGate,
-    client: reqwest::Client,
-    api_url: String,
-    bridge_url: String,
-    bridge: Option<Process>,
-    bridge_env: Vec<(&'static str, String)>,
-    bridge_directory: TempDir,
-    agent_id: u64,
     /// Maria's conversation (display id).
     conversation: u64,
-    _api: Process,
-    _api_directory: TempDir,
 }
 
 impl Deployment {
     async fn start() -> Deployment {
-        let chatwoot = SimulatorServer::start(SimulatorSettings::default())
-            .await
-            .unwrap();
-        chatwoot
-            .seed_account(SeedAccount {
-                id: Some(1),
-                name: "Acme".to_owned(),
-            })
-            .unwrap();
-        let agent = chatwoot
-            .seed_user(SeedUser {
-                name: "Ada Admin".to_owned(),
-                email: "ada@acme.test".to_owned(),
-                access_token: Some(ADMIN_TOKEN.to_owned()),
-                account_id: Some(1),
-                role: Some(Role::Administrator),
-            })
-            .unwrap();
         let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
             .await
             .unwrap();
         let gate = AnswerGate::start(engine.address());
-
-        let api_directory = tempfile::tempdir().unwrap();
-        let bridge_directory = tempfile::tempdir().unwrap();
-        let api_url = format!("http://127.0.0.1:{}", free_port());
-        let bridge_port = free_port();
-        let bridge_url = format!("http://127.0.0.1:{bridge_port}");
-        let api_env = vec![
-            (
-                "DATABASE_URL",
-                format!("sqlite://{}", api_directory.path().join("api.db").display()),
-            ),
-            (
-                "RYZE_LISTEN",
-                api_url.trim_start_matches("http://").to_owned(),
-            ),
-            ("BRIDGE_URL", bridge_url.clone()),
-            ("ENGINE_TOKEN", ENGINE_TOKEN.to_owned()),
-            ("ENGINE_URL", gate.address.clone()),
-        ];
-        let bridge_env = vec![
-            (
-                "DATABASE_URL",
-                format!(
-                    "sqlite://{}",
-                    bridge_directory.path().join("bridge.db").display()
-                ),
-            ),
-            ("BRIDGE_LISTEN", format!("127.0.0.1:{bridge_port}")),
-            ("API_URL", api_url.clone()),
-            (
-                "RYZE__BRIDGE_SERVICE__RECONNECT_MAX_DELAY_SECS",
-                "1".to_owned(),
-            ),
-        ];
-
-        let created = ryze(api_directory.path(), &api_env)
-            .args(["account", "create", "--name", "Acme"])
-            .stdout(Stdio::piped())
-            .output()
-            .unwrap();
-        assert!(created.status.success());
-        let account_token = String::from_utf8(created.stdout)
-            .unwrap()
-            .lines()
-            .find_map(|line| line.strip_prefix("TokenAccount:"))
-            .map(str::trim)
-            .unwrap()
-            .to_owned();
-        let api = Process(
-            ryze(api_directory.path(), &api_env)
-                .arg("api")
-                .spawn()
-                .unwrap(),
-        );
-        let client = reqwest::Client::new();
-        let mut deployment = Deployment {
-            chatwoot,
+        let split = SplitDeployment::start(
             engine,
-            gate,
-            client,
-            api_url,
-            bridge_url,
-            bridge: None,
-            bridge_env,
-            bridge_directory,
-            agent_id: agent.id,
-            conversation: 0,
-            _api: api,
-            _api_directory: api_directory,
-        };
-        deployment.start_bridge().await;
-        wait_until_ready(&deployment.client, &deployment.api_url).await;
-
-        let instance: Value = deployment
-            .client
-            .post(format!("{}/api/instance/new", deployment.api_url))
-            .header("token", &account_token)
-            .json(&json!({"name": "loja"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let instance_id = instance["data"]["id"].as_str().unwrap().to_owned();
-        let activated = deployment
-            .client
-            .post(format!("{}/api/chatwoot/set/loja", deployment.api_url))
-            .header("token", &account_token)
-            .json(&json!({
-                "chatwootBaseUrl": deployment.chatwoot.base_url(),
-                "chatwootAccountId": 1,
-                "chatwootApiToken": ADMIN_TOKEN,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(activated.status(), 201);
+            gate.address.clone(),
+            &[("RYZE__BRIDGE_SERVICE__RECONNECT_MAX_DELAY_SECS", "1")],
+        )
+        .await;
 
         // Maria writes first, so Chatwoot has her conversation.
-        let hello = deployment
+        let hello = split
             .engine
-            .script(instance_id)
+            .script(split.instance_id.clone())
             .text(Contact::new("Maria Silva", "5511987654321"), "Oi")
             .build();
         let EventPayload::MessageExchange(exchange) = &hello.payload else {
             unreachable!("a text is a message");
         };
         let hello_id = exchange.message.id.clone();
-        let publisher = deployment
+        let publisher = split
             .engine
-            .publisher(&deployment.api_url, ENGINE_TOKEN)
+            .publisher(&split.api_url, ENGINE_TOKEN)
             .unwrap();
         assert!(publisher.publish(&hello).await.unwrap().is_stored());
         let deadline = Instant::now() + WAIT;
-        deployment.conversation = loop {
-            let store = deployment.chatwoot.snapshot();
+        let conversation = loop {
+            let store = split.chatwoot.snapshot();
             let landed = store
                 .messages
                 .values()
@@ -324,30 +141,21 @@ impl Deployment {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         };
-        deployment
-    }
-
-    async fn start_bridge(&mut self) {
-        self.bridge = Some(Process(
-            ryze(self.bridge_directory.path(), &self.bridge_env)
-                .arg("bridge")
-                .spawn()
-                .unwrap(),
-        ));
-        wait_until_ready(&self.client, &self.bridge_url).await;
-    }
-
-    fn kill_bridge(&mut self) {
-        self.bridge.take().expect("the bridge runs").kill();
+        Deployment {
+            split,
+            gate,
+            conversation,
+        }
     }
 
     /// Ada answers in Maria's conversation; returns the Chatwoot message id.
     fn agent_replies(&self, content: &str) -> u64 {
-        self.chatwoot
+        self.split
+            .chatwoot
             .agent_reply(AgentReply {
                 account_id: 1,
                 conversation_id: self.conversation,
-                user_id: self.agent_id,
+                user_id: self.split.admin.id,
                 content: content.to_owned(),
                 private: false,
                 content_attributes: None,
@@ -360,6 +168,7 @@ impl Deployment {
     /// queued it durably).
     async fn wait_until_acknowledged(&self, id: u64) {
         let acknowledged = self
+            .split
             .chatwoot
             .wait_until(WAIT, |_, deliveries| {
                 deliveries.iter().any(|delivery| {
@@ -372,7 +181,7 @@ impl Deployment {
         assert!(
             acknowledged,
             "the bridge never acknowledged the webhook: {:#?}",
-            self.chatwoot.webhook_deliveries()
+            self.split.chatwoot.webhook_deliveries()
         );
     }
 
@@ -384,12 +193,13 @@ impl Deployment {
         condition: impl Fn(&[&ReceivedCommand]) -> bool,
     ) -> Vec<ReceivedCommand> {
         let held = self
+            .split
             .engine
             .wait_until(WAIT, |commands| {
                 condition(&sends_of(commands, message).collect::<Vec<_>>())
             })
             .await;
-        let commands = self.engine.commands();
+        let commands = self.split.engine.commands();
         assert!(
             held,
             "timed out waiting for {what}; the engine received:\n{}",
@@ -417,7 +227,7 @@ fn sends_of<'a>(
 async fn a_bridge_killed_while_waiting_to_retry_a_failed_send_sends_it_once_after_restart() {
     let mut deployment = Deployment::start().await;
     // WhatsApp fails the first attempt: the bridge waits (a second or more) to retry.
-    deployment.engine.fail_next(1, "whatsapp_error");
+    deployment.split.engine.fail_next(1, "whatsapp_error");
 
     let reply = deployment.agent_replies("Seu pedido saiu");
     deployment.wait_until_acknowledged(reply).await;
@@ -426,8 +236,8 @@ async fn a_bridge_killed_while_waiting_to_retry_a_failed_send_sends_it_once_afte
             !sends.is_empty()
         })
         .await;
-    deployment.kill_bridge();
-    deployment.start_bridge().await;
+    deployment.split.kill_bridge();
+    deployment.split.start_bridge().await;
 
     deployment
         .wait_for_sends("the send after the restart", "Seu pedido saiu", |sends| {
@@ -436,9 +246,10 @@ async fn a_bridge_killed_while_waiting_to_retry_a_failed_send_sends_it_once_afte
         .await;
     // Anything still in flight lands, so a duplicate would be seen.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let sends: Vec<ReceivedCommand> = sends_of(&deployment.engine.commands(), "Seu pedido saiu")
-        .cloned()
-        .collect();
+    let sends: Vec<ReceivedCommand> =
+        sends_of(&deployment.split.engine.commands(), "Seu pedido saiu")
+            .cloned()
+            .collect();
     let summary: Vec<String> = sends.iter().map(ReceivedCommand::summary).collect();
     assert_eq!(sends.len(), 2, "one failed attempt, one send: {summary:#?}");
     assert_eq!(
@@ -470,9 +281,9 @@ async fn a_bridge_killed_after_whatsapp_sent_but_before_it_heard_so_does_not_sen
             sends.iter().any(|send| send.is_executed())
         })
         .await;
-    deployment.kill_bridge();
+    deployment.split.kill_bridge();
     deployment.gate.set_open(true);
-    deployment.start_bridge().await;
+    deployment.split.start_bridge().await;
 
     deployment
         .wait_for_sends("the retry after the restart", "Chegou hoje", |sends| {
@@ -480,7 +291,7 @@ async fn a_bridge_killed_after_whatsapp_sent_but_before_it_heard_so_does_not_sen
         })
         .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let sends: Vec<ReceivedCommand> = sends_of(&deployment.engine.commands(), "Chegou hoje")
+    let sends: Vec<ReceivedCommand> = sends_of(&deployment.split.engine.commands(), "Chegou hoje")
         .cloned()
         .collect();
     let summary: Vec<String> = sends.iter().map(ReceivedCommand::summary).collect();
@@ -497,13 +308,14 @@ async fn a_bridge_killed_after_whatsapp_sent_but_before_it_heard_so_does_not_sen
 
     // The bridge finished the job: the chat is marked read and Chatwoot shows no failure.
     let marked_read = deployment
+        .split
         .engine
         .wait_until(WAIT, |commands| {
             commands.iter().any(|command| command.mark_read().is_some())
         })
         .await;
     assert!(marked_read, "the restarted bridge finished the reply");
-    let store = deployment.chatwoot.snapshot();
+    let store = deployment.split.chatwoot.snapshot();
     assert_ne!(
         store.messages[&reply].status,
         chatwoot_simulator::model::MessageStatus::Failed

@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod product;
+pub mod split;
 
 use std::collections::HashMap;
 use std::net::TcpListener;

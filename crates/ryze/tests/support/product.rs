@@ -9,9 +9,7 @@ use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::{Message, User};
 use chatwoot_simulator::store::Store;
-use chatwoot_simulator::{
-    Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
-};
+use chatwoot_simulator::SimulatorHandle;
 use engine_simulator::script::{Contact, EventScript};
 use engine_simulator::{
     EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, EventPublisher,
@@ -46,24 +44,7 @@ impl Product {
     /// are `flags` (merged into the activation body).
     pub async fn start(flags: Value) -> Product {
         super::logs::capture();
-        let chatwoot = SimulatorServer::start(SimulatorSettings::default())
-            .await
-            .unwrap();
-        chatwoot
-            .seed_account(SeedAccount {
-                id: Some(1),
-                name: "Acme".to_owned(),
-            })
-            .unwrap();
-        let admin = chatwoot
-            .seed_user(SeedUser {
-                name: "Ada Admin".to_owned(),
-                email: "ada@acme.test".to_owned(),
-                access_token: Some(ADMIN_TOKEN.to_owned()),
-                account_id: Some(1),
-                role: Some(Role::Administrator),
-            })
-            .unwrap();
+        let (chatwoot, admin) = super::split::seeded_chatwoot().await;
         let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
             .await
             .unwrap();
