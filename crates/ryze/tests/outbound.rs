@@ -872,20 +872,7 @@ async fn the_engines_echo_of_a_sent_reply_does_not_add_a_second_message_in_chatw
 
     // A message from the phone after the echo: once it is in Chatwoot, the chat's earlier
     // events (the echo among them) were relayed too.
-    let later = product
-        .script
-        .text(maria(), "Depois do eco")
-        .outgoing()
-        .build();
-    product.publish(&later).await;
-    let store = product
-        .wait_for("the phone's later message", |store| {
-            store
-                .messages
-                .values()
-                .any(|message| message.source_id.as_deref() == Some(&message_id_of(&later)))
-        })
-        .await;
+    let store = a_phone_message_lands(&product, "Depois do eco").await;
     let with_reply_text: Vec<&Message> = store
         .messages
         .values()
@@ -929,20 +916,7 @@ async fn the_engines_echo_of_a_sent_reply_does_not_add_a_second_message_in_chatw
         )
         .await;
     product.engine.wait_for_echoes(3, WAIT).await.unwrap();
-    let last = product
-        .script
-        .text(maria(), "Depois das fotos")
-        .outgoing()
-        .build();
-    product.publish(&last).await;
-    let store = product
-        .wait_for("the phone's last message", |store| {
-            store
-                .messages
-                .values()
-                .any(|message| message.source_id.as_deref() == Some(&message_id_of(&last)))
-        })
-        .await;
+    let store = a_phone_message_lands(&product, "Depois das fotos").await;
     assert_eq!(
         store.messages.len(),
         messages_before + 2,
@@ -953,4 +927,20 @@ async fn the_engines_echo_of_a_sent_reply_does_not_add_a_second_message_in_chatw
             .map(|message| (&message.content, &message.source_id))
             .collect::<Vec<_>>()
     );
+}
+
+/// Publishes a message sent from the phone and waits until it is in Chatwoot: then
+/// every earlier event of the chat (echoes included) was relayed too.
+async fn a_phone_message_lands(product: &Product, text: &str) -> Store {
+    let event = product.script.text(maria(), text).outgoing().build();
+    product.publish(&event).await;
+    let id = message_id_of(&event);
+    product
+        .wait_for(&format!("the phone's message {text:?}"), |store| {
+            store
+                .messages
+                .values()
+                .any(|message| message.source_id.as_deref() == Some(id.as_str()))
+        })
+        .await
 }
