@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use mockall::predicate::eq;
 use ryze_application::{
     Budgets, ControlPlane, EventHub, EventHubSettings, IngestError, IngestOutcome, InstanceBacklog,
-    InstanceDirectory, MockInstanceDirectory, OpenStreamError, StreamAcknowledgeError, StreamEnd,
-    StreamSignal, StreamSignals,
+    InstanceDirectory, MockInstanceDirectory, OpenStreamError, OpenedStream,
+    StreamAcknowledgeError, StreamEnd, StreamSignal, StreamSignals,
 };
 use ryze_domain::{
     Account, AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
@@ -131,6 +131,21 @@ fn nothing_dropped() -> RetentionOutcome {
     RetentionOutcome::default()
 }
 
+/// A hub's store that answers every append with `outcome`.
+fn events_appending(outcome: Result<AppendOutcome, StoreError>) -> MockEventHubStore {
+    let mut events = MockEventHubStore::new();
+    events
+        .expect_append_event()
+        .returning(move |_, _| outcome.clone());
+    events
+}
+
+/// Ingests a text message of [`instance`] whose WhatsApp id is `message_id`.
+async fn ingest_text(hub: &EventHub, message_id: &str) -> Result<IngestOutcome, IngestError> {
+    hub.ingest(text_event(instance().id.as_str(), message_id), fixed_time())
+        .await
+}
+
 async fn next_signal(signals: &mut StreamSignals) -> Option<StreamSignal> {
     tokio::time::timeout(Duration::from_millis(500), signals.next())
         .await
@@ -164,10 +179,7 @@ async fn an_event_of_an_instance_without_integration_is_answered_but_not_kept() 
     events.expect_enforce_retention().never();
     let hub = hub(events, store_with_integration(false));
 
-    let outcome = hub
-        .ingest(text_event(instance().id.as_str(), "3EB0A"), fixed_time())
-        .await
-        .unwrap();
+    let outcome = ingest_text(&hub, "3EB0A").await.unwrap();
     assert_eq!(outcome, IngestOutcome::NotKept);
     assert_eq!(hub.counters().appended, 0);
 }
@@ -197,10 +209,7 @@ async fn a_kept_event_names_the_instance_and_the_api_and_is_deduplicated_by_its_
         .returning(|_, _, _, _| Ok(nothing_dropped()));
     let hub = hub(events, store_with_integration(true));
 
-    let outcome = hub
-        .ingest(text_event(instance().id.as_str(), "3EB0C431"), fixed_time())
-        .await
-        .unwrap();
+    let outcome = ingest_text(&hub, "3EB0C431").await.unwrap();
     assert_eq!(outcome, IngestOutcome::Stored(EventSequence::new(42)));
 
     let stored = appended.lock().unwrap().remove(0);
@@ -239,16 +248,10 @@ async fn events_without_an_id_are_never_deduplicated() {
 
 #[tokio::test]
 async fn a_duplicate_is_answered_as_such_and_counted() {
-    let mut events = MockEventHubStore::new();
-    events
-        .expect_append_event()
-        .returning(|_, _| Ok(AppendOutcome::Duplicate));
+    let mut events = events_appending(Ok(AppendOutcome::Duplicate));
     events.expect_enforce_retention().never();
     let hub = hub(events, store_with_integration(true));
-    let outcome = hub
-        .ingest(text_event(instance().id.as_str(), "3EB0A"), fixed_time())
-        .await
-        .unwrap();
+    let outcome = ingest_text(&hub, "3EB0A").await.unwrap();
     assert_eq!(outcome, IngestOutcome::Duplicate);
     let counters = hub.counters();
     assert_eq!((counters.appended, counters.duplicates), (0, 1));
@@ -256,10 +259,7 @@ async fn a_duplicate_is_answered_as_such_and_counted() {
 
 #[tokio::test]
 async fn events_dropped_by_retention_are_counted_and_a_failing_retention_does_not_fail_ingest() {
-    let mut events = MockEventHubStore::new();
-    events
-        .expect_append_event()
-        .returning(|_, _| Ok(AppendOutcome::Appended(EventSequence::new(9))));
+    let mut events = events_appending(Ok(AppendOutcome::Appended(EventSequence::new(9))));
     let mut runs = 0;
     events
         .expect_enforce_retention()
@@ -277,10 +277,7 @@ async fn events_dropped_by_retention_are_counted_and_a_failing_retention_does_no
         });
     let hub = hub(events, store_with_integration(true));
     for id in ["A", "B"] {
-        let outcome = hub
-            .ingest(text_event(instance().id.as_str(), id), fixed_time())
-            .await
-            .unwrap();
+        let outcome = ingest_text(&hub, id).await.unwrap();
         assert_eq!(outcome, IngestOutcome::Stored(EventSequence::new(9)));
     }
     assert_eq!(hub.counters().dropped_by_retention, 3);
@@ -288,15 +285,9 @@ async fn events_dropped_by_retention_are_counted_and_a_failing_retention_does_no
 
 #[tokio::test]
 async fn a_failing_append_is_an_internal_error() {
-    let mut events = MockEventHubStore::new();
-    events
-        .expect_append_event()
-        .returning(|_, _| Err(StoreError::Query("disk full".into())));
+    let events = events_appending(Err(StoreError::Query("disk full".into())));
     let hub = hub(events, store_with_integration(true));
-    let error = hub
-        .ingest(text_event(instance().id.as_str(), "A"), fixed_time())
-        .await
-        .unwrap_err();
+    let error = ingest_text(&hub, "A").await.unwrap_err();
     assert_eq!(
         error.to_string(),
         "internal error: database error: disk full"
@@ -324,10 +315,7 @@ async fn a_store_that_does_not_answer_runs_out_of_the_budget() {
             ..settings()
         },
     );
-    let error = hub
-        .ingest(text_event(instance().id.as_str(), "A"), fixed_time())
-        .await
-        .unwrap_err();
+    let error = ingest_text(&hub, "A").await.unwrap_err();
     assert_eq!(error, IngestError::TimedOut(Duration::from_secs(2)));
     assert_eq!(
         error.to_string(),
@@ -381,9 +369,7 @@ async fn an_opened_stream_tells_where_it_stands_and_is_woken_by_new_events() {
     assert_eq!(opened.session.instance_id(), &instance().id);
     assert_eq!(next_signal(&mut opened.signals).await, None);
 
-    hub.ingest(text_event(instance().id.as_str(), "A"), fixed_time())
-        .await
-        .unwrap();
+    ingest_text(&hub, "A").await.unwrap();
     assert_eq!(
         next_signal(&mut opened.signals).await,
         Some(StreamSignal::NewEvents)
@@ -432,8 +418,26 @@ async fn acknowledgements_reach_the_store_and_one_beyond_the_end_is_a_protocol_e
     );
 }
 
-fn plane_with_hub(store: MockStore, events: MockEventHubStore) -> (ControlPlane, EventHub) {
+/// A control plane sharing its store with a hub, and a stream opened on that hub for
+/// [`instance`]. The store finds the instance by name and has its integration;
+/// `expect_removal` adds the removal under test. The hub's store expects one discard of
+/// the instance's events, answered with `discarded`.
+async fn plane_with_open_stream(
+    expect_removal: impl FnOnce(&mut MockStore),
+    discarded: Result<(), StoreError>,
+) -> (ControlPlane, OpenedStream) {
+    let mut store = store_with_integration(true);
+    store
+        .expect_find_instance()
+        .returning(|_, _| Ok(Some(instance())));
+    expect_removal(&mut store);
     let store = Arc::new(store);
+    let mut events = events_with_cursor();
+    events
+        .expect_discard_instance()
+        .with(eq(instance().id))
+        .times(1)
+        .return_once(move |_| discarded);
     let hub = EventHub::new(
         Arc::new(events),
         store.clone(),
@@ -449,7 +453,8 @@ fn plane_with_hub(store: MockStore, events: MockEventHubStore) -> (ControlPlane,
         Budgets::default(),
     )
     .with_event_hub(hub.clone());
-    (plane, hub)
+    let opened = hub.open_stream(instance().id.as_str()).await.unwrap();
+    (plane, opened)
 }
 
 fn account_principal() -> Principal {
@@ -461,62 +466,42 @@ fn account_principal() -> Principal {
     })
 }
 
+const INTEGRATION_ENDED: Option<StreamSignal> =
+    Some(StreamSignal::Ended(StreamEnd::IntegrationEnded));
+
 #[tokio::test]
 async fn deactivating_the_integration_ends_the_stream_and_discards_its_events() {
-    let mut store = store_with_integration(true);
-    store
-        .expect_find_instance()
-        .returning(|_, _| Ok(Some(instance())));
-    store
-        .expect_delete_integration()
-        .times(1)
-        .returning(|_| Ok(true));
-    let mut events = events_with_cursor();
-    events
-        .expect_discard_instance()
-        .with(eq(instance().id))
-        .times(1)
-        .returning(|_| Ok(()));
-    let (plane, hub) = plane_with_hub(store, events);
-    let mut opened = hub.open_stream(instance().id.as_str()).await.unwrap();
+    let expect_deletion = |store: &mut MockStore| {
+        store
+            .expect_delete_integration()
+            .times(1)
+            .returning(|_| Ok(true));
+    };
+    let (plane, mut opened) = plane_with_open_stream(expect_deletion, Ok(())).await;
 
+    let account = account_principal();
     plane
-        .deactivate_chatwoot(&account_principal(), "suporte")
+        .deactivate_chatwoot(&account, "suporte")
         .await
         .unwrap();
-    assert_eq!(
-        next_signal(&mut opened.signals).await,
-        Some(StreamSignal::Ended(StreamEnd::IntegrationEnded))
-    );
+    assert_eq!(next_signal(&mut opened.signals).await, INTEGRATION_ENDED);
 }
 
 #[tokio::test]
 async fn deleting_the_instance_ends_the_stream_and_discards_its_events() {
-    let mut store = store_with_integration(true);
-    store
-        .expect_find_instance()
-        .returning(|_, _| Ok(Some(instance())));
-    store
-        .expect_delete_instance()
-        .times(1)
-        .returning(|_| Ok(true));
-    let mut events = events_with_cursor();
-    events
-        .expect_discard_instance()
-        .times(1)
-        .returning(|_| Err(StoreError::Unavailable("down".into())));
-    let (plane, hub) = plane_with_hub(store, events);
-    let mut opened = hub.open_stream(instance().id.as_str()).await.unwrap();
+    let expect_deletion = |store: &mut MockStore| {
+        store
+            .expect_delete_instance()
+            .times(1)
+            .returning(|_| Ok(true));
+    };
+    let discard_fails = Err(StoreError::Unavailable("down".into()));
+    let (plane, mut opened) = plane_with_open_stream(expect_deletion, discard_fails).await;
 
     // A failing discard is logged; the deletion still succeeds.
-    plane
-        .delete_instance(&account_principal(), "suporte")
-        .await
-        .unwrap();
-    assert_eq!(
-        next_signal(&mut opened.signals).await,
-        Some(StreamSignal::Ended(StreamEnd::IntegrationEnded))
-    );
+    let account = account_principal();
+    plane.delete_instance(&account, "suporte").await.unwrap();
+    assert_eq!(next_signal(&mut opened.signals).await, INTEGRATION_ENDED);
 }
 
 #[tokio::test]

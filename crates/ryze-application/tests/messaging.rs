@@ -113,12 +113,79 @@ fn receipt(id: &str) -> EngineReceipt {
     }
 }
 
-fn text(number: &str) -> TextMessageInput {
+/// The customer every test writes to.
+const NUMBER: &str = "5511912345678";
+
+fn text() -> TextMessageInput {
     TextMessageInput {
-        number: Some(number.to_owned()),
+        number: Some(NUMBER.to_owned()),
         message: Some("Seu pedido sai hoje.".to_owned()),
         ..Default::default()
     }
+}
+
+/// A `media_type` message to [`NUMBER`] with no file yet: each test adds its source.
+fn media(media_type: &str) -> MediaMessageInput {
+    MediaMessageInput {
+        number: Some(NUMBER.into()),
+        media_type: Some(media_type.into()),
+        ..Default::default()
+    }
+}
+
+/// The account sends `input` on its `suporte` instance.
+async fn account_sends_media(
+    messaging: &Messaging,
+    input: MediaMessageInput,
+) -> Result<SentMessage, MessageCommandError> {
+    messaging
+        .send_media(&account_caller(), "suporte", input)
+        .await
+}
+
+/// The account sends [`text`] on its `suporte` instance.
+async fn account_sends_text(messaging: &Messaging) -> Result<SentMessage, MessageCommandError> {
+    messaging
+        .send_text(&account_caller(), "suporte", text())
+        .await
+}
+
+/// What `caller` is told when it sends [`text`] on `instance`, with an engine that must
+/// not be reached.
+async fn text_refused(caller: &MessagingCaller, instance: &str) -> MessageCommandError {
+    messaging(MockWhatsAppSender::new())
+        .send_text(caller, instance, text())
+        .await
+        .unwrap_err()
+}
+
+/// A fetcher that expects one fetch of `url` for `mediaUrl` under `max_bytes`, and
+/// answers it with `answer`.
+fn fetcher_expecting(
+    url: &'static str,
+    max_bytes: u64,
+    answer: Result<FetchedMedia, MediaFetchError>,
+) -> MockMediaFetcher {
+    let mut fetcher = MockMediaFetcher::new();
+    fetcher
+        .expect_fetch()
+        .with(eq("mediaUrl"), eq(url), eq(max_bytes))
+        .times(1)
+        .returning(move |_, _, _| answer.clone());
+    fetcher
+}
+
+/// An engine that accepts one media message on `ins_suporte`, for which `expected` holds.
+fn engine_sending_media_where(
+    expected: impl Fn(&SendMedia) -> bool + Send + 'static,
+) -> MockWhatsAppSender {
+    let mut whatsapp = MockWhatsAppSender::new();
+    whatsapp
+        .expect_send_media()
+        .withf(move |instance, command| instance.as_str() == "ins_suporte" && expected(command))
+        .times(1)
+        .returning(|_, _| Ok(receipt(SENT_ID)));
+    whatsapp
 }
 
 /// An engine that accepts one text on `instance_id`.
@@ -136,8 +203,7 @@ fn engine_sending_text_on(instance_id: &'static str) -> MockWhatsAppSender {
 
 #[tokio::test]
 async fn an_account_token_sends_on_its_instance_by_name() {
-    let sent = messaging(engine_sending_text_on("ins_suporte"))
-        .send_text(&account_caller(), "suporte", text("5511912345678"))
+    let sent = account_sends_text(&messaging(engine_sending_text_on("ins_suporte")))
         .await
         .unwrap();
     assert_eq!(
@@ -152,17 +218,10 @@ async fn an_account_token_sends_on_its_instance_by_name() {
 #[tokio::test]
 async fn an_instance_token_sends_on_its_own_instance_only() {
     messaging(engine_sending_text_on("ins_suporte"))
-        .send_text(
-            &instance_caller("suporte"),
-            "suporte",
-            text("5511912345678"),
-        )
+        .send_text(&instance_caller("suporte"), "suporte", text())
         .await
         .unwrap();
-    let refused = messaging(MockWhatsAppSender::new())
-        .send_text(&instance_caller("suporte"), "vendas", text("5511912345678"))
-        .await
-        .unwrap_err();
+    let refused = text_refused(&instance_caller("suporte"), "vendas").await;
     assert_eq!(
         refused.to_string(),
         "Instance token does not match instance vendas — use that instance's token or the account token"
@@ -172,10 +231,7 @@ async fn an_instance_token_sends_on_its_own_instance_only() {
 #[tokio::test]
 async fn an_account_token_cannot_see_another_accounts_instance() {
     for name in ["vendas", "nao-existe", "ins_vendas"] {
-        let refused = messaging(MockWhatsAppSender::new())
-            .send_text(&account_caller(), name, text("5511912345678"))
-            .await
-            .unwrap_err();
+        let refused = text_refused(&account_caller(), name).await;
         assert_eq!(
             refused,
             MessageCommandError::Access(InstanceAccessError::NotFound),
@@ -188,18 +244,11 @@ async fn an_account_token_cannot_see_another_accounts_instance() {
 #[tokio::test]
 async fn the_bridge_sends_on_any_instance_named_by_its_id() {
     messaging(engine_sending_text_on("ins_vendas"))
-        .send_text(
-            &MessagingCaller::Bridge,
-            "ins_vendas",
-            text("5511912345678"),
-        )
+        .send_text(&MessagingCaller::Bridge, "ins_vendas", text())
         .await
         .unwrap();
     for segment in ["vendas", "ins_nao_existe", ""] {
-        let refused = messaging(MockWhatsAppSender::new())
-            .send_text(&MessagingCaller::Bridge, segment, text("5511912345678"))
-            .await
-            .unwrap_err();
+        let refused = text_refused(&MessagingCaller::Bridge, segment).await;
         assert_eq!(
             refused,
             MessageCommandError::Access(InstanceAccessError::NotFound),
@@ -257,17 +306,11 @@ async fn invalid_bodies_never_reach_the_engine() {
         refused.to_string(),
         "invalid body: messageId: is required: the WhatsApp id of the message; content: is required and must not be blank"
     );
-    let refused = messaging
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("image".into()),
-                media_base64: Some("não é base64".into()),
-                ..Default::default()
-            },
-        )
+    let not_base64 = MediaMessageInput {
+        media_base64: Some("não é base64".into()),
+        ..media("image")
+    };
+    let refused = account_sends_media(&messaging, not_base64)
         .await
         .unwrap_err();
     assert!(
@@ -281,10 +324,7 @@ async fn invalid_bodies_never_reach_the_engine() {
 #[tokio::test]
 async fn without_an_engine_every_command_is_not_connected_after_the_checks() {
     let messaging = Messaging::without_engine(control_plane());
-    let refused = messaging
-        .send_text(&account_caller(), "suporte", text("5511912345678"))
-        .await
-        .unwrap_err();
+    let refused = account_sends_text(&messaging).await.unwrap_err();
     assert_eq!(
         refused,
         MessageCommandError::Engine(EngineFailure::NotConnected)
@@ -307,18 +347,16 @@ async fn without_an_engine_every_command_is_not_connected_after_the_checks() {
 
 #[tokio::test]
 async fn the_id_and_reply_are_passed_through_and_the_number_normalised() {
+    let normalised = SendText {
+        number: "5511912345678@s.whatsapp.net".into(),
+        message: "*Ana*:\nOi".into(),
+        reply_to: Some("3EB0C431D5A7B2F1A9E0C1".into()),
+        id: Some(SENT_ID.into()),
+    };
     let mut whatsapp = MockWhatsAppSender::new();
     whatsapp
         .expect_send_text()
-        .with(
-            eq(InstanceId::new("ins_suporte")),
-            eq(SendText {
-                number: "5511912345678@s.whatsapp.net".into(),
-                message: "*Ana*:\nOi".into(),
-                reply_to: Some("3EB0C431D5A7B2F1A9E0C1".into()),
-                id: Some(SENT_ID.into()),
-            }),
-        )
+        .with(eq(InstanceId::new("ins_suporte")), eq(normalised))
         .times(1)
         .returning(|_, _| Ok(receipt(SENT_ID)));
     let sent = messaging(whatsapp)
@@ -347,131 +385,84 @@ async fn a_receipt_without_a_timestamp_gets_the_apis_clock() {
         })
     });
     let before = Utc::now().timestamp();
-    let sent = messaging(whatsapp)
-        .send_text(&account_caller(), "suporte", text("5511912345678"))
-        .await
-        .unwrap();
+    let sent = account_sends_text(&messaging(whatsapp)).await.unwrap();
     assert!(sent.timestamp >= before, "{sent:?}");
 }
 
 #[tokio::test]
 async fn media_by_url_is_fetched_sniffed_and_sent_as_base64() {
-    let mut fetcher = MockMediaFetcher::new();
-    fetcher
-        .expect_fetch()
-        .with(
-            eq("mediaUrl"),
-            eq("https://cdn.example/f?id=1"),
-            eq(ryze_application::MAX_MEDIA_BYTES),
-        )
-        .times(1)
-        .returning(|_, _, _| {
-            Ok(FetchedMedia {
-                bytes: PNG.to_vec(),
-                content_type: Some("application/octet-stream".into()),
-                file_name: Some("foto.png".into()),
-            })
-        });
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .with(
-            eq(InstanceId::new("ins_suporte")),
-            eq(SendMedia {
-                number: "5511912345678".into(),
-                media_type: OutgoingMediaType::Image,
-                source: MediaSource::Base64(MediaData::new(STANDARD.encode(PNG))),
-                message: Some("Catálogo".into()),
-                mime_type: Some("image/png".into()),
-                file_name: Some("foto.png".into()),
-                is_voice: false,
-                reply_to: None,
-                id: Some(SENT_ID.into()),
-            }),
-        )
-        .times(1)
-        .returning(|_, _| Ok(receipt(SENT_ID)));
-    messaging_with(whatsapp, fetcher, MessagingSettings::default())
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("image".into()),
-                media_url: Some("https://cdn.example/f?id=1".into()),
-                message: Some("Catálogo".into()),
-                // Wrong: the bytes say PNG.
-                mime_type: Some("image/jpeg".into()),
-                id: Some(SENT_ID.into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let fetcher = fetcher_expecting(
+        "https://cdn.example/f?id=1",
+        ryze_application::MAX_MEDIA_BYTES,
+        Ok(FetchedMedia {
+            bytes: PNG.to_vec(),
+            content_type: Some("application/octet-stream".into()),
+            file_name: Some("foto.png".into()),
+        }),
+    );
+    let expected = SendMedia {
+        number: NUMBER.into(),
+        media_type: OutgoingMediaType::Image,
+        source: MediaSource::Base64(MediaData::new(STANDARD.encode(PNG))),
+        message: Some("Catálogo".into()),
+        mime_type: Some("image/png".into()),
+        file_name: Some("foto.png".into()),
+        is_voice: false,
+        reply_to: None,
+        id: Some(SENT_ID.into()),
+    };
+    let whatsapp = engine_sending_media_where(move |command| *command == expected);
+    let by_url = MediaMessageInput {
+        media_url: Some("https://cdn.example/f?id=1".into()),
+        message: Some("Catálogo".into()),
+        // Wrong: the bytes say PNG.
+        mime_type: Some("image/jpeg".into()),
+        id: Some(SENT_ID.into()),
+        ..media("image")
+    };
+    let messaging = messaging_with(whatsapp, fetcher, MessagingSettings::default());
+    account_sends_media(&messaging, by_url).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_declared_type_with_parameters_is_kept_when_the_bytes_agree() {
-    let mut fetcher = MockMediaFetcher::new();
-    fetcher.expect_fetch().returning(|_, _, _| {
+    let fetcher = fetcher_expecting(
+        "https://cdn.example/a",
+        ryze_application::MAX_MEDIA_BYTES,
         Ok(FetchedMedia {
             bytes: OGG_OPUS.to_vec(),
             content_type: None,
             file_name: None,
-        })
+        }),
+    );
+    let whatsapp = engine_sending_media_where(|command| {
+        command.mime_type.as_deref() == Some("audio/ogg; codecs=opus")
+            && command.is_voice
+            && command.file_name.as_deref() == Some("resposta.ogg")
     });
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .withf(|_, command| {
-            command.mime_type.as_deref() == Some("audio/ogg; codecs=opus")
-                && command.is_voice
-                && command.file_name.as_deref() == Some("resposta.ogg")
-        })
-        .times(1)
-        .returning(|_, _| Ok(receipt(SENT_ID)));
-    messaging_with(whatsapp, fetcher, MessagingSettings::default())
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("audio".into()),
-                media_url: Some("https://cdn.example/a".into()),
-                mime_type: Some("audio/ogg; codecs=opus".into()),
-                file_name: Some("resposta.ogg".into()),
-                is_voice: Some(true),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let voice_note = MediaMessageInput {
+        media_url: Some("https://cdn.example/a".into()),
+        mime_type: Some("audio/ogg; codecs=opus".into()),
+        file_name: Some("resposta.ogg".into()),
+        is_voice: Some(true),
+        ..media("audio")
+    };
+    let messaging = messaging_with(whatsapp, fetcher, MessagingSettings::default());
+    account_sends_media(&messaging, voice_note).await.unwrap();
 }
 
 #[tokio::test]
 async fn inline_base64_is_sent_as_given_with_the_sniffed_type_when_none_is_declared() {
     let encoded = STANDARD.encode(PNG);
-    let expected = encoded.clone();
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .withf(move |_, command| {
-            command.source == MediaSource::Base64(MediaData::new(expected.clone()))
-                && command.mime_type.as_deref() == Some("image/png")
-        })
-        .times(1)
-        .returning(|_, _| Ok(receipt(SENT_ID)));
-    messaging(whatsapp)
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("image".into()),
-                media_base64: Some(encoded),
-                ..Default::default()
-            },
-        )
+    let expected = MediaSource::Base64(MediaData::new(encoded.clone()));
+    let whatsapp = engine_sending_media_where(move |command| {
+        command.source == expected && command.mime_type.as_deref() == Some("image/png")
+    });
+    let inline = MediaMessageInput {
+        media_base64: Some(encoded),
+        ..media("image")
+    };
+    account_sends_media(&messaging(whatsapp), inline)
         .await
         .unwrap();
 }
@@ -482,19 +473,12 @@ async fn media_over_the_limit_is_refused_whatever_its_source() {
         max_media_bytes: 16,
         ..MessagingSettings::default()
     };
-    let inline = messaging_with(MockWhatsAppSender::new(), MockMediaFetcher::new(), settings)
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("document".into()),
-                media_base64: Some(STANDARD.encode([1u8; 64])),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
+    let no_fetch = messaging_with(MockWhatsAppSender::new(), MockMediaFetcher::new(), settings);
+    let inline = MediaMessageInput {
+        media_base64: Some(STANDARD.encode([1u8; 64])),
+        ..media("document")
+    };
+    let inline = account_sends_media(&no_fetch, inline).await.unwrap_err();
     assert_eq!(
         inline,
         MessageCommandError::MediaOverLimit { limit_bytes: 16 }
@@ -503,24 +487,17 @@ async fn media_over_the_limit_is_refused_whatever_its_source() {
         inline.to_string(),
         "media too large: the API sends files of at most 16 bytes"
     );
-    let mut fetcher = MockMediaFetcher::new();
-    fetcher
-        .expect_fetch()
-        .with(eq("mediaUrl"), eq("https://cdn.example/big"), eq(16))
-        .returning(|_, _, limit| Err(MediaFetchError::TooLarge { limit_bytes: limit }));
-    let by_url = messaging_with(MockWhatsAppSender::new(), fetcher, settings)
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("document".into()),
-                media_url: Some("https://cdn.example/big".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
+    let fetcher = fetcher_expecting(
+        "https://cdn.example/big",
+        16,
+        Err(MediaFetchError::TooLarge { limit_bytes: 16 }),
+    );
+    let fetching = messaging_with(MockWhatsAppSender::new(), fetcher, settings);
+    let by_url = MediaMessageInput {
+        media_url: Some("https://cdn.example/big".into()),
+        ..media("document")
+    };
+    let by_url = account_sends_media(&fetching, by_url).await.unwrap_err();
     assert_eq!(
         by_url,
         MessageCommandError::MediaOverLimit { limit_bytes: 16 }
@@ -552,142 +529,107 @@ async fn media_url_failures_say_whether_the_url_or_its_server_is_at_fault() {
         ),
     ];
     for (failure, expected) in cases {
-        let mut fetcher = MockMediaFetcher::new();
-        let answer = failure.clone();
-        fetcher
-            .expect_fetch()
-            .returning(move |_, _, _| Err(answer.clone()));
-        let refused = messaging_with(
+        let fetcher = fetcher_expecting(
+            "https://cdn.example/x.png",
+            ryze_application::MAX_MEDIA_BYTES,
+            Err(failure.clone()),
+        );
+        let fetching = messaging_with(
             MockWhatsAppSender::new(),
             fetcher,
             MessagingSettings::default(),
-        )
-        .send_media(
-            &account_caller(),
-            "suporte",
-            MediaMessageInput {
-                number: Some("5511912345678".into()),
-                media_type: Some("image".into()),
-                media_url: Some("https://cdn.example/x.png".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
+        );
+        let by_url = MediaMessageInput {
+            media_url: Some("https://cdn.example/x.png".into()),
+            ..media("image")
+        };
+        let refused = account_sends_media(&fetching, by_url).await.unwrap_err();
         assert_eq!(refused.to_string(), expected, "{failure:?}");
     }
 }
 
 #[tokio::test]
 async fn reactions_edits_deletes_and_reads_reach_the_engine_as_commands() {
+    let on_suporte = || eq(InstanceId::new("ins_suporte"));
+    let group = "120363025246125486@g.us";
+    let reacted_to = "3EB0606060ABCDEF0123";
     let mut whatsapp = MockWhatsAppSender::new();
+    let reaction = SendReaction {
+        number: group.into(),
+        message_id: reacted_to.into(),
+        reaction: "❤️".into(),
+        from_me: false,
+        participant: Some("5521999990000@s.whatsapp.net".into()),
+        id: Some(SENT_ID.into()),
+    };
     whatsapp
         .expect_send_reaction()
-        .with(
-            eq(InstanceId::new("ins_suporte")),
-            eq(SendReaction {
-                number: "120363025246125486@g.us".into(),
-                message_id: "3EB0606060ABCDEF0123".into(),
-                reaction: "❤️".into(),
-                from_me: false,
-                participant: Some("5521999990000@s.whatsapp.net".into()),
-                id: Some(SENT_ID.into()),
-            }),
-        )
+        .with(on_suporte(), eq(reaction))
         .returning(|_, _| Ok(receipt(SENT_ID)));
+    let edit = EditMessage {
+        message_id: "3EB0AA".into(),
+        content: "novo".into(),
+        number: Some(NUMBER.into()),
+        id: None,
+    };
     whatsapp
         .expect_edit_message()
-        .with(
-            eq(InstanceId::new("ins_suporte")),
-            eq(EditMessage {
-                message_id: "3EB0AA".into(),
-                content: "novo".into(),
-                number: Some("5511912345678".into()),
-                id: None,
-            }),
-        )
+        .with(on_suporte(), eq(edit))
         .returning(|_, _| Ok(receipt("3EB0BB")));
+    let delete = DeleteMessage {
+        message_id: "3EB0AA".into(),
+        delete_for_everyone: false,
+        number: None,
+        id: None,
+    };
     whatsapp
         .expect_delete_message()
-        .with(
-            eq(InstanceId::new("ins_suporte")),
-            eq(DeleteMessage {
-                message_id: "3EB0AA".into(),
-                delete_for_everyone: false,
-                number: None,
-                id: None,
-            }),
-        )
+        .with(on_suporte(), eq(delete))
         .returning(|_, _| Ok(EngineReceipt::default()));
+    let read = MarkRead {
+        message_id: "3EB0AA".into(),
+        number: NUMBER.into(),
+        sender: None,
+    };
     whatsapp
         .expect_mark_read()
-        .with(
-            eq(InstanceId::new("ins_suporte")),
-            eq(MarkRead {
-                message_id: "3EB0AA".into(),
-                number: "5511912345678".into(),
-                sender: None,
-            }),
-        )
+        .with(on_suporte(), eq(read))
         .returning(|_, _| Ok(EngineReceipt::default()));
+
     let messaging = messaging(whatsapp);
     let caller = account_caller();
-    let reacted = messaging
-        .send_reaction(
-            &caller,
-            "suporte",
-            ReactionInput {
-                number: Some("120363025246125486@g.us".into()),
-                message_id: Some("3EB0606060ABCDEF0123".into()),
-                reaction: Some("❤️".into()),
-                from_me: None,
-                participant: Some("5521999990000".into()),
-                id: Some(SENT_ID.into()),
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(reacted.message_id, SENT_ID);
-    let edited = messaging
-        .edit_message(
-            &caller,
-            "suporte",
-            EditInput {
-                message_id: Some("3EB0AA".into()),
-                content: Some("novo".into()),
-                number: Some("5511912345678".into()),
-                id: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(edited.message_id.as_deref(), Some("3EB0BB"));
-    let deleted = messaging
-        .delete_message(
-            &caller,
-            "suporte",
-            DeleteInput {
-                message_id: Some("3EB0AA".into()),
-                delete_for_everyone: Some(false),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(deleted.message_id, None);
-    let read = messaging
-        .mark_read(
-            &caller,
-            "suporte",
-            MarkReadInput {
-                message_id: Some("3EB0AA".into()),
-                number: Some("5511912345678".into()),
-                sender: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(read.message_id, None);
+    let reaction = ReactionInput {
+        number: Some(group.into()),
+        message_id: Some(reacted_to.into()),
+        reaction: Some("❤️".into()),
+        from_me: None,
+        participant: Some("5521999990000".into()),
+        id: Some(SENT_ID.into()),
+    };
+    let reacted = messaging.send_reaction(&caller, "suporte", reaction);
+    assert_eq!(reacted.await.unwrap().message_id, SENT_ID);
+    let edit = EditInput {
+        message_id: Some("3EB0AA".into()),
+        content: Some("novo".into()),
+        number: Some(NUMBER.into()),
+        id: None,
+    };
+    let edited = messaging.edit_message(&caller, "suporte", edit);
+    assert_eq!(edited.await.unwrap().message_id.as_deref(), Some("3EB0BB"));
+    let delete = DeleteInput {
+        message_id: Some("3EB0AA".into()),
+        delete_for_everyone: Some(false),
+        ..Default::default()
+    };
+    let deleted = messaging.delete_message(&caller, "suporte", delete);
+    assert_eq!(deleted.await.unwrap().message_id, None);
+    let read = MarkReadInput {
+        message_id: Some("3EB0AA".into()),
+        number: Some(NUMBER.into()),
+        sender: None,
+    };
+    let marked = messaging.mark_read(&caller, "suporte", read);
+    assert_eq!(marked.await.unwrap().message_id, None);
 }
 
 // ------------------------------------------------------------------ engine answers
@@ -769,10 +711,7 @@ async fn each_engine_refusal_becomes_the_documented_answer() {
         whatsapp
             .expect_send_text()
             .returning(move |_, _| Err(answer.clone()));
-        let refused = messaging(whatsapp)
-            .send_text(&account_caller(), "suporte", text("5511912345678"))
-            .await
-            .unwrap_err();
+        let refused = account_sends_text(&messaging(whatsapp)).await.unwrap_err();
         assert_eq!(refused, MessageCommandError::Engine(failure), "{error:?}");
         assert_eq!(refused.to_string(), expected, "{error:?}");
         assert!(!refused.to_string().contains("engine:7000"));
@@ -782,41 +721,28 @@ async fn each_engine_refusal_becomes_the_documented_answer() {
 /// An engine that never answers.
 struct SilentEngine;
 
-#[async_trait]
-impl WhatsAppSender for SilentEngine {
-    async fn send_text(&self, _: &InstanceId, _: SendText) -> Result<EngineReceipt, SendError> {
-        std::future::pending().await
-    }
-    async fn send_media(&self, _: &InstanceId, _: SendMedia) -> Result<EngineReceipt, SendError> {
-        std::future::pending().await
-    }
-    async fn send_reaction(
-        &self,
-        _: &InstanceId,
-        _: SendReaction,
-    ) -> Result<EngineReceipt, SendError> {
-        std::future::pending().await
-    }
-    async fn edit_message(
-        &self,
-        _: &InstanceId,
-        _: EditMessage,
-    ) -> Result<EngineReceipt, SendError> {
-        std::future::pending().await
-    }
-    async fn delete_message(
-        &self,
-        _: &InstanceId,
-        _: DeleteMessage,
-    ) -> Result<EngineReceipt, SendError> {
-        std::future::pending().await
-    }
-    async fn mark_read(&self, _: &InstanceId, _: MarkRead) -> Result<EngineReceipt, SendError> {
-        std::future::pending().await
-    }
-    async fn download_media(&self, _: &InstanceId, _: &str) -> Result<MediaDownload, SendError> {
-        std::future::pending().await
-    }
+/// Writes `SilentEngine`'s `WhatsAppSender` impl: every listed command waits forever.
+macro_rules! commands_that_never_answer {
+    ($($command:ident($input:ty) -> $output:ty;)+) => {
+        #[async_trait]
+        impl WhatsAppSender for SilentEngine {
+            $(
+                async fn $command(&self, _: &InstanceId, _: $input) -> Result<$output, SendError> {
+                    std::future::pending().await
+                }
+            )+
+        }
+    };
+}
+
+commands_that_never_answer! {
+    send_text(SendText) -> EngineReceipt;
+    send_media(SendMedia) -> EngineReceipt;
+    send_reaction(SendReaction) -> EngineReceipt;
+    edit_message(EditMessage) -> EngineReceipt;
+    delete_message(DeleteMessage) -> EngineReceipt;
+    mark_read(MarkRead) -> EngineReceipt;
+    download_media(&str) -> MediaDownload;
 }
 
 #[tokio::test(start_paused = true)]
@@ -826,10 +752,8 @@ async fn an_engine_silent_past_the_budget_is_not_connected() {
         ..MessagingSettings::default()
     };
     let started = tokio::time::Instant::now();
-    let refused = messaging_with(SilentEngine, MockMediaFetcher::new(), settings)
-        .send_text(&account_caller(), "suporte", text("5511912345678"))
-        .await
-        .unwrap_err();
+    let silent = messaging_with(SilentEngine, MockMediaFetcher::new(), settings);
+    let refused = account_sends_text(&silent).await.unwrap_err();
     assert_eq!(refused.to_string(), "Instance is not connected to WhatsApp");
     assert_eq!(started.elapsed(), Duration::from_secs(35));
 }

@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{test, App};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -167,36 +169,38 @@ macro_rules! app {
     };
 }
 
+/// A POST of `payload` to `uri`, as Chatwoot sends it when the inbox has no signing secret.
+fn webhook_post(uri: &str, payload: impl Into<Bytes>) -> test::TestRequest {
+    test::TestRequest::post().uri(uri).set_payload(payload)
+}
+
+/// Sends a `TestRequest` to the app; answers the status and the JSON body.
+macro_rules! ask {
+    ($app:expr, $request:expr) => {
+        answer(test::call_service(&$app, $request.to_request()).await).await
+    };
+}
+
+/// A response's status and JSON body (`Null` when the body is not JSON).
+async fn answer(response: ServiceResponse) -> (StatusCode, Value) {
+    let status = response.status();
+    let body = test::read_body(response).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
 #[actix_web::test]
 async fn an_agents_reply_is_queued_before_the_200_and_a_duplicate_is_acknowledged_alone() {
     let queued = Queued::default();
     let app = app!(bridge(&queued, None));
     let body = agent_reply(501).to_string();
 
-    let first = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri(WEBHOOK)
-            .insert_header(("content-type", "application/json"))
-            .set_payload(body.clone())
-            .to_request(),
-    )
-    .await;
-    assert_eq!(first.status(), StatusCode::OK);
-    let answer: Value = test::read_body_json(first).await;
-    assert_eq!(answer, json!({"status": "queued"}));
+    let as_json =
+        webhook_post(WEBHOOK, body.clone()).insert_header(("content-type", "application/json"));
+    let first = ask!(app, as_json);
+    assert_eq!(first, (StatusCode::OK, json!({"status": "queued"})));
 
-    let again = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri(WEBHOOK)
-            .set_payload(body.clone())
-            .to_request(),
-    )
-    .await;
-    assert_eq!(again.status(), StatusCode::OK);
-    let answer: Value = test::read_body_json(again).await;
-    assert_eq!(answer, json!({"status": "duplicate"}));
+    let again = ask!(app, webhook_post(WEBHOOK, body.clone()));
+    assert_eq!(again, (StatusCode::OK, json!({"status": "duplicate"})));
 
     let queued = queued.lock().unwrap();
     assert_eq!(queued.len(), 1);
@@ -217,16 +221,8 @@ async fn events_that_cannot_matter_are_acknowledged_without_queuing() {
         json!({"event": "message_created", "id": 9, "message_type": "incoming"}),
         json!({"event": "message_updated", "id": 501, "message_type": "outgoing", "content_attributes": {"external_error": "x"}}),
     ] {
-        let response = test::call_service(
-            &app,
-            test::TestRequest::post()
-                .uri(WEBHOOK)
-                .set_payload(event.to_string())
-                .to_request(),
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::OK, "{event}");
-        let answer: Value = test::read_body_json(response).await;
+        let (status, answer) = ask!(app, webhook_post(WEBHOOK, event.to_string()));
+        assert_eq!(status, StatusCode::OK, "{event}");
         assert_eq!(answer["status"], "ignored", "{event}");
     }
     assert!(queued.lock().unwrap().is_empty());
@@ -240,17 +236,9 @@ async fn a_wrong_secret_or_integration_is_a_404_and_queues_nothing() {
         "/v1/webhooks/chatwoot/int_test/a-guessed-secret",
         "/v1/webhooks/chatwoot/int_other/Xq2v9-url-secret-of-the-integration",
     ] {
-        let response = test::call_service(
-            &app,
-            test::TestRequest::post()
-                .uri(uri)
-                .set_payload(agent_reply(501).to_string())
-                .to_request(),
-        )
-        .await;
-        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{uri}");
-        let answer: Value = test::read_body_json(response).await;
-        assert_eq!(answer["error"]["code"], "not_found");
+        let (status, answer) = ask!(app, webhook_post(uri, agent_reply(501).to_string()));
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(answer["error"]["code"], "not_found", "{uri}");
     }
     assert!(queued.lock().unwrap().is_empty());
 }
@@ -262,52 +250,30 @@ async fn a_signed_webhook_needs_chatwoots_signature_of_the_body() {
     let body = agent_reply(501).to_string();
     let now = Utc::now().timestamp().to_string();
     let stale = (Utc::now().timestamp() - 600).to_string();
-    let signed = |signature: String, timestamp: &str| {
-        test::TestRequest::post()
-            .uri(WEBHOOK)
-            .insert_header(("X-Chatwoot-Signature", signature))
+    let signed = |secret: &str, timestamp: &str| {
+        webhook_post(WEBHOOK, body.clone())
+            .insert_header((
+                "X-Chatwoot-Signature",
+                chatwoot_signature(secret, timestamp, body.as_bytes()),
+            ))
             .insert_header(("X-Chatwoot-Timestamp", timestamp.to_owned()))
-            .set_payload(body.clone())
-            .to_request()
     };
 
-    let forged = test::call_service(
-        &app,
-        signed(chatwoot_signature("guess", &now, body.as_bytes()), &now),
-    )
-    .await;
-    let replayed = test::call_service(
-        &app,
-        signed(
-            chatwoot_signature(SIGNING_SECRET, &stale, body.as_bytes()),
-            &stale,
-        ),
-    )
-    .await;
-    let stripped = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri(WEBHOOK)
-            .set_payload(body.clone())
-            .to_request(),
-    )
-    .await;
-    for refused in [forged, replayed, stripped] {
-        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-        let answer: Value = test::read_body_json(refused).await;
-        assert_eq!(answer["error"]["code"], "invalid_signature");
+    let forged = ask!(app, signed("guess", &now));
+    let replayed = ask!(app, signed(SIGNING_SECRET, &stale));
+    let stripped = ask!(app, webhook_post(WEBHOOK, body.clone()));
+    for (name, (status, answer)) in [
+        ("forged", forged),
+        ("replayed", replayed),
+        ("stripped", stripped),
+    ] {
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(answer["error"]["code"], "invalid_signature", "{name}");
     }
     assert!(queued.lock().unwrap().is_empty());
 
-    let genuine = test::call_service(
-        &app,
-        signed(
-            chatwoot_signature(SIGNING_SECRET, &now, body.as_bytes()),
-            &now,
-        ),
-    )
-    .await;
-    assert_eq!(genuine.status(), StatusCode::OK);
+    let (status, _) = ask!(app, signed(SIGNING_SECRET, &now));
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(queued.lock().unwrap().len(), 1);
 }
 
@@ -318,17 +284,9 @@ async fn a_body_over_one_mebibyte_is_a_413_and_queues_nothing() {
     let mut huge = agent_reply(501);
     huge["content"] = json!("x".repeat(1024 * 1024));
 
-    let response = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri(WEBHOOK)
-            .set_payload(huge.to_string())
-            .to_request(),
-    )
-    .await;
+    let (status, answer) = ask!(app, webhook_post(WEBHOOK, huge.to_string()));
 
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let answer: Value = test::read_body_json(response).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer["error"]["code"], "payload_too_large");
     assert!(queued.lock().unwrap().is_empty());
 }
@@ -338,15 +296,8 @@ async fn a_body_that_is_not_json_is_a_400() {
     let queued = Queued::default();
     let app = app!(bridge(&queued, None));
 
-    let response = test::call_service(
-        &app,
-        test::TestRequest::post()
-            .uri(WEBHOOK)
-            .set_payload("event=message_created")
-            .to_request(),
-    )
-    .await;
+    let (status, _) = ask!(app, webhook_post(WEBHOOK, "event=message_created"));
 
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(queued.lock().unwrap().is_empty());
 }

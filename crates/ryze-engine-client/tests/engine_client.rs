@@ -150,57 +150,37 @@ async fn every_command_goes_to_its_path_with_its_contract_body() {
         reply_to: None,
         id: Some("3EB0F1E2D3C4B5A6978878".into()),
     };
+    let reaction = SendReaction {
+        number: "120363025246125486@g.us".into(),
+        message_id: "3EB0606060ABCDEF0123".into(),
+        reaction: "❤️".into(),
+        from_me: false,
+        participant: Some("5521999990000@s.whatsapp.net".into()),
+        id: Some("3EB0F1E2D3C4B5A6978879".into()),
+    };
+    let edit = EditMessage {
+        message_id: "3EB0F1E2D3C4B5A6978877".into(),
+        content: "novo".into(),
+        number: Some("5511987654321@s.whatsapp.net".into()),
+        id: None,
+    };
+    let delete = DeleteMessage {
+        message_id: "3EB0F1E2D3C4B5A6978877".into(),
+        delete_for_everyone: true,
+        number: Some("5511987654321@s.whatsapp.net".into()),
+        id: None,
+    };
+    let read = MarkRead {
+        message_id: "3EB0606060ABCDEF0123".into(),
+        number: "120363025246125486@g.us".into(),
+        sender: Some("5521999990000@s.whatsapp.net".into()),
+    };
     let receipts = [
         client.send_media(&instance(), media).await.unwrap(),
-        client
-            .send_reaction(
-                &instance(),
-                SendReaction {
-                    number: "120363025246125486@g.us".into(),
-                    message_id: "3EB0606060ABCDEF0123".into(),
-                    reaction: "❤️".into(),
-                    from_me: false,
-                    participant: Some("5521999990000@s.whatsapp.net".into()),
-                    id: Some("3EB0F1E2D3C4B5A6978879".into()),
-                },
-            )
-            .await
-            .unwrap(),
-        client
-            .edit_message(
-                &instance(),
-                EditMessage {
-                    message_id: "3EB0F1E2D3C4B5A6978877".into(),
-                    content: "novo".into(),
-                    number: Some("5511987654321@s.whatsapp.net".into()),
-                    id: None,
-                },
-            )
-            .await
-            .unwrap(),
-        client
-            .delete_message(
-                &instance(),
-                DeleteMessage {
-                    message_id: "3EB0F1E2D3C4B5A6978877".into(),
-                    delete_for_everyone: true,
-                    number: Some("5511987654321@s.whatsapp.net".into()),
-                    id: None,
-                },
-            )
-            .await
-            .unwrap(),
-        client
-            .mark_read(
-                &instance(),
-                MarkRead {
-                    message_id: "3EB0606060ABCDEF0123".into(),
-                    number: "120363025246125486@g.us".into(),
-                    sender: Some("5521999990000@s.whatsapp.net".into()),
-                },
-            )
-            .await
-            .unwrap(),
+        client.send_reaction(&instance(), reaction).await.unwrap(),
+        client.edit_message(&instance(), edit).await.unwrap(),
+        client.delete_message(&instance(), delete).await.unwrap(),
+        client.mark_read(&instance(), read).await.unwrap(),
     ];
     for (receipt, (route, _, answer)) in receipts.iter().zip(&cases) {
         assert_eq!(serde_json::to_value(receipt).unwrap(), *answer, "{route}");
@@ -538,20 +518,13 @@ async fn media_is_downloaded_by_message_id() {
         .unwrap();
     assert_eq!(download.base64.as_str(), "T2dnUwACAAAAAAAAAAA=");
     assert_eq!(download.mimetype.as_deref(), Some("audio/ogg; codecs=opus"));
-    assert_eq!(
-        client
-            .download_media(&instance(), "GONE")
-            .await
-            .unwrap_err(),
-        SendError::MediaGone
-    );
-    assert_eq!(
-        client
-            .download_media(&instance(), "UNKNOWN")
-            .await
-            .unwrap_err(),
-        SendError::MessageNotFound
-    );
+    for (message_id, expected) in [
+        ("GONE", SendError::MediaGone),
+        ("UNKNOWN", SendError::MessageNotFound),
+    ] {
+        let refused = client.download_media(&instance(), message_id).await;
+        assert_eq!(refused.unwrap_err(), expected, "{message_id}");
+    }
 }
 
 #[tokio::test]

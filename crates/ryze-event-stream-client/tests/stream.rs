@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures::SinkExt;
 use ryze_event_stream_client::REPLACED_DETAIL_PREFIX;
-use ryze_ports::{EventSequence, EventStreamConnector, EventStreamError};
+use ryze_ports::{EventSequence, EventStreamError};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::Message;
@@ -94,14 +94,13 @@ async fn a_refused_connection_is_unavailable() {
 #[tokio::test]
 async fn an_api_that_never_answers_is_unavailable_after_the_connect_timeout() {
     let (url, _api) = api_never_answering().await;
-    let mut settings = settings(url);
-    settings.connect_timeout = Duration::from_millis(200);
 
     let started = Instant::now();
-    let error = client(settings)
-        .connect(&instance())
-        .await
-        .expect_err("no answer");
+    let error = connect_tuned(url, |settings| {
+        settings.connect_timeout = Duration::from_millis(200)
+    })
+    .await
+    .expect_err("no answer");
 
     let waited = started.elapsed();
     assert!(
@@ -122,14 +121,13 @@ async fn an_api_that_upgrades_but_sends_no_hello_is_unavailable_after_the_connec
         drop(socket);
     })
     .await;
-    let mut settings = settings(url);
-    settings.connect_timeout = Duration::from_millis(200);
 
     let started = Instant::now();
-    let error = client(settings)
-        .connect(&instance())
-        .await
-        .expect_err("no hello");
+    let error = connect_tuned(url, |settings| {
+        settings.connect_timeout = Duration::from_millis(200)
+    })
+    .await
+    .expect_err("no hello");
 
     assert!(started.elapsed() < Duration::from_secs(2));
     assert!(
@@ -140,12 +138,8 @@ async fn an_api_that_upgrades_but_sends_no_hello_is_unavailable_after_the_connec
 
 #[tokio::test]
 async fn a_hello_for_another_instance_is_a_protocol_error() {
-    let (url, _api) = api_accepting(|mut socket, _| async move {
-        let other = r#"{"type": "hello", "instanceId": "ins_OTHER", "acknowledged": 0, "lastAppended": 0, "droppedUpTo": null, "heartbeatSeconds": 15, "window": 1000}"#;
-        socket.send(Message::text(other)).await.expect("hello");
-        let _ = next_from_bridge(&mut socket).await;
-    })
-    .await;
+    let other = r#"{"type": "hello", "instanceId": "ins_OTHER", "acknowledged": 0, "lastAppended": 0, "droppedUpTo": null, "heartbeatSeconds": 15, "window": 1000}"#;
+    let (url, _api) = api_sending(vec![Message::text(other)]).await;
 
     let error = connect(url).await.expect_err("wrong instance");
 
@@ -157,68 +151,60 @@ async fn a_hello_for_another_instance_is_a_protocol_error() {
 
 #[tokio::test]
 async fn delivers_events_in_order_with_their_exact_envelopes() {
-    let (url, _api) = api_accepting(|mut socket, _| async move {
-        socket.send(hello(41, None, 1000)).await.expect("hello");
-        for sequence in 42..=44 {
-            socket.send(event(sequence)).await.expect("event");
-        }
-        socket
-            .send(close(1000, "integration ended"))
-            .await
-            .expect("close");
-        while next_from_bridge(&mut socket).await.is_some() {}
-    })
+    let (url, _api) = api_sending(vec![
+        hello(41, None, 1000),
+        event(42),
+        event(43),
+        event(44),
+        close(1000, "integration ended"),
+    ])
     .await;
 
     let mut connection = connect(url).await.expect("connected");
 
-    assert_eq!(next_item(&mut connection).await, event_item(42));
-    assert_eq!(next_item(&mut connection).await, event_item(43));
-    assert_eq!(next_item(&mut connection).await, event_item(44));
-    assert_eq!(next_item(&mut connection).await, None);
+    let items = [event_item(42), event_item(43), event_item(44), None];
+    assert_next_items(&mut connection, items).await;
 }
 
 #[tokio::test]
 async fn close_1000_ends_the_items_cleanly_and_the_close_is_answered() {
-    let (url, api) = api_accepting(|mut socket, _| async move {
-        socket.send(hello(0, None, 1000)).await.expect("hello");
-        socket
-            .send(close(1000, "integration ended"))
-            .await
-            .expect("close");
-        next_from_bridge(&mut socket).await
-    })
-    .await;
+    let (url, api) =
+        api_sending(vec![hello(0, None, 1000), close(1000, "integration ended")]).await;
 
     let mut connection = connect(url).await.expect("connected");
 
     assert_eq!(next_item(&mut connection).await, None);
-    let reply = api.await.expect("api");
-    assert!(matches!(reply, Some(Message::Close(_)) | None), "{reply:?}");
+    let replies = api.await.expect("api");
+    assert!(
+        matches!(replies.as_slice(), [Message::Close(_)] | []),
+        "{replies:?}"
+    );
 }
 
 #[tokio::test]
 async fn events_dropped_before_the_connection_are_reported_exactly_once() {
-    let (url, _api) = api_accepting(|mut socket, _| async move {
-        socket.send(hello(41, Some(50), 1000)).await.expect("hello");
+    let (url, _api) = api_sending(vec![
+        hello(41, Some(50), 1000),
         // The API also sends the dropped frame the hello announced.
-        socket.send(dropped(50)).await.expect("dropped");
-        socket.send(event(51)).await.expect("event");
+        dropped(50),
+        event(51),
         // Retention drops more while connected.
-        socket.send(dropped(60)).await.expect("dropped");
-        socket.send(event(61)).await.expect("event");
-        socket.send(close(1000, "")).await.expect("close");
-        while next_from_bridge(&mut socket).await.is_some() {}
-    })
+        dropped(60),
+        event(61),
+        close(1000, ""),
+    ])
     .await;
 
     let mut connection = connect(url).await.expect("connected");
 
-    assert_eq!(next_item(&mut connection).await, dropped_item(50));
-    assert_eq!(next_item(&mut connection).await, event_item(51));
-    assert_eq!(next_item(&mut connection).await, dropped_item(60));
-    assert_eq!(next_item(&mut connection).await, event_item(61));
-    assert_eq!(next_item(&mut connection).await, None);
+    let items = [
+        dropped_item(50),
+        event_item(51),
+        dropped_item(60),
+        event_item(61),
+        None,
+    ];
+    assert_next_items(&mut connection, items).await;
 }
 
 #[tokio::test]
@@ -277,26 +263,18 @@ async fn acknowledgements_reach_the_api_with_only_the_highest_of_those_waiting()
 
 #[tokio::test]
 async fn an_out_of_order_sequence_is_a_protocol_error_and_closes_with_1008() {
-    let (url, api) = api_accepting(|mut socket, _| async move {
-        socket.send(hello(0, None, 1000)).await.expect("hello");
-        for sequence in [1, 3, 2] {
-            socket.send(event(sequence)).await.expect("event");
-        }
-        next_from_bridge(&mut socket).await
-    })
-    .await;
+    let (url, api) = api_sending(vec![hello(0, None, 1000), event(1), event(3), event(2)]).await;
 
     let mut connection = connect(url).await.expect("connected");
 
-    assert_eq!(next_item(&mut connection).await, event_item(1));
-    assert_eq!(next_item(&mut connection).await, event_item(3));
+    assert_next_items(&mut connection, [event_item(1), event_item(3)]).await;
     let error = next_item(&mut connection).await;
     assert!(
         matches!(&error, Some(Err(EventStreamError::Protocol { detail })) if detail.contains("sequence 2")),
         "{error:?}"
     );
     assert_eq!(next_item(&mut connection).await, None);
-    match api.await.expect("api") {
+    match api.await.expect("api").first() {
         Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1008),
         other => panic!("expected a close 1008, got {other:?}"),
     }
@@ -304,12 +282,7 @@ async fn an_out_of_order_sequence_is_a_protocol_error_and_closes_with_1008() {
 
 #[tokio::test]
 async fn an_event_at_or_below_the_acknowledged_sequence_is_a_protocol_error() {
-    let (url, _api) = api_accepting(|mut socket, _| async move {
-        socket.send(hello(41, None, 1000)).await.expect("hello");
-        socket.send(event(41)).await.expect("event");
-        next_from_bridge(&mut socket).await
-    })
-    .await;
+    let (url, _api) = api_sending(vec![hello(41, None, 1000), event(41)]).await;
 
     let mut connection = connect(url).await.expect("connected");
 
@@ -339,12 +312,7 @@ async fn other_closes_are_unavailable_with_their_code_and_reason() {
             "(close 4409, reason: replaced by a newer connection)",
         ),
     ] {
-        let (url, _api) = api_accepting(move |mut socket, _| async move {
-            socket.send(hello(0, None, 1000)).await.expect("hello");
-            socket.send(close(code, reason)).await.expect("close");
-            while next_from_bridge(&mut socket).await.is_some() {}
-        })
-        .await;
+        let (url, _api) = api_sending(vec![hello(0, None, 1000), close(code, reason)]).await;
 
         let mut connection = connect(url).await.expect("connected");
 
@@ -371,13 +339,12 @@ async fn a_silent_api_is_unavailable_within_the_silence_timeout() {
         drop(socket);
     })
     .await;
-    let mut settings = settings(url);
-    settings.silence_timeout = Duration::from_millis(200);
 
-    let mut connection = client(settings)
-        .connect(&instance())
-        .await
-        .expect("connected");
+    let mut connection = connect_tuned(url, |settings| {
+        settings.silence_timeout = Duration::from_millis(200)
+    })
+    .await
+    .expect("connected");
     let started = Instant::now();
     let item = next_item(&mut connection).await;
 
@@ -414,17 +381,15 @@ async fn pings_are_sent_and_an_api_that_only_answers_them_stays_alive() {
         pings
     })
     .await;
-    let mut settings = settings(url);
-    settings.heartbeat_interval = Duration::from_millis(50);
-    settings.silence_timeout = Duration::from_millis(200);
 
-    let mut connection = client(settings)
-        .connect(&instance())
-        .await
-        .expect("connected");
+    let mut connection = connect_tuned(url, |settings| {
+        settings.heartbeat_interval = Duration::from_millis(50);
+        settings.silence_timeout = Duration::from_millis(200);
+    })
+    .await
+    .expect("connected");
 
-    assert_eq!(next_item(&mut connection).await, event_item(1));
-    assert_eq!(next_item(&mut connection).await, None);
+    assert_next_items(&mut connection, [event_item(1), None]).await;
     let pings = api.await.expect("api");
     assert!(pings >= 5, "only {pings} pings in 600 ms");
 }
@@ -457,33 +422,24 @@ async fn acknowledgements_flow_while_the_session_is_behind_and_nothing_is_lost()
         .expect("api");
     assert_eq!(ack, Some(Message::text(r#"{"type":"ack","sequence":1}"#)));
 
-    assert_eq!(next_item(&mut connection).await, event_item(2));
-    assert_eq!(next_item(&mut connection).await, event_item(3));
-    assert_eq!(next_item(&mut connection).await, None);
+    assert_next_items(&mut connection, [event_item(2), event_item(3), None]).await;
 }
 
 #[tokio::test]
 async fn dropping_the_connection_closes_the_socket_with_1000() {
-    let (url, api) = api_accepting(|mut socket, _| async move {
-        socket.send(hello(0, None, 1000)).await.expect("hello");
-        let first = next_from_bridge(&mut socket).await;
-        let then = next_from_bridge(&mut socket).await;
-        (first, then)
-    })
-    .await;
+    let (url, api) = api_sending(vec![hello(0, None, 1000)]).await;
 
     let connection = connect(url).await.expect("connected");
     drop(connection);
 
-    let (first, then) = tokio::time::timeout(PATIENCE, api)
+    let from_bridge = tokio::time::timeout(PATIENCE, api)
         .await
         .expect("closed in time")
         .expect("api");
-    match first {
-        Some(Message::Close(Some(frame))) => assert_eq!(u16::from(frame.code), 1000),
-        other => panic!("expected a close 1000, got {other:?}"),
+    match from_bridge.as_slice() {
+        [Message::Close(Some(frame))] => assert_eq!(u16::from(frame.code), 1000),
+        other => panic!("expected a close 1000 and then the end, got {other:?}"),
     }
-    assert_eq!(then, None, "the socket stayed open after the close");
 }
 
 #[tokio::test]

@@ -327,6 +327,17 @@ impl TestApi {
         Self::start_with(Options::default()).await
     }
 
+    /// An API whose stream settings are the defaults as `tune` changes them.
+    async fn start_streaming(tune: impl FnOnce(&mut EventStreamSettings)) -> Self {
+        let mut stream = EventStreamSettings::default();
+        tune(&mut stream);
+        Self::start_with(Options {
+            stream,
+            ..Options::default()
+        })
+        .await
+    }
+
     async fn start_with(options: Options) -> Self {
         let events = Arc::new(MemoryHub::default());
         let integrations = Arc::new(Mutex::new(HashSet::from([InstanceId::new(SUPORTE)])));
@@ -412,12 +423,20 @@ impl TestApi {
     }
 
     async fn connect(&self, instance_id: &str) -> Socket {
-        connect_with(
-            &format!("{}/ws/chatwoot/{instance_id}", self.ws_url),
-            Some(BRIDGE_TOKEN),
-        )
-        .await
-        .unwrap()
+        connect_with(&self.stream_url(instance_id), Some(BRIDGE_TOKEN))
+            .await
+            .unwrap()
+    }
+
+    /// Connects to `instance_id`'s stream and reads its hello.
+    async fn connect_past_hello(&self, instance_id: &str) -> Socket {
+        let mut socket = self.connect(instance_id).await;
+        next_frame(&mut socket).await;
+        socket
+    }
+
+    fn stream_url(&self, instance_id: &str) -> String {
+        format!("{}/ws/chatwoot/{instance_id}", self.ws_url)
     }
 
     async fn deactivate_suporte(&self) {
@@ -467,6 +486,17 @@ async fn connect_with(url: &str, bearer: Option<&str>) -> Result<Socket, WsError
         .map(|(socket, _response)| socket)
 }
 
+/// The `error.message` of an answer's envelope.
+fn error_message(answer: &Value) -> &str {
+    answer["error"]["message"].as_str().unwrap_or_default()
+}
+
+/// The status and error message with which the upgrade to `url` is refused.
+async fn refused_upgrade(url: &str, bearer: Option<&str>) -> (u16, String) {
+    let error = connect_with(url, bearer).await.err();
+    refusal(error.expect("the upgrade is refused"))
+}
+
 /// The status and error message of a refused upgrade.
 fn refusal(error: WsError) -> (u16, String) {
     let WsError::Http(response) = error else {
@@ -474,13 +504,7 @@ fn refusal(error: WsError) -> (u16, String) {
     };
     let body: Value = serde_json::from_slice(response.body().as_deref().unwrap_or_default())
         .unwrap_or(Value::Null);
-    (
-        response.status().as_u16(),
-        body["error"]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-    )
+    (response.status().as_u16(), error_message(&body).to_owned())
 }
 
 /// The next JSON frame (pings and pongs skipped).
@@ -610,10 +634,12 @@ async fn without_an_engine_token_the_route_does_not_exist() {
     let (status, answer) = api
         .post_event(Some(ENGINE_TOKEN), text_event(SUPORTE, "A").to_string())
         .await;
-    assert_eq!(status, 404);
     assert_eq!(
-        answer["error"]["message"],
-        "event ingest not available: no engine is configured (set ENGINE_TOKEN)"
+        (status, error_message(&answer)),
+        (
+            404,
+            "event ingest not available: no engine is configured (set ENGINE_TOKEN)"
+        )
     );
 }
 
@@ -631,10 +657,7 @@ async fn unknown_instances_and_invalid_events_are_refused_with_the_reason() {
     let (status, answer) = api.post_event(Some(ENGINE_TOKEN), "{not json").await;
     assert_eq!(status, 400);
     assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("invalid body: "),
+        error_message(&answer).starts_with("invalid body: "),
         "{answer}"
     );
 
@@ -645,7 +668,7 @@ async fn unknown_instances_and_invalid_events_are_refused_with_the_reason() {
         .remove("content");
     let (status, answer) = api.post_event(Some(ENGINE_TOKEN), event.to_string()).await;
     assert_eq!(status, 400);
-    let message = answer["error"]["message"].as_str().unwrap();
+    let message = error_message(&answer);
     assert!(message.starts_with("invalid body: "), "{message}");
     assert!(message.contains("missing field `content`"), "{message}");
 
@@ -656,13 +679,7 @@ async fn unknown_instances_and_invalid_events_are_refused_with_the_reason() {
         )
         .await;
     assert_eq!(status, 400);
-    assert!(
-        answer["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("instanceData"),
-        "{answer}"
-    );
+    assert!(error_message(&answer).contains("instanceData"), "{answer}");
     assert!(api.events.stored_sequences(SUPORTE).is_empty());
 }
 
@@ -683,7 +700,7 @@ async fn bodies_up_to_eight_mebibytes_are_accepted_and_larger_ones_refused() {
     let (status, answer) = api.post_event(Some(ENGINE_TOKEN), event.to_string()).await;
     assert_eq!(status, 413);
     assert_eq!(
-        answer["error"]["message"],
+        error_message(&answer),
         "request body too large: the limit is 8388608 bytes; send the event again without media.base64"
     );
 }
@@ -736,8 +753,7 @@ async fn acknowledged_events_are_gone_and_unacknowledged_ones_are_sent_again() {
     for id in ["A", "B", "C"] {
         api.ingest(SUPORTE, id).await;
     }
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     for expected in 1..=3 {
         assert_eq!(sequence_of(&next_frame(&mut socket).await), expected);
     }
@@ -771,8 +787,7 @@ async fn acknowledged_events_are_gone_and_unacknowledged_ones_are_sent_again() {
 async fn an_ack_beyond_what_was_sent_is_a_protocol_error() {
     let api = TestApi::start().await;
     api.ingest(SUPORTE, "A").await;
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     assert_eq!(sequence_of(&next_frame(&mut socket).await), 1);
     ack(&mut socket, 7).await;
     let (code, reason) = close_of(&mut socket).await;
@@ -784,8 +799,7 @@ async fn an_ack_beyond_what_was_sent_is_a_protocol_error() {
 #[tokio::test]
 async fn a_frame_that_is_not_an_ack_is_a_protocol_error() {
     let api = TestApi::start().await;
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     socket
         .send(Message::text("{\"type\":\"nack\"}"))
         .await
@@ -798,10 +812,8 @@ async fn a_frame_that_is_not_an_ack_is_a_protocol_error() {
 #[tokio::test]
 async fn a_newer_connection_replaces_the_older_one() {
     let api = TestApi::start().await;
-    let mut older = api.connect(SUPORTE).await;
-    next_frame(&mut older).await;
-    let mut newer = api.connect(SUPORTE).await;
-    next_frame(&mut newer).await;
+    let mut older = api.connect_past_hello(SUPORTE).await;
+    let mut newer = api.connect_past_hello(SUPORTE).await;
     assert_eq!(
         close_of(&mut older).await,
         (4409, "replaced by a newer connection".to_owned())
@@ -814,8 +826,7 @@ async fn a_newer_connection_replaces_the_older_one() {
 #[tokio::test]
 async fn a_plain_request_is_refused_and_leaves_the_open_connection_alone() {
     let api = TestApi::start().await;
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     let response = api
         .client
         .get(format!("{}/ws/chatwoot/{SUPORTE}", api.base_url))
@@ -837,8 +848,7 @@ async fn a_plain_request_is_refused_and_leaves_the_open_connection_alone() {
 async fn deactivating_the_integration_closes_the_stream_normally() {
     let api = TestApi::start().await;
     api.ingest(SUPORTE, "A").await;
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     next_frame(&mut socket).await;
     api.deactivate_suporte().await;
     assert_eq!(
@@ -847,15 +857,8 @@ async fn deactivating_the_integration_closes_the_stream_normally() {
     );
     assert!(api.events.stored_sequences(SUPORTE).is_empty());
     // And the stream is no longer available.
-    let error = connect_with(
-        &format!("{}/ws/chatwoot/{SUPORTE}", api.ws_url),
-        Some(BRIDGE_TOKEN),
-    )
-    .await
-    .err()
-    .unwrap();
     assert_eq!(
-        refusal(error),
+        refused_upgrade(&api.stream_url(SUPORTE), Some(BRIDGE_TOKEN)).await,
         (404, "no chatwoot integration for this instance".to_owned())
     );
 }
@@ -863,22 +866,17 @@ async fn deactivating_the_integration_closes_the_stream_normally() {
 #[tokio::test]
 async fn the_stream_is_refused_without_a_bridge_a_token_or_an_integration() {
     let api = TestApi::start().await;
-    let url = |instance: &str| format!("{}/ws/chatwoot/{instance}", api.ws_url);
-    let error = connect_with(&url(SUPORTE), None).await.err().unwrap();
-    assert_eq!(refusal(error), (401, "Missing token".to_owned()));
-    let error = connect_with(&url(SUPORTE), Some(ENGINE_TOKEN))
-        .await
-        .err()
-        .unwrap();
-    assert_eq!(refusal(error), (401, "Invalid token".to_owned()));
+    let url = |instance: &str| api.stream_url(instance);
+    let refused = refused_upgrade(&url(SUPORTE), None).await;
+    assert_eq!(refused, (401, "Missing token".to_owned()));
+    let refused = refused_upgrade(&url(SUPORTE), Some(ENGINE_TOKEN)).await;
+    assert_eq!(refused, (401, "Invalid token".to_owned()));
     for instance in [VENDAS, "ins_gone"] {
-        let error = connect_with(&url(instance), Some(BRIDGE_TOKEN))
-            .await
-            .err()
-            .unwrap();
+        let refused = refused_upgrade(&url(instance), Some(BRIDGE_TOKEN)).await;
         assert_eq!(
-            refusal(error),
-            (404, "no chatwoot integration for this instance".to_owned())
+            refused,
+            (404, "no chatwoot integration for this instance".to_owned()),
+            "{instance}"
         );
     }
     // The token may come in the query string.
@@ -892,15 +890,8 @@ async fn the_stream_is_refused_without_a_bridge_a_token_or_an_integration() {
         ..Options::default()
     })
     .await;
-    let error = connect_with(
-        &format!("{}/ws/chatwoot/{SUPORTE}", without_bridge.ws_url),
-        Some(BRIDGE_TOKEN),
-    )
-    .await
-    .err()
-    .unwrap();
     assert_eq!(
-        refusal(error),
+        refused_upgrade(&without_bridge.stream_url(SUPORTE), Some(BRIDGE_TOKEN)).await,
         (
             404,
             "event stream not available: no bridge is configured".to_owned()
@@ -910,13 +901,9 @@ async fn the_stream_is_refused_without_a_bridge_a_token_or_an_integration() {
 
 #[tokio::test]
 async fn at_most_a_window_of_events_is_in_flight() {
-    let api = TestApi::start_with(Options {
-        stream: EventStreamSettings {
-            window: 2,
-            poll_interval: Duration::from_millis(50),
-            ..EventStreamSettings::default()
-        },
-        ..Options::default()
+    let api = TestApi::start_streaming(|stream| {
+        stream.window = 2;
+        stream.poll_interval = Duration::from_millis(50);
     })
     .await;
     for id in ["A", "B", "C", "D", "E"] {
@@ -983,16 +970,9 @@ async fn events_dropped_by_retention_are_announced_before_the_next_one() {
 
 #[tokio::test]
 async fn events_appended_by_another_process_arrive_by_polling() {
-    let api = TestApi::start_with(Options {
-        stream: EventStreamSettings {
-            poll_interval: Duration::from_millis(50),
-            ..EventStreamSettings::default()
-        },
-        ..Options::default()
-    })
-    .await;
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let api =
+        TestApi::start_streaming(|stream| stream.poll_interval = Duration::from_millis(50)).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     // Straight into the store: no wake-up in this process.
     api.events
         .append_event(
@@ -1015,13 +995,9 @@ async fn events_appended_by_another_process_arrive_by_polling() {
 
 #[tokio::test]
 async fn a_silent_bridge_is_disconnected_and_a_live_one_is_kept() {
-    let api = TestApi::start_with(Options {
-        stream: EventStreamSettings {
-            heartbeat_interval: Duration::from_millis(100),
-            peer_timeout: Duration::from_millis(300),
-            ..EventStreamSettings::default()
-        },
-        ..Options::default()
+    let api = TestApi::start_streaming(|stream| {
+        stream.heartbeat_interval = Duration::from_millis(100);
+        stream.peer_timeout = Duration::from_millis(300);
     })
     .await;
     // Reading answers the API's pings (tungstenite replies by itself).
@@ -1048,16 +1024,11 @@ async fn a_silent_bridge_is_disconnected_and_a_live_one_is_kept() {
 
 #[tokio::test]
 async fn a_deactivation_seen_only_in_the_database_also_ends_the_stream() {
-    let api = TestApi::start_with(Options {
-        stream: EventStreamSettings {
-            integration_check_interval: Duration::from_millis(50),
-            ..EventStreamSettings::default()
-        },
-        ..Options::default()
+    let api = TestApi::start_streaming(|stream| {
+        stream.integration_check_interval = Duration::from_millis(50)
     })
     .await;
-    let mut socket = api.connect(SUPORTE).await;
-    next_frame(&mut socket).await;
+    let mut socket = api.connect_past_hello(SUPORTE).await;
     // Another API process deactivated it: only the integration row is gone, no signal
     // reaches this process.
     api.integrations
@@ -1098,16 +1069,14 @@ async fn metrics_show_the_backlog_and_the_counters() {
         .unwrap()
         .starts_with("application/openmetrics-text"));
     let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
     for line in [
         r#"ryze_event_hub_backlog_events{instance_id="ins_suporte"} 2"#,
         "ryze_event_hub_events_appended_total 2",
         "ryze_event_hub_duplicates_total 1",
         "ryze_event_hub_events_dropped_total 0",
     ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "{line} missing in:\n{text}"
-        );
+        assert!(lines.contains(&line), "{line} missing in:\n{text}");
     }
     assert!(
         text.contains(r#"ryze_event_hub_backlog_oldest_age_seconds{instance_id="ins_suporte"}"#)

@@ -18,7 +18,9 @@ use ryze_domain::{
 };
 use ryze_http::{ApiState, EventHubRoutes, RateLimits, MEDIA_BODY_LIMIT_BYTES};
 use ryze_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
-use ryze_ports::whatsapp_events::{EngineReceipt, MediaData, MediaDownload, MediaSource};
+use ryze_ports::whatsapp_events::{
+    EngineReceipt, MediaData, MediaDownload, MediaSource, SendMedia,
+};
 use ryze_ports::{
     MediaFetcher, MockMediaFetcher, MockSecretVault, MockStore, MockWhatsAppSender, SendError,
     WhatsAppSender,
@@ -143,6 +145,31 @@ fn post(uri: &str, token: Option<&str>, body: &Value) -> test::TestRequest {
     }
 }
 
+/// `post` with the account's token.
+fn account_post(uri: &str, body: &Value) -> test::TestRequest {
+    post(uri, Some(ACCOUNT_TOKEN), body)
+}
+
+/// A GET of `uri` with the account's token, in the `token` header.
+fn account_get(uri: &str) -> test::TestRequest {
+    test::TestRequest::get()
+        .uri(uri)
+        .insert_header(("token", ACCOUNT_TOKEN))
+}
+
+/// An engine that sends one media message, for which `expected` holds.
+fn engine_sending_media_where(
+    expected: impl Fn(&SendMedia) -> bool + Send + 'static,
+) -> MockWhatsAppSender {
+    let mut whatsapp = MockWhatsAppSender::new();
+    whatsapp
+        .expect_send_media()
+        .withf(move |_, command| expected(command))
+        .times(1)
+        .returning(|_, _| Ok(receipt()));
+    whatsapp
+}
+
 /// Status, JSON body, and whether the three rate-limit headers are present.
 async fn answer<S, R>(app: &S, request: R) -> (StatusCode, Value, bool)
 where
@@ -156,6 +183,18 @@ where
     let body = test::read_body(response).await;
     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     (status, value, limited)
+}
+
+/// Sends a `TestRequest` to the app and reads its [`answer`].
+macro_rules! ask {
+    ($app:expr, $request:expr) => {
+        answer(&$app, $request.to_request()).await
+    };
+}
+
+/// The `error.message` of an answer's envelope.
+fn error_message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
 }
 
 fn envelope(message: &str) -> Value {
@@ -173,16 +212,8 @@ async fn a_text_is_sent_with_an_account_token_and_rate_limit_headers() {
         .times(1)
         .returning(|_, _| Ok(receipt()));
     let app = app!(state(whatsapp));
-    let (status, body, limited) = answer(
-        &app,
-        post(
-            "/api/message/text/suporte",
-            Some(ACCOUNT_TOKEN),
-            &text_body(),
-        )
-        .to_request(),
-    )
-    .await;
+    let (status, body, limited) =
+        ask!(app, account_post("/api/message/text/suporte", &text_body()));
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
@@ -208,16 +239,14 @@ async fn tokens_are_checked_as_on_the_rest_of_the_api() {
         (Some(BRIDGE_TOKEN), "suporte", StatusCode::NOT_FOUND, "instance not found"),
     ];
     for (token, instance, expected_status, message) in cases {
-        let (status, body, _) = answer(
-            &app,
+        let (status, body, _) = ask!(
+            app,
             post(
                 &format!("/api/message/text/{instance}"),
                 token,
-                &text_body(),
+                &text_body()
             )
-            .to_request(),
-        )
-        .await;
+        );
         assert_eq!(
             (status, body),
             (expected_status, envelope(message)),
@@ -245,16 +274,14 @@ async fn the_bridge_acts_on_any_instance_by_id_without_being_rate_limited() {
         2,
     ));
     for _ in 0..3 {
-        let (status, _, limited) = answer(
-            &app,
+        let (status, _, limited) = ask!(
+            app,
             post(
                 "/api/message/text/ins_vendas",
                 Some(BRIDGE_TOKEN),
-                &text_body(),
+                &text_body()
             )
-            .to_request(),
-        )
-        .await;
+        );
         assert_eq!(status, StatusCode::OK);
         assert!(!limited, "the bridge is not rate limited");
     }
@@ -264,16 +291,8 @@ async fn the_bridge_acts_on_any_instance_by_id_without_being_rate_limited() {
         StatusCode::OK,
         StatusCode::TOO_MANY_REQUESTS,
     ] {
-        let (status, body, limited) = answer(
-            &app,
-            post(
-                "/api/message/text/suporte",
-                Some(ACCOUNT_TOKEN),
-                &text_body(),
-            )
-            .to_request(),
-        )
-        .await;
+        let (status, body, limited) =
+            ask!(app, account_post("/api/message/text/suporte", &text_body()));
         assert_eq!(status, expected, "{body}");
         assert!(limited);
     }
@@ -286,25 +305,20 @@ async fn bodies_are_read_as_on_the_rest_of_the_api() {
         .uri("/api/message/text/suporte")
         .insert_header(("token", ACCOUNT_TOKEN))
         .set_payload("{\"number\": 5511}");
-    let (status, body, _) = answer(&app, request.to_request()).await;
+    let (status, body, _) = ask!(app, request);
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
+        error_message(&body)
             .starts_with("invalid body: number: invalid type: integer `5511`, expected a string"),
         "{body}"
     );
-    let (status, body, _) = answer(
-        &app,
-        post(
+    let (status, body, _) = ask!(
+        app,
+        account_post(
             "/api/message/text/suporte",
-            Some(ACCOUNT_TOKEN),
-            &json!({"number": "5511912345678"}),
+            &json!({"number": "5511912345678"})
         )
-        .to_request(),
-    )
-    .await;
+    );
     assert_eq!(
         (status, body),
         (
@@ -314,11 +328,7 @@ async fn bodies_are_read_as_on_the_rest_of_the_api() {
     );
     // Text bodies keep the API's 64 KiB limit.
     let long = json!({"number": "5511912345678", "message": "a".repeat(70 * 1024)});
-    let (status, body, _) = answer(
-        &app,
-        post("/api/message/text/suporte", Some(ACCOUNT_TOKEN), &long).to_request(),
-    )
-    .await;
+    let (status, body, _) = ask!(app, account_post("/api/message/text/suporte", &long));
     assert_eq!(
         (status, body),
         (
@@ -333,24 +343,18 @@ async fn media_bodies_may_be_large_up_to_their_own_limit() {
     let bytes = [PNG, &vec![0u8; 300 * 1024][..]].concat();
     let encoded = STANDARD.encode(&bytes);
     let expected = encoded.clone();
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .withf(move |_, command| {
-            command.source == MediaSource::Base64(MediaData::new(expected.clone()))
-                && command.mime_type.as_deref() == Some("image/png")
-        })
-        .times(1)
-        .returning(|_, _| Ok(receipt()));
+    let whatsapp = engine_sending_media_where(move |command| {
+        command.source == MediaSource::Base64(MediaData::new(expected.clone()))
+            && command.mime_type.as_deref() == Some("image/png")
+    });
     let app = app!(state(whatsapp));
     let body = json!({
         "number": "5511912345678", "mediaType": "image", "mediaBase64": encoded
     });
-    let (status, answered, _) = answer(
-        &app,
-        post("/api/message/media/ins_suporte", Some(BRIDGE_TOKEN), &body).to_request(),
-    )
-    .await;
+    let (status, answered, _) = ask!(
+        app,
+        post("/api/message/media/ins_suporte", Some(BRIDGE_TOKEN), &body)
+    );
     assert_eq!(status, StatusCode::OK, "{answered}");
     assert_eq!(answered["messageId"], SENT_ID);
 
@@ -361,7 +365,7 @@ async fn media_bodies_may_be_large_up_to_their_own_limit() {
         .set_payload("{}")
         // Declared after the payload, which sets its own length.
         .insert_header(("content-length", (MEDIA_BODY_LIMIT_BYTES + 1).to_string()));
-    let (status, body, _) = answer(&app, request.to_request()).await;
+    let (status, body, _) = ask!(app, request);
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(
         body["error"]["message"],
@@ -383,57 +387,38 @@ async fn a_media_url_is_fetched_from_its_server_and_sent_as_base64() {
         .expect(1)
         .mount(&server)
         .await;
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .withf(|_, command| {
-            command.source == MediaSource::Base64(MediaData::new(STANDARD.encode(PNG)))
-                && command.mime_type.as_deref() == Some("image/png")
-                && command.id.as_deref() == Some(SENT_ID)
-        })
-        .times(1)
-        .returning(|_, _| Ok(receipt()));
+    let whatsapp = engine_sending_media_where(|command| {
+        command.source == MediaSource::Base64(MediaData::new(STANDARD.encode(PNG)))
+            && command.mime_type.as_deref() == Some("image/png")
+            && command.id.as_deref() == Some(SENT_ID)
+    });
     // Loopback allowed: the test server listens there.
     let fetcher =
         GuardedMediaFetcher::new(MediaFetcherSettings::new(AddressPolicy::embedded_default()))
             .unwrap();
     let app = app!(state_with(Some(whatsapp), Arc::new(fetcher), 100));
-    let (status, body, _) = answer(
-        &app,
-        post(
-            "/api/message/media/suporte",
-            Some(ACCOUNT_TOKEN),
-            &json!({
-                "number": "5511912345678", "mediaType": "image", "id": SENT_ID,
-                "mediaUrl": format!("{}/files/catalogo", server.uri())
-            }),
-        )
-        .to_request(),
-    )
-    .await;
+    let by_url = json!({
+        "number": "5511912345678", "mediaType": "image", "id": SENT_ID,
+        "mediaUrl": format!("{}/files/catalogo", server.uri())
+    });
+    let (status, body, _) = ask!(app, account_post("/api/message/media/suporte", &by_url));
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["messageId"], SENT_ID);
 
     // Cloud metadata is never fetched.
-    let (status, body, _) = answer(
-        &app,
-        post(
+    let (status, body, _) = ask!(
+        app,
+        account_post(
             "/api/message/media/suporte",
-            Some(ACCOUNT_TOKEN),
             &json!({
                 "number": "5511912345678", "mediaType": "image",
                 "mediaUrl": "http://169.254.169.254/latest/meta-data/"
-            }),
+            })
         )
-        .to_request(),
-    )
-    .await;
+    );
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(
-        body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("invalid body: mediaUrl resolves to 169.254.169.254"),
+        error_message(&body).starts_with("invalid body: mediaUrl resolves to 169.254.169.254"),
         "{body}"
     );
 }
@@ -495,15 +480,13 @@ async fn each_engine_answer_has_its_status() {
             .expect_send_reaction()
             .returning(move |_, _| Err(refusal.clone()));
         let app = app!(state(whatsapp));
-        let (status, body, limited) = answer(
-            &app,
-            post(
+        let (status, body, limited) = ask!(
+            app,
+            account_post(
                 "/api/message/reaction/suporte",
-                Some(ACCOUNT_TOKEN),
-                &json!({"number": "5511912345678", "messageId": "3EB0AA", "reaction": "👍", "fromMe": false}),
-            ).to_request(),
-        )
-        .await;
+                &json!({"number": "5511912345678", "messageId": "3EB0AA", "reaction": "👍", "fromMe": false})
+            )
+        );
         assert_eq!(
             (status, body),
             (expected_status, envelope(message)),
@@ -516,16 +499,7 @@ async fn each_engine_answer_has_its_status() {
 #[actix_web::test]
 async fn without_an_engine_every_route_is_not_connected() {
     let app = app!(state_with(None, Arc::new(MockMediaFetcher::new()), 100));
-    let (status, body, _) = answer(
-        &app,
-        post(
-            "/api/message/text/suporte",
-            Some(ACCOUNT_TOKEN),
-            &text_body(),
-        )
-        .to_request(),
-    )
-    .await;
+    let (status, body, _) = ask!(app, account_post("/api/message/text/suporte", &text_body()));
     assert_eq!(
         (status, body),
         (
@@ -549,16 +523,13 @@ async fn edits_deletes_and_reads_answer_success_with_what_the_engine_gave() {
         .expect_mark_read()
         .returning(|_, _| Ok(EngineReceipt::default()));
     let app = app!(state(whatsapp));
-    let (status, body, _) = answer(
-        &app,
-        post(
+    let (status, body, _) = ask!(
+        app,
+        account_post(
             "/api/chat/edit/suporte",
-            Some(ACCOUNT_TOKEN),
-            &json!({"messageId": "3EB0AA", "content": "novo"}),
+            &json!({"messageId": "3EB0AA", "content": "novo"})
         )
-        .to_request(),
-    )
-    .await;
+    );
     assert_eq!(
         (status, body),
         (
@@ -574,19 +545,16 @@ async fn edits_deletes_and_reads_answer_success_with_what_the_engine_gave() {
         let request = request
             .insert_header(("token", ACCOUNT_TOKEN))
             .set_json(&delete);
-        let (status, body, _) = answer(&app, request.to_request()).await;
+        let (status, body, _) = ask!(app, request);
         assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
     }
-    let (status, body, _) = answer(
-        &app,
-        post(
+    let (status, body, _) = ask!(
+        app,
+        account_post(
             "/api/chat/markRead/suporte",
-            Some(ACCOUNT_TOKEN),
-            &json!({"messageId": "3EB0AA", "number": "5511912345678"}),
+            &json!({"messageId": "3EB0AA", "number": "5511912345678"})
         )
-        .to_request(),
-    )
-    .await;
+    );
     assert_eq!((status, body), (StatusCode::OK, json!({"success": true})));
 }
 
@@ -605,10 +573,8 @@ async fn media_is_read_back_as_base64() {
             })
         });
     let app = app!(state(whatsapp));
-    let request = test::TestRequest::get()
-        .uri("/api/chat/base64/suporte?messageId=3EB0AA")
-        .insert_header(("token", ACCOUNT_TOKEN));
-    let (status, body, limited) = answer(&app, request.to_request()).await;
+    let request = account_get("/api/chat/base64/suporte?messageId=3EB0AA");
+    let (status, body, limited) = ask!(app, request);
     assert_eq!(
         (status, body),
         (
@@ -617,10 +583,8 @@ async fn media_is_read_back_as_base64() {
         )
     );
     assert!(limited);
-    let request = test::TestRequest::get()
-        .uri("/api/chat/base64/suporte")
-        .insert_header(("token", ACCOUNT_TOKEN));
-    let (status, body, _) = answer(&app, request.to_request()).await;
+    let request = account_get("/api/chat/base64/suporte");
+    let (status, body, _) = ask!(app, request);
     assert_eq!(
         (status, body),
         (
@@ -635,16 +599,10 @@ async fn media_is_read_back_as_base64() {
 #[actix_web::test]
 async fn the_message_scopes_leave_the_rest_of_the_api_alone() {
     let app = app!(state(MockWhatsAppSender::new()));
-    let (status, body, limited) = answer(
-        &app,
-        post(
-            "/api/message/sticker/suporte",
-            Some(ACCOUNT_TOKEN),
-            &text_body(),
-        )
-        .to_request(),
-    )
-    .await;
+    let (status, body, limited) = ask!(
+        app,
+        account_post("/api/message/sticker/suporte", &text_body())
+    );
     assert_eq!(
         (status, body),
         (
@@ -654,10 +612,8 @@ async fn the_message_scopes_leave_the_rest_of_the_api_alone() {
     );
     assert!(limited);
     // `/api/chatwoot/…` is not `/api/chat/…`.
-    let request = test::TestRequest::get()
-        .uri("/api/chatwoot/list/vendas")
-        .insert_header(("token", ACCOUNT_TOKEN));
-    let (status, body, _) = answer(&app, request.to_request()).await;
+    let request = account_get("/api/chatwoot/list/vendas");
+    let (status, body, _) = ask!(app, request);
     assert_eq!(
         (status, body),
         (StatusCode::NOT_FOUND, envelope("instance not found"))

@@ -7,23 +7,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload, MessageBody};
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{INSTANCE, TOKEN, WAIT};
+use crate::common::{api_storing_events, post_at, text_to, INSTANCE, TOKEN, WAIT};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_engine-simulator");
-
-async fn api_storing_everything() -> MockServer {
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/engine/v1/events"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"stored": true})))
-        .mount(&api)
-        .await;
-    api
-}
 
 /// Runs `engine-simulator send --api … --engine-token … --instance … <args>`.
 async fn send(api: &MockServer, args: &[&str]) -> (bool, String, String) {
@@ -55,7 +44,7 @@ async fn last_event(api: &MockServer) -> EventEnvelope {
 
 #[tokio::test]
 async fn send_text_publishes_the_scripted_message_and_prints_the_answer() {
-    let api = api_storing_everything().await;
+    let api = api_storing_events().await;
     let (ok, stdout, stderr) = send(
         &api,
         &[
@@ -91,7 +80,7 @@ async fn send_text_publishes_the_scripted_message_and_prints_the_answer() {
 
 #[tokio::test]
 async fn send_media_without_a_file_uses_a_valid_sample_and_other_kinds_work() {
-    let api = api_storing_everything().await;
+    let api = api_storing_events().await;
     let (ok, stdout, stderr) =
         send(&api, &["voice", "--from", "5511987654321", "--outgoing"]).await;
     assert!(ok, "{stdout}{stderr}");
@@ -229,23 +218,12 @@ async fn serve_prints_one_line_per_command() {
         .strip_prefix("engine-simulator listening on ")
         .unwrap_or_else(|| panic!("{first}"))
         .to_owned();
-    let client = reqwest::Client::new();
-    let sent = client
-        .post(format!("{base_url}/v1/instances/{INSTANCE}/message/media"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"number": "5511987654321", "mediaType": "image", "mediaBase64": "QUJDRA==", "id": "3EB0AAAABBBBCCCCDDDD20"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status(), 200);
-    let refused = client
-        .post(format!("{base_url}/v1/instances/ins_off/message/text"))
-        .bearer_auth(TOKEN)
-        .json(&json!({"number": "5511987654321", "message": "oi"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 503);
+    let image = json!({"number": "5511987654321", "mediaType": "image", "mediaBase64": "QUJDRA==", "id": "3EB0AAAABBBBCCCCDDDD20"});
+    let (status, _) = post_at(&base_url, INSTANCE, "message/media", image, Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    let text = text_to("5511987654321", "oi");
+    let (status, _) = post_at(&base_url, "ins_off", "message/text", text, Some(TOKEN)).await;
+    assert_eq!(status, 503);
     let media_line = next_line().await;
     let refused_line = next_line().await;
     // Stop the process this test started.

@@ -14,16 +14,23 @@ use ryze_ports::whatsapp_events::{
 use serde_json::json;
 
 use crate::common::{
-    code, get_media, post, post_with_token, simulator, simulator_with, INSTANCE, TOKEN, WAIT,
+    code, error_message, get_media, mark_read, post, post_at, send_text, simulator, simulator_with,
+    text_to, INSTANCE, TOKEN, WAIT,
 };
 
 #[tokio::test]
 async fn commands_without_the_engine_token_are_refused_and_not_recorded() {
     let simulator = simulator().await;
-    let body = json!({"number": "5511987654321", "message": "oi"});
+    let body = text_to("5511987654321", "oi");
     for token in [None, Some("wrong-token"), Some("")] {
-        let (status, answer) =
-            post_with_token(&simulator, INSTANCE, "message/text", body.clone(), token).await;
+        let (status, answer) = post_at(
+            &simulator.base_url(),
+            INSTANCE,
+            "message/text",
+            body.clone(),
+            token,
+        )
+        .await;
         assert_eq!(status, 401, "{token:?}");
         assert_eq!(code(&answer), "unauthorized");
         assert!(
@@ -80,7 +87,7 @@ async fn a_text_is_recorded_with_its_fields_and_answered_with_the_requested_id()
 #[tokio::test]
 async fn without_an_id_the_engine_gives_the_message_a_fresh_whatsapp_id() {
     let simulator = simulator().await;
-    let body = json!({"number": "5511987654321", "message": "oi"});
+    let body = text_to("5511987654321", "oi");
     let (_, first) = post(&simulator, INSTANCE, "message/text", body.clone()).await;
     let (_, second) = post(&simulator, INSTANCE, "message/text", body).await;
     let first = first["messageId"].as_str().unwrap();
@@ -244,12 +251,8 @@ async fn a_disconnected_instance_answers_not_connected_until_reconnected() {
     );
     let body = json!({"number": "5511987654321", "message": "oi", "id": "3EB0AAAABBBBCCCCDDDD02"});
     let (status, answer) = post(&simulator, INSTANCE, "message/text", body.clone()).await;
-    assert_eq!(status, 503);
-    assert_eq!(code(&answer), "not_connected");
-    assert!(answer["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains(INSTANCE));
+    assert_eq!((status, code(&answer)), (503, "not_connected"));
+    assert!(error_message(&answer).contains(INSTANCE));
     assert_eq!(
         simulator.commands()[0].refusal(),
         Some(&EngineErrorCode::NotConnected)
@@ -267,15 +270,8 @@ async fn a_disconnected_instance_answers_not_connected_until_reconnected() {
 async fn a_forgotten_instance_is_unknown() {
     let simulator = simulator().await;
     simulator.forget_instance(INSTANCE);
-    let (status, answer) = post(
-        &simulator,
-        INSTANCE,
-        "chat/markRead",
-        json!({"messageId": "3EB0606060ABCDEF0123", "number": "5511987654321"}),
-    )
-    .await;
-    assert_eq!(status, 404);
-    assert_eq!(code(&answer), "unknown_instance");
+    let (status, answer) = mark_read(&simulator, "3EB0606060ABCDEF0123").await;
+    assert_eq!((status, code(&answer)), (404, "unknown_instance"));
 }
 
 #[tokio::test]
@@ -285,8 +281,7 @@ async fn injected_failures_answer_the_next_commands_then_the_same_id_goes_throug
     let body = json!({"number": "5511987654321", "message": "oi", "id": "3EB0AAAABBBBCCCCDDDD03"});
     for _ in 0..2 {
         let (status, answer) = post(&simulator, INSTANCE, "message/text", body.clone()).await;
-        assert_eq!(status, 502);
-        assert_eq!(code(&answer), "whatsapp_error");
+        assert_eq!((status, code(&answer)), (502, "whatsapp_error"));
     }
     let (status, answer) = post(&simulator, INSTANCE, "message/text", body).await;
     assert_eq!(status, 200, "{answer}");
@@ -304,13 +299,7 @@ async fn injected_failures_answer_the_next_commands_then_the_same_id_goes_throug
             .only_for(CommandKind::Reaction)
             .with_message("slow down"),
     );
-    let (status, _) = post(
-        &simulator,
-        INSTANCE,
-        "message/text",
-        json!({"number": "5511987654321", "message": "not a reaction"}),
-    )
-    .await;
+    let (status, _) = send_text(&simulator, "5511987654321", "not a reaction").await;
     assert_eq!(status, 200);
     let (status, answer) = post(
         &simulator,
@@ -325,13 +314,7 @@ async fn injected_failures_answer_the_next_commands_then_the_same_id_goes_throug
         json!({"code": "rate_limited", "message": "slow down"})
     );
     simulator.fail_next(1, EngineErrorCode::Other("teapot".into()));
-    let (status, answer) = post(
-        &simulator,
-        INSTANCE,
-        "chat/markRead",
-        json!({"messageId": "3A5F0E2B9C8D7A6B5C4D", "number": "5511987654321"}),
-    )
-    .await;
+    let (status, answer) = mark_read(&simulator, "3A5F0E2B9C8D7A6B5C4D").await;
     assert_eq!((status, code(&answer)), (500, "teapot"));
 }
 
@@ -340,39 +323,18 @@ async fn numbers_not_on_whatsapp_are_refused_in_either_brazilian_form() {
     let simulator = simulator().await;
     simulator.mark_not_on_whatsapp("+55 11 98765-4321");
     for number in ["551187654321@s.whatsapp.net", "5511987654321"] {
-        let (status, answer) = post(
-            &simulator,
-            INSTANCE,
-            "message/text",
-            json!({"number": number, "message": "oi"}),
-        )
-        .await;
+        let (status, answer) = send_text(&simulator, number, "oi").await;
         assert_eq!(status, 422, "{number}");
         assert_eq!(code(&answer), "not_on_whatsapp");
         assert!(
-            answer["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("not on WhatsApp"),
+            error_message(&answer).contains("not on WhatsApp"),
             "{answer}"
         );
     }
-    let (status, _) = post(
-        &simulator,
-        INSTANCE,
-        "message/text",
-        json!({"number": "5511977776666", "message": "oi"}),
-    )
-    .await;
+    let (status, _) = send_text(&simulator, "5511977776666", "oi").await;
     assert_eq!(status, 200);
     simulator.mark_on_whatsapp("5511987654321");
-    let (status, _) = post(
-        &simulator,
-        INSTANCE,
-        "message/text",
-        json!({"number": "5511987654321", "message": "oi"}),
-    )
-    .await;
+    let (status, _) = send_text(&simulator, "5511987654321", "oi").await;
     assert_eq!(status, 200);
 }
 
@@ -386,16 +348,8 @@ async fn unreadable_or_invalid_commands_are_invalid_requests_naming_the_field() 
             json!({"number": "5511987654321", "message": "oi", "id": "3eb0-lowercase"}),
             "id:",
         ),
-        (
-            "message/text",
-            json!({"number": "maria", "message": "oi"}),
-            "number:",
-        ),
-        (
-            "message/text",
-            json!({"number": "5511987654321", "message": "  "}),
-            "message:",
-        ),
+        ("message/text", text_to("maria", "oi"), "number:"),
+        ("message/text", text_to("5511987654321", "  "), "message:"),
         (
             "message/media",
             json!({"number": "5511987654321", "mediaType": "image"}),
@@ -431,7 +385,7 @@ async fn unreadable_or_invalid_commands_are_invalid_requests_naming_the_field() 
         let (status, answer) = post(&simulator, INSTANCE, path, body.clone()).await;
         assert_eq!(status, 400, "{path} {body}: {answer}");
         assert_eq!(code(&answer), "invalid_request");
-        let message = answer["error"]["message"].as_str().unwrap();
+        let message = error_message(&answer);
         assert!(message.contains(named), "{path} {body}: {message}");
     }
     assert!(simulator.executed().is_empty());
@@ -449,8 +403,7 @@ async fn media_larger_than_whatsapp_accepts_is_refused() {
         json!({"number": "5511987654321", "mediaType": "document", "mediaBase64": MediaFile::sample_pdf().base64()}),
     )
     .await;
-    assert_eq!(status, 413);
-    assert_eq!(code(&answer), "media_too_large");
+    assert_eq!((status, code(&answer)), (413, "media_too_large"));
 }
 
 #[tokio::test]
@@ -486,29 +439,23 @@ async fn downloads_serve_remembered_media_and_say_when_it_is_gone_or_unknown() {
 async fn unknown_routes_answer_404_in_the_engine_error_shape() {
     let simulator = simulator().await;
     let (status, answer) = post(&simulator, INSTANCE, "message/poll", json!({})).await;
-    assert_eq!(status, 404);
-    assert_eq!(code(&answer), "not_found");
+    assert_eq!((status, code(&answer)), (404, "not_found"));
 }
 
 #[tokio::test]
 async fn waiting_wakes_when_commands_arrive_and_times_out_with_what_arrived() {
     let simulator = simulator().await;
-    let base = simulator.base_url();
+    let base_url = simulator.base_url();
     let late = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        reqwest::Client::new()
-            .post(format!("{base}/v1/instances/{INSTANCE}/message/text"))
-            .bearer_auth(TOKEN)
-            .json(&json!({"number": "5511987654321", "message": "atrasado"}))
-            .send()
-            .await
-            .unwrap();
+        let text = text_to("5511987654321", "atrasado");
+        post_at(&base_url, INSTANCE, "message/text", text, Some(TOKEN)).await
     });
     let started = std::time::Instant::now();
     let commands = simulator.wait_for_executed(1, WAIT).await.unwrap();
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(commands[0].text().unwrap().message, "atrasado");
-    late.await.unwrap();
+    assert_eq!(late.await.unwrap().0, 200);
 
     let timed_out = simulator
         .wait_for_commands(2, Duration::from_millis(100))
@@ -522,13 +469,7 @@ async fn waiting_wakes_when_commands_arrive_and_times_out_with_what_arrived() {
     assert!(timed_out.to_string().contains("atrasado"), "{timed_out}");
 
     let mut feed = simulator.subscribe();
-    post(
-        &simulator,
-        INSTANCE,
-        "chat/markRead",
-        json!({"messageId": "3A5F0E2B9C8D7A6B5C4D", "number": "5511987654321"}),
-    )
-    .await;
+    mark_read(&simulator, "3A5F0E2B9C8D7A6B5C4D").await;
     let seen = feed.recv().await.unwrap();
     assert_eq!(seen.kind(), CommandKind::MarkRead);
     assert_eq!(seen.sequence, 2);

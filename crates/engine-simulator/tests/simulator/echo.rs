@@ -3,30 +3,19 @@
 
 use ryze_ports::whatsapp_events::{Direction, EventEnvelope, EventPayload, MessageBody};
 use serde_json::json;
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::common::{post, simulator, INSTANCE, TOKEN, WAIT};
+use crate::common::{
+    api_storing_events, mark_read, post, send_text, simulator, INSTANCE, TOKEN, WAIT,
+};
 
 #[tokio::test]
 async fn sends_come_back_as_outgoing_events_in_order_and_reads_do_not() {
     let simulator = simulator().await;
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/engine/v1/events"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&api)
-        .await;
+    let api = api_storing_events().await;
     simulator.echo_sends_to(simulator.publisher(&api.uri(), TOKEN).unwrap());
 
     post(&simulator, INSTANCE, "message/text", json!({"number": "5511987654321", "message": "*Ana*:\nOlá", "id": "3EB0AAAABBBBCCCCDDDD10", "replyTo": "3A5F0E2B9C8D7A6B5C4D"})).await;
-    post(
-        &simulator,
-        INSTANCE,
-        "chat/markRead",
-        json!({"messageId": "3A5F0E2B9C8D7A6B5C4D", "number": "5511987654321"}),
-    )
-    .await;
+    mark_read(&simulator, "3A5F0E2B9C8D7A6B5C4D").await;
     // The edit names no chat: the engine knows where its message went.
     post(&simulator, INSTANCE, "chat/edit", json!({"messageId": "3EB0AAAABBBBCCCCDDDD10", "content": "*Ana*:\nOlá!", "id": "3EB0AAAABBBBCCCCDDDD11"})).await;
     post(&simulator, INSTANCE, "message/media", json!({"number": "120363025246125486@g.us", "mediaType": "audio", "isVoice": true, "mediaBase64": "T2dnUwACAAAAAAAAAAA=", "mimeType": "audio/ogg; codecs=opus"})).await;
@@ -85,13 +74,7 @@ async fn sends_come_back_as_outgoing_events_in_order_and_reads_do_not() {
     assert_eq!(received, published);
 
     simulator.stop_echo();
-    post(
-        &simulator,
-        INSTANCE,
-        "message/text",
-        json!({"number": "5511987654321", "message": "sem eco"}),
-    )
-    .await;
+    send_text(&simulator, "5511987654321", "sem eco").await;
     simulator.wait_for_executed(4, WAIT).await.unwrap();
     assert_eq!(simulator.echoes().len(), 3);
 }

@@ -8,12 +8,10 @@ use engine_simulator::{EventPublisher, MediaFile, PublishError, PublisherSetting
 use ryze_ports::whatsapp_events::EventEnvelope;
 use serde_json::{json, Value};
 use url::Url;
-use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-use crate::common::{get_media, simulator, INSTANCE, TOKEN};
-
-const EVENTS_PATH: &str = "/engine/v1/events";
+use crate::common::{get_media, mount_event_store, simulator, EVENTS_PATH, INSTANCE, TOKEN};
 
 fn quick_publisher(api: &str) -> EventPublisher {
     let mut settings = PublisherSettings::new(Url::parse(api).unwrap(), TOKEN);
@@ -29,6 +27,25 @@ fn maria() -> Contact {
     Contact::new("Maria Silva", "5511987654321")
 }
 
+/// A fake API that answers `status` to the events whose body contains `marker` (only to
+/// the first `times` of them when given) and stores the others.
+async fn api_answering_events_containing(
+    marker: &str,
+    status: u16,
+    times: Option<u64>,
+) -> MockServer {
+    let api = MockServer::start().await;
+    let answer = Mock::given(method("POST"))
+        .and(body_string_contains(marker))
+        .respond_with(ResponseTemplate::new(status));
+    match times {
+        Some(times) => answer.up_to_n_times(times).mount(&api).await,
+        None => answer.mount(&api).await,
+    }
+    mount_event_store(&api).await;
+    api
+}
+
 fn body_of(request: &Request) -> Value {
     serde_json::from_slice(&request.body).unwrap()
 }
@@ -36,25 +53,16 @@ fn body_of(request: &Request) -> Value {
 #[tokio::test]
 async fn an_event_is_posted_with_the_token_and_retried_on_429_and_5xx_until_stored() {
     let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(EVENTS_PATH))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&api)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(EVENTS_PATH))
-        .respond_with(ResponseTemplate::new(429))
-        .up_to_n_times(1)
-        .mount(&api)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(EVENTS_PATH))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .and(header("content-type", "application/json"))
-        .respond_with(ResponseTemplate::new(202).set_body_json(json!({"stored": true})))
-        .mount(&api)
-        .await;
+    // One 503, then one 429, then the store.
+    for status in [503, 429] {
+        Mock::given(method("POST"))
+            .and(path(EVENTS_PATH))
+            .respond_with(ResponseTemplate::new(status))
+            .up_to_n_times(1)
+            .mount(&api)
+            .await;
+    }
+    mount_event_store(&api).await;
     let event = EventScript::new(INSTANCE).text(maria(), "Olá").build();
     let answer = quick_publisher(&api.uri()).publish(&event).await.unwrap();
     assert_eq!(answer.status, 202);
@@ -66,6 +74,11 @@ async fn an_event_is_posted_with_the_token_and_retried_on_429_and_5xx_until_stor
     for request in &requests {
         let sent: EventEnvelope = serde_json::from_slice(&request.body).unwrap();
         assert_eq!(sent, event, "every attempt sends the same body");
+        let content_type = request.headers.get("content-type");
+        assert_eq!(
+            content_type.and_then(|value| value.to_str().ok()),
+            Some("application/json")
+        );
     }
 }
 
@@ -118,21 +131,11 @@ async fn an_unreachable_api_is_retried_until_the_policy_gives_up() {
 
 #[tokio::test]
 async fn events_of_one_instance_go_one_at_a_time_in_order() {
-    let api = MockServer::start().await;
+    let api = api_answering_events_containing("primeira", 500, Some(2)).await;
     let script = EventScript::new(INSTANCE);
     let first = script.text(maria(), "primeira").build();
     let second = script.text(maria(), "segunda").build();
     let other_instance = EventScript::new("ins_other").text(maria(), "outra").build();
-    Mock::given(method("POST"))
-        .and(body_string_contains("primeira"))
-        .respond_with(ResponseTemplate::new(500))
-        .up_to_n_times(2)
-        .mount(&api)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&api)
-        .await;
     let publisher = quick_publisher(&api.uri());
     let (a, b, c) = tokio::join!(
         publisher.publish(&first),
@@ -160,16 +163,7 @@ async fn events_of_one_instance_go_one_at_a_time_in_order() {
 
 #[tokio::test]
 async fn publish_all_stops_at_the_first_event_not_stored() {
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("ruim"))
-        .respond_with(ResponseTemplate::new(400))
-        .mount(&api)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&api)
-        .await;
+    let api = api_answering_events_containing("ruim", 400, None).await;
     let script = EventScript::new(INSTANCE);
     let events = [
         script.text(maria(), "boa").build(),
@@ -188,16 +182,7 @@ async fn publish_all_stops_at_the_first_event_not_stored() {
 #[tokio::test]
 async fn a_413_sends_the_event_again_without_media_bytes_which_the_simulator_then_serves() {
     let simulator = simulator().await;
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(body_string_contains("\"base64\""))
-        .respond_with(ResponseTemplate::new(413))
-        .mount(&api)
-        .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(202))
-        .mount(&api)
-        .await;
+    let api = api_answering_events_containing("\"base64\"", 413, None).await;
     // A script not linked to the simulator: only the publisher remembers the bytes.
     let document = MediaFile::sample_pdf();
     let event = EventScript::new(INSTANCE)

@@ -233,6 +233,30 @@ fn recording_whatsapp(outbox: &Outbox) -> MockWhatsAppSender {
     whatsapp
 }
 
+/// A WhatsApp whose every text `answer` decides, and that takes read receipts.
+fn whatsapp_texting(
+    mut answer: impl FnMut(SendText) -> Result<EngineReceipt, SendError> + Send + 'static,
+) -> MockWhatsAppSender {
+    let mut whatsapp = MockWhatsAppSender::new();
+    whatsapp
+        .expect_send_text()
+        .returning(move |_, command| answer(command));
+    whatsapp
+        .expect_mark_read()
+        .returning(|_, _| Ok(EngineReceipt::default()));
+    whatsapp
+}
+
+/// A WhatsApp that refuses exactly `times` texts with `refusal`, and is asked nothing else.
+fn whatsapp_refusing_texts(refusal: SendError, times: usize) -> MockWhatsAppSender {
+    let mut whatsapp = MockWhatsAppSender::new();
+    whatsapp
+        .expect_send_text()
+        .times(times)
+        .returning(move |_, _| Err(refusal.clone()));
+    whatsapp
+}
+
 fn incoming(id: i64, source_id: &str) -> Message {
     Message {
         id: MessageId(id),
@@ -638,19 +662,14 @@ async fn a_text_with_a_voice_note_goes_first_as_its_own_message() {
 async fn a_quote_whatsapp_does_not_know_is_dropped_rather_than_the_reply() {
     let (links, outbox) = new_state();
     let mut fixture = Fixture::new(&links, &outbox);
-    let mut whatsapp = MockWhatsAppSender::new();
     let sent = outbox.clone();
-    whatsapp.expect_send_text().returning(move |_, command| {
+    fixture.whatsapp = whatsapp_texting(move |command| {
         sent.lock().unwrap().push(Sent::Text(command.clone()));
         match command.reply_to {
             Some(_) => Err(SendError::MessageNotFound),
             None => Ok(receipt(command.id)),
         }
     });
-    whatsapp
-        .expect_mark_read()
-        .returning(|_, _| Ok(EngineReceipt::default()));
-    fixture.whatsapp = whatsapp;
     let relay = fixture.relay();
 
     assert_eq!(
@@ -698,19 +717,31 @@ fn expect_failure_reported(chatwoot: &mut MockChatwootApi, reason_part: &'static
         });
 }
 
+/// A relay over `whatsapp` whose Chatwoot expects one failure naming `reason_part`.
+fn relay_reporting_failure(
+    links: &Links,
+    outbox: &Outbox,
+    whatsapp: MockWhatsAppSender,
+    reason_part: &'static str,
+) -> Arc<OutboundRelay> {
+    let mut fixture = Fixture::new(links, outbox);
+    fixture.whatsapp = whatsapp;
+    expect_failure_reported(&mut fixture.chatwoot, reason_part);
+    fixture.relay()
+}
+
 #[tokio::test]
 async fn a_lasting_refusal_marks_the_message_failed_and_tells_agents() {
     let (links, outbox) = new_state();
-    let mut fixture = Fixture::new(&links, &outbox);
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp.expect_send_text().times(1).returning(|_, _| {
-        Err(SendError::NotOnWhatsApp {
-            message: "5511912345678 is not on WhatsApp".into(),
-        })
-    });
-    fixture.whatsapp = whatsapp;
-    expect_failure_reported(&mut fixture.chatwoot, "is not on WhatsApp");
-    let relay = fixture.relay();
+    let not_on_whatsapp = SendError::NotOnWhatsApp {
+        message: "5511912345678 is not on WhatsApp".into(),
+    };
+    let relay = relay_reporting_failure(
+        &links,
+        &outbox,
+        whatsapp_refusing_texts(not_on_whatsapp, 1),
+        "is not on WhatsApp",
+    );
 
     let outcome = relay.handle(&queued(1, &text_reply()), false).await;
 
@@ -730,10 +761,12 @@ async fn a_lasting_refusal_marks_the_message_failed_and_tells_agents() {
 #[tokio::test]
 async fn a_contact_without_a_whatsapp_id_is_reported_undelivered() {
     let (links, outbox) = new_state();
-    let mut fixture = Fixture::new(&links, &outbox);
-    fixture.whatsapp = MockWhatsAppSender::new();
-    expect_failure_reported(&mut fixture.chatwoot, "no WhatsApp number");
-    let relay = fixture.relay();
+    let relay = relay_reporting_failure(
+        &links,
+        &outbox,
+        MockWhatsAppSender::new(),
+        "no WhatsApp number",
+    );
     let mut reply = text_reply();
     reply["conversation"]["meta"]["sender"] = json!({"identifier": "maria@example.com"});
 
@@ -749,16 +782,16 @@ async fn a_contact_without_a_whatsapp_id_is_reported_undelivered() {
 #[tokio::test]
 async fn an_outage_is_retried_until_the_last_attempt_then_reported() {
     let (links, outbox) = new_state();
-    let mut fixture = Fixture::new(&links, &outbox);
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp.expect_send_text().returning(|_, _| {
-        Err(SendError::NotConnected {
-            detail: "engine down".into(),
-        })
-    });
-    fixture.whatsapp = whatsapp;
-    expect_failure_reported(&mut fixture.chatwoot, "could not be sent for 12 hours");
-    let relay = fixture.relay();
+    let engine_down = SendError::NotConnected {
+        detail: "engine down".into(),
+    };
+    // One refusal for the retried attempt, one for the last.
+    let relay = relay_reporting_failure(
+        &links,
+        &outbox,
+        whatsapp_refusing_texts(engine_down, 2),
+        "could not be sent for 12 hours",
+    );
 
     let retried = relay.handle(&queued(1, &text_reply()), false).await;
     assert!(
@@ -779,9 +812,8 @@ async fn an_outage_is_retried_until_the_last_attempt_then_reported() {
 async fn the_worker_retries_a_transient_failure_with_the_same_id_then_marks_it_handled() {
     let (links, outbox) = new_state();
     let mut fixture = Fixture::new(&links, &outbox);
-    let mut whatsapp = MockWhatsAppSender::new();
     let sent = outbox.clone();
-    whatsapp.expect_send_text().returning(move |_, command| {
+    fixture.whatsapp = whatsapp_texting(move |command| {
         let mut sent = sent.lock().unwrap();
         sent.push(Sent::Text(command.clone()));
         if sent.len() == 1 {
@@ -792,10 +824,6 @@ async fn the_worker_retries_a_transient_failure_with_the_same_id_then_marks_it_h
             Ok(receipt(command.id))
         }
     });
-    whatsapp
-        .expect_mark_read()
-        .returning(|_, _| Ok(EngineReceipt::default()));
-    fixture.whatsapp = whatsapp;
     fixture
         .queue
         .expect_record_webhook_attempt()
@@ -893,13 +921,13 @@ fn webhook_in_conversation(
     queued(id, &reply)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_conversation_stuck_in_retries_does_not_hold_back_another() {
-    let (links, outbox) = new_state();
-    let mut fixture = Fixture::new(&links, &outbox);
-    let stuck = webhook_in_conversation(1, 12, 501, "5511900000001");
-    let free = webhook_in_conversation(2, 13, 502, "5511900000002");
-    let pending = Arc::new(Mutex::new(vec![stuck, free]));
+/// Puts `webhooks` in the fixture's queue: listed while pending, forgotten once
+/// finished. The receiver hears the id of each webhook as it is finished.
+fn queue_holding(
+    fixture: &mut Fixture,
+    webhooks: Vec<QueuedWebhook>,
+) -> tokio::sync::mpsc::UnboundedReceiver<i64> {
+    let pending = Arc::new(Mutex::new(webhooks));
     let listed = pending.clone();
     fixture
         .queue
@@ -913,16 +941,30 @@ async fn a_conversation_stuck_in_retries_does_not_hold_back_another() {
         .queue
         .expect_forget_handled_before()
         .returning(|_| Ok(0));
-    let (finished_sender, mut finished) = tokio::sync::mpsc::unbounded_channel();
-    let handled = pending.clone();
+    let (finished_sender, finished) = tokio::sync::mpsc::unbounded_channel();
     fixture.queue.expect_finish_webhook().returning(move |id| {
-        handled.lock().unwrap().retain(|webhook| webhook.id != id);
+        pending.lock().unwrap().retain(|webhook| webhook.id != id);
         let _ = finished_sender.send(id);
         Ok(())
     });
-    let mut whatsapp = MockWhatsAppSender::new();
+    finished
+}
+
+/// Runs the fixture's outbound worker in the background until aborted.
+fn spawn_worker(fixture: Fixture) -> tokio::task::JoinHandle<()> {
+    let bridge = fixture.bridge();
+    tokio::spawn(async move { bridge.run_outbound().await })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_conversation_stuck_in_retries_does_not_hold_back_another() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    let stuck = webhook_in_conversation(1, 12, 501, "5511900000001");
+    let free = webhook_in_conversation(2, 13, 502, "5511900000002");
+    let mut finished = queue_holding(&mut fixture, vec![stuck, free]);
     let sent = outbox.clone();
-    whatsapp.expect_send_text().returning(move |_, command| {
+    fixture.whatsapp = whatsapp_texting(move |command| {
         if command.number.starts_with("5511900000001") {
             return Err(SendError::RateLimited {
                 detail: "slow down".into(),
@@ -931,13 +973,7 @@ async fn a_conversation_stuck_in_retries_does_not_hold_back_another() {
         sent.lock().unwrap().push(Sent::Text(command.clone()));
         Ok(receipt(command.id))
     });
-    whatsapp
-        .expect_mark_read()
-        .returning(|_, _| Ok(EngineReceipt::default()));
-    fixture.whatsapp = whatsapp;
-    let bridge = Arc::new(fixture.bridge());
-    let running = bridge.clone();
-    let worker = tokio::spawn(async move { running.run_outbound().await });
+    let worker = spawn_worker(fixture);
 
     let first_finished = tokio::time::timeout(Duration::from_secs(30), finished.recv())
         .await
@@ -955,35 +991,13 @@ async fn a_conversations_messages_go_out_in_the_order_they_were_written() {
     let mut fixture = Fixture::new(&links, &outbox);
     let first = webhook_in_conversation(1, 12, 501, "5511900000001");
     let second = webhook_in_conversation(2, 12, 502, "5511900000001");
-    let pending = Arc::new(Mutex::new(vec![first, second]));
-    let listed = pending.clone();
-    fixture
-        .queue
-        .expect_pending_webhooks()
-        .returning(move |limit| Ok(listed.lock().unwrap().iter().take(limit).cloned().collect()));
-    fixture
-        .queue
-        .expect_record_webhook_attempt()
-        .returning(|_| Ok(1));
-    fixture
-        .queue
-        .expect_forget_handled_before()
-        .returning(|_| Ok(0));
-    let (finished_sender, mut finished) = tokio::sync::mpsc::unbounded_channel();
-    let handled = pending.clone();
-    fixture.queue.expect_finish_webhook().returning(move |id| {
-        handled.lock().unwrap().retain(|webhook| webhook.id != id);
-        let _ = finished_sender.send(id);
-        Ok(())
-    });
-    let mut whatsapp = MockWhatsAppSender::new();
+    let mut finished = queue_holding(&mut fixture, vec![first, second]);
     let sent = outbox.clone();
-    let failures_left = Arc::new(Mutex::new(3));
-    whatsapp.expect_send_text().returning(move |_, command| {
-        let mut failures_left = failures_left.lock().unwrap();
-        if *failures_left > 0 {
+    let mut failures_left = 3;
+    fixture.whatsapp = whatsapp_texting(move |command| {
+        if failures_left > 0 {
             // The first message fails a few times before WhatsApp takes it.
-            *failures_left -= 1;
+            failures_left -= 1;
             return Err(SendError::NotConnected {
                 detail: "reconnecting".into(),
             });
@@ -991,13 +1005,7 @@ async fn a_conversations_messages_go_out_in_the_order_they_were_written() {
         sent.lock().unwrap().push(Sent::Text(command.clone()));
         Ok(receipt(command.id))
     });
-    whatsapp
-        .expect_mark_read()
-        .returning(|_, _| Ok(EngineReceipt::default()));
-    fixture.whatsapp = whatsapp;
-    let bridge = Arc::new(fixture.bridge());
-    let running = bridge.clone();
-    let worker = tokio::spawn(async move { running.run_outbound().await });
+    let worker = spawn_worker(fixture);
 
     let mut order = Vec::new();
     for _ in 0..2 {
@@ -1185,22 +1193,17 @@ async fn chatwoots_signature_is_checked_with_the_inboxs_signing_secret() {
         .receive_webhook(&integration, signed(body.as_bytes(), &good, &now))
         .await;
 
-    assert!(matches!(
-        refused_forged,
-        Err(ReceiveWebhookError::Signature(SignatureRefused::Mismatch))
-    ));
-    assert!(matches!(
-        refused_stale,
-        Err(ReceiveWebhookError::Signature(SignatureRefused::Stale))
-    ));
-    assert!(matches!(
-        refused_unsigned,
-        Err(ReceiveWebhookError::Signature(SignatureRefused::Missing))
-    ));
-    assert!(matches!(
-        tampered,
-        Err(ReceiveWebhookError::Signature(SignatureRefused::Mismatch))
-    ));
+    for (outcome, expected) in [
+        (refused_forged, SignatureRefused::Mismatch),
+        (refused_stale, SignatureRefused::Stale),
+        (refused_unsigned, SignatureRefused::Missing),
+        (tampered, SignatureRefused::Mismatch),
+    ] {
+        assert!(
+            matches!(&outcome, Err(ReceiveWebhookError::Signature(refused)) if *refused == expected),
+            "{outcome:?} should be refused as {expected:?}"
+        );
+    }
     assert_eq!(accepted.unwrap(), WebhookReceipt::Queued);
 }
 

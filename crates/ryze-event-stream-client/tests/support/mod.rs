@@ -8,19 +8,18 @@
 use std::future::Future;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use ryze_domain::InstanceId;
 use ryze_event_stream_client::{EventStreamClient, EventStreamClientSettings};
 use ryze_ports::{EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem};
 use secrecy::SecretString;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use url::Url;
 
@@ -56,7 +55,17 @@ pub fn client(settings: EventStreamClientSettings) -> EventStreamClient {
 }
 
 pub async fn connect(api_url: Url) -> Result<EventStreamConnection, EventStreamError> {
-    client(settings(api_url)).connect(&instance()).await
+    connect_tuned(api_url, |_| {}).await
+}
+
+/// Connects with the test [`settings`] as `tune` changes them.
+pub async fn connect_tuned(
+    api_url: Url,
+    tune: impl FnOnce(&mut EventStreamClientSettings),
+) -> Result<EventStreamConnection, EventStreamError> {
+    let mut settings = settings(api_url);
+    tune(&mut settings);
+    client(settings).connect(&instance()).await
 }
 
 async fn listener() -> (TcpListener, Url) {
@@ -64,6 +73,26 @@ async fn listener() -> (TcpListener, Url) {
     let address = listener.local_addr().expect("address");
     let url = Url::parse(&format!("http://{address}")).expect("url");
     (listener, url)
+}
+
+/// Accepts one TCP connection on `listener` and answers its upgrade request with what
+/// `answer` makes of tungstenite's response: the upgrade's outcome, and what was seen of
+/// the request.
+async fn upgrade_one<Answer>(
+    listener: TcpListener,
+    answer: Answer,
+) -> (Result<ApiSocket, WsError>, SeenRequest)
+where
+    Answer: FnOnce(Response) -> Result<Response, ErrorResponse> + Unpin,
+{
+    let (tcp, _) = listener.accept().await.expect("accept");
+    let mut seen_request = None;
+    let callback = |request: &Request, response: Response| {
+        seen_request = Some(seen(request));
+        answer(response)
+    };
+    let upgrade = tokio_tungstenite::accept_hdr_async(tcp, callback).await;
+    (upgrade, seen_request.expect("request seen"))
 }
 
 /// An API that upgrades one connection and runs `script` on it; the handle answers what
@@ -76,19 +105,27 @@ where
 {
     let (listener, url) = listener().await;
     let handle = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.expect("accept");
-        let (seen_sender, seen_receiver) = oneshot::channel();
-        let callback = move |request: &Request, response: Response| {
-            let _ = seen_sender.send(seen(request));
-            Ok::<_, ErrorResponse>(response)
-        };
-        let socket = tokio_tungstenite::accept_hdr_async(tcp, callback)
-            .await
-            .expect("upgrade");
-        let seen = seen_receiver.await.expect("request seen");
-        script(socket, seen).await
+        let (upgrade, seen) = upgrade_one(listener, Ok).await;
+        script(upgrade.expect("upgrade"), seen).await
     });
     (url, handle)
+}
+
+/// An API that upgrades one connection, sends `frames` (a hello first, as a rule), then
+/// reads until the bridge goes; the handle answers what the bridge sent, pings and pongs
+/// aside.
+pub async fn api_sending(frames: Vec<Message>) -> (Url, JoinHandle<Vec<Message>>) {
+    api_accepting(|mut socket, _| async move {
+        for frame in frames {
+            socket.send(frame).await.expect("send a frame");
+        }
+        let mut from_bridge = Vec::new();
+        while let Some(message) = next_from_bridge(&mut socket).await {
+            from_bridge.push(message);
+        }
+        from_bridge
+    })
+    .await
 }
 
 /// An API that answers the upgrade with `status` and `body`; the handle answers what it
@@ -96,17 +133,14 @@ where
 pub async fn api_refusing(status: StatusCode, body: String) -> (Url, JoinHandle<SeenRequest>) {
     let (listener, url) = listener().await;
     let handle = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await.expect("accept");
-        let (seen_sender, seen_receiver) = oneshot::channel();
-        let callback = move |request: &Request, _response: Response| {
-            let _ = seen_sender.send(seen(request));
+        let refuse = move |_response: Response| {
             let mut refusal = ErrorResponse::new(Some(body));
             *refusal.status_mut() = status;
             Err(refusal)
         };
-        let upgrade = tokio_tungstenite::accept_hdr_async(tcp, callback).await;
+        let (upgrade, seen) = upgrade_one(listener, refuse).await;
         assert!(upgrade.is_err(), "the refusing API upgraded");
-        seen_receiver.await.expect("request seen")
+        seen
     });
     (url, handle)
 }
@@ -185,6 +219,17 @@ pub async fn next_from_bridge(socket: &mut ApiSocket) -> Option<Message> {
             Some(Ok(message)) => return Some(message),
             Some(Err(_)) | None => return None,
         }
+    }
+}
+
+/// The connection's next items are `expected`, in order.
+pub async fn assert_next_items(
+    connection: &mut EventStreamConnection,
+    expected: impl IntoIterator<Item = Option<Result<StreamItem, EventStreamError>>>,
+) {
+    for (position, expected) in expected.into_iter().enumerate() {
+        let item = next_item(connection).await;
+        assert_eq!(item, expected, "item {position}");
     }
 }
 
