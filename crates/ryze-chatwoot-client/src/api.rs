@@ -81,6 +81,23 @@ impl ChatwootHttpClient {
     }
 }
 
+impl ChatwootHttpClient {
+    /// `GET` of an account path (no query), its JSON answer turned by `convert`.
+    async fn get_json<Wire, Out>(
+        &self,
+        target: &ChatwootTarget,
+        segments: &[&str],
+        convert: impl FnOnce(Wire) -> Result<Out, String>,
+    ) -> Result<Out, ChatwootError>
+    where
+        Wire: serde::de::DeserializeOwned,
+    {
+        let endpoint = self.account_endpoint(target, Method::GET, segments, &[])?;
+        self.send_json(target, &endpoint, RequestBody::Empty, convert)
+            .await
+    }
+}
+
 #[async_trait]
 impl ChatwootApi for ChatwootHttpClient {
     async fn profile(&self, target: &ChatwootTarget) -> Result<Profile, ChatwootError> {
@@ -95,13 +112,9 @@ impl ChatwootApi for ChatwootHttpClient {
     }
 
     async fn list_inboxes(&self, target: &ChatwootTarget) -> Result<Vec<Inbox>, ChatwootError> {
-        let endpoint = self.account_endpoint(target, Method::GET, &["inboxes"], &[])?;
-        self.send_json(
-            target,
-            &endpoint,
-            RequestBody::Empty,
-            |answer: Payload<Vec<InboxAnswer>>| Ok(answer.into_each(InboxAnswer::into_port)),
-        )
+        self.get_json(target, &["inboxes"], |answer: Payload<Vec<InboxAnswer>>| {
+            Ok(answer.into_each(InboxAnswer::into_port))
+        })
         .await
     }
 
@@ -111,13 +124,9 @@ impl ChatwootApi for ChatwootHttpClient {
         inbox_id: InboxId,
     ) -> Result<Inbox, ChatwootError> {
         let id = inbox_id.to_string();
-        let endpoint = self.account_endpoint(target, Method::GET, &["inboxes", &id], &[])?;
-        self.send_json(
-            target,
-            &endpoint,
-            RequestBody::Empty,
-            |answer: InboxAnswer| Ok(answer.into_port()),
-        )
+        self.get_json(target, &["inboxes", &id], |answer: InboxAnswer| {
+            Ok(answer.into_port())
+        })
         .await
     }
 
@@ -321,11 +330,9 @@ impl ChatwootApi for ChatwootHttpClient {
         display_id: ConversationDisplayId,
     ) -> Result<Conversation, ChatwootError> {
         let id = display_id.to_string();
-        let endpoint = self.account_endpoint(target, Method::GET, &["conversations", &id], &[])?;
-        self.send_json(
+        self.get_json(
             target,
-            &endpoint,
-            RequestBody::Empty,
+            &["conversations", &id],
             ConversationAnswer::into_port,
         )
         .await
@@ -337,16 +344,9 @@ impl ChatwootApi for ChatwootHttpClient {
         contact_id: ContactId,
     ) -> Result<Vec<Conversation>, ChatwootError> {
         let id = contact_id.to_string();
-        let endpoint = self.account_endpoint(
+        self.get_json(
             target,
-            Method::GET,
             &["contacts", &id, "conversations"],
-            &[],
-        )?;
-        self.send_json(
-            target,
-            &endpoint,
-            RequestBody::Empty,
             |answer: Payload<Vec<ConversationAnswer>>| {
                 convert_all(answer.payload, ConversationAnswer::into_port)
             },
@@ -360,16 +360,9 @@ impl ChatwootApi for ChatwootHttpClient {
         display_id: ConversationDisplayId,
     ) -> Result<Vec<Message>, ChatwootError> {
         let id = display_id.to_string();
-        let endpoint = self.account_endpoint(
+        self.get_json(
             target,
-            Method::GET,
             &["conversations", &id, "messages"],
-            &[],
-        )?;
-        self.send_json(
-            target,
-            &endpoint,
-            RequestBody::Empty,
             |answer: Payload<Vec<MessageAnswer>>| {
                 Ok(answer
                     .payload
