@@ -51,14 +51,17 @@ pub struct RelayPorts {
     pub settings: SessionSettings,
 }
 
+/// A session's state, and its task unless it could not start.
 struct RunningSession {
     live: Arc<LiveState>,
-    task: JoinHandle<()>,
+    task: Option<JoinHandle<()>>,
 }
 
 impl Drop for RunningSession {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }
 
@@ -105,13 +108,8 @@ impl RelaySessions {
                 tracing::error!(integration_id = %integration.id, %reason, "cannot start the relay session");
                 live.reconnecting(&reason, true);
                 live.disconnected();
-                self.running().insert(
-                    integration.id.clone(),
-                    RunningSession {
-                        live,
-                        task: tokio::spawn(async {}),
-                    },
-                );
+                self.running()
+                    .insert(integration.id.clone(), RunningSession { live, task: None });
                 return Err(reason);
             }
         };
@@ -122,8 +120,13 @@ impl RelaySessions {
             self.ports.settings,
         ));
         // Replacing the entry drops (and so aborts) an older session.
-        self.running()
-            .insert(integration.id.clone(), RunningSession { live, task });
+        self.running().insert(
+            integration.id.clone(),
+            RunningSession {
+                live,
+                task: Some(task),
+            },
+        );
         Ok(())
     }
 
@@ -217,5 +220,168 @@ async fn session_loop(
         }
         let delay = delays.next().unwrap_or(settings.reconnect.max_delay);
         tokio::time::sleep(delay).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::Utc;
+    use ryze_domain::{
+        ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings, InboxName, InstanceId, InstanceName,
+        IntegrationStatus, KeyId, RelayFlags, SealedSecret,
+    };
+    use ryze_ports::{
+        EventStreamConnection, MockChatwootApi, MockEventStreamConnector, MockRelayStore,
+        MockSecretVault,
+    };
+    use secrecy::SecretString;
+    use tokio::sync::mpsc;
+
+    use crate::sessions::live_state::ConnectionState;
+
+    fn sealed() -> SealedSecret {
+        SealedSecret {
+            key_id: KeyId::new("k"),
+            nonce: vec![0; 12],
+            ciphertext: vec![1, 2, 3],
+        }
+    }
+
+    fn integration() -> BridgeIntegration {
+        BridgeIntegration {
+            id: BridgeIntegrationId::new("int_session"),
+            instance_id: InstanceId::new("ins_session"),
+            instance_name: InstanceName::parse("loja").unwrap(),
+            settings: ChatwootSettings {
+                base_url: ChatwootBaseUrl::parse("http://chatwoot.test").unwrap(),
+                account_id: ChatwootAccountId::new(1).unwrap(),
+                inbox_name: InboxName::parse(None).unwrap(),
+                flags: RelayFlags::default(),
+            },
+            api_token: sealed(),
+            webhook_secret: sealed(),
+            inbox_id: Some(7),
+            status: IntegrationStatus::Active,
+            last_error: String::new(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn quick() -> RetryPolicy {
+        RetryPolicy {
+            first_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        }
+    }
+
+    async fn wait_for_state(
+        sessions: &RelaySessions,
+        id: &BridgeIntegrationId,
+        wanted: ConnectionState,
+    ) -> LiveSnapshot {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let snapshot = sessions.live_state(id).expect("a session runs");
+            if snapshot.connection == wanted {
+                return snapshot;
+            }
+            assert!(Instant::now() < deadline, "still {snapshot:?}");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_session_retries_until_connected_and_stops_when_the_api_ends_the_stream() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (items_sender, items) = mpsc::channel(8);
+        let mut connection = Some(EventStreamConnection {
+            items,
+            acknowledgements: mpsc::unbounded_channel().0,
+        });
+        let mut connector = MockEventStreamConnector::new();
+        let counted = attempts.clone();
+        connector.expect_connect().returning(move |_| {
+            if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(EventStreamError::Unavailable {
+                    detail: "connection refused".into(),
+                })
+            } else {
+                connection.take().ok_or(EventStreamError::Unavailable {
+                    detail: "only one connection in this test".into(),
+                })
+            }
+        });
+        let mut vault = MockSecretVault::new();
+        vault
+            .expect_open()
+            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
+        let sessions = RelaySessions::new(
+            RelayPorts {
+                connector: Arc::new(connector),
+                relay_store: Arc::new(MockRelayStore::new()),
+                whatsapp: None,
+                settings: SessionSettings {
+                    reconnect: quick(),
+                    relay_retry: quick(),
+                    stable_after: Duration::from_secs(60),
+                },
+            },
+            Arc::new(MockChatwootApi::new()),
+            Arc::new(vault),
+        );
+        let integration = integration();
+        sessions.start(&integration).unwrap();
+
+        let connected =
+            wait_for_state(&sessions, &integration.id, ConnectionState::Connected).await;
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            3,
+            "two refusals, then connected"
+        );
+        assert_eq!(
+            connected.last_error, "event stream unavailable: connection refused",
+            "the reason of the last failed attempt stays visible"
+        );
+
+        // The API closes the stream cleanly: the integration ended, no reconnection.
+        drop(items_sender);
+        wait_for_state(&sessions, &integration.id, ConnectionState::Disconnected).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(attempts.load(Ordering::SeqCst), 3);
+
+        assert!(sessions.stop(&integration.id));
+        assert!(sessions.live_state(&integration.id).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_token_the_vault_cannot_open_leaves_a_refused_session_with_the_reason() {
+        let mut vault = MockSecretVault::new();
+        vault
+            .expect_open()
+            .returning(|_, _| Err(ryze_ports::VaultError::Undecryptable));
+        let sessions = RelaySessions::new(
+            RelayPorts {
+                connector: Arc::new(MockEventStreamConnector::new()),
+                relay_store: Arc::new(MockRelayStore::new()),
+                whatsapp: None,
+                settings: SessionSettings::default(),
+            },
+            Arc::new(MockChatwootApi::new()),
+            Arc::new(vault),
+        );
+        let integration = integration();
+        let reason = sessions.start(&integration).unwrap_err();
+        assert!(
+            reason.starts_with("cannot open the Chatwoot token"),
+            "{reason}"
+        );
+        let live = sessions.live_state(&integration.id).unwrap();
+        assert!(live.connection_refused);
+        assert_eq!(live.connection, ConnectionState::Disconnected);
     }
 }
