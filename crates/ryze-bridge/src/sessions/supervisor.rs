@@ -26,6 +26,10 @@ pub struct SessionSettings {
     pub relay_retry: RetryPolicy,
     /// A connection up at least this long resets the reconnection delays.
     pub stable_after: Duration,
+    /// How long the API may refuse a new session (404, 401) before it counts as an
+    /// error: right after an activation the API records its side only once the bridge
+    /// has answered, so the first attempts may come too early.
+    pub refusal_grace: Duration,
 }
 
 impl Default for SessionSettings {
@@ -37,6 +41,7 @@ impl Default for SessionSettings {
             },
             relay_retry: RetryPolicy::default(),
             stable_after: Duration::from_secs(60),
+            refusal_grace: Duration::from_secs(10),
         }
     }
 }
@@ -180,10 +185,12 @@ async fn session_loop(
 ) {
     let context = relay.context().clone();
     let mut delays = settings.reconnect.delays();
+    let mut refused_since: Option<Instant> = None;
     loop {
         live.connecting();
         match connector.connect(&context.instance_id).await {
             Ok(connection) => {
+                refused_since = None;
                 live.connected();
                 tracing::info!(integration_id = %context.integration_id, "event stream connected");
                 let connected_at = Instant::now();
@@ -214,8 +221,15 @@ async fn session_loop(
                     error,
                     EventStreamError::Unauthorized | EventStreamError::UnknownInstance
                 );
-                tracing::warn!(integration_id = %context.integration_id, error = %error, "cannot connect to the event stream");
-                live.reconnecting(&error.to_string(), refused);
+                let within_grace = refused
+                    && refused_since.get_or_insert_with(Instant::now).elapsed()
+                        < settings.refusal_grace;
+                if within_grace {
+                    tracing::debug!(integration_id = %context.integration_id, error = %error, "the API does not know the session yet; trying again");
+                } else {
+                    tracing::warn!(integration_id = %context.integration_id, error = %error, "cannot connect to the event stream");
+                    live.reconnecting(&error.to_string(), refused);
+                }
             }
         }
         let delay = delays.next().unwrap_or(settings.reconnect.max_delay);
@@ -328,6 +342,7 @@ mod tests {
                     reconnect: quick(),
                     relay_retry: quick(),
                     stable_after: Duration::from_secs(60),
+                    refusal_grace: Duration::ZERO,
                 },
             },
             Arc::new(MockChatwootApi::new()),
@@ -343,10 +358,7 @@ mod tests {
             3,
             "two refusals, then connected"
         );
-        assert_eq!(
-            connected.last_error, "event stream unavailable: connection refused",
-            "the reason of the last failed attempt stays visible"
-        );
+        assert_eq!(connected.last_error, "", "healthy once connected");
 
         // The API closes the stream cleanly: the integration ended, no reconnection.
         drop(items_sender);
@@ -356,6 +368,48 @@ mod tests {
 
         assert!(sessions.stop(&integration.id));
         assert!(sessions.live_state(&integration.id).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refusal_right_after_activation_is_not_an_error_unless_it_lasts() {
+        let mut connector = MockEventStreamConnector::new();
+        connector
+            .expect_connect()
+            .returning(|_| Err(EventStreamError::UnknownInstance));
+        let mut vault = MockSecretVault::new();
+        vault
+            .expect_open()
+            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
+        let sessions = RelaySessions::new(
+            RelayPorts {
+                connector: Arc::new(connector),
+                relay_store: Arc::new(MockRelayStore::new()),
+                whatsapp: None,
+                settings: SessionSettings {
+                    reconnect: quick(),
+                    relay_retry: quick(),
+                    stable_after: Duration::from_secs(60),
+                    refusal_grace: Duration::from_millis(150),
+                },
+            },
+            Arc::new(MockChatwootApi::new()),
+            Arc::new(vault),
+        );
+        let integration = integration();
+        sessions.start(&integration).unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let early = sessions.live_state(&integration.id).unwrap();
+        assert_eq!(early.connection, ConnectionState::Connecting);
+        assert!(!early.connection_refused);
+        assert_eq!(early.last_error, "");
+
+        let lasting =
+            wait_for_state(&sessions, &integration.id, ConnectionState::Reconnecting).await;
+        assert!(lasting.connection_refused);
+        assert_eq!(
+            lasting.last_error,
+            "the API has no event stream for this instance"
+        );
     }
 
     #[tokio::test]
