@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::close_codes::{describe_close, CLOSE_INTEGRATION_ENDED};
+use crate::close_codes::{describe_close, CLOSE_INTEGRATION_ENDED, CLOSE_REPLACED};
 use crate::frames::{ack_frame_text, parse_server_frame, ServerFrame};
 use crate::handshake::{format_duration, shorten, StreamSocket};
 use crate::redaction::Redactor;
@@ -263,6 +263,11 @@ impl ConnectionTask {
                 let code = frame.as_ref().map(|frame| u16::from(frame.code));
                 if code == Some(CLOSE_INTEGRATION_ENDED) {
                     FrameOutcome::End(Ending::IntegrationEnded)
+                } else if code == Some(CLOSE_REPLACED) {
+                    FrameOutcome::End(Ending::Broken {
+                        error: EventStreamError::Replaced,
+                        close: None,
+                    })
                 } else {
                     // The library answers the close frame; nothing to send.
                     self.unavailable(&describe_close(frame.as_ref()))

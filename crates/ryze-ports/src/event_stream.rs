@@ -44,6 +44,10 @@ pub enum EventStreamError {
     /// The API does not know the instance, or has no integration for it (404).
     #[error("the API has no event stream for this instance")]
     UnknownInstance,
+    /// The API gave this instance's stream to a newer connection (close 4409): another
+    /// bridge process (or a newer session) serves the integration; this one stops.
+    #[error("another connection of the bridge took this instance's event stream over")]
+    Replaced,
     /// The peer broke the framing (an unreadable frame, an out-of-order sequence).
     #[error("event stream protocol error: {detail}")]
     Protocol { detail: String },

@@ -207,6 +207,14 @@ async fn session_loop(
                         live.disconnected();
                         return;
                     }
+                    ConnectionEnd::Broken(EventStreamError::Replaced) => {
+                        // Another bridge (or a newer session of this one) serves the
+                        // integration now; reconnecting would only take it back.
+                        tracing::warn!(integration_id = %context.integration_id, "another connection took the event stream over; this session stops");
+                        live.reconnecting(&EventStreamError::Replaced.to_string(), false);
+                        live.disconnected();
+                        return;
+                    }
                     ConnectionEnd::Broken(error) => {
                         tracing::warn!(integration_id = %context.integration_id, error = %error, "event stream lost");
                         live.reconnecting(&error.to_string(), false);
@@ -410,6 +418,52 @@ mod tests {
             lasting.last_error,
             "the API has no event stream for this instance"
         );
+    }
+
+    #[tokio::test]
+    async fn a_session_replaced_by_another_connection_stops_instead_of_taking_it_back() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        let mut connector = MockEventStreamConnector::new();
+        connector.expect_connect().returning(move |_| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let (items_sender, items) = mpsc::channel(1);
+            items_sender
+                .try_send(Err(EventStreamError::Replaced))
+                .unwrap();
+            Ok(EventStreamConnection {
+                items,
+                acknowledgements: mpsc::unbounded_channel().0,
+            })
+        });
+        let mut vault = MockSecretVault::new();
+        vault
+            .expect_open()
+            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
+        let sessions = RelaySessions::new(
+            RelayPorts {
+                connector: Arc::new(connector),
+                relay_store: Arc::new(MockRelayStore::new()),
+                whatsapp: None,
+                settings: SessionSettings {
+                    reconnect: quick(),
+                    relay_retry: quick(),
+                    ..SessionSettings::default()
+                },
+            },
+            Arc::new(MockChatwootApi::new()),
+            Arc::new(vault),
+        );
+        let integration = integration();
+        sessions.start(&integration).unwrap();
+        let stopped =
+            wait_for_state(&sessions, &integration.id, ConnectionState::Disconnected).await;
+        assert_eq!(
+            stopped.last_error,
+            "another connection of the bridge took this instance's event stream over"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(attempts.load(Ordering::SeqCst), 1, "no reconnection");
     }
 
     #[tokio::test]
