@@ -20,6 +20,7 @@
 mod activation;
 mod bridge;
 mod errors;
+mod media_types;
 pub mod outbound;
 pub mod relay;
 mod secrets;

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use ryze_ports::whatsapp_events::OutgoingMediaType;
 
 use super::payload::AttachmentRef;
+use crate::media_types::{essence, extension_for};
 
 /// A downloaded file. `Debug` shows its size, not its bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -89,16 +90,6 @@ pub struct OutgoingFile {
 
 const OCTET_STREAM: &str = "application/octet-stream";
 
-/// `type/subtype` of a `Content-Type`, lowercased, without parameters.
-fn essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
-}
-
 /// `%XX` sequences decoded; invalid UTF-8 replaced.
 fn percent_decoded(text: &str) -> String {
     percent_encoding::percent_decode_str(text)
@@ -116,23 +107,6 @@ fn file_name_in_url(url: &str) -> Option<String> {
         .collect();
     let cleaned = cleaned.trim();
     (!cleaned.is_empty()).then(|| cleaned.to_owned())
-}
-
-fn extension_for(mime_type: &str) -> &'static str {
-    match mime_type {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "video/mp4" => "mp4",
-        "video/3gpp" => "3gp",
-        "audio/ogg" | "audio/opus" => "ogg",
-        "audio/webm" => "webm",
-        "audio/mpeg" => "mp3",
-        "audio/mp4" | "audio/m4a" => "m4a",
-        "application/pdf" => "pdf",
-        _ => "bin",
-    }
 }
 
 impl OutgoingFile {
@@ -169,7 +143,9 @@ impl OutgoingFile {
             .clone()
             .filter(|name| !name.trim().is_empty())
             .or_else(|| file_name_in_url(&attachment.data_url))
-            .unwrap_or_else(|| format!("attachment.{}", extension_for(&essence(&mime_type))));
+            .unwrap_or_else(|| {
+                format!("attachment.{}", extension_for(&mime_type).unwrap_or("bin"))
+            });
         Self {
             media_type,
             mime_type,

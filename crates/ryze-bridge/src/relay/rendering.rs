@@ -2,6 +2,8 @@
 //! of a group message, and the names of attached files. Pure functions.
 
 use ryze_domain::message_formatting::whatsapp_to_chatwoot;
+
+use crate::media_types::extension_for;
 use ryze_domain::whatsapp_identity::ContactKey;
 use ryze_ports::whatsapp_events::{ContactCard, Location, Media, MediaKind, Participant};
 
@@ -117,7 +119,7 @@ pub fn file_name(media: &Media, message_id: &str, mime_type: &str) -> String {
     };
     format!(
         "{stem}-{message_id}.{}",
-        extension_for(mime_type, media.kind)
+        extension_for_kind(mime_type, media.kind)
     )
 }
 
@@ -143,25 +145,13 @@ pub fn mime_type(media: &Media) -> String {
         })
 }
 
-fn extension_for(mime_type: &str, kind: MediaKind) -> &'static str {
-    let essence = mime_type.split(';').next().unwrap_or("").trim();
-    match essence {
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "video/mp4" => "mp4",
-        "video/3gpp" => "3gp",
-        "audio/ogg" => "ogg",
-        "audio/mpeg" => "mp3",
-        "audio/mp4" | "audio/aac" => "m4a",
-        "application/pdf" => "pdf",
-        _ => match kind {
-            MediaKind::Ptt => "ogg",
-            MediaKind::Sticker => "webp",
-            _ => "bin",
-        },
-    }
+/// The extension for `mime_type`, else the usual one of the kind.
+fn extension_for_kind(mime_type: &str, kind: MediaKind) -> &'static str {
+    extension_for(mime_type).unwrap_or(match kind {
+        MediaKind::Ptt => "ogg",
+        MediaKind::Sticker => "webp",
+        _ => "bin",
+    })
 }
 
 #[cfg(test)]
