@@ -57,10 +57,7 @@ pub async fn serve_api_and_bridge(
     let vault = wiring::vault(settings)?;
     let stores = wiring::open_stores(settings).await?;
     let gateway = wiring::gateway_to(&bridge_url, &token, settings)?;
-    let api_access = wiring::ApiAccess {
-        url: local_url(&api_listener)?,
-        bridge_token: token.clone(),
-    };
+    let api_access = wiring::ApiAccess::new(&local_url(&api_listener)?, token.clone())?;
     let (bridge, public_url) = bridge_server(
         settings,
         &stores,
@@ -137,10 +134,10 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let stores = wiring::open_stores(settings).await?;
     let api_access = match &settings.bridge_service.api_url {
-        Some(url) => Some(wiring::ApiAccess {
-            url: url.clone(),
-            bridge_token: SecretString::from(token.clone()),
-        }),
+        Some(url) => Some(wiring::ApiAccess::new(
+            url,
+            SecretString::from(token.clone()),
+        )?),
         None => {
             tracing::warn!("no API_URL: the bridge provisions inboxes but relays no WhatsApp events until it is set");
             None

@@ -32,6 +32,7 @@ use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
 use ryze_vault::{AesGcmVault, KeyFile, KeyFileOutcome, KeyRing};
 use secrecy::SecretString;
+use url::Url;
 
 use crate::attachment_downloads::{AttachmentDownloadSettings, GuardedAttachmentDownloader};
 use crate::settings::{Mode, Settings};
@@ -288,37 +289,42 @@ pub fn chatwoot_client(settings: &Settings) -> anyhow::Result<Arc<dyn ChatwootAp
 
 /// Where the bridge reaches the API, and the token it presents there.
 pub struct ApiAccess {
-    pub url: String,
+    pub url: Url,
     pub bridge_token: SecretString,
+}
+
+impl ApiAccess {
+    pub fn new(url: &str, bridge_token: SecretString) -> anyhow::Result<Self> {
+        Ok(Self {
+            url: url
+                .parse()
+                .with_context(|| format!("API_URL is not a valid URL: {url}"))?,
+            bridge_token,
+        })
+    }
 }
 
 /// The bridge's way to WhatsApp: the API's message endpoints at `api.url`, with the
 /// bridge token (`docs/api.md` "Messages").
 pub fn api_message_client(api: &ApiAccess) -> anyhow::Result<Arc<dyn WhatsAppSender>> {
-    let api_url = api
-        .url
-        .parse()
-        .with_context(|| format!("API_URL is not a valid URL: {}", api.url))?;
     let client = ApiMessageClient::new(ApiMessageClientSettings::new(
-        api_url,
+        api.url.clone(),
         api.bridge_token.clone(),
     ))
     .context("building the client of the API's message endpoints")?;
     Ok(Arc::new(client))
 }
 
-/// What the bridge's relay sessions need to reach the API, and how they pace themselves.
+/// What the bridge's relay sessions need to reach the API (its event stream, and
+/// `whatsapp` for media downloads), and how they pace themselves.
 pub fn relay_ports(
     settings: &Settings,
     stores: &Stores,
     api: &ApiAccess,
+    whatsapp: Arc<dyn WhatsAppSender>,
 ) -> anyhow::Result<RelayPorts> {
-    let api_url = api
-        .url
-        .parse()
-        .with_context(|| format!("API_URL is not a valid URL: {}", api.url))?;
     let connector = EventStreamClient::new(EventStreamClientSettings::new(
-        api_url,
+        api.url.clone(),
         api.bridge_token.clone(),
     ))
     .context("building the event stream client")?;
@@ -326,7 +332,7 @@ pub fn relay_ports(
     Ok(RelayPorts {
         connector: Arc::new(connector),
         relay_store: stores.relay.clone(),
-        whatsapp: Some(api_message_client(api)?),
+        whatsapp: Some(whatsapp),
         settings: SessionSettings {
             reconnect: RetryPolicy {
                 max_delay: Duration::from_secs(settings.bridge_service.reconnect_max_delay_secs),
@@ -363,21 +369,25 @@ pub fn bridge(
         },
     );
     Ok(match api {
-        Some(api) => bridge
-            .with_relay(relay_ports(settings, stores, api)?)
-            .with_outbound(OutboundPorts {
-                queue: stores.outbound_queue.clone(),
-                relay_store: stores.relay.clone(),
-                whatsapp: api_message_client(api)?,
-                downloader: Arc::new(
-                    GuardedAttachmentDownloader::new(
-                        address_policy(settings),
-                        AttachmentDownloadSettings::default(),
-                    )
-                    .context("building the attachment downloader")?,
-                ),
-                settings: OutboundSettings::default(),
-            }),
+        Some(api) => {
+            // One client of the API's message endpoints for both directions.
+            let whatsapp = api_message_client(api)?;
+            bridge
+                .with_relay(relay_ports(settings, stores, api, whatsapp.clone())?)
+                .with_outbound(OutboundPorts {
+                    queue: stores.outbound_queue.clone(),
+                    relay_store: stores.relay.clone(),
+                    whatsapp,
+                    downloader: Arc::new(
+                        GuardedAttachmentDownloader::new(
+                            address_policy(settings),
+                            AttachmentDownloadSettings::default(),
+                        )
+                        .context("building the attachment downloader")?,
+                    ),
+                    settings: OutboundSettings::default(),
+                })
+        }
         None => bridge,
     })
 }
