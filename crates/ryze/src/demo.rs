@@ -56,7 +56,16 @@ pub async fn run() -> anyhow::Result<()> {
             "DATABASE_URL".to_owned(),
             format!("sqlite://{}", directory.path().join("demo.db").display()),
         ),
-        ("RYZE_MASTER_KEY".to_owned(), random_hex_key()?),
+        (
+            "RYZE_MASTER_KEY".to_owned(),
+            // For this run only: the demo's database is deleted at the end.
+            secrecy::ExposeSecret::expose_secret(
+                &ryze_vault::MasterKey::generate()
+                    .context("generating a master key")?
+                    .export_base64(),
+            )
+            .to_owned(),
+        ),
         ("ENGINE_TOKEN".to_owned(), engine_token.clone()),
         ("ENGINE_URL".to_owned(), engine.base_url()),
         ("RYZE__HTTP__WORKERS".to_owned(), "1".to_owned()),
@@ -337,16 +346,6 @@ pub async fn run() -> anyhow::Result<()> {
     engine.stop().await;
     chatwoot.stop().await;
     Ok(())
-}
-
-/// A master key for this run only (the demo's database is deleted at the end).
-fn random_hex_key() -> anyhow::Result<String> {
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("the system random number generator is unavailable"))?;
-    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 fn step(number: u32, direction: &str, what: &str) {

@@ -10,11 +10,10 @@ mod support;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use chatwoot_simulator::store::Store;
 use chatwoot_simulator::{Faults, SimulatorHandle};
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};
-use support::product::ENGINE_TOKEN;
+use support::product::{relayed, ENGINE_TOKEN};
 use support::split::SplitDeployment;
 
 const CHATS: usize = 10;
@@ -31,14 +30,6 @@ async fn wait_for_relayed(chatwoot: &SimulatorHandle, count: usize) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-fn relayed(store: &Store) -> Vec<&chatwoot_simulator::model::Message> {
-    store
-        .messages
-        .values()
-        .filter(|message| message.source_id.is_some())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -81,7 +81,7 @@ impl Product {
                 .unwrap();
         });
         let client = reqwest::Client::new();
-        wait_until_ready(&client, &api).await;
+        super::split::wait_until_ready(&client, &api).await;
 
         let created: Value = client
             .post(format!("{api}/api/instance/new"))
@@ -188,19 +188,6 @@ impl Product {
         })
         .await
     }
-}
-
-pub async fn wait_until_ready(client: &reqwest::Client, api: &str) {
-    let deadline = Instant::now() + WAIT;
-    while Instant::now() < deadline {
-        if let Ok(response) = client.get(format!("{api}/readyz")).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("the API did not become ready");
 }
 
 /// Messages the bridge wrote (every one carries its WhatsApp id as `source_id`), in
