@@ -22,8 +22,8 @@ use ryze_ports::chatwoot::{
     MessageId, NewContact, NewConversation, NewMessage,
 };
 use ryze_ports::whatsapp_events::{
-    ChatType, Direction, EventEnvelope, EventPayload, Media, MessageBody, MessageStatusUpdate,
-    ReceiptStatus, WhatsAppMessage,
+    Chat, ChatType, Direction, EventEnvelope, EventPayload, Media, MessageBody,
+    MessageStatusUpdate, ReceiptStatus, WhatsAppMessage,
 };
 use ryze_ports::{
     KnownContact, LinkDirection, LinkState, NewMessageLink, RelayStore, SendError, StoreError,
@@ -633,12 +633,12 @@ impl InboundRelay {
 
 /// The JID of a message's chat, for links and replies.
 fn chat_jid(message: &WhatsAppMessage) -> String {
-    message
-        .chat
-        .jid
-        .clone()
-        .or_else(|| message.chat.lid.clone())
-        .unwrap_or_default()
+    chat_id(&message.chat).to_owned()
+}
+
+/// A chat's JID, or its `@lid` when the JID is unknown; `""` when neither is given.
+fn chat_id(chat: &Chat) -> &str {
+    chat.jid.as_deref().or(chat.lid.as_deref()).unwrap_or("")
 }
 
 /// Who a chat is with, as Chatwoot will know them.
@@ -703,20 +703,11 @@ impl Person {
 pub fn ordering_key(envelope: &EventEnvelope) -> String {
     match &envelope.payload {
         EventPayload::MessageExchange(exchange) => {
-            let chat = &exchange.message.chat;
-            format!(
-                "chat:{}",
-                chat.jid.as_deref().or(chat.lid.as_deref()).unwrap_or("")
-            )
+            format!("chat:{}", chat_id(&exchange.message.chat))
         }
-        EventPayload::MessageStatus(update) => format!(
-            "chat:{}",
-            update
-                .chat
-                .as_ref()
-                .and_then(|chat| chat.jid.as_deref().or(chat.lid.as_deref()))
-                .unwrap_or("")
-        ),
+        EventPayload::MessageStatus(update) => {
+            format!("chat:{}", update.chat.as_ref().map_or("", chat_id))
+        }
         EventPayload::InstanceState(_) | EventPayload::Other { .. } => "instance".to_owned(),
     }
 }
