@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use ryze_outbound_http::{send_and_read, transport_failure_reason, Timeouts};
+use ryze_outbound_service_client::{send_and_read, transport_failure_reason, Timeouts};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload, MessageBody};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;

@@ -2,7 +2,7 @@
 //! attach in Chatwoot, for the outbound relay to send to WhatsApp.
 //!
 //! Chatwoot's `data_url` is an ActiveStorage URL that redirects to the file (its own disk
-//! service, S3, …). The download itself is `ryze-media-fetcher`'s guarded fetcher, the
+//! service, S3, …). The download itself is `ryze-outbound-media-fetcher`'s guarded fetcher, the
 //! one the API uses for `mediaUrl`: redirects followed, each one through the
 //! outbound-address guard (the URL checked before the request, every host name at connect
 //! time, every redirect target), no credential sent (the URLs are signed by Chatwoot), a
@@ -13,9 +13,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ryze_address_guard::AddressPolicy;
-use ryze_bridge::outbound::{AttachmentDownloader, DownloadError, DownloadedFile};
-use ryze_media_fetcher::{GuardedMediaFetcher, MediaFetcherBuildError, MediaFetcherSettings};
+use ryze_outbound_address_guard::AddressPolicy;
+use ryze_bridge_use_cases::outbound::{AttachmentDownloader, DownloadError, DownloadedFile};
+use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherBuildError, MediaFetcherSettings};
 use ryze_ports::{FetchedMedia, MediaFetchError, MediaFetcher};
 
 /// How refusals name the URL (`the attachment URL: …`).

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
-use ryze_application::{Budgets, ControlPlane};
-use ryze_bridge_http::BridgeState;
+use ryze_api_use_cases::{Budgets, ControlPlane};
+use ryze_bridge_server::BridgeState;
 use ryze_ports::SecretVault;
 use ryze_vault::{AesGcmVault, KeyFile, MasterKey};
 use secrecy::{ExposeSecret, SecretString};
@@ -196,9 +196,9 @@ pub fn bridge_http_server(
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(tracing_actix_web::TracingLogger::<
-                ryze_bridge_http::RoutePatternRootSpan,
+                ryze_bridge_server::RoutePatternRootSpan,
             >::new())
-            .configure(ryze_bridge_http::configure_bridge(state.clone()))
+            .configure(ryze_bridge_server::configure_bridge(state.clone()))
     });
     if workers > 0 {
         server = server.workers(workers);
@@ -209,7 +209,7 @@ pub fn bridge_http_server(
 /// The API's HTTP server over `state`; `workers == 0` means one per core. The caller
 /// awaits (or spawns) the returned server.
 pub fn http_server(
-    state: ryze_http::ApiState,
+    state: ryze_api_server::ApiState,
     listener: TcpListener,
     workers: usize,
 ) -> anyhow::Result<actix_web::dev::Server> {
@@ -217,9 +217,9 @@ pub fn http_server(
         App::new()
             .wrap(middleware::Compress::default())
             .wrap(tracing_actix_web::TracingLogger::<
-                ryze_http::PathOnlyRootSpan,
+                ryze_api_server::PathOnlyRootSpan,
             >::new())
-            .configure(ryze_http::configure_api(state.clone()))
+            .configure(ryze_api_server::configure_api(state.clone()))
     });
     if workers > 0 {
         server = server.workers(workers);

@@ -244,7 +244,7 @@ pub fn load_from(
         .set_default("rate_limit.instance_creation_per_minute", 20)?
         .set_default(
             "http.body_limit_bytes",
-            ryze_http::DEFAULT_BODY_LIMIT_BYTES as i64,
+            ryze_api_server::DEFAULT_BODY_LIMIT_BYTES as i64,
         )?
         .set_default("http.workers", 0)?
         .set_default("event_hub.max_events", 100_000)?

@@ -1,6 +1,6 @@
 //! The message endpoints end to end: the real API (wired by `ryze::wiring`, talking to the
 //! engine simulator over `ENGINE_URL`), called with an account token over HTTP and by the
-//! bridge's own client (`ryze-api-message-client`, `BRIDGE_TOKEN`, instance by id).
+//! bridge's own client (`ryze-bridge-message-client`, `BRIDGE_TOKEN`, instance by id).
 
 mod support;
 
@@ -8,7 +8,7 @@ use engine_simulator::{
     EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, MediaFile,
 };
 use reqwest::Method;
-use ryze_api_message_client::{ApiMessageClient, ApiMessageClientSettings};
+use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
 use ryze_domain::InstanceId;
 use ryze_ports::whatsapp_events::{EngineErrorCode, MediaData, MediaSource, SendText};
 use ryze_ports::{SendError, WhatsAppSender};

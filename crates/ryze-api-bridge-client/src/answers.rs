@@ -1,0 +1,137 @@
+//! Turning what happened to a request (an answer, or no answer at all) into a result or
+//! a [`GatewayError`], with texts that say which request failed and why, scrubbed of
+//! every secret.
+
+use std::fmt;
+
+use reqwest::StatusCode;
+use ryze_outbound_service_client::{RequestLabel, Scrubber};
+use ryze_ports::GatewayError;
+use serde::de::DeserializeOwned;
+
+use crate::wire::{codes, ErrorEnvelope};
+
+/// How much of an unreadable answer is quoted in an error.
+const QUOTED_BODY_MAX_BYTES: usize = 512;
+/// Who the bridge is in texts and logs (`connection reset by …`).
+pub(crate) const PEER: &str = "the bridge";
+
+/// The scrubbed body, lossily decoded, cut to [`QUOTED_BODY_MAX_BYTES`]. Scrubbing comes
+/// first so that a cut never leaves the start of a secret behind.
+fn quote_body(scrubber: &Scrubber<'_>, body: &[u8]) -> String {
+    let text = scrubber.quote(body, QUOTED_BODY_MAX_BYTES, "");
+    if text.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        text
+    }
+}
+
+/// The bridge's answer to one request.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The decoded body of a `2xx` answer, or the error the answer stands for.
+    pub fn decode<T: DeserializeOwned>(
+        &self,
+        request: &RequestLabel,
+        scrubber: &Scrubber<'_>,
+    ) -> Result<T, GatewayError> {
+        self.ensure_success(request, scrubber)?;
+        serde_json::from_slice(&self.body)
+            .map_err(|error| self.unreadable(request, &error, scrubber))
+    }
+
+    /// `Ok` for any `2xx`, whatever the body.
+    pub fn ensure_success(
+        &self,
+        request: &RequestLabel,
+        scrubber: &Scrubber<'_>,
+    ) -> Result<(), GatewayError> {
+        if self.status.is_success() {
+            Ok(())
+        } else {
+            Err(self.error(request, scrubber))
+        }
+    }
+
+    /// A `2xx` answer whose body does not say what the wire format promises.
+    pub fn unreadable(
+        &self,
+        request: &RequestLabel,
+        problem: &dyn fmt::Display,
+        scrubber: &Scrubber<'_>,
+    ) -> GatewayError {
+        GatewayError::BridgeFailed {
+            status: self.status.as_u16(),
+            detail: format!(
+                "unreadable answer to {request}: {}; body: {}",
+                scrubber.scrub(&problem.to_string()),
+                quote_body(scrubber, &self.body)
+            ),
+        }
+    }
+
+    /// Maps an error answer by its `code`; see `docs/bridge-api.md`.
+    fn error(&self, request: &RequestLabel, scrubber: &Scrubber<'_>) -> GatewayError {
+        let status = self.status.as_u16();
+        let Ok(ErrorEnvelope { error }) = serde_json::from_slice::<ErrorEnvelope>(&self.body)
+        else {
+            return GatewayError::BridgeFailed {
+                status,
+                detail: self.unrecognised_error_detail(request, scrubber),
+            };
+        };
+        let message = scrubber.scrub(&error.message);
+        match (error.code.as_str(), error.chatwoot) {
+            (codes::CHATWOOT_REJECTED, Some(chatwoot)) => GatewayError::ChatwootRejected {
+                status: chatwoot.status,
+                url: scrubber.scrub(&chatwoot.url),
+                body: scrubber.scrub(&chatwoot.body),
+            },
+            (codes::CHATWOOT_UNREACHABLE, _) => {
+                GatewayError::ChatwootUnreachable { detail: message }
+            }
+            (codes::INVALID_REQUEST, _) => GatewayError::InvalidRequest { message },
+            (codes::NOT_FOUND, _) => GatewayError::NotFound,
+            (codes::UNAUTHORIZED, _) => GatewayError::Unauthorized,
+            (code, _) => GatewayError::BridgeFailed {
+                status,
+                detail: if message.is_empty() {
+                    format!("error code {}", scrubber.scrub(code))
+                } else {
+                    message
+                },
+            },
+        }
+    }
+
+    fn unrecognised_error_detail(&self, request: &RequestLabel, scrubber: &Scrubber<'_>) -> String {
+        let body = quote_body(scrubber, &self.body);
+        if self.status == StatusCode::NOT_FOUND {
+            format!(
+                "{request} answered 404 without the bridge's error body: no such route there, check that BRIDGE_URL points at the bridge; body: {body}"
+            )
+        } else {
+            body
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_bodies_are_scrubbed_before_being_cut_on_a_char_boundary() {
+        let scrubber = Scrubber::new(["secret-token", ""]);
+        let body = format!("{}é-secret-token", "a".repeat(QUOTED_BODY_MAX_BYTES - 1));
+        let quoted = quote_body(&scrubber, body.as_bytes());
+        assert_eq!(quoted, "a".repeat(QUOTED_BODY_MAX_BYTES - 1));
+        assert_eq!(quote_body(&scrubber, b""), "(empty body)");
+        assert_eq!(scrubber.scrub("x secret-token y"), "x *** y");
+    }
+}

@@ -1,0 +1,462 @@
+//! The message endpoints (CONTRACT.md §6, `docs/api.md` "Messages"):
+//! `POST /api/message/{text,media,reaction}/{instance}`, `POST /api/chat/edit/{instance}`,
+//! `DELETE` (or `POST`) `/api/chat/delete/{instance}`, `POST /api/chat/markRead/{instance}`
+//! and `GET /api/chat/base64/{instance}?messageId=`.
+//!
+//! Callers: the `/api` tokens (the path names the instance), and the bridge with
+//! `BRIDGE_TOKEN` (compared in constant time; the path holds the instance **id**). The
+//! bridge is not rate limited: it relays every agent of every integration through one
+//! token, and it is ours. Everyone else is limited exactly as the rest of `/api` (the
+//! same middleware, the same counters and headers).
+//!
+//! These routes live in scopes of their own (`/api/message`, `/api/chat`), registered
+//! before the `/api` scope, so the bridge can be let through the limiter.
+//!
+//! Bodies are JSON as elsewhere; the media route reads up to
+//! [`MEDIA_BODY_LIMIT_BYTES`] (base64 of a 64 MiB file), the others the usual limit.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::{from_fn, Next};
+use actix_web::{web, Error, FromRequest, HttpRequest, HttpResponse};
+use futures::future::LocalBoxFuture;
+use ryze_api_use_cases::{
+    CommandDone, DeleteInput, EditInput, MarkReadInput, MediaMessageInput, MessagingCaller,
+    ReactionInput, SentMessage, TextMessageInput,
+};
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::auth::presented_token;
+use crate::body::{parse_json, JsonBody};
+use crate::error_status::HttpStatus;
+use crate::{rate_limit, ApiError, ApiState};
+
+/// Largest body of `POST /api/message/media`: the base64 of a 64 MiB file (the most the
+/// API sends) and the other fields.
+pub const MEDIA_BODY_LIMIT_BYTES: usize = 90 * 1024 * 1024;
+
+pub(crate) fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::scope("/api/message")
+                .wrap(from_fn(limit_unless_bridge))
+                .route("/text/{instance}", web::post().to(send_text))
+                .service(
+                    web::resource("/media/{instance}")
+                        .app_data(web::PayloadConfig::new(MEDIA_BODY_LIMIT_BYTES))
+                        .route(web::post().to(send_media)),
+                )
+                .route("/reaction/{instance}", web::post().to(send_reaction))
+                .default_service(web::to(super::no_such_route)),
+        )
+        .service(
+            web::scope("/api/chat")
+                .wrap(from_fn(limit_unless_bridge))
+                .route("/edit/{instance}", web::post().to(edit_message))
+                .service(
+                    web::resource("/delete/{instance}")
+                        .route(web::delete().to(delete_message))
+                        .route(web::post().to(delete_message)),
+                )
+                .route("/markRead/{instance}", web::post().to(mark_read))
+                .route("/base64/{instance}", web::get().to(download_media))
+                .default_service(web::to(super::no_such_route)),
+        );
+}
+
+/// Whether `presented` is the bridge's token (constant time). Never with no
+/// `BRIDGE_TOKEN` configured.
+fn is_bridge_token(state: &ApiState, presented: Option<&str>) -> bool {
+    match (&state.event_hub.bridge_token, presented) {
+        (Some(expected), Some(presented)) if !presented.is_empty() => presented
+            .as_bytes()
+            .ct_eq(expected.expose_secret().as_bytes())
+            .into(),
+        _ => false,
+    }
+}
+
+/// The `/api` rate limiter, except for the bridge.
+async fn limit_unless_bridge(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let bridge = request
+        .app_data::<web::Data<ApiState>>()
+        .is_some_and(|state| is_bridge_token(state, presented_token(request.headers())));
+    if bridge {
+        return next
+            .call(request)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    }
+    rate_limit::enforce(request, next).await
+}
+
+/// The caller of a message endpoint: the bridge, or an authenticated `/api` token
+/// (401 otherwise).
+struct Caller(MessagingCaller);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let state = request.app_data::<web::Data<ApiState>>().cloned();
+        let token = presented_token(request.headers()).map(str::to_owned);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error: API state not configured",
+                )
+            })?;
+            if is_bridge_token(&state, token.as_deref()) {
+                return Ok(Caller(MessagingCaller::Bridge));
+            }
+            state
+                .control_plane
+                .authenticate(token.as_deref())
+                .await
+                .map(|principal| Caller(MessagingCaller::Token(principal)))
+                .map_err(HttpStatus::into_api_error)
+        })
+    }
+}
+
+/// A JSON body of up to [`MEDIA_BODY_LIMIT_BYTES`] (the route's `PayloadConfig`).
+struct MediaJsonBody<T>(T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for MediaJsonBody<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(request, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|error| {
+                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "request body too large: the limit is {MEDIA_BODY_LIMIT_BYTES} bytes (base64 of a 64 MiB file); send larger files by mediaUrl"
+                        ),
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("invalid body: could not read the request body: {error}"),
+                    )
+                }
+            })?;
+            parse_json(&bytes).map(MediaJsonBody)
+        })
+    }
+}
+
+// ------------------------------------------------------------------------- bodies
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TextBody {
+    number: Option<String>,
+    message: Option<String>,
+    reply_to: Option<String>,
+    id: Option<String>,
+}
+
+impl From<TextBody> for TextMessageInput {
+    fn from(body: TextBody) -> Self {
+        Self {
+            number: body.number,
+            message: body.message,
+            reply_to: body.reply_to,
+            id: body.id,
+        }
+    }
+}
+
+/// No `Debug`: it may hold megabytes of base64.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaBody {
+    number: Option<String>,
+    media_type: Option<String>,
+    media_url: Option<String>,
+    media_base64: Option<String>,
+    message: Option<String>,
+    mime_type: Option<String>,
+    file_name: Option<String>,
+    is_voice: Option<bool>,
+    reply_to: Option<String>,
+    id: Option<String>,
+}
+
+impl From<MediaBody> for MediaMessageInput {
+    fn from(body: MediaBody) -> Self {
+        Self {
+            number: body.number,
+            media_type: body.media_type,
+            media_url: body.media_url,
+            media_base64: body.media_base64,
+            message: body.message,
+            mime_type: body.mime_type,
+            file_name: body.file_name,
+            is_voice: body.is_voice,
+            reply_to: body.reply_to,
+            id: body.id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReactionBody {
+    number: Option<String>,
+    message_id: Option<String>,
+    reaction: Option<String>,
+    from_me: Option<bool>,
+    participant: Option<String>,
+    id: Option<String>,
+}
+
+impl From<ReactionBody> for ReactionInput {
+    fn from(body: ReactionBody) -> Self {
+        Self {
+            number: body.number,
+            message_id: body.message_id,
+            reaction: body.reaction,
+            from_me: body.from_me,
+            participant: body.participant,
+            id: body.id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EditBody {
+    message_id: Option<String>,
+    content: Option<String>,
+    number: Option<String>,
+    id: Option<String>,
+}
+
+impl From<EditBody> for EditInput {
+    fn from(body: EditBody) -> Self {
+        Self {
+            message_id: body.message_id,
+            content: body.content,
+            number: body.number,
+            id: body.id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeleteBody {
+    message_id: Option<String>,
+    delete_for_everyone: Option<bool>,
+    number: Option<String>,
+    id: Option<String>,
+}
+
+impl From<DeleteBody> for DeleteInput {
+    fn from(body: DeleteBody) -> Self {
+        Self {
+            message_id: body.message_id,
+            delete_for_everyone: body.delete_for_everyone,
+            number: body.number,
+            id: body.id,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MarkReadBody {
+    message_id: Option<String>,
+    number: Option<String>,
+    sender: Option<String>,
+}
+
+impl From<MarkReadBody> for MarkReadInput {
+    fn from(body: MarkReadBody) -> Self {
+        Self {
+            message_id: body.message_id,
+            number: body.number,
+            sender: body.sender,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Base64Query {
+    #[serde(rename = "messageId")]
+    message_id: Option<String>,
+}
+
+// ------------------------------------------------------------------------ answers
+
+/// `{"success": true, "messageId", "timestamp"}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentAnswer {
+    success: bool,
+    message_id: String,
+    timestamp: i64,
+}
+
+impl From<SentMessage> for SentAnswer {
+    fn from(sent: SentMessage) -> Self {
+        Self {
+            success: true,
+            message_id: sent.message_id,
+            timestamp: sent.timestamp,
+        }
+    }
+}
+
+/// `{"success": true}`, with `messageId` and `timestamp` when the engine gave them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DoneAnswer {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<i64>,
+}
+
+impl From<CommandDone> for DoneAnswer {
+    fn from(done: CommandDone) -> Self {
+        Self {
+            success: true,
+            message_id: done.message_id,
+            timestamp: done.timestamp,
+        }
+    }
+}
+
+/// `{"success": true, "messageId", "base64", "mimetype", "fileName"?}`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MediaAnswer<'a> {
+    success: bool,
+    message_id: &'a str,
+    base64: &'a str,
+    mimetype: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file_name: Option<&'a str>,
+}
+
+// ----------------------------------------------------------------------- handlers
+
+async fn send_text(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(body): JsonBody<TextBody>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = state
+        .messaging
+        .send_text(&caller, &instance, body.into())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
+}
+
+async fn send_media(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    MediaJsonBody(body): MediaJsonBody<MediaBody>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = state
+        .messaging
+        .send_media(&caller, &instance, body.into())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
+}
+
+async fn send_reaction(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(body): JsonBody<ReactionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let sent = state
+        .messaging
+        .send_reaction(&caller, &instance, body.into())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
+}
+
+async fn edit_message(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(body): JsonBody<EditBody>,
+) -> Result<HttpResponse, ApiError> {
+    let done = state
+        .messaging
+        .edit_message(&caller, &instance, body.into())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
+}
+
+async fn delete_message(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(body): JsonBody<DeleteBody>,
+) -> Result<HttpResponse, ApiError> {
+    let done = state
+        .messaging
+        .delete_message(&caller, &instance, body.into())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
+}
+
+async fn mark_read(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(body): JsonBody<MarkReadBody>,
+) -> Result<HttpResponse, ApiError> {
+    let done = state
+        .messaging
+        .mark_read(&caller, &instance, body.into())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
+}
+
+async fn download_media(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    query: web::Query<Base64Query>,
+) -> Result<HttpResponse, ApiError> {
+    let media = state
+        .messaging
+        .download_media(&caller, &instance, query.message_id.as_deref())
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(MediaAnswer {
+        success: true,
+        message_id: &media.message_id,
+        base64: media.base64.as_str(),
+        mimetype: &media.mimetype,
+        file_name: media.file_name.as_deref(),
+    }))
+}

@@ -1,0 +1,724 @@
+//! Use-case tests: the control plane over mocked ports (mockall), one behaviour each.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use mockall::predicate::eq;
+use ryze_api_use_cases::{
+    ActivateError, AuthError, Budgets, ChatwootActivationInput, ControlPlane, CreateInstanceError,
+    DeactivateError, DeleteInstanceError, InlineChatwootOutcome, InstanceAccessError,
+    NewInstanceInput, StatusError,
+};
+use ryze_domain::{
+    Account, AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
+    ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
+    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret, TokenHash,
+};
+use ryze_ports::{
+    ActivatedIntegration, ActivationRequest, GatewayError, InsertInstanceError, IntegrationGateway,
+    LiveIntegrationStatus, MockIntegrationGateway, MockSecretVault, MockStore, RelayCounters,
+    StoreError,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+const CHATWOOT_TOKEN: &str = "sk_live_abc123";
+
+fn fixed_time() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
+}
+
+fn account() -> Account {
+    Account {
+        id: AccountId::new("acc_1"),
+        name: AccountName::parse("Acme").unwrap(),
+        instance_quota: None,
+        created_at: fixed_time(),
+    }
+}
+
+fn instance(name: &str) -> Instance {
+    Instance {
+        id: InstanceId::new(format!("ins_{name}")),
+        account_id: AccountId::new("acc_1"),
+        name: InstanceName::parse(name).unwrap(),
+        created_at: fixed_time(),
+    }
+}
+
+fn sealed(key: &str) -> SealedSecret {
+    SealedSecret {
+        key_id: KeyId::new(key),
+        nonce: vec![1; 12],
+        ciphertext: vec![9; 30],
+    }
+}
+
+fn integration(instance_name: &str, bridge_id: &str, inbox_id: Option<i64>) -> ChatwootIntegration {
+    ChatwootIntegration {
+        instance_id: instance(instance_name).id,
+        settings: ChatwootSettings {
+            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com").unwrap(),
+            account_id: ChatwootAccountId::new(5).unwrap(),
+            inbox_name: InboxName::parse(Some("WhatsApp - Orion")).unwrap(),
+            flags: RelayFlags::default(),
+        },
+        api_token: sealed("k1"),
+        bridge_integration_id: BridgeIntegrationId::new(bridge_id),
+        inbox_id,
+        status: IntegrationStatus::Active,
+        last_error: String::new(),
+        created_at: fixed_time(),
+        updated_at: fixed_time(),
+    }
+}
+
+fn valid_input() -> ChatwootActivationInput {
+    ChatwootActivationInput {
+        base_url: Some("https://chatwoot.example.com/".to_owned()),
+        account_id: Some(5),
+        api_token: Some(CHATWOOT_TOKEN.to_owned()),
+        inbox_name: Some("WhatsApp - Orion".to_owned()),
+        flags: RelayFlags {
+            sign_messages: true,
+            ..RelayFlags::default()
+        },
+    }
+}
+
+fn sealing_vault() -> MockSecretVault {
+    let mut vault = MockSecretVault::new();
+    vault.expect_seal().returning(|plaintext, _| {
+        assert_eq!(plaintext.expose_secret(), CHATWOOT_TOKEN);
+        Ok(sealed("k1"))
+    });
+    vault
+}
+
+fn plane(
+    store: MockStore,
+    vault: MockSecretVault,
+    gateway: Option<MockIntegrationGateway>,
+) -> ControlPlane {
+    ControlPlane::new(
+        Arc::new(store),
+        Arc::new(vault),
+        gateway.map(|g| Arc::new(g) as Arc<dyn IntegrationGateway>),
+        Budgets::default(),
+    )
+}
+
+fn account_principal() -> Principal {
+    Principal::Account(account())
+}
+
+fn store_with_instance(name: &'static str) -> MockStore {
+    let mut store = MockStore::new();
+    store
+        .expect_find_instance()
+        .returning(move |_, requested| Ok((requested.as_str() == name).then(|| instance(name))));
+    store
+}
+
+// ---------------------------------------------------------------- authentication
+
+#[tokio::test]
+async fn missing_or_blank_token_is_refused_before_touching_the_store() {
+    let plane = plane(MockStore::new(), MockSecretVault::new(), None);
+    assert_eq!(plane.authenticate(None).await, Err(AuthError::MissingToken));
+    assert_eq!(
+        plane.authenticate(Some("  ")).await,
+        Err(AuthError::MissingToken)
+    );
+    assert_eq!(
+        plane.authenticate(Some(&"x".repeat(300))).await,
+        Err(AuthError::InvalidToken)
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_looked_up_by_their_hash_only() {
+    let mut store = MockStore::new();
+    store
+        .expect_find_principal_by_token_hash()
+        .returning(|hash| {
+            Ok((*hash == TokenHash::of("ryzeacc_known")).then(|| Principal::Account(account())))
+        });
+    let plane = plane(store, MockSecretVault::new(), None);
+    assert_eq!(
+        plane.authenticate(Some("ryzeacc_known")).await.unwrap(),
+        Principal::Account(account())
+    );
+    assert_eq!(
+        plane.authenticate(Some("ryzeacc_unknown")).await,
+        Err(AuthError::InvalidToken)
+    );
+}
+
+// ---------------------------------------------------------------- ownership
+
+#[tokio::test]
+async fn an_instance_token_cannot_reach_another_instance_existing_or_not() {
+    // No store expectations: the refusal must not depend on whether "other" exists.
+    let plane = plane(MockStore::new(), MockSecretVault::new(), None);
+    let principal = Principal::Instance(instance("mine"));
+    for other in ["other", "does-not-exist"] {
+        let error = plane.chatwoot_status(&principal, other).await.unwrap_err();
+        assert_eq!(
+            error,
+            StatusError::Access(InstanceAccessError::TokenForAnotherInstance {
+                requested: other.to_owned()
+            })
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_account_token_sees_only_its_own_instances() {
+    let mut store = MockStore::new();
+    store
+        .expect_find_instance()
+        .withf(|account_id, _| account_id.as_str() == "acc_1")
+        .returning(|_, _| Ok(None));
+    let plane = plane(store, MockSecretVault::new(), None);
+    let error = plane
+        .activate_chatwoot(&account_principal(), "someone-elses", &valid_input())
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "instance not found");
+}
+
+// ---------------------------------------------------------------- activate
+
+#[tokio::test]
+async fn invalid_body_is_refused_before_the_bridge_is_asked() {
+    let plane = plane(
+        store_with_instance("suporte"),
+        MockSecretVault::new(),
+        Some(MockIntegrationGateway::new()),
+    );
+    let input = ChatwootActivationInput {
+        account_id: Some(0),
+        ..valid_input()
+    };
+    let error = plane
+        .activate_chatwoot(&account_principal(), "suporte", &input)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid body: chatwootAccountId: must be greater than 0 (got 0)"
+    );
+}
+
+#[tokio::test]
+async fn without_a_bridge_activation_answers_gateway_not_configured() {
+    let plane = plane(store_with_instance("suporte"), MockSecretVault::new(), None);
+    let error = plane
+        .activate_chatwoot(&account_principal(), "suporte", &valid_input())
+        .await
+        .unwrap_err();
+    assert_eq!(error, ActivateError::GatewayNotConfigured);
+    assert_eq!(
+        error.to_string(),
+        "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+    );
+}
+
+#[tokio::test]
+async fn activation_sends_the_token_to_the_bridge_and_stores_it_sealed() {
+    let mut store = store_with_instance("suporte");
+    store.expect_find_integration().returning(|_| Ok(None));
+    store
+        .expect_save_integration()
+        .withf(|saved| {
+            saved.api_token == sealed("k1")
+                && saved.bridge_integration_id.as_str() == "int_xyz789abc"
+                && saved.inbox_id == Some(12)
+                && saved.status == IntegrationStatus::Active
+                && saved.settings.base_url.as_str() == "https://chatwoot.example.com"
+                && saved.settings.flags.sign_messages
+        })
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway
+        .expect_activate()
+        .withf(|request: &ActivationRequest| {
+            request.api_token.expose() == CHATWOOT_TOKEN
+                && request.instance_id.as_str() == "ins_suporte"
+                && request.settings.inbox_name.as_str() == "WhatsApp - Orion"
+        })
+        .times(1)
+        .returning(|_| {
+            Ok(ActivatedIntegration {
+                id: BridgeIntegrationId::new("int_xyz789abc"),
+                inbox_id: Some(12),
+            })
+        });
+    let plane = plane(store, sealing_vault(), Some(gateway));
+    let activated = plane
+        .activate_chatwoot(&account_principal(), "suporte", &valid_input())
+        .await
+        .unwrap();
+    assert_eq!(activated.bridge_integration_id.as_str(), "int_xyz789abc");
+    assert_eq!(activated.instance_name.as_str(), "suporte");
+}
+
+#[tokio::test]
+async fn a_failed_persist_releases_the_new_bridge_integration() {
+    let mut store = store_with_instance("suporte");
+    store.expect_find_integration().returning(|_| Ok(None));
+    store
+        .expect_save_integration()
+        .returning(|_| Err(StoreError::Unavailable("connection refused".to_owned())));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway.expect_activate().returning(|_| {
+        Ok(ActivatedIntegration {
+            id: BridgeIntegrationId::new("int_new"),
+            inbox_id: Some(3),
+        })
+    });
+    gateway
+        .expect_deactivate()
+        .with(eq(BridgeIntegrationId::new("int_new")))
+        .times(1)
+        .returning(|_| Ok(()));
+    let plane = plane(store, sealing_vault(), Some(gateway));
+    let error = plane
+        .activate_chatwoot(&account_principal(), "suporte", &valid_input())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "chatwoot integration failed: persist integration: database unavailable: connection refused"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_persist_of_a_replacement_keeps_the_existing_bridge_integration() {
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_same", Some(3)))));
+    store
+        .expect_save_integration()
+        .returning(|_| Err(StoreError::Query("disk full".to_owned())));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway.expect_activate().returning(|_| {
+        Ok(ActivatedIntegration {
+            id: BridgeIntegrationId::new("int_same"),
+            inbox_id: Some(3),
+        })
+    });
+    gateway.expect_deactivate().never();
+    let plane = plane(store, sealing_vault(), Some(gateway));
+    let error = plane
+        .activate_chatwoot(&account_principal(), "suporte", &valid_input())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ActivateError::Persist(_)));
+}
+
+#[tokio::test]
+async fn chatwoot_answers_are_classified_with_the_raw_answer_after_detail() {
+    let mut store = store_with_instance("suporte");
+    store.expect_find_integration().returning(|_| Ok(None));
+    store.expect_save_integration().never();
+    let mut gateway = MockIntegrationGateway::new();
+    gateway.expect_activate().returning(|_| {
+        Err(GatewayError::ChatwootRejected {
+            status: 401,
+            url: "https://chatwoot.example.com/api/v1/accounts/5/inboxes".to_owned(),
+            body: r#"{"error":"Invalid Access Token"}"#.to_owned(),
+        })
+    });
+    let plane = plane(store, sealing_vault(), Some(gateway));
+    let error = plane
+        .activate_chatwoot(&account_principal(), "suporte", &valid_input())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        r#"Chatwoot rejected the API token — verify chatwootApiToken. Detail: https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {"error":"Invalid Access Token"}"#
+    );
+}
+
+/// A bridge that never answers, to exercise the 60 s budget under paused time.
+struct SilentGateway;
+
+#[async_trait]
+impl IntegrationGateway for SilentGateway {
+    async fn activate(
+        &self,
+        _request: ActivationRequest,
+    ) -> Result<ActivatedIntegration, GatewayError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        unreachable!("the budget expires first")
+    }
+    async fn status(
+        &self,
+        _id: &BridgeIntegrationId,
+    ) -> Result<LiveIntegrationStatus, GatewayError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        unreachable!("the budget expires first")
+    }
+    async fn deactivate(&self, _id: &BridgeIntegrationId) -> Result<(), GatewayError> {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        unreachable!("the budget expires first")
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bridge_silent_past_the_budget_is_reported_as_unreachable_chatwoot() {
+    let mut store = store_with_instance("suporte");
+    store.expect_find_integration().returning(|_| Ok(None));
+    store.expect_save_integration().never();
+    let plane = ControlPlane::new(
+        Arc::new(store),
+        Arc::new(sealing_vault()),
+        Some(Arc::new(SilentGateway)),
+        Budgets::default(),
+    );
+    let started = tokio::time::Instant::now();
+    let error = plane
+        .activate_chatwoot(&account_principal(), "suporte", &valid_input())
+        .await
+        .unwrap_err();
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+    assert_eq!(
+        error.to_string(),
+        "Chatwoot is unreachable at https://chatwoot.example.com — verify chatwootBaseUrl and that the host is reachable from the server. Detail: no answer from the integration gateway within 60s"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_falls_back_to_stored_data_after_ten_seconds() {
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(7)))));
+    let plane = ControlPlane::new(
+        Arc::new(store),
+        Arc::new(MockSecretVault::new()),
+        Some(Arc::new(SilentGateway)),
+        Budgets::default(),
+    );
+    let started = tokio::time::Instant::now();
+    let view = plane
+        .chatwoot_status(&account_principal(), "suporte")
+        .await
+        .unwrap();
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    assert_eq!(view.status, IntegrationStatus::Active);
+    assert_eq!(view.inbox_id, Some(7));
+    assert_eq!(view.counters, None);
+}
+
+// ---------------------------------------------------------------- status
+
+#[tokio::test]
+async fn status_takes_live_state_and_backfills_the_inbox_id() {
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_1", None))));
+    store
+        .expect_backfill_inbox_id()
+        .with(eq(InstanceId::new("ins_suporte")), eq(42))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway.expect_status().returning(|id| {
+        Ok(LiveIntegrationStatus {
+            id: id.clone(),
+            status: IntegrationStatus::Error,
+            last_error: "Chatwoot answered 500".to_owned(),
+            inbox_id: Some(42),
+            connection: Some("reconnecting".to_owned()),
+            counters: Some(RelayCounters {
+                received: 10,
+                relayed: 9,
+                failed: 1,
+                queued: 0,
+            }),
+        })
+    });
+    let plane = plane(store, MockSecretVault::new(), Some(gateway));
+    let view = plane
+        .chatwoot_status(&account_principal(), "suporte")
+        .await
+        .unwrap();
+    assert_eq!(view.status, IntegrationStatus::Error);
+    assert_eq!(view.last_error, "Chatwoot answered 500");
+    assert_eq!(view.inbox_id, Some(42));
+    assert_eq!(view.connection.as_deref(), Some("reconnecting"));
+    assert_eq!(view.counters.unwrap().failed, 1);
+}
+
+#[tokio::test]
+async fn status_says_so_when_the_bridge_lost_the_integration() {
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway
+        .expect_status()
+        .returning(|_| Err(GatewayError::NotFound));
+    let plane = plane(store, MockSecretVault::new(), Some(gateway));
+    let view = plane
+        .chatwoot_status(&account_principal(), "suporte")
+        .await
+        .unwrap();
+    assert_eq!(view.status, IntegrationStatus::Error);
+    assert!(
+        view.last_error.contains("re-activate"),
+        "{}",
+        view.last_error
+    );
+}
+
+#[tokio::test]
+async fn status_without_an_integration_is_a_404_text_even_without_a_bridge() {
+    let mut store = store_with_instance("suporte");
+    store.expect_find_integration().returning(|_| Ok(None));
+    let plane = plane(store, MockSecretVault::new(), None);
+    let error = plane
+        .chatwoot_status(&account_principal(), "suporte")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "no chatwoot integration for this instance"
+    );
+}
+
+// ---------------------------------------------------------------- deactivate
+
+#[tokio::test]
+async fn deactivation_removes_the_local_row_even_when_the_bridge_fails() {
+    for bridge_answer in [
+        GatewayError::NotFound,
+        GatewayError::Unreachable {
+            detail: "connection refused".to_owned(),
+        },
+    ] {
+        let mut store = store_with_instance("suporte");
+        store
+            .expect_find_integration()
+            .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+        store
+            .expect_delete_integration()
+            .with(eq(InstanceId::new("ins_suporte")))
+            .times(1)
+            .returning(|_| Ok(true));
+        let mut gateway = MockIntegrationGateway::new();
+        let answer = bridge_answer.clone();
+        gateway
+            .expect_deactivate()
+            .times(1)
+            .returning(move |_| Err(answer.clone()));
+        let plane = plane(store, MockSecretVault::new(), Some(gateway));
+        plane
+            .deactivate_chatwoot(&account_principal(), "suporte")
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn deactivation_without_a_bridge_keeps_the_integration() {
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+    store.expect_delete_integration().never();
+    let plane = plane(store, MockSecretVault::new(), None);
+    let error = plane
+        .deactivate_chatwoot(&account_principal(), "suporte")
+        .await
+        .unwrap_err();
+    assert_eq!(error, DeactivateError::GatewayNotConfigured);
+}
+
+// ---------------------------------------------------------------- instances
+
+#[tokio::test]
+async fn creating_an_instance_needs_the_account_token() {
+    let plane = plane(MockStore::new(), MockSecretVault::new(), None);
+    let error = plane
+        .create_instance(
+            &Principal::Instance(instance("mine")),
+            NewInstanceInput {
+                name: Some("new".to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error, CreateInstanceError::NeedsAccountToken);
+}
+
+#[tokio::test]
+async fn a_full_account_gets_the_documented_quota_message() {
+    let mut store = MockStore::new();
+    store
+        .expect_insert_instance()
+        .returning(|_| Err(InsertInstanceError::QuotaExceeded { quota: 2 }));
+    let plane = plane(store, MockSecretVault::new(), None);
+    let error = plane
+        .create_instance(
+            &account_principal(),
+            NewInstanceInput {
+                name: Some("third".to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "Account instance quota exceeded");
+}
+
+#[tokio::test]
+async fn a_failed_inline_activation_still_creates_the_instance() {
+    let mut store = MockStore::new();
+    store
+        .expect_insert_instance()
+        .withf(|new| {
+            new.name.as_str() == "suporte"
+                && new.token_hash == TokenHash::of("my-own-instance-token")
+        })
+        .returning(|new| {
+            Ok(Instance {
+                id: new.id,
+                account_id: new.account_id,
+                name: new.name,
+                created_at: new.created_at,
+            })
+        });
+    let plane = plane(store, MockSecretVault::new(), None);
+    let created = plane
+        .create_instance(
+            &account_principal(),
+            NewInstanceInput {
+                name: Some("suporte".to_owned()),
+                token: Some("my-own-instance-token".to_owned()),
+                chatwoot: Some(valid_input()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.token.expose(), "my-own-instance-token");
+    assert_eq!(
+        created.chatwoot,
+        Some(InlineChatwootOutcome::Failed {
+            message: "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+                .to_owned()
+        })
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_instance_tears_its_integration_down_first() {
+    let mut sequence = mockall::Sequence::new();
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway
+        .expect_deactivate()
+        .with(eq(BridgeIntegrationId::new("int_1")))
+        .times(1)
+        .in_sequence(&mut sequence)
+        .returning(|_| Ok(()));
+    store
+        .expect_delete_instance()
+        .times(1)
+        .in_sequence(&mut sequence)
+        .returning(|_| Ok(true));
+    let plane = plane(store, MockSecretVault::new(), Some(gateway));
+    plane
+        .delete_instance(&account_principal(), "suporte")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn deleting_an_unknown_instance_is_not_found() {
+    let plane = plane(store_with_instance("suporte"), MockSecretVault::new(), None);
+    assert_eq!(
+        plane
+            .delete_instance(&account_principal(), "nope")
+            .await
+            .unwrap_err(),
+        DeleteInstanceError::NotFound
+    );
+}
+
+#[tokio::test]
+async fn an_instance_token_lists_only_its_own_instance() {
+    let mut store = MockStore::new();
+    // Never the whole account: the token already names its instance.
+    store.expect_list_instances().never();
+    store
+        .expect_find_integration()
+        .with(eq(InstanceId::new("ins_mine")))
+        .returning(|_| Ok(Some(integration("mine", "int_1", Some(3)))));
+    let plane = plane(store, MockSecretVault::new(), None);
+    let listed = plane
+        .list_instances(&Principal::Instance(instance("mine")), None)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].instance.name.as_str(), "mine");
+    assert_eq!(listed[0].integration.as_ref().unwrap().inbox_id, Some(3));
+    // A filter naming other instances leaves nothing.
+    let filtered = plane
+        .list_instances(
+            &Principal::Instance(instance("mine")),
+            Some(&["other".to_owned()]),
+        )
+        .await
+        .unwrap();
+    assert!(filtered.is_empty());
+}
+
+// ---------------------------------------------------------------- key rotation
+
+#[tokio::test]
+async fn rotation_reseals_old_secrets_and_reports_unreadable_ones() {
+    let mut store = MockStore::new();
+    store.expect_list_sealed_secrets().returning(|| {
+        Ok(vec![
+            (InstanceId::new("ins_old"), sealed("k0")),
+            (InstanceId::new("ins_current"), sealed("k1")),
+            (InstanceId::new("ins_broken"), sealed("k0")),
+        ])
+    });
+    store
+        .expect_replace_sealed_secret()
+        .withf(|id, expected, replacement| {
+            id.as_str() == "ins_old" && *expected == sealed("k0") && *replacement == sealed("k1")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(true));
+    let mut vault = MockSecretVault::new();
+    vault.expect_current_key_id().returning(|| KeyId::new("k1"));
+    vault.expect_open().returning(|_, owner| {
+        if owner == &ryze_domain::SecretOwner::chatwoot_api_token(&InstanceId::new("ins_broken")) {
+            Err(ryze_ports::VaultError::Undecryptable)
+        } else {
+            Ok(SecretString::from("plaintext".to_owned()))
+        }
+    });
+    vault.expect_seal().returning(|_, _| Ok(sealed("k1")));
+    let plane = plane(store, vault, None);
+    let report = plane.rotate_secrets().await.unwrap();
+    assert_eq!(report.rotated, 1);
+    assert_eq!(report.already_current, 1);
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].instance_id.as_str(), "ins_broken");
+}

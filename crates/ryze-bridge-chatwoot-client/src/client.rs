@@ -1,0 +1,279 @@
+//! [`ChatwootHttpClient`]: the shared reqwest client, and the one path every call takes
+//! (build the URL, send with the token header, read the answer, decode it).
+
+use std::fmt;
+use std::time::Instant;
+
+use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::multipart::Form;
+use reqwest::Method;
+use ryze_ports::{ChatwootError, ChatwootTarget};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use url::Url;
+
+use ryze_outbound_service_client::{send_and_read, Timeouts};
+
+use crate::failure::{
+    invalid_request, token_scrubber, transport_failure, Answer, Endpoint, Scrubber,
+};
+use crate::{ChatwootClientBuildError, ChatwootClientSettings};
+
+/// Chatwoot's authentication header for Application API tokens.
+const API_ACCESS_TOKEN: HeaderName = HeaderName::from_static("api_access_token");
+/// Longest answer read; a longer one is an unreadable answer (or, for an error, cut).
+const ANSWER_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// Talks to every Chatwoot installation the bridge serves, through one reqwest client
+/// (one connection pool per host). Cheap to clone. `Debug` shows the timeouts only.
+#[derive(Clone)]
+pub struct ChatwootHttpClient {
+    http: reqwest::Client,
+    timeouts: Timeouts,
+}
+
+/// What a request carries.
+pub(crate) enum RequestBody {
+    Empty,
+    Json(Vec<u8>),
+    Multipart(Form),
+}
+
+impl ChatwootHttpClient {
+    /// A client that does not follow redirects (see the crate documentation).
+    pub fn new(settings: ChatwootClientSettings) -> Result<Self, ChatwootClientBuildError> {
+        let builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+        Self::with_client_builder(builder, settings)
+    }
+
+    /// A client built from the caller's builder, so the caller can install what this
+    /// crate does not know about, such as a DNS resolver that refuses forbidden addresses
+    /// and a redirect policy. The settings' timeouts, pool size and user agent are applied
+    /// on top. Keep cross-host redirects off: `api_access_token` is not a header reqwest
+    /// strips when it follows one.
+    pub fn with_client_builder(
+        builder: reqwest::ClientBuilder,
+        settings: ChatwootClientSettings,
+    ) -> Result<Self, ChatwootClientBuildError> {
+        settings.validate()?;
+        let http = builder
+            .user_agent(settings.user_agent)
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .pool_max_idle_per_host(settings.max_idle_per_host)
+            .build()
+            .map_err(|error| ChatwootClientBuildError::HttpClient(error.to_string()))?;
+        Ok(Self {
+            http,
+            timeouts: Timeouts {
+                connect: settings.connect_timeout,
+                request: settings.request_timeout,
+            },
+        })
+    }
+
+    /// `{base}/api/v1/{segments…}`, each segment percent-encoded, with the query pairs
+    /// form-encoded.
+    pub(crate) fn endpoint(
+        &self,
+        target: &ChatwootTarget,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Endpoint, ChatwootError> {
+        let base = target.base_url.as_str();
+        let mut url = Url::parse(base).map_err(|error| ChatwootError::InvalidRequest {
+            url: base.to_owned(),
+            detail: format!("the Chatwoot base URL {base} cannot be used: {error}"),
+        })?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| ChatwootError::InvalidRequest {
+                    url: base.to_owned(),
+                    detail: format!("the Chatwoot base URL {base} cannot have a path"),
+                })?;
+            path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(Endpoint { method, url })
+    }
+
+    /// `{base}/api/v1/accounts/{account}/{segments…}`.
+    pub(crate) fn account_endpoint(
+        &self,
+        target: &ChatwootTarget,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Endpoint, ChatwootError> {
+        let account = target.account_id.to_string();
+        let mut path = vec!["accounts", account.as_str()];
+        path.extend_from_slice(segments);
+        self.endpoint(target, method, &path, query)
+    }
+
+    /// Sends the request and accepts any 2xx answer, whatever its body.
+    pub(crate) async fn send_expecting_success(
+        &self,
+        target: &ChatwootTarget,
+        endpoint: &Endpoint,
+        body: RequestBody,
+    ) -> Result<(), ChatwootError> {
+        let scrubber = token_scrubber(target.api_token.expose());
+        self.exchange(target, endpoint, body, &scrubber)
+            .await?
+            .ensure_success(endpoint, &scrubber)
+    }
+
+    /// Sends the request, decodes a 2xx answer's JSON body as `Wire` and turns it into
+    /// `Out` with `convert`; a conversion failure is an unreadable answer.
+    pub(crate) async fn send_json<Wire, Out>(
+        &self,
+        target: &ChatwootTarget,
+        endpoint: &Endpoint,
+        body: RequestBody,
+        convert: impl FnOnce(Wire) -> Result<Out, String>,
+    ) -> Result<Out, ChatwootError>
+    where
+        Wire: DeserializeOwned,
+    {
+        let scrubber = token_scrubber(target.api_token.expose());
+        let answer = self.exchange(target, endpoint, body, &scrubber).await?;
+        let wire: Wire = answer.decode(endpoint, &scrubber)?;
+        convert(wire).map_err(|problem| answer.invalid(endpoint, &problem, &scrubber))
+    }
+
+    /// A JSON body; a value that cannot be serialized fails before anything is sent.
+    pub(crate) fn json_body(
+        &self,
+        target: &ChatwootTarget,
+        endpoint: &Endpoint,
+        value: &impl Serialize,
+    ) -> Result<RequestBody, ChatwootError> {
+        serde_json::to_vec(value)
+            .map(RequestBody::Json)
+            .map_err(|error| {
+                invalid_request(&token_scrubber(target.api_token.expose()), endpoint, &error)
+            })
+    }
+
+    /// Sends one request and reads the answer (at most [`ANSWER_MAX_BYTES`]).
+    async fn exchange(
+        &self,
+        target: &ChatwootTarget,
+        endpoint: &Endpoint,
+        body: RequestBody,
+        scrubber: &Scrubber<'_>,
+    ) -> Result<Answer, ChatwootError> {
+        let mut token = HeaderValue::from_str(target.api_token.expose()).map_err(|_| {
+            invalid_request(
+                scrubber,
+                endpoint,
+                &"the API token contains characters that cannot be sent in an HTTP header",
+            )
+        })?;
+        token.set_sensitive(true);
+        let mut request = self
+            .http
+            .request(endpoint.method.clone(), endpoint.url.clone())
+            .timeout(self.timeouts.request)
+            .header(ACCEPT, "application/json")
+            .header(API_ACCESS_TOKEN, token);
+        request = match body {
+            RequestBody::Empty => request,
+            RequestBody::Json(bytes) => {
+                request.header(CONTENT_TYPE, "application/json").body(bytes)
+            }
+            RequestBody::Multipart(form) => request.multipart(form),
+        };
+
+        let started = Instant::now();
+        let unreachable = |error: reqwest::Error| {
+            let failure = transport_failure(endpoint, &error, self.timeouts, scrubber);
+            tracing::debug!(request = %endpoint, elapsed_ms = started.elapsed().as_millis(), error = %failure, "chatwoot request failed");
+            failure
+        };
+        let answer = send_and_read(request, ANSWER_MAX_BYTES)
+            .await
+            .map_err(unreachable)?;
+        let location = answer
+            .headers
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        tracing::debug!(request = %endpoint, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "chatwoot answered");
+        Ok(Answer {
+            status: answer.status,
+            location,
+            body: answer.body,
+            cut_short: answer.cut_short,
+        })
+    }
+}
+
+impl fmt::Debug for ChatwootHttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatwootHttpClient")
+            .field("connect_timeout", &self.timeouts.connect)
+            .field("request_timeout", &self.timeouts.request)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ryze_domain::{ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl};
+
+    use super::*;
+
+    fn target(base: &str) -> ChatwootTarget {
+        ChatwootTarget {
+            base_url: ChatwootBaseUrl::parse(base).unwrap(),
+            account_id: ChatwootAccountId::new(5).unwrap(),
+            api_token: ChatwootApiToken::parse("tok").unwrap(),
+        }
+    }
+
+    #[test]
+    fn paths_go_under_the_base_urls_own_path_and_queries_are_form_encoded() {
+        let client = ChatwootHttpClient::new(ChatwootClientSettings::default()).unwrap();
+        let endpoint = client
+            .account_endpoint(
+                &target("https://cw.example/chatwoot/"),
+                Method::GET,
+                &["contacts", "search"],
+                &[("q", "+55 11 9&x=1")],
+            )
+            .unwrap();
+        assert_eq!(
+            endpoint.to_string(),
+            "GET https://cw.example/chatwoot/api/v1/accounts/5/contacts/search?q=%2B55+11+9%26x%3D1"
+        );
+        let profile = client
+            .endpoint(
+                &target("http://10.0.0.5:3000"),
+                Method::GET,
+                &["profile"],
+                &[],
+            )
+            .unwrap();
+        assert_eq!(profile.url.as_str(), "http://10.0.0.5:3000/api/v1/profile");
+    }
+
+    #[test]
+    fn zero_timeouts_are_refused() {
+        let settings = ChatwootClientSettings {
+            request_timeout: Duration::ZERO,
+            ..ChatwootClientSettings::default()
+        };
+        assert_eq!(
+            ChatwootHttpClient::new(settings).unwrap_err(),
+            ChatwootClientBuildError::ZeroTimeout { which: "request" }
+        );
+    }
+}

@@ -1,0 +1,1351 @@
+//! `ChatwootHttpClient` against a wiremock Chatwoot: the method, path, token header and
+//! body of every call (checked against Chatwoot's OpenAPI request schemas and
+//! controllers), the reading of realistic answers (`tests/fixtures`, after Chatwoot's
+//! jbuilder views), every class of failure, and that the token appears in no error text
+//! and no `Debug` output.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
+use ryze_domain::{ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl};
+use ryze_ports::{
+    AccountRole, Attachment, ChatwootApi, ChatwootError, ChatwootTarget, ChatwootUserId, ContactId,
+    ContactInbox, ContactLookup, ContactUpdate, ConversationDisplayId, ConversationStatus, InboxId,
+    MessageContentAttributes, MessageDeliveryStatus, MessageDirection, MessageId, MessageType,
+    NewContact, NewConversation, NewMessage,
+};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "cw-test-token-6Qx2LmP9";
+const ACCOUNT: i64 = 5;
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{path}: {error}"));
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("{path}: {error}"))
+}
+
+fn settings() -> ChatwootClientSettings {
+    ChatwootClientSettings {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
+        ..ChatwootClientSettings::default()
+    }
+}
+
+fn client() -> ChatwootHttpClient {
+    ChatwootHttpClient::new(settings()).unwrap()
+}
+
+fn target_at(base_url: &str) -> ChatwootTarget {
+    ChatwootTarget {
+        base_url: ChatwootBaseUrl::parse(base_url).unwrap(),
+        account_id: ChatwootAccountId::new(ACCOUNT).unwrap(),
+        api_token: ChatwootApiToken::parse(TOKEN).unwrap(),
+    }
+}
+
+fn target(server: &MockServer) -> ChatwootTarget {
+    target_at(&server.uri())
+}
+
+fn account_path(rest: &str) -> String {
+    format!("/api/v1/accounts/{ACCOUNT}{rest}")
+}
+
+/// A mock that only answers requests carrying the token header.
+fn chatwoot(http_method: &str, request_path: &str) -> wiremock::MockBuilder {
+    Mock::given(method(http_method))
+        .and(path(request_path))
+        .and(header("api_access_token", TOKEN))
+}
+
+fn ok_json(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn assert_no_token(error: &ChatwootError) {
+    let display = error.to_string();
+    let debug = format!("{error:?}");
+    assert!(!display.contains(TOKEN), "token in Display: {display}");
+    assert!(!debug.contains(TOKEN), "token in Debug: {debug}");
+}
+
+fn new_message() -> NewMessage {
+    NewMessage {
+        content: "Oi, tudo bem?".to_owned(),
+        direction: MessageDirection::Incoming,
+        private: false,
+        source_id: Some("WAID:3EB0C767D26A1D".to_owned()),
+        content_attributes: MessageContentAttributes {
+            in_reply_to: Some(MessageId(900)),
+            in_reply_to_external_id: None,
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Each call: request shape and answer reading
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn profile_reads_the_user_and_its_roles_per_account() {
+    let server = MockServer::start().await;
+    chatwoot("GET", "/api/v1/profile")
+        .and(header("accept", "application/json"))
+        .respond_with(ok_json(fixture("profile.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let profile = client().profile(&target(&server)).await.unwrap();
+
+    assert_eq!(profile.user_id, ChatwootUserId(17));
+    assert_eq!(profile.name, "Ana Souza");
+    assert_eq!(profile.email.as_deref(), Some("ana@acme.example"));
+    assert_eq!(profile.accounts.len(), 2);
+    let account = |id| ChatwootAccountId::new(id).unwrap();
+    assert_eq!(
+        profile.role_in(account(5)),
+        Some(&AccountRole::Administrator)
+    );
+    assert_eq!(profile.role_in(account(9)), Some(&AccountRole::Agent));
+    assert!(!format!("{profile:?}").contains(TOKEN));
+}
+
+#[tokio::test]
+async fn list_inboxes_reads_the_payload_with_the_api_channel_fields() {
+    let server = MockServer::start().await;
+    chatwoot("GET", &account_path("/inboxes"))
+        .respond_with(ok_json(fixture("inboxes_index.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let inboxes = client().list_inboxes(&target(&server)).await.unwrap();
+
+    assert_eq!(inboxes.len(), 2);
+    let api = &inboxes[0];
+    assert_eq!(api.id, InboxId(7));
+    assert_eq!(api.name, "RyzeAPI");
+    assert!(api.is_api_channel());
+    assert_eq!(
+        api.webhook_url.as_deref(),
+        Some("https://bridge.example/webhooks/chatwoot/int_01J0/Xq9")
+    );
+    assert_eq!(api.inbox_identifier.as_deref(), Some("Bq3nT8wK2pZ6"));
+    assert_eq!(
+        api.webhook_secret
+            .as_ref()
+            .map(|secret| secret.expose_secret()),
+        Some("whsec-2b7f1c9e")
+    );
+    let website = &inboxes[1];
+    assert_eq!(website.channel_type, "Channel::WebWidget");
+    assert!(!website.is_api_channel());
+    assert_eq!(website.webhook_url, None);
+}
+
+#[tokio::test]
+async fn get_inbox_reads_one_inbox() {
+    let server = MockServer::start().await;
+    chatwoot("GET", &account_path("/inboxes/7"))
+        .respond_with(ok_json(fixture("inbox_api.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let inbox = client()
+        .get_inbox(&target(&server), InboxId(7))
+        .await
+        .unwrap();
+    assert_eq!(inbox.id, InboxId(7));
+    assert_eq!(inbox.channel_type, "Channel::Api");
+}
+
+#[tokio::test]
+async fn create_api_inbox_posts_an_api_channel_with_its_webhook() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/inboxes"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({
+            "name": "RyzeAPI",
+            "channel": {"type": "api", "webhook_url": "https://bridge.example/webhooks/chatwoot/int_01J0/Xq9"}
+        })))
+        .respond_with(ok_json(fixture("inbox_api.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let inbox = client()
+        .create_api_inbox(
+            &target(&server),
+            "RyzeAPI",
+            "https://bridge.example/webhooks/chatwoot/int_01J0/Xq9",
+        )
+        .await
+        .unwrap();
+    assert_eq!(inbox.id, InboxId(7));
+    assert_eq!(inbox.inbox_identifier.as_deref(), Some("Bq3nT8wK2pZ6"));
+}
+
+#[tokio::test]
+async fn update_inbox_webhook_patches_the_channel_and_renames_only_when_asked() {
+    let server = MockServer::start().await;
+    chatwoot("PATCH", &account_path("/inboxes/7"))
+        .and(body_json(json!({
+            "name": "RyzeAPI 2",
+            "channel": {"webhook_url": "https://bridge.example/new"}
+        })))
+        .respond_with(ok_json(fixture("inbox_api.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    chatwoot("PATCH", &account_path("/inboxes/8"))
+        .and(body_json(
+            json!({"channel": {"webhook_url": "https://bridge.example/new"}}),
+        ))
+        .respond_with(ok_json(fixture("inbox_api.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client();
+    let target = target(&server);
+    client
+        .update_inbox_webhook(
+            &target,
+            InboxId(7),
+            Some("RyzeAPI 2".to_owned()),
+            "https://bridge.example/new",
+        )
+        .await
+        .unwrap();
+    client
+        .update_inbox_webhook(&target, InboxId(8), None, "https://bridge.example/new")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn delete_inbox_accepts_chatwoots_deletion_message() {
+    let server = MockServer::start().await;
+    chatwoot("DELETE", &account_path("/inboxes/7"))
+        .respond_with(ok_json(
+            json!({"message": "Your inbox deletion request will be processed in some time."}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    client()
+        .delete_inbox(&target(&server), InboxId(7))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn search_contacts_percent_encodes_the_query_and_reads_contact_inboxes() {
+    let server = MockServer::start().await;
+    chatwoot("GET", &account_path("/contacts/search"))
+        .and(query_param("q", "+55 11 98765&x=1"))
+        .respond_with(ok_json(fixture("contacts_search.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let contacts = client()
+        .search_contacts(&target(&server), "+55 11 98765&x=1")
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests[0].url.query(), Some("q=%2B55+11+98765%26x%3D1"));
+    assert_eq!(contacts.len(), 2);
+    let maria = &contacts[0];
+    assert_eq!(maria.id, ContactId(31));
+    assert_eq!(maria.name, "Maria Oliveira");
+    assert_eq!(maria.phone_number.as_deref(), Some("+5511987654321"));
+    assert_eq!(
+        maria.identifier.as_deref(),
+        Some("5511987654321@s.whatsapp.net")
+    );
+    assert_eq!(
+        maria
+            .custom_attributes
+            .get("whatsapp_lid")
+            .map(String::as_str),
+        Some("204871635220571@lid")
+    );
+    assert_eq!(
+        maria.source_id_in(InboxId(7)),
+        Some("5511987654321@s.whatsapp.net")
+    );
+    assert_eq!(contacts[1].identifier, None);
+    assert!(contacts[1].contact_inboxes.is_empty());
+}
+
+#[tokio::test]
+async fn filter_contacts_asks_for_identifier_or_phone_without_its_plus() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/contacts/filter"))
+        .and(body_json(json!({"payload": [
+            {"attribute_key": "identifier", "filter_operator": "equal_to",
+             "values": ["5511987654321@s.whatsapp.net"], "query_operator": "OR"},
+            {"attribute_key": "phone_number", "filter_operator": "equal_to",
+             "values": ["5511987654321"], "query_operator": null}
+        ]})))
+        .respond_with(ok_json(fixture("contacts_filter.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let contacts = client()
+        .filter_contacts_by_identifier_or_phone(
+            &target(&server),
+            &ContactLookup {
+                identifier: Some("5511987654321@s.whatsapp.net".to_owned()),
+                phone_number: Some("+5511987654321".to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(contacts.len(), 1);
+    assert_eq!(contacts[0].id, ContactId(31));
+}
+
+#[tokio::test]
+async fn an_empty_lookup_finds_nothing_without_asking_chatwoot() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let contacts = client()
+        .filter_contacts_by_identifier_or_phone(
+            &target(&server),
+            &ContactLookup {
+                identifier: Some(String::new()),
+                phone_number: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(contacts.is_empty());
+}
+
+#[tokio::test]
+async fn create_contact_posts_the_contact_with_its_inbox_and_returns_the_source_id() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/contacts"))
+        .and(body_json(json!({
+            "inbox_id": 7,
+            "name": "Maria Oliveira",
+            "phone_number": "+5511987654321",
+            "identifier": "5511987654321@s.whatsapp.net",
+            "source_id": "5511987654321@s.whatsapp.net",
+            "custom_attributes": {"whatsapp_lid": "204871635220571@lid"}
+        })))
+        .respond_with(ok_json(fixture("contact_create.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let created = client()
+        .create_contact(
+            &target(&server),
+            &NewContact {
+                inbox_id: InboxId(7),
+                name: "Maria Oliveira".to_owned(),
+                phone_number: Some("+5511987654321".to_owned()),
+                identifier: Some("5511987654321@s.whatsapp.net".to_owned()),
+                source_id: Some("5511987654321@s.whatsapp.net".to_owned()),
+                custom_attributes: BTreeMap::from([(
+                    "whatsapp_lid".to_owned(),
+                    "204871635220571@lid".to_owned(),
+                )]),
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(created.contact.id, ContactId(31));
+    assert_eq!(
+        created.contact_inbox,
+        Some(ContactInbox {
+            source_id: "5511987654321@s.whatsapp.net".to_owned(),
+            inbox_id: InboxId(7),
+        })
+    );
+}
+
+#[tokio::test]
+async fn create_contact_sends_only_the_fields_given() {
+    let server = MockServer::start().await;
+    let mut answer = fixture("contact_create.json");
+    answer["payload"]["contact_inbox"] = json!({"inbox": null, "source_id": null});
+    chatwoot("POST", &account_path("/contacts"))
+        .and(body_json(json!({"inbox_id": 7, "name": "Maria"})))
+        .respond_with(ok_json(answer))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let created = client()
+        .create_contact(
+            &target(&server),
+            &NewContact {
+                inbox_id: InboxId(7),
+                name: "Maria".to_owned(),
+                phone_number: None,
+                identifier: None,
+                source_id: None,
+                custom_attributes: BTreeMap::new(),
+            },
+        )
+        .await
+        .unwrap();
+    // Without a contact_inbox in the answer, the contact's own link to the inbox is used.
+    assert_eq!(
+        created.contact_inbox.map(|link| link.source_id),
+        Some("5511987654321@s.whatsapp.net".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn update_contact_puts_the_changed_fields() {
+    let server = MockServer::start().await;
+    chatwoot("PUT", &account_path("/contacts/31"))
+        .and(body_json(json!({
+            "name": "Maria O.",
+            "custom_attributes": {"whatsapp_lid": "204871635220571@lid"}
+        })))
+        .respond_with(ok_json(fixture("contact_update.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let contact = client()
+        .update_contact(
+            &target(&server),
+            ContactId(31),
+            &ContactUpdate {
+                name: Some("Maria O.".to_owned()),
+                custom_attributes: BTreeMap::from([(
+                    "whatsapp_lid".to_owned(),
+                    "204871635220571@lid".to_owned(),
+                )]),
+                ..ContactUpdate::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(contact.name, "Maria O.");
+}
+
+#[tokio::test]
+async fn create_contact_inbox_posts_the_inbox_and_source_id() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/contacts/31/contact_inboxes"))
+        .and(body_json(
+            json!({"inbox_id": 7, "source_id": "5511987654321@s.whatsapp.net"}),
+        ))
+        .respond_with(ok_json(fixture("contact_inbox.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    chatwoot("POST", &account_path("/contacts/32/contact_inboxes"))
+        .and(body_json(json!({"inbox_id": 7})))
+        .respond_with(ok_json(fixture("contact_inbox.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client();
+    let target = target(&server);
+    let link = client
+        .create_contact_inbox(
+            &target,
+            ContactId(31),
+            InboxId(7),
+            Some("5511987654321@s.whatsapp.net".to_owned()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        link,
+        ContactInbox {
+            source_id: "5511987654321@s.whatsapp.net".to_owned(),
+            inbox_id: InboxId(7),
+        }
+    );
+    client
+        .create_contact_inbox(&target, ContactId(32), InboxId(7), None)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn create_conversation_posts_the_source_id_and_reads_the_display_id() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations"))
+        .and(body_json(json!({
+            "source_id": "5511987654321@s.whatsapp.net",
+            "inbox_id": 7,
+            "contact_id": 31,
+            "status": "pending"
+        })))
+        .respond_with(ok_json(fixture("conversation.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let conversation = client()
+        .create_conversation(
+            &target(&server),
+            &NewConversation {
+                source_id: "5511987654321@s.whatsapp.net".to_owned(),
+                inbox_id: InboxId(7),
+                contact_id: ContactId(31),
+                status: ConversationStatus::Pending,
+            },
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(conversation.display_id, ConversationDisplayId(12));
+    assert_eq!(conversation.inbox_id, InboxId(7));
+    assert_eq!(conversation.status, ConversationStatus::Pending);
+    assert_eq!(conversation.contact_id, Some(ContactId(31)));
+    assert_eq!(conversation.last_activity_at, Some(1_750_000_100));
+}
+
+#[tokio::test]
+async fn get_conversation_uses_the_display_id_in_the_path() {
+    let server = MockServer::start().await;
+    chatwoot("GET", &account_path("/conversations/12"))
+        .respond_with(ok_json(fixture("conversation.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let conversation = client()
+        .get_conversation(&target(&server), ConversationDisplayId(12))
+        .await
+        .unwrap();
+    assert_eq!(conversation.display_id, ConversationDisplayId(12));
+}
+
+#[tokio::test]
+async fn list_contact_conversations_reads_each_conversation() {
+    let server = MockServer::start().await;
+    chatwoot("GET", &account_path("/contacts/31/conversations"))
+        .respond_with(ok_json(fixture("contact_conversations.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let conversations = client()
+        .list_contact_conversations(&target(&server), ContactId(31))
+        .await
+        .unwrap();
+    let summary: Vec<_> = conversations
+        .iter()
+        .map(|conversation| (conversation.display_id, conversation.status))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (ConversationDisplayId(12), ConversationStatus::Pending),
+            (ConversationDisplayId(3), ConversationStatus::Resolved),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn toggle_conversation_status_posts_the_status_and_returns_the_current_one() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations/12/toggle_status"))
+        .and(body_json(json!({"status": "open"})))
+        .respond_with(ok_json(fixture("toggle_status.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let status = client()
+        .toggle_conversation_status(
+            &target(&server),
+            ConversationDisplayId(12),
+            ConversationStatus::Open,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, ConversationStatus::Open);
+}
+
+#[tokio::test]
+async fn create_message_posts_json_with_source_id_and_reply_and_reads_the_message() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations/12/messages"))
+        .and(body_json(json!({
+            "content": "Oi, tudo bem?",
+            "message_type": "incoming",
+            "private": false,
+            "source_id": "WAID:3EB0C767D26A1D",
+            "content_attributes": {"in_reply_to": 900}
+        })))
+        .respond_with(ok_json(fixture("message.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let message = client()
+        .create_message(&target(&server), ConversationDisplayId(12), &new_message())
+        .await
+        .unwrap();
+
+    assert_eq!(message.id, MessageId(901));
+    assert_eq!(
+        message.conversation_display_id,
+        Some(ConversationDisplayId(12))
+    );
+    assert_eq!(message.message_type, Some(MessageType::Incoming));
+    assert_eq!(message.source_id.as_deref(), Some("WAID:3EB0C767D26A1D"));
+    assert!(!message.private);
+}
+
+#[tokio::test]
+async fn a_message_without_extras_sends_neither_source_id_nor_content_attributes() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations/12/messages"))
+        .and(body_json(json!({
+            "content": "note",
+            "message_type": "outgoing",
+            "private": true
+        })))
+        .respond_with(ok_json(fixture("message.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    client()
+        .create_message(
+            &target(&server),
+            ConversationDisplayId(12),
+            &NewMessage {
+                content: "note".to_owned(),
+                direction: MessageDirection::Outgoing,
+                private: true,
+                source_id: None,
+                content_attributes: MessageContentAttributes::default(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn create_message_with_attachments_sends_multipart_attachments() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations/12/messages"))
+        .respond_with(ok_json(fixture("message.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let message = client()
+        .create_message_with_attachments(
+            &target(&server),
+            ConversationDisplayId(12),
+            &new_message(),
+            vec![
+                Attachment {
+                    file_name: "photo.jpg".to_owned(),
+                    mime_type: "image/jpeg".to_owned(),
+                    bytes: b"\xFF\xD8\xFFjpeg-bytes".to_vec(),
+                },
+                Attachment {
+                    file_name: "voice.ogg".to_owned(),
+                    mime_type: "audio/ogg; codecs=opus".to_owned(),
+                    bytes: b"OggS-bytes".to_vec(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(message.id, MessageId(901));
+
+    let requests = server.received_requests().await.unwrap();
+    let request: &Request = &requests[0];
+    let content_type = request.headers["content-type"].to_str().unwrap();
+    assert!(
+        content_type.starts_with("multipart/form-data; boundary="),
+        "{content_type}"
+    );
+    let body = String::from_utf8_lossy(&request.body);
+    for expected in [
+        "name=\"content\"\r\n\r\nOi, tudo bem?\r\n",
+        "name=\"message_type\"\r\n\r\nincoming\r\n",
+        "name=\"source_id\"\r\n\r\nWAID:3EB0C767D26A1D\r\n",
+        "name=\"content_attributes\"\r\n\r\n{\"in_reply_to\":900}\r\n",
+        "name=\"attachments[]\"; filename=\"photo.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n",
+        "jpeg-bytes",
+        "name=\"attachments[]\"; filename=\"voice.ogg\"\r\nContent-Type: audio/ogg; codecs=opus\r\n\r\nOggS-bytes",
+    ] {
+        assert!(body.contains(expected), "missing {expected:?} in {body}");
+    }
+    assert!(
+        !body.contains("name=\"private\""),
+        "private=false is left out: {body}"
+    );
+}
+
+#[tokio::test]
+async fn an_attachment_with_an_invalid_mime_type_is_refused_before_sending() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ok_json(fixture("message.json")))
+        .expect(0)
+        .mount(&server)
+        .await;
+
+    let error = client()
+        .create_message_with_attachments(
+            &target(&server),
+            ConversationDisplayId(12),
+            &new_message(),
+            vec![Attachment {
+                file_name: "x".to_owned(),
+                mime_type: "not a mime".to_owned(),
+                bytes: Vec::new(),
+            }],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ChatwootError::InvalidRequest { detail, .. } if detail.contains("not a mime")),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn delete_message_deletes_by_display_id_and_message_id() {
+    let server = MockServer::start().await;
+    let mut deleted = fixture("message.json");
+    deleted["content"] = json!("This message was deleted");
+    deleted["content_attributes"] = json!({"deleted": true});
+    chatwoot("DELETE", &account_path("/conversations/12/messages/901"))
+        .respond_with(ok_json(deleted))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    client()
+        .delete_message(&target(&server), ConversationDisplayId(12), MessageId(901))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn update_message_status_patches_the_status_and_the_failure_reason() {
+    let server = MockServer::start().await;
+    chatwoot("PATCH", &account_path("/conversations/12/messages/901"))
+        .and(body_json(json!({"status": "read"})))
+        .respond_with(ok_json(fixture("message.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    chatwoot("PATCH", &account_path("/conversations/12/messages/902"))
+        .and(body_json(
+            json!({"status": "failed", "external_error": "number not on WhatsApp"}),
+        ))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let client = client();
+    let target = target(&server);
+    client
+        .update_message_status(
+            &target,
+            ConversationDisplayId(12),
+            MessageId(901),
+            &MessageDeliveryStatus::Read,
+        )
+        .await
+        .unwrap();
+    client
+        .update_message_status(
+            &target,
+            ConversationDisplayId(12),
+            MessageId(902),
+            &MessageDeliveryStatus::Failed {
+                external_error: Some("number not on WhatsApp".to_owned()),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn paths_go_under_a_base_url_with_its_own_path() {
+    let server = MockServer::start().await;
+    chatwoot("GET", "/chatwoot/api/v1/accounts/5/inboxes")
+        .respond_with(ok_json(json!({"payload": []})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let inboxes = client()
+        .list_inboxes(&target_at(&format!("{}/chatwoot/", server.uri())))
+        .await
+        .unwrap();
+    assert!(inboxes.is_empty());
+}
+
+// ---------------------------------------------------------------------------------------
+// Failures
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_401_keeps_chatwoots_status_url_and_body() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"error": "Invalid Access Token"})),
+        )
+        .mount(&server)
+        .await;
+
+    let error = client().profile(&target(&server)).await.unwrap_err();
+
+    assert_eq!(
+        error,
+        ChatwootError::Rejected {
+            status: 401,
+            url: format!("{}/api/v1/profile", server.uri()),
+            body: r#"{"error":"Invalid Access Token"}"#.to_owned(),
+        }
+    );
+    assert!(!error.is_transient());
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn a_404_for_an_unknown_resource_is_rejected() {
+    let server = MockServer::start().await;
+    Mock::given(path(account_path("/inboxes/99")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "Resource could not be found"})),
+        )
+        .mount(&server)
+        .await;
+
+    let error = client()
+        .get_inbox(&target(&server), InboxId(99))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(404));
+    assert_eq!(
+        error.url(),
+        format!("{}/api/v1/accounts/5/inboxes/99", server.uri())
+    );
+    assert!(
+        error.to_string().contains("Resource could not be found"),
+        "{error}"
+    );
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn a_422_keeps_the_validation_body() {
+    let server = MockServer::start().await;
+    let validation = json!({
+        "message": "Phone number should be in e164 format",
+        "attributes": ["phone_number"]
+    });
+    Mock::given(path(account_path("/contacts")))
+        .respond_with(ResponseTemplate::new(422).set_body_json(validation.clone()))
+        .mount(&server)
+        .await;
+
+    let error = client()
+        .create_contact(
+            &target(&server),
+            &NewContact {
+                inbox_id: InboxId(7),
+                name: "Maria".to_owned(),
+                phone_number: Some("11987654321".to_owned()),
+                identifier: None,
+                source_id: None,
+                custom_attributes: BTreeMap::new(),
+            },
+        )
+        .await
+        .unwrap_err();
+    let ChatwootError::Rejected { status, body, .. } = &error else {
+        panic!("expected a rejection, got {error:?}");
+    };
+    assert_eq!(*status, 422);
+    assert_eq!(serde_json::from_str::<Value>(body).unwrap(), validation);
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn a_403_for_a_status_update_outside_an_api_inbox_is_rejected() {
+    let server = MockServer::start().await;
+    Mock::given(path(account_path("/conversations/12/messages/901")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(
+            json!({"error": "Message status update is only allowed for API inboxes"}),
+        ))
+        .mount(&server)
+        .await;
+
+    let error = client()
+        .update_message_status(
+            &target(&server),
+            ConversationDisplayId(12),
+            MessageId(901),
+            &MessageDeliveryStatus::Delivered,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(403));
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn a_500_html_page_is_rejected_with_its_start_and_is_transient() {
+    let server = MockServer::start().await;
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><title>We're sorry, but something went wrong (500)</title></head>\
+         <body>{}<p>If you are the application owner check the logs for more information.</p></body></html>",
+        "<div class=\"dialog\">".repeat(300)
+    );
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(ResponseTemplate::new(500).set_body_raw(page.clone(), "text/html"))
+        .mount(&server)
+        .await;
+
+    let error = client().profile(&target(&server)).await.unwrap_err();
+
+    let ChatwootError::Rejected { status, body, .. } = &error else {
+        panic!("expected a rejection, got {error:?}");
+    };
+    assert_eq!(*status, 500);
+    assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
+    assert!(body.len() <= 2048 + '…'.len_utf8(), "{}", body.len());
+    assert!(body.ends_with('…'));
+    assert!(error.is_transient());
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn a_token_echoed_in_an_error_body_is_scrubbed() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_string(format!("bad token {TOKEN} given")),
+        )
+        .mount(&server)
+        .await;
+
+    let error = client().profile(&target(&server)).await.unwrap_err();
+    assert_eq!(
+        error,
+        ChatwootError::Rejected {
+            status: 400,
+            url: format!("{}/api/v1/profile", server.uri()),
+            body: "bad token *** given".to_owned(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_slow_chatwoot_times_out_with_a_readable_reason() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(ok_json(fixture("profile.json")).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let client = ChatwootHttpClient::new(ChatwootClientSettings {
+        request_timeout: Duration::from_millis(300),
+        ..settings()
+    })
+    .unwrap();
+
+    let error = client.profile(&target(&server)).await.unwrap_err();
+
+    let url = format!("{}/api/v1/profile", server.uri());
+    assert_eq!(
+        error,
+        ChatwootError::Unreachable {
+            url: url.clone(),
+            detail: format!("GET {url}: timed out after 300ms"),
+        }
+    );
+    assert!(error.is_transient());
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn a_closed_port_is_reported_as_connection_refused() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+
+    let error = client()
+        .create_api_inbox(&target_at(&base), "RyzeAPI", "https://bridge.example/h")
+        .await
+        .unwrap_err();
+
+    let url = format!("{base}/api/v1/accounts/5/inboxes");
+    assert_eq!(
+        error,
+        ChatwootError::Unreachable {
+            url: url.clone(),
+            detail: format!("POST {url}: connection refused"),
+        }
+    );
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn an_unreadable_200_is_an_invalid_answer_quoting_the_body_without_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(ok_json(
+            json!({"name": "Ana", "access_token": TOKEN, "accounts": []}),
+        ))
+        .mount(&server)
+        .await;
+
+    let error = client().profile(&target(&server)).await.unwrap_err();
+
+    let ChatwootError::InvalidAnswer { url, detail } = &error else {
+        panic!("expected an invalid answer, got {error:?}");
+    };
+    assert_eq!(url, &format!("{}/api/v1/profile", server.uri()));
+    assert!(detail.contains("missing field `id`"), "{detail}");
+    assert!(detail.contains(r#""access_token":"***""#), "{detail}");
+    assert!(!error.is_transient());
+    assert_no_token(&error);
+}
+
+#[tokio::test]
+async fn html_or_an_empty_body_on_200_is_an_invalid_answer() {
+    let server = MockServer::start().await;
+    Mock::given(path(account_path("/inboxes")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(path(account_path("/conversations/12")))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path(account_path("/contacts/31/conversations")))
+        .respond_with(ok_json(
+            json!({"payload": [{"id": 1, "inbox_id": 7, "status": "archived"}]}),
+        ))
+        .mount(&server)
+        .await;
+
+    let client = client();
+    let target = target(&server);
+    let html = client.list_inboxes(&target).await.unwrap_err();
+    assert!(
+        matches!(&html, ChatwootError::InvalidAnswer { detail, .. } if detail.contains("<html>login</html>")),
+        "{html:?}"
+    );
+    let empty = client
+        .get_conversation(&target, ConversationDisplayId(12))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&empty, ChatwootError::InvalidAnswer { detail, .. } if detail.contains("the body is empty")),
+        "{empty:?}"
+    );
+    let unknown_status = client
+        .list_contact_conversations(&target, ContactId(31))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&unknown_status, ChatwootError::InvalidAnswer { detail, .. }
+            if detail.contains("payload[0]: unknown conversation status \"archived\"")),
+        "{unknown_status:?}"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed_so_the_token_stays_with_chatwoot() {
+    let server = MockServer::start().await;
+    let elsewhere = MockServer::start().await;
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/api/v1/profile", elsewhere.uri())),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/v1/profile"))
+        .respond_with(ok_json(fixture("profile.json")))
+        .expect(0)
+        .mount(&elsewhere)
+        .await;
+
+    let error = client().profile(&target(&server)).await.unwrap_err();
+    assert_eq!(error.status(), Some(302));
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("redirect to {}/api/v1/profile", elsewhere.uri())),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_supplied_builder_is_used_with_the_settings_on_top() {
+    let server = MockServer::start().await;
+    chatwoot("GET", "/api/v1/profile")
+        .and(header("x-outbound-guard", "on"))
+        .and(header("user-agent", "ryze-test/1"))
+        .respond_with(ok_json(fixture("profile.json")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-outbound-guard",
+        reqwest::header::HeaderValue::from_static("on"),
+    );
+    let builder = reqwest::Client::builder().default_headers(headers);
+
+    let client = ChatwootHttpClient::with_client_builder(
+        builder,
+        ChatwootClientSettings {
+            user_agent: "ryze-test/1".to_owned(),
+            ..settings()
+        },
+    )
+    .unwrap();
+    client.profile(&target(&server)).await.unwrap();
+}
+
+/// Every call, with its result reduced to success or the error.
+async fn call_each(
+    client: &ChatwootHttpClient,
+    target: &ChatwootTarget,
+) -> Vec<(&'static str, Result<(), ChatwootError>)> {
+    let conversation = ConversationDisplayId(12);
+    let new_contact = NewContact {
+        inbox_id: InboxId(7),
+        name: "Maria".to_owned(),
+        phone_number: None,
+        identifier: None,
+        source_id: None,
+        custom_attributes: BTreeMap::new(),
+    };
+    let new_conversation = NewConversation {
+        source_id: "s".to_owned(),
+        inbox_id: InboxId(7),
+        contact_id: ContactId(31),
+        status: ConversationStatus::Open,
+    };
+    let lookup = ContactLookup {
+        identifier: Some("x".to_owned()),
+        phone_number: None,
+    };
+    let attachment = Attachment {
+        file_name: "a.txt".to_owned(),
+        mime_type: "text/plain".to_owned(),
+        bytes: b"a".to_vec(),
+    };
+    vec![
+        ("profile", client.profile(target).await.map(drop)),
+        ("list_inboxes", client.list_inboxes(target).await.map(drop)),
+        (
+            "get_inbox",
+            client.get_inbox(target, InboxId(7)).await.map(drop),
+        ),
+        (
+            "create_api_inbox",
+            client
+                .create_api_inbox(target, "n", "https://h")
+                .await
+                .map(drop),
+        ),
+        (
+            "update_inbox_webhook",
+            client
+                .update_inbox_webhook(target, InboxId(7), None, "https://h")
+                .await
+                .map(drop),
+        ),
+        (
+            "delete_inbox",
+            client.delete_inbox(target, InboxId(7)).await,
+        ),
+        (
+            "search_contacts",
+            client.search_contacts(target, "maria").await.map(drop),
+        ),
+        (
+            "filter_contacts",
+            client
+                .filter_contacts_by_identifier_or_phone(target, &lookup)
+                .await
+                .map(drop),
+        ),
+        (
+            "create_contact",
+            client.create_contact(target, &new_contact).await.map(drop),
+        ),
+        (
+            "update_contact",
+            client
+                .update_contact(target, ContactId(31), &ContactUpdate::default())
+                .await
+                .map(drop),
+        ),
+        (
+            "create_contact_inbox",
+            client
+                .create_contact_inbox(target, ContactId(31), InboxId(7), None)
+                .await
+                .map(drop),
+        ),
+        (
+            "create_conversation",
+            client
+                .create_conversation(target, &new_conversation)
+                .await
+                .map(drop),
+        ),
+        (
+            "get_conversation",
+            client
+                .get_conversation(target, conversation)
+                .await
+                .map(drop),
+        ),
+        (
+            "list_contact_conversations",
+            client
+                .list_contact_conversations(target, ContactId(31))
+                .await
+                .map(drop),
+        ),
+        (
+            "toggle_conversation_status",
+            client
+                .toggle_conversation_status(target, conversation, ConversationStatus::Resolved)
+                .await
+                .map(drop),
+        ),
+        (
+            "create_message",
+            client
+                .create_message(target, conversation, &new_message())
+                .await
+                .map(drop),
+        ),
+        (
+            "create_message_with_attachments",
+            client
+                .create_message_with_attachments(
+                    target,
+                    conversation,
+                    &new_message(),
+                    vec![attachment],
+                )
+                .await
+                .map(drop),
+        ),
+        (
+            "delete_message",
+            client
+                .delete_message(target, conversation, MessageId(901))
+                .await,
+        ),
+        (
+            "update_message_status",
+            client
+                .update_message_status(
+                    target,
+                    conversation,
+                    MessageId(901),
+                    &MessageDeliveryStatus::Sent,
+                )
+                .await,
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_call_sends_the_token_header_and_reports_chatwoots_401_without_it() {
+    let server = MockServer::start().await;
+    Mock::given(header("api_access_token", TOKEN))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"error": "Invalid Access Token"})),
+        )
+        .mount(&server)
+        .await;
+
+    let results = call_each(&client(), &target(&server)).await;
+
+    assert_eq!(results.len(), 19);
+    for (call, result) in results {
+        let error = result.expect_err(call);
+        assert_eq!(error.status(), Some(401), "{call}: {error:?}");
+        assert!(
+            error
+                .url()
+                .starts_with(&format!("{}/api/v1/", server.uri())),
+            "{call}: {error:?}"
+        );
+        assert_no_token(&error);
+    }
+    for request in server.received_requests().await.unwrap() {
+        assert!(
+            !request.url.as_str().contains(TOKEN),
+            "token in {}",
+            request.url
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_call_reports_an_unreachable_chatwoot_with_its_method_and_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+
+    for (call, result) in call_each(&client(), &target_at(&base)).await {
+        let error = result.expect_err(call);
+        let ChatwootError::Unreachable { url, detail } = &error else {
+            panic!("{call}: expected unreachable, got {error:?}");
+        };
+        assert!(url.starts_with(&format!("{base}/api/v1/")), "{call}: {url}");
+        assert!(
+            detail.ends_with(&format!("{url}: connection refused")),
+            "{call}: {detail}"
+        );
+        assert_no_token(&error);
+    }
+}
+
+#[test]
+fn debug_of_the_client_and_the_target_shows_no_token() {
+    let client = client();
+    let target = target_at("https://cw.example");
+    assert!(!format!("{client:?}").contains(TOKEN));
+    assert!(!format!("{target:?}").contains(TOKEN));
+}

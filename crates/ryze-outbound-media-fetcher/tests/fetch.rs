@@ -1,0 +1,229 @@
+//! The fetcher against local servers: what a caller's `mediaUrl` gives, redirects, the
+//! size limit (declared and streamed), the address guard and failures.
+
+use std::time::Duration;
+
+use ryze_outbound_address_guard::AddressPolicy;
+use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
+use ryze_ports::{MediaFetchError, MediaFetcher};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
+
+fn fetcher(policy: AddressPolicy) -> GuardedMediaFetcher {
+    GuardedMediaFetcher::new(MediaFetcherSettings {
+        policy,
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_millis(500),
+    })
+    .unwrap()
+}
+
+/// Loopback allowed: the test servers listen there.
+fn local() -> GuardedMediaFetcher {
+    fetcher(AddressPolicy::embedded_default())
+}
+
+#[tokio::test]
+async fn the_bytes_type_and_file_name_are_returned() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/files/x"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/octet-stream")
+                .insert_header("content-disposition", "attachment; filename=\"foto.png\"")
+                .set_body_bytes(PNG),
+        )
+        .mount(&server)
+        .await;
+    let fetched = local()
+        .fetch(
+            "mediaUrl",
+            &format!("{}/files/x?sig=abc", server.uri()),
+            1024,
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetched.bytes, PNG);
+    assert_eq!(
+        fetched.content_type.as_deref(),
+        Some("application/octet-stream")
+    );
+    assert_eq!(fetched.file_name.as_deref(), Some("foto.png"));
+}
+
+#[tokio::test]
+async fn redirects_are_followed_and_the_final_url_names_the_file() {
+    let server = MockServer::start().await;
+    Mock::given(path("/short"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/storage/catalogo.pdf", server.uri())),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/storage/catalogo.pdf"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"%PDF-1.4\n".to_vec()))
+        .mount(&server)
+        .await;
+    let fetched = local()
+        .fetch("mediaUrl", &format!("{}/short", server.uri()), 1024)
+        .await
+        .unwrap();
+    assert_eq!(fetched.bytes, b"%PDF-1.4\n");
+    assert_eq!(fetched.file_name.as_deref(), Some("catalogo.pdf"));
+}
+
+#[tokio::test]
+async fn a_file_over_the_limit_is_refused_by_its_declared_length() {
+    let server = MockServer::start().await;
+    Mock::given(path("/big"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![1u8; 2048]))
+        .mount(&server)
+        .await;
+    let error = local()
+        .fetch("mediaUrl", &format!("{}/big", server.uri()), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(error, MediaFetchError::TooLarge { limit_bytes: 1024 });
+}
+
+#[tokio::test]
+async fn a_file_over_the_limit_is_refused_while_streaming_without_a_length() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = socket.read(&mut request).await;
+        // No Content-Length: the body ends when the connection closes.
+        let _ = socket
+            .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n")
+            .await;
+        let _ = socket.write_all(&[7u8; 4096]).await;
+        let _ = socket.shutdown().await;
+    });
+    let error = local()
+        .fetch("mediaUrl", &format!("http://{address}/stream"), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(error, MediaFetchError::TooLarge { limit_bytes: 1024 });
+}
+
+#[tokio::test]
+async fn the_guard_refuses_loopback_under_a_strict_policy_and_metadata_always() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(PNG))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let strict = fetcher(AddressPolicy::strict());
+    let error = strict
+        .fetch("mediaUrl", &format!("{}/x", server.uri()), 1024)
+        .await
+        .unwrap_err();
+    let MediaFetchError::Refused { message } = error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        message.starts_with("mediaUrl resolves to 127.0.0.1"),
+        "{message}"
+    );
+
+    // A server we may reach redirecting to cloud metadata.
+    Mock::given(path("/to-metadata"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", "http://169.254.169.254/latest/meta-data/"),
+        )
+        .mount(&server)
+        .await;
+    let error = local()
+        .fetch("mediaUrl", &format!("{}/to-metadata", server.uri()), 1024)
+        .await
+        .unwrap_err();
+    let MediaFetchError::Refused { message } = error else {
+        panic!("{error:?}");
+    };
+    assert!(
+        message.starts_with("mediaUrl: the redirect target http://169.254.169.254/"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_before_any_request() {
+    let fetcher = local();
+    for (url, expected) in [
+        (
+            "ftp://files.example/x.png",
+            "mediaUrl must be an http or https URL, not ftp",
+        ),
+        ("not a url", "mediaUrl: not a valid absolute URL"),
+        (
+            "http://user:pw@127.0.0.1/x.png",
+            "mediaUrl: must not contain a user name or password",
+        ),
+    ] {
+        let error = fetcher.fetch("mediaUrl", url, 1024).await.unwrap_err();
+        let MediaFetchError::Refused { message } = error else {
+            panic!("{url}: {error:?}");
+        };
+        assert!(message.starts_with(expected), "{url}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn error_statuses_and_dead_servers_are_told_apart() {
+    let server = MockServer::start().await;
+    Mock::given(path("/gone"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    Mock::given(path("/slow"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(PNG)
+                .set_delay(Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let fetcher = local();
+    let error = fetcher
+        .fetch("mediaUrl", &format!("{}/gone", server.uri()), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(error, MediaFetchError::Status { status: 404 });
+    assert!(!error.is_transient());
+
+    let error = fetcher
+        .fetch("mediaUrl", &format!("{}/slow", server.uri()), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        MediaFetchError::Unreachable {
+            detail: "timed out after 500ms".into()
+        }
+    );
+
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = closed.local_addr().unwrap();
+    drop(closed);
+    let error = fetcher
+        .fetch("mediaUrl", &format!("http://{address}/x.png"), 1024)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error,
+        MediaFetchError::Unreachable {
+            detail: "connection refused".into()
+        }
+    );
+    assert!(error.is_transient());
+}
