@@ -16,7 +16,7 @@ struct Step {
 }
 
 /// Runs the CI steps; fails naming the first step that failed.
-pub fn run(test_args: &TestArgs) -> Result<()> {
+pub(crate) fn run(test_args: &TestArgs) -> Result<()> {
     let test_args = test_args.clone();
     let steps = [
         Step {

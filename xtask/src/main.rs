@@ -4,6 +4,7 @@
 //! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
 //!   `TEST_DATABASE_URL`, and runs the workspace tests with cargo-nextest.
 //! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, clippy, then the tests.
+#![allow(clippy::print_stdout)]
 
 mod ci;
 mod postgres;

@@ -16,7 +16,7 @@ use anyhow::{bail, Context, Result};
 use crate::util;
 
 /// The environment variable the project's Postgres test helper reads.
-pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+pub(crate) const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
 /// Overrides the port probed for a local server (default 5432); lets contributors test
 /// the other paths without stopping their server.
@@ -26,7 +26,7 @@ const MAX_SOCKET_PATH: usize = 107;
 
 /// A Postgres the tests can use. Holds the throwaway cluster, if any: dropping it stops
 /// the cluster and removes its files.
-pub struct Postgres {
+pub(crate) struct Postgres {
     /// The connection URL exported as `TEST_DATABASE_URL`.
     pub url: String,
     /// One line for humans saying which server this is (no password).
@@ -36,7 +36,7 @@ pub struct Postgres {
 
 /// Finds or starts a Postgres. With `fresh`, skips the environment and the local server
 /// and always starts a throwaway cluster.
-pub fn provide(fresh: bool) -> Result<Postgres> {
+pub(crate) fn provide(fresh: bool) -> Result<Postgres> {
     if !fresh {
         if let Some(url) = std::env::var_os(TEST_DATABASE_URL).filter(|v| !v.is_empty()) {
             let url = url

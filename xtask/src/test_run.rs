@@ -12,7 +12,7 @@ use crate::util;
 
 /// Options of `cargo xtask test` (also taken by `cargo xtask ci`).
 #[derive(Args, Debug, Clone)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Always start a throwaway Postgres cluster under target/xtask-postgres/, ignoring
     /// TEST_DATABASE_URL and any server on 127.0.0.1:5432.
     #[arg(long, env = "XTASK_FRESH_POSTGRES")]
@@ -25,7 +25,7 @@ pub struct TestArgs {
 }
 
 /// Runs the tests; returns the test runner's exit code (0 on success).
-pub fn run(args: &TestArgs) -> Result<u8> {
+pub(crate) fn run(args: &TestArgs) -> Result<u8> {
     // Postgres first: it is the cheap check that most often fails, and installing
     // cargo-nextest (CI only) takes minutes.
     let pg = postgres::provide(args.fresh_postgres)?;

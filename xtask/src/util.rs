@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 /// The workspace root (the parent of `xtask/`).
-pub fn project_root() -> PathBuf {
+pub(crate) fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the workspace root")
@@ -21,7 +21,7 @@ pub fn project_root() -> PathBuf {
 }
 
 /// The cargo that runs us (`$CARGO`, set by `cargo run`), or `cargo` from `PATH`.
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut cmd = Command::new(program);
     cmd.current_dir(project_root());
@@ -29,21 +29,21 @@ pub fn cargo() -> Command {
 }
 
 /// True when running in CI (`CI=true` or `CI=1`, as GitHub Actions and our CI set it).
-pub fn is_ci() -> bool {
+pub(crate) fn is_ci() -> bool {
     std::env::var("CI")
         .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
         .unwrap_or(false)
 }
 
 /// Whether `path` is a regular file with an execute bit.
-pub fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     path.metadata()
         .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         .unwrap_or(false)
 }
 
 /// Looks `name` up in `PATH`.
-pub fn find_in_path(name: &str) -> Option<PathBuf> {
+pub(crate) fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))
@@ -51,7 +51,7 @@ pub fn find_in_path(name: &str) -> Option<PathBuf> {
 }
 
 /// Quotes `s` for a POSIX shell.
-pub fn shell_quote(s: &str) -> String {
+pub(crate) fn shell_quote(s: &str) -> String {
     if !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,@+%".contains(&b))
@@ -63,7 +63,7 @@ pub fn shell_quote(s: &str) -> String {
 }
 
 /// A command as a copy-pasteable shell line, for messages.
-pub fn display_command(cmd: &Command) -> String {
+pub(crate) fn display_command(cmd: &Command) -> String {
     std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|part| shell_quote(&part.to_string_lossy()))
@@ -74,7 +74,7 @@ pub fn display_command(cmd: &Command) -> String {
 /// Hides passwords in a connection string: the password of a URL's user info
 /// (`postgres://user:secret@host` → `postgres://user:***@host`) and the value of any
 /// `password=` parameter (URL query or `key=value` form).
-pub fn redact_connection_string(conn: &str) -> String {
+pub(crate) fn redact_connection_string(conn: &str) -> String {
     let mut out = conn.to_owned();
     if let Some(scheme_end) = out.find("://") {
         let rest_start = scheme_end + 3;
@@ -112,7 +112,7 @@ struct Signals {
 static SIGNALS: OnceLock<Signals> = OnceLock::new();
 
 /// Installs the signal handlers; call once at startup.
-pub fn install_signal_handlers() -> Result<()> {
+pub(crate) fn install_signal_handlers() -> Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     use signal_hook::flag;
 
@@ -137,7 +137,7 @@ pub fn install_signal_handlers() -> Result<()> {
 }
 
 /// True once xtask has been asked to stop (Ctrl-C or a termination signal).
-pub fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     SIGNALS
         .get()
         .is_some_and(|s| s.interrupt.load(Ordering::SeqCst) || s.terminate.load(Ordering::SeqCst))
@@ -150,7 +150,7 @@ fn terminate_requested() -> bool {
 }
 
 /// Fails with a clear message if xtask has been asked to stop.
-pub fn bail_if_interrupted() -> Result<()> {
+pub(crate) fn bail_if_interrupted() -> Result<()> {
     if interrupted() {
         anyhow::bail!("interrupted");
     }
@@ -161,7 +161,7 @@ pub fn bail_if_interrupted() -> Result<()> {
 ///
 /// A Ctrl-C typed in the terminal reaches the child too (same process group), so it is
 /// not forwarded; a `SIGTERM`/`SIGHUP` sent to xtask alone is forwarded as `SIGTERM`.
-pub fn run_inherited(cmd: &mut Command) -> Result<ExitStatus> {
+pub(crate) fn run_inherited(cmd: &mut Command) -> Result<ExitStatus> {
     let mut child = cmd
         .spawn()
         .with_context(|| format!("could not start `{}`", display_command(cmd)))?;
@@ -181,7 +181,7 @@ pub fn run_inherited(cmd: &mut Command) -> Result<ExitStatus> {
 }
 
 /// The exit code to report for a child's exit status (128 + signal when killed).
-pub fn exit_code(status: ExitStatus) -> u8 {
+pub(crate) fn exit_code(status: ExitStatus) -> u8 {
     match (status.code(), status.signal()) {
         (Some(code), _) => u8::try_from(code).unwrap_or(1),
         (None, Some(signal)) => u8::try_from(128 + signal).unwrap_or(1),

@@ -1,6 +1,7 @@
 //! Checks that `cargo xtask test` hands the tests a reachable Postgres through
 //! `TEST_DATABASE_URL`, so that a broken setup fails loudly instead of the Postgres
 //! tests quietly skipping. Outside `cargo xtask test` (no `XTASK_TEST_RUN`) it passes.
+#![allow(clippy::unwrap_used)]
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::process::{Command, Stdio};

@@ -1,6 +1,7 @@
 //! The `chatwoot-simulator` binary: runs the simulator on a fixed address for
 //! demos and manual testing, optionally seeding account 1 with an
 //! administrator whose access token is given on the command line.
+#![allow(clippy::print_stdout)]
 
 use chatwoot_simulator::{Role, SeedAccount, SeedUser, SimulatorServer, SimulatorSettings};
 use clap::Parser;

@@ -38,7 +38,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    pub fn error(status: u16, code: EngineErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn error(status: u16, code: EngineErrorCode, message: impl Into<String>) -> Self {
         let body = serde_json::to_value(EngineErrorResponse {
             error: EngineErrorDetail {
                 code,
@@ -198,7 +198,7 @@ fn field_problem(command: &EngineCommand) -> Option<String> {
 
 impl EngineState {
     /// The chat (`number`) a message the engine sent went to.
-    pub fn chat_of_sent(&self, instance: &str, message_id: &str) -> Option<String> {
+    pub(crate) fn chat_of_sent(&self, instance: &str, message_id: &str) -> Option<String> {
         lock(&self.book)
             .sent
             .get(&(instance.to_owned(), message_id.to_owned()))
@@ -206,14 +206,14 @@ impl EngineState {
     }
 
     /// Records a request refused before a command could be read.
-    pub fn reject(&self, rejected: RejectedRequest) {
+    pub(crate) fn reject(&self, rejected: RejectedRequest) {
         tracing::debug!(method = %rejected.method, path = %rejected.path, status = rejected.status, code = %rejected.code, "request rejected");
         lock(&self.book).rejected.push(rejected);
         self.activity.notify_waiters();
     }
 
     /// Decides, records and answers one parsed command.
-    pub fn handle(&self, instance: &str, command: EngineCommand) -> Answer {
+    pub(crate) fn handle(&self, instance: &str, command: EngineCommand) -> Answer {
         let (answer, received) = {
             let mut book = lock(&self.book);
             let (answer, outcome) = self.decide(&mut book, instance, &command);

@@ -35,7 +35,7 @@ pub(crate) struct Answer {
 
 impl Answer {
     /// The decoded body of a `2xx` answer, or the error the answer stands for.
-    pub fn decode<T: DeserializeOwned>(
+    pub(crate) fn decode<T: DeserializeOwned>(
         &self,
         request: &RequestLabel,
         scrubber: &Scrubber<'_>,
@@ -46,7 +46,7 @@ impl Answer {
     }
 
     /// `Ok` for any `2xx`, whatever the body.
-    pub fn ensure_success(
+    pub(crate) fn ensure_success(
         &self,
         request: &RequestLabel,
         scrubber: &Scrubber<'_>,
@@ -59,7 +59,7 @@ impl Answer {
     }
 
     /// A `2xx` answer whose body does not say what the wire format promises.
-    pub fn unreadable(
+    pub(crate) fn unreadable(
         &self,
         request: &RequestLabel,
         problem: &dyn fmt::Display,

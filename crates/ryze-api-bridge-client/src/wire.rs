@@ -4,11 +4,11 @@ use serde::{Deserialize, Serialize};
 
 /// Error codes of the error envelope.
 pub(crate) mod codes {
-    pub const CHATWOOT_REJECTED: &str = "chatwoot_rejected";
-    pub const CHATWOOT_UNREACHABLE: &str = "chatwoot_unreachable";
-    pub const INVALID_REQUEST: &str = "invalid_request";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub(crate) const CHATWOOT_REJECTED: &str = "chatwoot_rejected";
+    pub(crate) const CHATWOOT_UNREACHABLE: &str = "chatwoot_unreachable";
+    pub(crate) const INVALID_REQUEST: &str = "invalid_request";
+    pub(crate) const NOT_FOUND: &str = "not_found";
+    pub(crate) const UNAUTHORIZED: &str = "unauthorized";
 }
 
 /// `POST /v1/integrations/activate`. Holds the Chatwoot API token in clear, so it has no

@@ -1,9 +1,12 @@
 //! The gateway against a fake bridge (wiremock): one test per answer the bridge can give,
 //! checking both the request sent and the result it maps to.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use ryze_api_bridge_client::{BridgeClientBuildError, BridgeClientSettings, HttpIntegrationGateway};
+use ryze_api_bridge_client::{
+    BridgeClientBuildError, BridgeClientSettings, HttpIntegrationGateway,
+};
 use ryze_domain::{
     BridgeIntegrationId, ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl, ChatwootSettings,
     InboxName, InstanceId, InstanceName, IntegrationStatus, RelayFlags,

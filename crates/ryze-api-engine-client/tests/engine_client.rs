@@ -2,13 +2,14 @@
 //! path, bearer token, body) and receipt, every error answer of docs/engine-contract.md
 //! §5 mapped to its `SendError`, unknown codes read by status, an unreachable or slow
 //! engine, and the token kept out of every error and log line.
+#![allow(clippy::unwrap_used)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ryze_domain::InstanceId;
 use ryze_api_engine_client::{EngineClient, EngineClientBuildError, EngineClientSettings};
+use ryze_domain::InstanceId;
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaSource, OutgoingMediaType,
     SendMedia, SendReaction, SendText,

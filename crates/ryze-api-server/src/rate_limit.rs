@@ -22,7 +22,7 @@ use ryze_ports::{RateLimitDecision, RateLimitPolicy};
 use crate::auth::presented_token;
 use crate::{ApiError, ApiState};
 
-pub const RATE_LIMIT_EXCEEDED: &str = "Rate limit exceeded. Try again later.";
+pub(crate) const RATE_LIMIT_EXCEEDED: &str = "Rate limit exceeded. Try again later.";
 
 /// The policies in force.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 //!
 //! The hub's store is an in-memory implementation of the `EventHubStore` contract; the
 //! control plane's store is a mock holding which instances have an integration.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::TcpListener;
@@ -14,19 +15,21 @@ use actix_web::{middleware, App, HttpServer};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{SinkExt, StreamExt};
+use ryze_api_rate_limit_memory::InMemoryRateLimiter;
+use ryze_api_server::{
+    ApiState, EventHubRoutes, EventStreamSettings, PathOnlyRootSpan, RateLimits,
+};
 use ryze_api_use_cases::{Budgets, ControlPlane, EventHub, EventHubSettings, InstanceDirectory};
 use ryze_domain::{
     Account, AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
     ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
     IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
 };
-use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, PathOnlyRootSpan, RateLimits};
 use ryze_ports::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
     HubCursor, HubEvent, IntegrationGateway, MockIntegrationGateway, MockSecretVault, MockStore,
     NewHubEvent, RetentionOutcome, StoreError,
 };
-use ryze_api_rate_limit_memory::InMemoryRateLimiter;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;

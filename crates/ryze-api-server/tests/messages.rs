@@ -2,6 +2,7 @@
 //! route, who may call them (account and instance tokens by instance name, the bridge by
 //! instance id), the rate limiter the bridge skips, body limits, and a `mediaUrl` fetched
 //! from a local server through the real guarded fetcher.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -11,12 +12,13 @@ use actix_web::{test, App};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use ryze_outbound_address_guard::AddressPolicy;
+use ryze_api_rate_limit_memory::InMemoryRateLimiter;
+use ryze_api_server::{ApiState, EventHubRoutes, RateLimits, MEDIA_BODY_LIMIT_BYTES};
 use ryze_api_use_cases::{Budgets, ControlPlane, Messaging, MessagingEngine, MessagingSettings};
 use ryze_domain::{
     Account, AccountId, AccountName, Instance, InstanceId, InstanceName, Principal, TokenHash,
 };
-use ryze_api_server::{ApiState, EventHubRoutes, RateLimits, MEDIA_BODY_LIMIT_BYTES};
+use ryze_outbound_address_guard::AddressPolicy;
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::whatsapp_events::{
     EngineReceipt, MediaData, MediaDownload, MediaSource, SendMedia,
@@ -25,7 +27,6 @@ use ryze_ports::{
     MediaFetcher, MockMediaFetcher, MockSecretVault, MockStore, MockWhatsAppSender, SendError,
     WhatsAppSender,
 };
-use ryze_api_rate_limit_memory::InMemoryRateLimiter;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::matchers::path;

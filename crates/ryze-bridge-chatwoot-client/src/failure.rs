@@ -55,7 +55,7 @@ pub(crate) struct Answer {
 
 impl Answer {
     /// The decoded body of a 2xx answer, or the error the answer stands for.
-    pub fn decode<T: DeserializeOwned>(
+    pub(crate) fn decode<T: DeserializeOwned>(
         &self,
         endpoint: &Endpoint,
         scrubber: &Scrubber<'_>,
@@ -73,7 +73,7 @@ impl Answer {
     }
 
     /// `Ok` for any 2xx, whatever the body; the error the answer stands for otherwise.
-    pub fn ensure_success(
+    pub(crate) fn ensure_success(
         &self,
         endpoint: &Endpoint,
         scrubber: &Scrubber<'_>,
@@ -95,7 +95,7 @@ impl Answer {
     }
 
     /// A 2xx answer that does not hold what the call expects.
-    pub fn invalid(
+    pub(crate) fn invalid(
         &self,
         endpoint: &Endpoint,
         problem: &dyn fmt::Display,

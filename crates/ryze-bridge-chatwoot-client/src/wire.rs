@@ -86,7 +86,10 @@ impl<'a> FilterBody<'a> {
     /// `identifier = … OR phone_number = …`, with whichever is given. Chatwoot puts a `+`
     /// in front of the phone number it is given (`Contacts::FilterService#filter_values`),
     /// so the number goes without its own.
-    pub fn identifier_or_phone(identifier: Option<&'a str>, phone_number: Option<&'a str>) -> Self {
+    pub(crate) fn identifier_or_phone(
+        identifier: Option<&'a str>,
+        phone_number: Option<&'a str>,
+    ) -> Self {
         let conditions = [
             identifier.map(|value| ("identifier", value)),
             phone_number.map(|value| ("phone_number", value.trim_start_matches('+'))),
@@ -154,7 +157,7 @@ pub(crate) struct ContentAttributesBody<'a> {
 }
 
 impl<'a> ContentAttributesBody<'a> {
-    pub fn from_port(attributes: &'a MessageContentAttributes) -> Option<Self> {
+    pub(crate) fn from_port(attributes: &'a MessageContentAttributes) -> Option<Self> {
         (!attributes.is_empty()).then(|| Self {
             in_reply_to: attributes.in_reply_to.map(MessageId::get),
             in_reply_to_external_id: attributes.in_reply_to_external_id.as_deref(),
@@ -225,7 +228,7 @@ struct ProfileAccountAnswer {
 }
 
 impl ProfileAnswer {
-    pub fn into_port(self) -> Profile {
+    pub(crate) fn into_port(self) -> Profile {
         Profile {
             user_id: ryze_ports::ChatwootUserId(self.id),
             name: self.name.unwrap_or_default(),
@@ -266,7 +269,7 @@ pub(crate) struct InboxAnswer {
 }
 
 impl InboxAnswer {
-    pub fn into_port(self) -> Inbox {
+    pub(crate) fn into_port(self) -> Inbox {
         Inbox {
             id: InboxId(self.id),
             name: self.name.unwrap_or_default(),
@@ -303,7 +306,7 @@ impl ContactInboxAnswer {
     }
 
     /// For the answer of `create_contact_inbox`, where both are required.
-    pub fn into_required_port(self) -> Result<ContactInbox, String> {
+    pub(crate) fn into_required_port(self) -> Result<ContactInbox, String> {
         self.into_port()
             .ok_or_else(|| "the contact inbox has no source_id or no inbox id".to_owned())
     }
@@ -326,7 +329,7 @@ pub(crate) struct ContactAnswer {
 }
 
 impl ContactAnswer {
-    pub fn into_port(self) -> Contact {
+    pub(crate) fn into_port(self) -> Contact {
         Contact {
             id: ContactId(self.id),
             name: self.name.unwrap_or_default(),
@@ -362,7 +365,7 @@ pub(crate) struct CreatedContactAnswer {
 
 impl CreatedContactAnswer {
     /// Takes the contact-inbox from the answer, or else from the contact's own list.
-    pub fn into_port(self, inbox_id: InboxId) -> CreatedContact {
+    pub(crate) fn into_port(self, inbox_id: InboxId) -> CreatedContact {
         let contact = self.contact.into_port();
         let contact_inbox = self
             .contact_inbox
@@ -401,7 +404,7 @@ struct ConversationMeta {
 }
 
 impl ConversationAnswer {
-    pub fn into_port(self) -> Result<Conversation, String> {
+    pub(crate) fn into_port(self) -> Result<Conversation, String> {
         Ok(Conversation {
             display_id: ConversationDisplayId(self.id),
             inbox_id: InboxId(self.inbox_id),
@@ -422,7 +425,7 @@ pub(crate) struct ToggledStatusAnswer {
 }
 
 impl ToggledStatusAnswer {
-    pub fn into_port(self) -> Result<ConversationStatus, String> {
+    pub(crate) fn into_port(self) -> Result<ConversationStatus, String> {
         conversation_status(&self.current_status)
     }
 }
@@ -476,7 +479,7 @@ impl MessageTypeAnswer {
 }
 
 impl MessageAnswer {
-    pub fn into_port(self) -> Message {
+    pub(crate) fn into_port(self) -> Message {
         Message {
             id: MessageId(self.id),
             conversation_display_id: self.conversation_id.map(ConversationDisplayId),

@@ -3,6 +3,7 @@
 //! controllers), the reading of realistic answers (`tests/fixtures`, after Chatwoot's
 //! jbuilder views), every class of failure, and that the token appears in no error text
 //! and no `Debug` output.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::time::Duration;

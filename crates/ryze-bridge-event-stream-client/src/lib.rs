@@ -2,7 +2,7 @@
 //! docs/event-stream.md), implementing the [`ryze_ports::EventStreamConnector`] port over
 //! tokio-tungstenite.
 //!
-//! [`EventStreamClient::connect`] authenticates with the bridge token, reads the API's
+//! `EventStreamClient::connect` authenticates with the bridge token, reads the API's
 //! `hello` and hands the socket to a task of its own, which delivers events in sequence
 //! order (their envelopes byte for byte), sends the session's acknowledgements, keeps the
 //! heartbeat, and closes the socket when the session drops the connection.

@@ -1,5 +1,6 @@
 //! The client against a scripted API on 127.0.0.1: connecting and its refusals, delivery,
 //! acknowledgements, heartbeats, closes, and what dropping a connection does.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

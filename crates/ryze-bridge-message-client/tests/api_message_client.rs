@@ -2,6 +2,7 @@
 //! path with the instance id, bearer token, body) and answer, every error answer of
 //! `docs/api.md` "Messages" mapped to its `SendError`, an unreachable or slow API, and
 //! the token kept out of every error.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

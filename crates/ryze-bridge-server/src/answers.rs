@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 /// An error answer: status, code, message, and Chatwoot's answer when it refused.
 #[derive(Debug)]
-pub struct BridgeAnswer {
+pub(crate) struct BridgeAnswer {
     status: StatusCode,
     code: &'static str,
     message: String,
@@ -18,7 +18,7 @@ pub struct BridgeAnswer {
 }
 
 impl BridgeAnswer {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -27,7 +27,7 @@ impl BridgeAnswer {
         }
     }
 
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -35,15 +35,15 @@ impl BridgeAnswer {
         )
     }
 
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
-    pub fn invalid_request(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 
-    pub fn payload_too_large(limit_bytes: usize) -> Self {
+    pub(crate) fn payload_too_large(limit_bytes: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",

@@ -1,6 +1,7 @@
 //! The webhook route Chatwoot calls: the secret in the path, Chatwoot's signature, the
 //! body limit, and the durable queue behind a 200. The bridge runs over mocked ports; the
 //! queue mock records what was queued.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 
@@ -10,12 +11,12 @@ use actix_web::web::Bytes;
 use actix_web::{test, App};
 use async_trait::async_trait;
 use chrono::Utc;
+use ryze_bridge_server::{configure_bridge, BridgeState};
 use ryze_bridge_use_cases::outbound::signature::chatwoot_signature;
 use ryze_bridge_use_cases::outbound::{
     AttachmentDownloader, DownloadError, DownloadedFile, OutboundPorts, OutboundSettings,
 };
 use ryze_bridge_use_cases::{Bridge, BridgeSettings};
-use ryze_bridge_server::{configure_bridge, BridgeState};
 use ryze_domain::{
     BridgeIntegration, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings,
     InboxName, InstanceId, InstanceName, IntegrationStatus, KeyId, RelayFlags, SealedSecret,

@@ -1,5 +1,6 @@
 //! Bridge use cases over mocked ports (mockall). Mocks that need memory (the store, the
 //! Chatwoot inboxes) keep it in shared cells captured by their closures.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 

@@ -50,7 +50,7 @@ pub fn guarded_redirect_policy(policy: AddressPolicy, max_redirects: usize) -> P
 fn check_redirect(
     policy: AddressPolicy,
     max_redirects: usize,
-    attempt: Attempt,
+    attempt: Attempt<'_>,
 ) -> reqwest::redirect::Action {
     // `previous` holds the original URL and every redirect followed so far.
     if attempt.previous().len() > max_redirects {

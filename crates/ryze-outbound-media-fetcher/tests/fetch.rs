@@ -1,5 +1,6 @@
 //! The fetcher against local servers: what a caller's `mediaUrl` gives, redirects, the
 //! size limit (declared and streamed), the address guard and failures.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

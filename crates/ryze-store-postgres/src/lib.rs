@@ -9,7 +9,7 @@
 //!
 //! The schema comes from the embedded, reversible migrations in `migrations/`, applied
 //! by [`run_migrations`]; [`PostgresStore::connect`] never migrates. With the
-//! `test-support` feature, [`test_support::TestDatabase`] gives each test a fresh,
+//! `test-support` feature, `test_support::TestDatabase` gives each test a fresh,
 //! migrated database.
 
 mod errors;

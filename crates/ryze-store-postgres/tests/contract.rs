@@ -1,4 +1,5 @@
 //! The shared store contract, run against PostgreSQL: one fresh database per test.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! The shared store contract, run against SQLite: one fresh database file per test, in
 //! a temporary directory.
+#![allow(clippy::unwrap_used)]
 
 use ryze_store_sqlite::{run_migrations, SqliteSettings, SqliteStore};
 use tempfile::TempDir;

@@ -2,6 +2,7 @@
 //! re-apply, the database's directory is created, every connection is configured, rows
 //! breaking the domain's rules are reported as corrupt, and an unusable path is
 //! reported as unavailable.
+#![allow(clippy::unwrap_used)]
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};

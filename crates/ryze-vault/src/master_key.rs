@@ -19,7 +19,7 @@ use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox, SecretString};
 
 /// Length of an AES-256 key in bytes.
-pub const MASTER_KEY_LEN: usize = 32;
+pub(crate) const MASTER_KEY_LEN: usize = 32;
 /// Hex characters of the SHA-256 kept as the key id.
 const KEY_ID_HEX_LEN: usize = 16;
 /// Domain separation for the key id hash, so the id is not a plain hash of the key.

@@ -13,9 +13,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ryze_outbound_address_guard::AddressPolicy;
 use ryze_bridge_use_cases::outbound::{AttachmentDownloader, DownloadError, DownloadedFile};
-use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherBuildError, MediaFetcherSettings};
+use ryze_outbound_address_guard::AddressPolicy;
+use ryze_outbound_media_fetcher::{
+    GuardedMediaFetcher, MediaFetcherBuildError, MediaFetcherSettings,
+};
 use ryze_ports::{FetchedMedia, MediaFetchError, MediaFetcher};
 
 /// How refusals name the URL (`the attachment URL: …`).

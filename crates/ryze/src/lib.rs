@@ -1,6 +1,7 @@
 //! The `ryze` binary's library half: settings, wiring of adapters to the application,
 //! and the subcommands. `main.rs` only parses the command line and starts logging, so
 //! the end-to-end tests can build the very same service in-process.
+#![allow(clippy::print_stdout)]
 
 pub mod attachment_downloads;
 pub mod commands;

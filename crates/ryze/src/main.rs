@@ -3,6 +3,7 @@
 //! `ryze serve` runs the API and the bridge on the embedded default (SQLite file under
 //! `./data/`, API on 127.0.0.1:8080, bridge on 127.0.0.1:8081) with no other service
 //! needed. See `ryze --help`.
+#![allow(clippy::print_stdout)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,27 +7,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
-use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
+use ryze_api_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
+use ryze_api_engine_client::{EngineClient, EngineClientSettings};
+use ryze_api_rate_limit_memory::InMemoryRateLimiter;
+use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, RateLimits};
 use ryze_api_use_cases::{
     Budgets, ControlPlane, EventHub, EventHubSettings, Messaging, MessagingEngine,
     MessagingSettings, StoreInstanceDirectory,
 };
+use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
+use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
+use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
 use ryze_bridge_use_cases::outbound::{OutboundPorts, OutboundSettings};
 use ryze_bridge_use_cases::sessions::RetryPolicy;
 use ryze_bridge_use_cases::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
-use ryze_api_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
-use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
-use ryze_api_engine_client::{EngineClient, EngineClientSettings};
-use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
-use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, RateLimits};
+use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RelayStore,
     SecretVault, Store, StoreHealth, WhatsAppSender,
 };
-use ryze_api_rate_limit_memory::InMemoryRateLimiter;
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
 use ryze_vault::{AesGcmVault, KeyFile, KeyFileOutcome, KeyRing};

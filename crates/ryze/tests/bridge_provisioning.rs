@@ -1,6 +1,7 @@
 //! Issue-3 end to end: `ryze serve`'s API and bridge (in this process, talking over
 //! loopback HTTP) provisioning integrations in the Chatwoot simulator. Every error row of
 //! the seed's table comes from a real Chatwoot-shaped exchange.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

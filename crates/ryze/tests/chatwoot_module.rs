@@ -1,5 +1,6 @@
 //! End-to-end tests of the Chatwoot module through the HTTP API: the real service on a
 //! real database (SQLite and PostgreSQL), with a mock bridge playing every answer.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! (SQLite and PostgreSQL), the engine's events posted to `POST /engine/v1/events`, read back through
 //! `GET /ws/chatwoot/{instanceId}` as the bridge reads them, and the stream ended by
 //! deactivating the integration. The bridge is the harness's mock.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of accounts and instances through the HTTP API (SQLite store, mock
 //! bridge): creation with generated or chosen tokens, conflicts, quota, inline Chatwoot,
 //! listing with filters, deletion with teardown, probes and unknown routes.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The message endpoints end to end: the real API (wired by `ryze::wiring`, talking to the
 //! engine simulator over `ENGINE_URL`), called with an account token over HTTP and by the
 //! bridge's own client (`ryze-bridge-message-client`, `BRIDGE_TOKEN`, instance by id).
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

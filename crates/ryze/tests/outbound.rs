@@ -4,6 +4,7 @@
 //! each command to the engine simulator. Every test asserts what the engine received
 //! (recipient, command, content, caption, quote, voice note) and what Chatwoot shows
 //! afterwards (the message's status, private notes).
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

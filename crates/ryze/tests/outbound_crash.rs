@@ -8,6 +8,7 @@
 //! - after WhatsApp sent it but before the bridge heard so (the answer is held on its way
 //!   back from the engine): the restarted bridge sends again with the same id, and the
 //!   engine, which remembers the ids it sent, does not send it twice.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

@@ -3,6 +3,7 @@
 //! and the bridge relays them into the Chatwoot simulator. Every assertion reads what
 //! landed in Chatwoot: contacts, conversations and their status, messages, attachments
 //! and reply links.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

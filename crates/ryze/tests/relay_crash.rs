@@ -4,6 +4,7 @@
 //! restarted, and while Chatwoot stops answering for a while. Every message must land in
 //! Chatwoot exactly once, and in order within its chat — also when Chatwoot carries out
 //! a write whose answer is then lost.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

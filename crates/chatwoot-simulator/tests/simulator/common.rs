@@ -11,12 +11,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-pub const ADMIN_TOKEN: &str = "admin-token";
-pub const AGENT_TOKEN: &str = "agent-token";
-pub const OUTSIDER_TOKEN: &str = "outsider-token";
+pub(crate) const ADMIN_TOKEN: &str = "admin-token";
+pub(crate) const AGENT_TOKEN: &str = "agent-token";
+pub(crate) const OUTSIDER_TOKEN: &str = "outsider-token";
 
 /// A seeded simulator and a client.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub simulator: SimulatorHandle,
     pub client: reqwest::Client,
     pub account_id: u64,
@@ -25,11 +25,11 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(SimulatorSettings::default()).await
     }
 
-    pub async fn start_with(settings: SimulatorSettings) -> Self {
+    pub(crate) async fn start_with(settings: SimulatorSettings) -> Self {
         let simulator = SimulatorServer::start(settings)
             .await
             .expect("simulator starts");
@@ -82,12 +82,12 @@ impl Fixture {
     }
 
     /// `/api/v1/accounts/{account_id}{rest}`.
-    pub fn account_path(&self, rest: &str) -> String {
+    pub(crate) fn account_path(&self, rest: &str) -> String {
         format!("/api/v1/accounts/{}{rest}", self.account_id)
     }
 
     /// Sends a request; `token` goes in `api_access_token`.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -110,25 +110,25 @@ impl Fixture {
         (status, json)
     }
 
-    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await
     }
 
-    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
-    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::PATCH, path, Some(token), Some(body))
             .await
     }
 
-    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+    pub(crate) async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::DELETE, path, Some(token), None).await
     }
 
     /// Creates an API inbox as the administrator; returns its JSON.
-    pub async fn create_inbox(&self, name: &str, webhook_url: Option<&str>) -> Value {
+    pub(crate) async fn create_inbox(&self, name: &str, webhook_url: Option<&str>) -> Value {
         let (status, body) = self
             .post(
                 &self.account_path("/inboxes"),
@@ -141,7 +141,7 @@ impl Fixture {
     }
 
     /// Makes the agent a member of an inbox.
-    pub fn add_agent_to_inbox(&self, inbox_id: u64) {
+    pub(crate) fn add_agent_to_inbox(&self, inbox_id: u64) {
         self.simulator
             .seed_inbox_member(SeedInboxMember {
                 inbox_id,
@@ -151,7 +151,7 @@ impl Fixture {
     }
 
     /// Creates a contact with a contact inbox; returns `(contact_id, source_id)`.
-    pub async fn create_contact(&self, inbox_id: u64, phone_number: &str) -> (u64, String) {
+    pub(crate) async fn create_contact(&self, inbox_id: u64, phone_number: &str) -> (u64, String) {
         let (status, body) = self
             .post(
                 &self.account_path("/contacts"),
@@ -171,7 +171,7 @@ impl Fixture {
     }
 
     /// Creates a conversation; returns its display id.
-    pub async fn create_conversation(
+    pub(crate) async fn create_conversation(
         &self,
         inbox_id: u64,
         contact_id: u64,
@@ -190,7 +190,7 @@ impl Fixture {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-pub async fn eventually<F: FnMut() -> bool>(timeout: Duration, mut condition: F) -> bool {
+pub(crate) async fn eventually<F: FnMut() -> bool>(timeout: Duration, mut condition: F) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         if condition() {

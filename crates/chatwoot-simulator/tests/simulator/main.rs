@@ -2,6 +2,7 @@
 //! success body against the vendored OpenAPI schema, every error path with its
 //! exact status and body, webhook delivery (payload, headers, signature),
 //! fault injection and the request log.
+#![allow(clippy::unwrap_used)]
 
 mod api_endpoints;
 mod common;

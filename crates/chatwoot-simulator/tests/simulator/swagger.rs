@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 /// Fields the spec declares as plain strings that Chatwoot renders as `null`
 /// for an API-channel inbox (`resource.channel.try(:website_url)` etc.).
-pub const KNOWN_SPEC_NULLS: &[&str] = &[
+pub(crate) const KNOWN_SPEC_NULLS: &[&str] = &[
     // inbox: web-widget columns, nil on an API channel
     "website_url",
     "widget_color",
@@ -77,7 +77,7 @@ fn response_schema(method: &str, path: &str, status: u16) -> Value {
 }
 
 /// Asserts `body` matches the documented response schema.
-pub fn assert_matches(method: &str, path: &str, status: u16, body: &Value) {
+pub(crate) fn assert_matches(method: &str, path: &str, status: u16, body: &Value) {
     let schema = response_schema(method, path, status);
     assert!(!schema.is_null(), "no schema for {method} {path} {status}");
     let mut root = schema;

@@ -15,7 +15,7 @@ use crate::ids;
 use crate::media_file::MediaFile;
 
 /// Media up to this size are inlined as `base64` (docs/engine-contract.md §3: 5 MiB).
-pub const INLINE_MEDIA_MAX_BYTES: usize = 5 * 1024 * 1024;
+pub(super) const INLINE_MEDIA_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 /// What a message says; turns into its [`MessageBody`] (and, for media, the file whose
 /// bytes a linked simulator should remember).
@@ -53,7 +53,7 @@ pub struct MediaSpec {
 }
 
 impl MediaSpec {
-    /// Bytes inline when the file is at most [`INLINE_MEDIA_MAX_BYTES`], as an engine does.
+    /// Bytes inline when the file is at most `INLINE_MEDIA_MAX_BYTES`, as an engine does.
     pub fn new(kind: MediaKind, file: MediaFile) -> Self {
         let inline = file.bytes.len() <= INLINE_MEDIA_MAX_BYTES;
         let seconds = matches!(

@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Every builder ends in `build()`, which returns the
-//! [`EventEnvelope`](ryze_ports::whatsapp_events::EventEnvelope) to publish or inspect.
+//! [`EventEnvelope`] to publish or inspect.
 //! Message ids are fresh WhatsApp-like ids unless given with `.id(…)`; timestamps are
 //! the current time unless given with `.at(…)`. A script made by
 //! [`EngineSimulatorHandle::script`](crate::EngineSimulatorHandle::script) remembers the

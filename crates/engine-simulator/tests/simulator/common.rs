@@ -8,24 +8,24 @@ use serde_json::{json, Value};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-pub const TOKEN: &str = "engine-token-5d1f0c2a9b7e4d3c";
-pub const INSTANCE: &str = "ins_01J9Z8Y7X6W5V4";
-pub const WAIT: Duration = Duration::from_secs(5);
+pub(crate) const TOKEN: &str = "engine-token-5d1f0c2a9b7e4d3c";
+pub(crate) const INSTANCE: &str = "ins_01J9Z8Y7X6W5V4";
+pub(crate) const WAIT: Duration = Duration::from_secs(5);
 /// Where the API takes the engine's events.
-pub const EVENTS_PATH: &str = "/engine/v1/events";
+pub(crate) const EVENTS_PATH: &str = "/engine/v1/events";
 
-pub async fn simulator() -> EngineSimulatorHandle {
+pub(crate) async fn simulator() -> EngineSimulatorHandle {
     simulator_with(EngineSimulatorSettings::new(TOKEN)).await
 }
 
-pub async fn simulator_with(settings: EngineSimulatorSettings) -> EngineSimulatorHandle {
+pub(crate) async fn simulator_with(settings: EngineSimulatorSettings) -> EngineSimulatorHandle {
     EngineSimulator::start(settings)
         .await
         .expect("the simulator starts")
 }
 
 /// Calls a command endpoint of `instance` with the right token.
-pub async fn post(
+pub(crate) async fn post(
     simulator: &EngineSimulatorHandle,
     instance: &str,
     path: &str,
@@ -35,7 +35,7 @@ pub async fn post(
 }
 
 /// Calls a command endpoint of `instance` on the engine at `base_url`.
-pub async fn post_at(
+pub(crate) async fn post_at(
     base_url: &str,
     instance: &str,
     path: &str,
@@ -50,7 +50,7 @@ pub async fn post_at(
     answer(request).await
 }
 
-pub async fn get_media(
+pub(crate) async fn get_media(
     simulator: &EngineSimulatorHandle,
     instance: &str,
     message_id: &str,
@@ -62,7 +62,7 @@ pub async fn get_media(
     answer(reqwest::Client::new().get(url).bearer_auth(TOKEN)).await
 }
 
-pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+pub(crate) async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("the simulator answers");
     let status = response.status().as_u16();
     let text = response.text().await.expect("a readable body");
@@ -72,22 +72,22 @@ pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
 }
 
 /// The `{"error":{"code"}}` of an error answer.
-pub fn code(body: &Value) -> &str {
+pub(crate) fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("(no code)")
 }
 
 /// The `{"error":{"message"}}` of an error answer.
-pub fn error_message(body: &Value) -> &str {
+pub(crate) fn error_message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or("(no message)")
 }
 
 /// The body of a `message/text` command.
-pub fn text_to(number: &str, message: &str) -> Value {
+pub(crate) fn text_to(number: &str, message: &str) -> Value {
     json!({"number": number, "message": message})
 }
 
 /// Asks [`INSTANCE`] to send the text `message` to `number`.
-pub async fn send_text(
+pub(crate) async fn send_text(
     simulator: &EngineSimulatorHandle,
     number: &str,
     message: &str,
@@ -102,13 +102,13 @@ pub async fn send_text(
 }
 
 /// Marks the customer's message `message_id` read on [`INSTANCE`].
-pub async fn mark_read(simulator: &EngineSimulatorHandle, message_id: &str) -> (u16, Value) {
+pub(crate) async fn mark_read(simulator: &EngineSimulatorHandle, message_id: &str) -> (u16, Value) {
     let read = json!({"messageId": message_id, "number": "5511987654321"});
     post(simulator, INSTANCE, "chat/markRead", read).await
 }
 
 /// A fake API that stores every event the engine posts with its token.
-pub async fn api_storing_events() -> MockServer {
+pub(crate) async fn api_storing_events() -> MockServer {
     let api = MockServer::start().await;
     mount_event_store(&api).await;
     api
@@ -116,7 +116,7 @@ pub async fn api_storing_events() -> MockServer {
 
 /// Makes `api` store every event the engine posts with its token (`202 {"stored": true}`),
 /// after any answer mounted before.
-pub async fn mount_event_store(api: &MockServer) {
+pub(crate) async fn mount_event_store(api: &MockServer) {
     Mock::given(method("POST"))
         .and(path(EVENTS_PATH))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))

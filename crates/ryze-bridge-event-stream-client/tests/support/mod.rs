@@ -9,8 +9,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use ryze_domain::InstanceId;
 use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
+use ryze_domain::InstanceId;
 use ryze_ports::{EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem};
 use secrecy::SecretString;
 use tokio::net::{TcpListener, TcpStream};
@@ -23,25 +23,25 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 use url::Url;
 
-pub const TOKEN: &str = "bridge-secret-7f3a9c1e";
-pub const INSTANCE: &str = "ins_01J9Z8Y7X6W5V4";
+pub(crate) const TOKEN: &str = "bridge-secret-7f3a9c1e";
+pub(crate) const INSTANCE: &str = "ins_01J9Z8Y7X6W5V4";
 /// Longest a test waits for something that should happen at once.
-pub const PATIENCE: Duration = Duration::from_secs(3);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(3);
 
-pub type ApiSocket = WebSocketStream<TcpStream>;
+pub(crate) type ApiSocket = WebSocketStream<TcpStream>;
 
 /// What the scripted API saw of the upgrade request.
 #[derive(Debug, Clone)]
-pub struct SeenRequest {
+pub(crate) struct SeenRequest {
     pub path: String,
     pub authorization: Option<String>,
 }
 
-pub fn instance() -> InstanceId {
+pub(crate) fn instance() -> InstanceId {
     InstanceId::new(INSTANCE)
 }
 
-pub fn settings(api_url: Url) -> EventStreamClientSettings {
+pub(crate) fn settings(api_url: Url) -> EventStreamClientSettings {
     let mut settings =
         EventStreamClientSettings::new(api_url, SecretString::from(TOKEN.to_owned()));
     settings.connect_timeout = Duration::from_secs(2);
@@ -50,16 +50,16 @@ pub fn settings(api_url: Url) -> EventStreamClientSettings {
     settings
 }
 
-pub fn client(settings: EventStreamClientSettings) -> EventStreamClient {
+pub(crate) fn client(settings: EventStreamClientSettings) -> EventStreamClient {
     EventStreamClient::new(settings).expect("valid test settings")
 }
 
-pub async fn connect(api_url: Url) -> Result<EventStreamConnection, EventStreamError> {
+pub(crate) async fn connect(api_url: Url) -> Result<EventStreamConnection, EventStreamError> {
     connect_tuned(api_url, |_| {}).await
 }
 
 /// Connects with the test [`settings`] as `tune` changes them.
-pub async fn connect_tuned(
+pub(crate) async fn connect_tuned(
     api_url: Url,
     tune: impl FnOnce(&mut EventStreamClientSettings),
 ) -> Result<EventStreamConnection, EventStreamError> {
@@ -97,7 +97,7 @@ where
 
 /// An API that upgrades one connection and runs `script` on it; the handle answers what
 /// the script returns.
-pub async fn api_accepting<Script, Run, Output>(script: Script) -> (Url, JoinHandle<Output>)
+pub(crate) async fn api_accepting<Script, Run, Output>(script: Script) -> (Url, JoinHandle<Output>)
 where
     Script: FnOnce(ApiSocket, SeenRequest) -> Run + Send + 'static,
     Run: Future<Output = Output> + Send + 'static,
@@ -114,7 +114,7 @@ where
 /// An API that upgrades one connection, sends `frames` (a hello first, as a rule), then
 /// reads until the bridge goes; the handle answers what the bridge sent, pings and pongs
 /// aside.
-pub async fn api_sending(frames: Vec<Message>) -> (Url, JoinHandle<Vec<Message>>) {
+pub(crate) async fn api_sending(frames: Vec<Message>) -> (Url, JoinHandle<Vec<Message>>) {
     api_accepting(|mut socket, _| async move {
         for frame in frames {
             socket.send(frame).await.expect("send a frame");
@@ -130,7 +130,10 @@ pub async fn api_sending(frames: Vec<Message>) -> (Url, JoinHandle<Vec<Message>>
 
 /// An API that answers the upgrade with `status` and `body`; the handle answers what it
 /// saw of the request.
-pub async fn api_refusing(status: StatusCode, body: String) -> (Url, JoinHandle<SeenRequest>) {
+pub(crate) async fn api_refusing(
+    status: StatusCode,
+    body: String,
+) -> (Url, JoinHandle<SeenRequest>) {
     let (listener, url) = listener().await;
     let handle = tokio::spawn(async move {
         let refuse = move |_response: Response| {
@@ -146,7 +149,7 @@ pub async fn api_refusing(status: StatusCode, body: String) -> (Url, JoinHandle<
 }
 
 /// An API that accepts TCP connections and never answers.
-pub async fn api_never_answering() -> (Url, JoinHandle<()>) {
+pub(crate) async fn api_never_answering() -> (Url, JoinHandle<()>) {
     let (listener, url) = listener().await;
     let handle = tokio::spawn(async move {
         let mut held = Vec::new();
@@ -158,7 +161,7 @@ pub async fn api_never_answering() -> (Url, JoinHandle<()>) {
 }
 
 /// A URL where nothing listens.
-pub async fn nothing_listening() -> Url {
+pub(crate) async fn nothing_listening() -> Url {
     let (listener, url) = listener().await;
     drop(listener);
     url
@@ -175,7 +178,7 @@ fn seen(request: &Request) -> SeenRequest {
     }
 }
 
-pub fn hello(acknowledged: u64, dropped_up_to: Option<u64>, window: u64) -> Message {
+pub(crate) fn hello(acknowledged: u64, dropped_up_to: Option<u64>, window: u64) -> Message {
     let dropped = dropped_up_to.map_or("null".to_owned(), |up_to| up_to.to_string());
     Message::text(format!(
         r#"{{"type": "hello", "instanceId": "{INSTANCE}", "acknowledged": {acknowledged}, "lastAppended": 57, "droppedUpTo": {dropped}, "heartbeatSeconds": 0, "window": {window}}}"#
@@ -183,24 +186,24 @@ pub fn hello(acknowledged: u64, dropped_up_to: Option<u64>, window: u64) -> Mess
 }
 
 /// An envelope with irregular spacing and key order, so that a re-serialization shows.
-pub fn envelope(sequence: u64) -> String {
+pub(crate) fn envelope(sequence: u64) -> String {
     format!(
         r#"{{"event":  "message.exchange", "data": {{"z": {sequence}, "a": [1,  2.50, "é"]}}, "instanceData": {{"baseUrl": "https://api.example.com", "instance": "suporte"}}}}"#
     )
 }
 
-pub fn event(sequence: u64) -> Message {
+pub(crate) fn event(sequence: u64) -> Message {
     Message::text(format!(
         r#"{{"type": "event", "sequence": {sequence}, "event": {}}}"#,
         envelope(sequence)
     ))
 }
 
-pub fn dropped(up_to: u64) -> Message {
+pub(crate) fn dropped(up_to: u64) -> Message {
     Message::text(format!(r#"{{"type": "dropped", "upTo": {up_to}}}"#))
 }
 
-pub fn close(code: u16, reason: &str) -> Message {
+pub(crate) fn close(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
         code: CloseCode::from(code),
         reason: reason.into(),
@@ -209,7 +212,7 @@ pub fn close(code: u16, reason: &str) -> Message {
 
 /// The next frame the bridge sent, other than pings and pongs; `None` when the
 /// connection ended.
-pub async fn next_from_bridge(socket: &mut ApiSocket) -> Option<Message> {
+pub(crate) async fn next_from_bridge(socket: &mut ApiSocket) -> Option<Message> {
     loop {
         let message = tokio::time::timeout(PATIENCE, socket.next())
             .await
@@ -223,7 +226,7 @@ pub async fn next_from_bridge(socket: &mut ApiSocket) -> Option<Message> {
 }
 
 /// The connection's next items are `expected`, in order.
-pub async fn assert_next_items(
+pub(crate) async fn assert_next_items(
     connection: &mut EventStreamConnection,
     expected: impl IntoIterator<Item = Option<Result<StreamItem, EventStreamError>>>,
 ) {
@@ -234,7 +237,7 @@ pub async fn assert_next_items(
 }
 
 /// The next item of the connection, failing the test when none comes in time.
-pub async fn next_item(
+pub(crate) async fn next_item(
     connection: &mut EventStreamConnection,
 ) -> Option<Result<StreamItem, EventStreamError>> {
     tokio::time::timeout(PATIENCE, connection.items.recv())
@@ -242,20 +245,20 @@ pub async fn next_item(
         .expect("no item in time")
 }
 
-pub fn event_item(sequence: u64) -> Option<Result<StreamItem, EventStreamError>> {
+pub(crate) fn event_item(sequence: u64) -> Option<Result<StreamItem, EventStreamError>> {
     Some(Ok(StreamItem::Event(ryze_ports::StreamedEvent {
         sequence: sequence.into(),
         envelope: envelope(sequence).into_bytes(),
     })))
 }
 
-pub fn dropped_item(up_to: u64) -> Option<Result<StreamItem, EventStreamError>> {
+pub(crate) fn dropped_item(up_to: u64) -> Option<Result<StreamItem, EventStreamError>> {
     Some(Ok(StreamItem::EventsDropped {
         up_to: up_to.into(),
     }))
 }
 
-pub fn assert_no_token(error: &EventStreamError) {
+pub(crate) fn assert_no_token(error: &EventStreamError) {
     let text = format!("{error} {error:?}");
     assert!(!text.contains(TOKEN), "the error shows the token: {text}");
 }

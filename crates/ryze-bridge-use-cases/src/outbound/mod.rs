@@ -6,7 +6,7 @@
 //! Chatwoot's signature when the bridge knows the inbox's signing secret: [`signature`]),
 //! drops what can never matter ([`payload`]), and queues the rest durably,
 //! de-duplicated by Chatwoot message id, before answering. The worker
-//! ([`Bridge::run_outbound`], [`worker`]) then relays each queued webhook ([`relay`]):
+//! ([`Bridge::run_outbound`], `worker`) then relays each queued webhook ([`relay`]):
 //! per conversation in order, conversations in parallel, retrying what may work later with
 //! the same WhatsApp ids.
 //!

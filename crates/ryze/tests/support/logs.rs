@@ -23,7 +23,7 @@ impl Write for SharedBuffer {
 static CAPTURED: OnceLock<SharedBuffer> = OnceLock::new();
 
 /// Installs (once per process) a global subscriber that records every level.
-pub fn capture() {
+pub(crate) fn capture() {
     CAPTURED.get_or_init(|| {
         let buffer = SharedBuffer::default();
         let writer = buffer.clone();
@@ -37,7 +37,7 @@ pub fn capture() {
 }
 
 /// Everything logged so far.
-pub fn captured() -> String {
+pub(crate) fn captured() -> String {
     CAPTURED
         .get()
         .and_then(|buffer| {

@@ -3,9 +3,9 @@
 
 #![allow(dead_code)]
 
-pub mod logs;
-pub mod product;
-pub mod split;
+pub(crate) mod logs;
+pub(crate) mod product;
+pub(crate) mod split;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -18,12 +18,13 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// A fixed test master key (hex of 32 bytes).
-pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-pub const BRIDGE_TOKEN: &str = "bridge-token-for-tests-only";
-pub const CHATWOOT_TOKEN: &str = "sk_live_chatwoot_token_value_42";
+pub(crate) const MASTER_KEY: &str =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-tests-only";
+pub(crate) const CHATWOOT_TOKEN: &str = "sk_live_chatwoot_token_value_42";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -34,7 +35,7 @@ enum DatabaseGuard {
     Postgres(TestDatabase),
 }
 
-pub struct TestApi {
+pub(crate) struct TestApi {
     pub base_url: String,
     pub client: reqwest::Client,
     /// The mock bridge, when the API was started with one.
@@ -46,14 +47,14 @@ pub struct TestApi {
     _database: DatabaseGuard,
 }
 
-pub struct Options {
+pub(crate) struct Options {
     pub backend: Backend,
     pub with_bridge: bool,
     pub extra_env: Vec<(&'static str, String)>,
 }
 
 impl Options {
-    pub fn new(backend: Backend) -> Self {
+    pub(crate) fn new(backend: Backend) -> Self {
         Self {
             backend,
             with_bridge: true,
@@ -61,23 +62,23 @@ impl Options {
         }
     }
 
-    pub fn without_bridge(mut self) -> Self {
+    pub(crate) fn without_bridge(mut self) -> Self {
         self.with_bridge = false;
         self
     }
 
-    pub fn env(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn env(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.extra_env.push((name, value.into()));
         self
     }
 }
 
 impl TestApi {
-    pub async fn start(backend: Backend) -> TestApi {
+    pub(crate) async fn start(backend: Backend) -> TestApi {
         Self::start_with(Options::new(backend)).await
     }
 
-    pub async fn start_with(options: Options) -> TestApi {
+    pub(crate) async fn start_with(options: Options) -> TestApi {
         logs::capture();
         let (database_url, guard) = match options.backend {
             Backend::Sqlite => {
@@ -142,12 +143,12 @@ impl TestApi {
         }
     }
 
-    pub fn bridge(&self) -> &MockServer {
+    pub(crate) fn bridge(&self) -> &MockServer {
         self.bridge.as_ref().expect("started with a bridge")
     }
 
     /// Creates another account, with its token.
-    pub async fn another_account(&self, quota: Option<u32>) -> String {
+    pub(crate) async fn another_account(&self, quota: Option<u32>) -> String {
         ryze::wiring::control_plane(&self.settings)
             .await
             .expect("control plane")
@@ -159,7 +160,7 @@ impl TestApi {
             .to_owned()
     }
 
-    pub async fn request(
+    pub(crate) async fn request(
         &self,
         method: Method,
         path: &str,
@@ -179,7 +180,7 @@ impl TestApi {
     }
 
     /// A request with the account token; the status and the parsed JSON body.
-    pub async fn call_as_account(
+    pub(crate) async fn call_as_account(
         &self,
         method: Method,
         path: &str,
@@ -192,7 +193,7 @@ impl TestApi {
         .await
     }
 
-    pub async fn raw_post(
+    pub(crate) async fn raw_post(
         &self,
         path: &str,
         token: &str,
@@ -209,7 +210,7 @@ impl TestApi {
     }
 
     /// Creates an instance with the account token; returns its TokenInstance.
-    pub async fn create_instance(&self, name: &str) -> String {
+    pub(crate) async fn create_instance(&self, name: &str) -> String {
         let response = self
             .request(
                 Method::POST,
@@ -223,7 +224,7 @@ impl TestApi {
         body["data"]["token"].as_str().unwrap().to_owned()
     }
 
-    pub async fn activate(&self, instance: &str, token: &str, body: &Value) -> Response {
+    pub(crate) async fn activate(&self, instance: &str, token: &str, body: &Value) -> Response {
         self.request(
             Method::POST,
             &format!("/api/chatwoot/set/{instance}"),
@@ -235,7 +236,7 @@ impl TestApi {
 }
 
 /// A valid `set` body.
-pub fn activation_body() -> Value {
+pub(crate) fn activation_body() -> Value {
     json!({
         "chatwootBaseUrl": "https://chatwoot.example.com/",
         "chatwootAccountId": 5,
@@ -249,7 +250,7 @@ pub fn activation_body() -> Value {
 }
 
 /// The bridge accepts activations with `id` and `inbox_id`.
-pub async fn bridge_activates(bridge: &MockServer, id: &str, inbox_id: i64) {
+pub(crate) async fn bridge_activates(bridge: &MockServer, id: &str, inbox_id: i64) {
     Mock::given(method("POST"))
         .and(path("/v1/integrations/activate"))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
@@ -261,7 +262,7 @@ pub async fn bridge_activates(bridge: &MockServer, id: &str, inbox_id: i64) {
 }
 
 /// The bridge relays a Chatwoot error answer.
-pub async fn bridge_relays_chatwoot_error(bridge: &MockServer, status: u16, body: &str) {
+pub(crate) async fn bridge_relays_chatwoot_error(bridge: &MockServer, status: u16, body: &str) {
     Mock::given(method("POST"))
         .and(path("/v1/integrations/activate"))
         .respond_with(ResponseTemplate::new(502).set_body_json(json!({
@@ -280,7 +281,7 @@ pub async fn bridge_relays_chatwoot_error(bridge: &MockServer, status: u16, body
 }
 
 /// Status and parsed body of a response.
-pub async fn status_and_body(response: Response) -> (u16, Value) {
+pub(crate) async fn status_and_body(response: Response) -> (u16, Value) {
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
     let body = serde_json::from_str(&text)
@@ -289,7 +290,7 @@ pub async fn status_and_body(response: Response) -> (u16, Value) {
 }
 
 /// Asserts the documented error envelope with exactly this message.
-pub async fn assert_error(response: Response, status: u16, message: &str) {
+pub(crate) async fn assert_error(response: Response, status: u16, message: &str) {
     let (actual_status, body) = status_and_body(response).await;
     assert_eq!(
         body,

@@ -17,14 +17,15 @@ use engine_simulator::{
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
 use serde_json::{json, Value};
 
-pub const ADMIN_TOKEN: &str = "admin-access-token-1234";
-pub const BRIDGE_TOKEN: &str = "bridge-token-for-relay-tests";
-pub const ENGINE_TOKEN: &str = "engine-token-for-relay-tests";
-pub const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+pub(crate) const ADMIN_TOKEN: &str = "admin-access-token-1234";
+pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-relay-tests";
+pub(crate) const ENGINE_TOKEN: &str = "engine-token-for-relay-tests";
+pub(crate) const MASTER_KEY: &str =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 /// The longest any step may take before a test gives up.
-pub const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
-pub struct Product {
+pub(crate) struct Product {
     pub api: String,
     pub chatwoot: SimulatorHandle,
     pub engine: EngineSimulatorHandle,
@@ -42,7 +43,7 @@ pub struct Product {
 impl Product {
     /// Everything running, an instance `suporte` with an active integration whose flags
     /// are `flags` (merged into the activation body).
-    pub async fn start(flags: Value) -> Product {
+    pub(crate) async fn start(flags: Value) -> Product {
         super::logs::capture();
         let (chatwoot, admin) = super::split::seeded_chatwoot().await;
         let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
@@ -130,13 +131,13 @@ impl Product {
         product
     }
 
-    pub async fn publish(&self, event: &EventEnvelope) {
+    pub(crate) async fn publish(&self, event: &EventEnvelope) {
         let answer = self.publisher.publish(event).await.unwrap();
         assert!(answer.is_stored(), "{answer:?}");
     }
 
     /// `GET /api/chatwoot/list/suporte`: the integration's live state.
-    pub async fn status(&self) -> Value {
+    pub(crate) async fn status(&self) -> Value {
         self.client
             .get(format!("{}/api/chatwoot/list/suporte", self.api))
             .header("token", &self.account_token)
@@ -148,7 +149,7 @@ impl Product {
             .unwrap()
     }
 
-    pub async fn wait_until_connected(&self) {
+    pub(crate) async fn wait_until_connected(&self) {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if self.status().await["connection"] == "connected" {
@@ -160,7 +161,7 @@ impl Product {
     }
 
     /// Waits until Chatwoot's data satisfies `condition`, then returns it.
-    pub async fn wait_for(&self, what: &str, condition: impl Fn(&Store) -> bool) -> Store {
+    pub(crate) async fn wait_for(&self, what: &str, condition: impl Fn(&Store) -> bool) -> Store {
         let deadline = Instant::now() + WAIT;
         loop {
             let snapshot = self.chatwoot.snapshot();
@@ -182,7 +183,7 @@ impl Product {
         }
     }
 
-    pub async fn wait_for_messages(&self, count: usize) -> Store {
+    pub(crate) async fn wait_for_messages(&self, count: usize) -> Store {
         self.wait_for(&format!("{count} relayed messages"), |store| {
             relayed(store).len() >= count
         })
@@ -192,7 +193,7 @@ impl Product {
 
 /// Messages the bridge wrote (every one carries its WhatsApp id as `source_id`), in
 /// creation order.
-pub fn relayed(store: &Store) -> Vec<&Message> {
+pub(crate) fn relayed(store: &Store) -> Vec<&Message> {
     store
         .messages
         .values()
@@ -200,7 +201,7 @@ pub fn relayed(store: &Store) -> Vec<&Message> {
         .collect()
 }
 
-pub fn message_with_source<'a>(store: &'a Store, source_id: &str) -> &'a Message {
+pub(crate) fn message_with_source<'a>(store: &'a Store, source_id: &str) -> &'a Message {
     store
         .messages
         .values()
@@ -208,13 +209,13 @@ pub fn message_with_source<'a>(store: &'a Store, source_id: &str) -> &'a Message
         .unwrap_or_else(|| panic!("no Chatwoot message for WhatsApp id {source_id}"))
 }
 
-pub fn message_id_of(event: &EventEnvelope) -> String {
+pub(crate) fn message_id_of(event: &EventEnvelope) -> String {
     match &event.payload {
         EventPayload::MessageExchange(exchange) => exchange.message.id.clone(),
         other => panic!("not a message: {other:?}"),
     }
 }
 
-pub fn maria() -> Contact {
+pub(crate) fn maria() -> Contact {
     Contact::new("Maria Silva", "5511987654321")
 }

@@ -21,11 +21,11 @@ use super::product::{ADMIN_TOKEN, BRIDGE_TOKEN, ENGINE_TOKEN, MASTER_KEY};
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
 /// A child process, killed when dropped, pass or fail.
-pub struct Process(Child);
+pub(crate) struct Process(Child);
 
 impl Process {
     /// SIGKILL: no shutdown, no flush, nothing finished.
-    pub fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.0.kill().unwrap();
         self.0.wait().unwrap();
     }
@@ -39,7 +39,7 @@ impl Drop for Process {
 }
 
 /// A loopback port nobody listens on (yet).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -65,7 +65,7 @@ fn ryze(directory: &Path, env: &[(&str, String)]) -> Command {
     command
 }
 
-pub async fn wait_until_ready(client: &reqwest::Client, base: &str) {
+pub(crate) async fn wait_until_ready(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + READY_WITHIN;
     while Instant::now() < deadline {
         if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
@@ -80,7 +80,7 @@ pub async fn wait_until_ready(client: &reqwest::Client, base: &str) {
 
 /// The Chatwoot simulator with account 1 and its administrator "Ada Admin", whose token
 /// is [`ADMIN_TOKEN`].
-pub async fn seeded_chatwoot() -> (SimulatorHandle, User) {
+pub(crate) async fn seeded_chatwoot() -> (SimulatorHandle, User) {
     let chatwoot = SimulatorServer::start(SimulatorSettings::default())
         .await
         .unwrap();
@@ -102,7 +102,7 @@ pub async fn seeded_chatwoot() -> (SimulatorHandle, User) {
     (chatwoot, admin)
 }
 
-pub struct SplitDeployment {
+pub(crate) struct SplitDeployment {
     pub chatwoot: SimulatorHandle,
     pub engine: EngineSimulatorHandle,
     pub admin: User,
@@ -122,7 +122,7 @@ pub struct SplitDeployment {
 impl SplitDeployment {
     /// Starts everything. The API reaches `engine` at `engine_url` (its own address, or
     /// something in front of it); `bridge_env` adds settings to the bridge's.
-    pub async fn start(
+    pub(crate) async fn start(
         engine: EngineSimulatorHandle,
         engine_url: String,
         bridge_env: &[(&'static str, &str)],
@@ -233,7 +233,7 @@ impl SplitDeployment {
     }
 
     /// Starts `ryze bridge` (again) and waits until it is ready.
-    pub async fn start_bridge(&mut self) {
+    pub(crate) async fn start_bridge(&mut self) {
         self.bridge = Some(Process(
             ryze(self.bridge_directory.path(), &self.bridge_env)
                 .arg("bridge")
@@ -244,12 +244,12 @@ impl SplitDeployment {
     }
 
     /// SIGKILLs the bridge.
-    pub fn kill_bridge(&mut self) {
+    pub(crate) fn kill_bridge(&mut self) {
         self.bridge.take().expect("the bridge runs").kill();
     }
 
     /// Stops the bridge (at the end of a test, so nothing more lands).
-    pub fn stop_bridge(&mut self) {
+    pub(crate) fn stop_bridge(&mut self) {
         self.bridge = None;
     }
 }

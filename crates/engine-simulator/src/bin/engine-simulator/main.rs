@@ -7,6 +7,7 @@
 //!   5511987654321 "olá"` publishes one scripted event into the API (`image`,
 //!   `document`, `audio`, `voice`, `sticker`, `location`, `contact`, `reaction`, `edit`,
 //!   `revoke`, `receipt`, `state`, … see `--help`).
+#![allow(clippy::print_stdout)]
 
 mod send;
 mod serve;

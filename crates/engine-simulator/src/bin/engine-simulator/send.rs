@@ -15,7 +15,7 @@ use url::Url;
 use crate::CliError;
 
 #[derive(Debug, Args)]
-pub struct SendArgs {
+pub(crate) struct SendArgs {
     /// The API's base URL (events go to `<api>/engine/v1/events`).
     #[arg(long, env = "ENGINE_SIMULATOR_API")]
     api: Url,
@@ -375,7 +375,7 @@ fn describe(envelope: &EventEnvelope) -> String {
     }
 }
 
-pub async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let own_account = Contact::new(args.own_name.clone(), &args.own_phone);
     let script = EventScript::new(args.instance.clone()).with_own_account(own_account);
     let envelope = build_event(&script, &args.event)?;

@@ -13,7 +13,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::CliError;
 
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the first line printed says which).
     #[arg(
         long,
@@ -42,7 +42,7 @@ pub struct ServeArgs {
     max_media_bytes: usize,
 }
 
-pub async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
+pub(crate) async fn run(args: ServeArgs) -> Result<ExitCode, CliError> {
     let mut settings = EngineSimulatorSettings::new(args.engine_token.clone());
     settings.listen = args.listen;
     settings.workers = 2;
