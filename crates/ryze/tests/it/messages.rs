@@ -1,10 +1,8 @@
 //! The message endpoints end to end: the real API (wired by `ryze::wiring`, talking to the
 //! engine simulator over `ENGINE_URL`), called with an account token over HTTP and by the
 //! bridge's own client (`ryze-bridge-message-client`, `BRIDGE_TOKEN`, instance by id).
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
+use crate::support::{Backend, Options, TestApi, BRIDGE_TOKEN};
 use engine_simulator::{
     EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, MediaFile,
 };
@@ -15,7 +13,6 @@ use ryze_ports::whatsapp_events::{EngineErrorCode, MediaData, MediaSource, SendT
 use ryze_ports::{SendError, WhatsAppSender};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use support::{Backend, Options, TestApi, BRIDGE_TOKEN};
 use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

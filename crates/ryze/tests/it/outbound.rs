@@ -4,12 +4,12 @@
 //! each command to the engine simulator. Every test asserts what the engine received
 //! (recipient, command, content, caption, quote, voice note) and what Chatwoot shows
 //! afterwards (the message's status, private notes).
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support::product::{
+    maria, message_id_of, message_with_source, Product, ADMIN_TOKEN, WAIT,
+};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chatwoot_simulator::model::{Message, MessageStatus, MessageType};
@@ -21,7 +21,6 @@ use ryze_ports::whatsapp_events::{
     EngineErrorCode, MediaSource, OutgoingMediaType, ReceiptStatus, SendMedia, SendText,
 };
 use serde_json::{json, Value};
-use support::product::{maria, message_id_of, message_with_source, Product, ADMIN_TOKEN, WAIT};
 
 /// Maria's chat, as the bridge names it to WhatsApp.
 const MARIA_JID: &str = "5511987654321@s.whatsapp.net";
@@ -855,7 +854,7 @@ async fn the_engines_echo_of_a_sent_reply_does_not_add_a_second_message_in_chatw
     product.engine.echo_sends_to(
         product
             .engine
-            .publisher(&product.api, support::product::ENGINE_TOKEN)
+            .publisher(&product.api, crate::support::product::ENGINE_TOKEN)
             .unwrap(),
     );
     let customer = product.customer_writes("Oi").await;

@@ -1,7 +1,6 @@
 //! Tests of `AddressPolicy::check_url` and `check_request_url`: IP literals (checked
 //! without DNS, in every spelling the URL parser accepts), `localhost`, an unresolvable
 //! host, and schemes. No network beyond the machine's own resolver and loopback.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

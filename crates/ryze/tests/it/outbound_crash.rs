@@ -8,22 +8,19 @@
 //! - after WhatsApp sent it but before the bridge heard so (the answer is held on its way
 //!   back from the engine): the restarted bridge sends again with the same id, and the
 //!   engine, which remembers the ids it sent, does not send it twice.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::product::ENGINE_TOKEN;
+use crate::support::split::SplitDeployment;
 use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings, ReceivedCommand};
 use ryze_ports::whatsapp_events::{EngineErrorCode, EventPayload};
 use serde_json::json;
-use support::product::ENGINE_TOKEN;
-use support::split::SplitDeployment;
 
 const WAIT: Duration = Duration::from_secs(30);
 const MARIA_JID: &str = "5511987654321@s.whatsapp.net";

@@ -1,15 +1,12 @@
 //! End-to-end tests of accounts and instances through the HTTP API (SQLite store, mock
 //! bridge): creation with generated or chosen tokens, conflicts, quota, inline Chatwoot,
 //! listing with filters, deletion with teardown, probes and unknown routes.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use reqwest::Method;
-use serde_json::json;
-use support::{
+use crate::support::{
     activation_body, assert_error, bridge_activates, status_and_body, Backend, Options, TestApi,
 };
+use reqwest::Method;
+use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -156,7 +153,7 @@ async fn inline_chatwoot_activates_or_reports_without_failing_the_creation() {
         "chatwootEnabled": true,
         "chatwootBaseUrl": "https://chatwoot.example.com",
         "chatwootAccountId": 5,
-        "chatwootApiToken": support::CHATWOOT_TOKEN,
+        "chatwootApiToken": crate::support::CHATWOOT_TOKEN,
         "chatwootInboxName": "Inline inbox",
         "chatwootIgnoreGroups": true
     });

@@ -2,12 +2,10 @@
 //! (SQLite and PostgreSQL), the engine's events posted to `POST /engine/v1/events`, read back through
 //! `GET /ws/chatwoot/{instanceId}` as the bridge reads them, and the stream ended by
 //! deactivating the integration. The bridge is the harness's mock.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::time::Duration;
 
+use crate::support::{activation_body, bridge_activates, Backend, Options, TestApi, BRIDGE_TOKEN};
 use chrono::Utc;
 use futures::{SinkExt, StreamExt};
 use reqwest::Method;
@@ -16,7 +14,6 @@ use ryze_domain::{
     InboxName, InstanceId, InstanceName, IntegrationStatus, KeyId, RelayFlags, SealedSecret,
 };
 use serde_json::{json, Value};
-use support::{activation_body, bridge_activates, Backend, Options, TestApi, BRIDGE_TOKEN};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -298,7 +295,7 @@ async fn events_flow_from_the_engine_to_the_bridge_until_the_integration_ends(ba
 
     // The test's own WebSocket client (tungstenite) traces every frame it receives; the
     // API's logs are everything else.
-    let logs: String = support::logs::captured()
+    let logs: String = crate::support::logs::captured()
         .lines()
         .filter(|line| !line.contains(" tungstenite::"))
         .collect::<Vec<_>>()

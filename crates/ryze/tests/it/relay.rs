@@ -3,20 +3,17 @@
 //! and the bridge relays them into the Chatwoot simulator. Every assertion reads what
 //! landed in Chatwoot: contacts, conversations and their status, messages, attachments
 //! and reply links.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::time::{Duration, Instant};
 
+use crate::support::product::{
+    maria, message_id_of, message_with_source, relayed, Product, ADMIN_TOKEN, WAIT,
+};
 use chatwoot_simulator::model::{ConversationStatus, MessageStatus, MessageType};
 use engine_simulator::script::{Contact, Group};
 use engine_simulator::MediaFile;
 use ryze_ports::whatsapp_events::{ContactCard, ContactNumber, EventEnvelope, ReceiptStatus};
 use serde_json::json;
-use support::product::{
-    maria, message_id_of, message_with_source, relayed, Product, ADMIN_TOKEN, WAIT,
-};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_from_a_new_contact_makes_one_contact_one_open_conversation_and_the_message() {

@@ -1,9 +1,6 @@
 //! Issue-3 end to end: `ryze serve`'s API and bridge (in this process, talking over
 //! loopback HTTP) provisioning integrations in the Chatwoot simulator. Every error row of
 //! the seed's table comes from a real Chatwoot-shaped exchange.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -35,7 +32,7 @@ impl Product {
     }
 
     async fn start_with(extra_env: &[(&str, &str)]) -> Product {
-        support::logs::capture();
+        crate::support::logs::capture();
         let chatwoot = SimulatorServer::start(SimulatorSettings::default())
             .await
             .unwrap();
@@ -298,7 +295,7 @@ async fn set_creates_one_inbox_list_shows_it_and_delete_removes_it() {
     assert_eq!(after.status(), StatusCode::NOT_FOUND);
 
     // Neither the webhook secret nor the Chatwoot token reached a log line.
-    let logs = support::logs::captured();
+    let logs = crate::support::logs::captured();
     let secret = &webhook_url[webhook_prefix.len()..];
     assert!(
         logs.contains("/v1/webhooks/chatwoot/{id}/{secret}"),

@@ -1,7 +1,6 @@
 //! The binary as a new user meets it, in an empty directory with nothing configured:
 //! `ryze account create`, then `ryze api` (no bridge) or `ryze serve` (API and bridge)
 //! on the embedded default.
-#![allow(clippy::unwrap_used)]
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -1,15 +1,12 @@
 //! End-to-end tests of the Chatwoot module through the HTTP API: the real service on a
 //! real database (SQLite and PostgreSQL), with a mock bridge playing every answer.
-#![allow(clippy::unwrap_used)]
 
-mod support;
-
-use reqwest::Method;
-use serde_json::{json, Value};
-use support::{
+use crate::support::{
     activation_body, assert_error, bridge_activates, bridge_relays_chatwoot_error, status_and_body,
     Backend, Options, TestApi, CHATWOOT_TOKEN,
 };
+use reqwest::Method;
+use serde_json::{json, Value};
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -52,7 +49,7 @@ async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
         .and(path("/v1/integrations/activate"))
         .and(header(
             "authorization",
-            format!("Bearer {}", support::BRIDGE_TOKEN).as_str(),
+            format!("Bearer {}", crate::support::BRIDGE_TOKEN).as_str(),
         ))
         .and(body_partial_json(json!({
             "instanceName": "suporte",
@@ -260,7 +257,7 @@ async fn the_token_is_never_returned_logged_or_stored_in_plaintext(backend: Back
         !seen_by_client.contains(CHATWOOT_TOKEN),
         "a response contained the token"
     );
-    let logs = support::logs::captured();
+    let logs = crate::support::logs::captured();
     assert!(
         logs.contains("chatwoot integration activated"),
         "logs were captured"
@@ -794,7 +791,7 @@ async fn key_rotation_moves_every_stored_token_to_the_new_key() {
         ]);
         ryze::settings::load_from(None, &env).unwrap()
     };
-    ryze::commands::rotate_keys(&settings_with(NEW_KEY, support::MASTER_KEY))
+    ryze::commands::rotate_keys(&settings_with(NEW_KEY, crate::support::MASTER_KEY))
         .await
         .unwrap();
 

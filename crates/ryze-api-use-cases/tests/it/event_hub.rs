@@ -1,7 +1,6 @@
 //! Use-case tests of the event hub over mocked ports: ingest (instance lookup, the
 //! integration rule, the `instanceData` rewrite, de-duplication, retention, wake-ups),
 //! streams (opening, replacing, ending with the integration) and the metrics' figures.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

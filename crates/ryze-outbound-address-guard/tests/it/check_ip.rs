@@ -1,7 +1,6 @@
 //! Table-driven tests of `AddressPolicy::check_ip` over every range, IPv4 and IPv6
 //! (including IPv4-mapped, IPv4-compatible, NAT64, 6to4 and SIIT forms), for both
 //! policies, and of the refusal messages.
-#![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -1,7 +1,6 @@
 //! The message endpoints' use cases over mocked ports: who may send on which instance,
 //! body validation, `mediaUrl` fetched and sniffed, `id` passed through, and what each
 //! engine answer becomes for the caller.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,18 +4,15 @@
 //! restarted, and while Chatwoot stops answering for a while. Every message must land in
 //! Chatwoot exactly once, and in order within its chat — also when Chatwoot carries out
 //! a write whose answer is then lost.
-#![allow(clippy::unwrap_used)]
-
-mod support;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use crate::support::product::{relayed, ENGINE_TOKEN};
+use crate::support::split::SplitDeployment;
 use chatwoot_simulator::{Faults, SimulatorHandle};
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};
-use support::product::{relayed, ENGINE_TOKEN};
-use support::split::SplitDeployment;
 
 const CHATS: usize = 10;
 const MESSAGES: usize = 1_000;

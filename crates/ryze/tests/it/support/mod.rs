@@ -1,8 +1,6 @@
 //! End-to-end harness: the real API (real store, real vault, real HTTP server on a
 //! loopback port) with a mock bridge (wiremock) standing in for RyzeIntegrations.
 
-#![allow(dead_code)]
-
 pub(crate) mod logs;
 pub(crate) mod product;
 pub(crate) mod split;
@@ -30,6 +28,7 @@ pub(crate) enum Backend {
 }
 
 /// Keeps the test database alive for the test's duration.
+#[allow(dead_code, reason = "held only for its Drop, never read")]
 enum DatabaseGuard {
     Sqlite(tempfile::TempDir),
     Postgres(TestDatabase),

@@ -1,7 +1,6 @@
 //! End-to-end tests of the guarded reqwest client against local wiremock servers
 //! (127.0.0.1 only): refusal at connect time for host names (the resolver), and refusal
 //! of redirect targets before any connection (the redirect policy).
-#![allow(clippy::unwrap_used)]
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;

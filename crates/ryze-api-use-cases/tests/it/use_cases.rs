@@ -1,5 +1,4 @@
 //! Use-case tests: the control plane over mocked ports (mockall), one behaviour each.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,18 @@
+//! End-to-end tests of the `ryze` binary's wiring: the API, the bridge and both simulators over loopback.
+//!
+//! One test binary for the crate (one link instead of one per file); each module is a
+//! former test file.
+
+#![allow(clippy::unwrap_used)]
+
+mod bridge_provisioning;
+mod chatwoot_module;
+mod cli;
+mod event_hub;
+mod instances;
+mod messages;
+mod outbound;
+mod outbound_crash;
+mod relay;
+mod relay_crash;
+mod support;
