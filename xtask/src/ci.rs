@@ -1,12 +1,13 @@
 //! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure:
-//! formatting, clippy with warnings denied, then the test command (`cargo xtask test`).
+//! formatting, the tidy rules (`cargo xtask tidy`), clippy with warnings denied, then the
+//! test command (`cargo xtask test`).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
 use crate::test_run::{self, TestArgs};
-use crate::util;
+use crate::{tidy_command, util};
 
 struct Step {
     name: &'static str,
@@ -23,6 +24,11 @@ pub(crate) fn run(test_args: &TestArgs) -> Result<()> {
             name: "fmt",
             what: "cargo fmt --all -- --check",
             run: Box::new(|| cargo(&["fmt", "--all", "--", "--check"])),
+        },
+        Step {
+            name: "tidy",
+            what: "cargo xtask tidy",
+            run: Box::new(tidy_command::run),
         },
         Step {
             name: "clippy",

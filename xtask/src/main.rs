@@ -3,12 +3,14 @@
 //!
 //! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
 //!   `TEST_DATABASE_URL`, and runs the workspace tests with cargo-nextest.
-//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, clippy, then the tests.
+//! - `cargo xtask tidy`: the repository's structural rules (see [`xtask::tidy`]).
+//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, then the tests.
 #![allow(clippy::print_stdout)]
 
 mod ci;
 mod postgres;
 mod test_run;
+mod tidy_command;
 mod util;
 
 use std::process::ExitCode;
@@ -33,7 +35,11 @@ enum Task {
     /// Run the workspace tests against a Postgres found or started for them
     /// (TEST_DATABASE_URL, else 127.0.0.1:5432, else a throwaway cluster).
     Test(TestArgs),
-    /// Run what CI runs: `cargo fmt --check`, clippy with `-D warnings`, then `test`.
+    /// Check the repository's structural rules (dependencies, manifests, docs,
+    /// HTTP statuses); every problem names its rule and how to fix it.
+    Tidy,
+    /// Run what CI runs: `cargo fmt --check`, `tidy`, clippy with `-D warnings`, then
+    /// `test`.
     Ci(TestArgs),
 }
 
@@ -52,6 +58,7 @@ fn run(cli: Cli) -> Result<u8> {
     util::install_signal_handlers()?;
     match cli.command {
         Task::Test(args) => test_run::run(&args),
+        Task::Tidy => tidy_command::run(),
         Task::Ci(args) => ci::run(&args).map(|()| 0),
     }
 }

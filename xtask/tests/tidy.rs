@@ -1,373 +1,388 @@
-//! Tidy checks over the repository's sources and docs (in the style of rust-analyzer's
-//! `tidy` tests). They run with the workspace tests; each failure names the file and
-//! what to fix.
+//! Tests of `cargo xtask tidy` (`xtask/src/tidy/`): every rule holds on this tree, and
+//! each rule fails, naming itself, on a tree (or a dependency graph) that breaks it.
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
 
-/// The binary crate: the only one that may use `anyhow` and print.
-const BINARY_CRATE_DIR: &str = "crates/ryze";
-/// Macros that write to stdout/stderr; library crates log with `tracing` instead.
-const PRINT_MACROS: [&str; 5] = ["println", "print", "eprintln", "eprint", "dbg"];
+use xtask::tidy::dependencies::{self, CORE_CRATES_RULE, PRODUCTION_BUILD_RULE};
+use xtask::tidy::manifests::{self, WORKSPACE_DEPENDENCIES_RULE};
+use xtask::tidy::repository::{self, OUTSIDE_DOCUMENTS_RULE, OUTSIDE_DOCUMENT_CITATIONS};
+use xtask::tidy::sources::{self, HTTP_STATUS_RULE, NOT_AN_HTTP_STATUS_MARKER};
+use xtask::tidy::text::{has_word, invokes_macro, mentions_package};
+use xtask::tidy::{project_root, Metadata, Problem};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives one level below the workspace root")
-        .to_path_buf()
-}
-
-/// `path` relative to the root, with `/` separators, for messages.
-fn rel(path: &Path) -> String {
-    path.strip_prefix(root())
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", rel(path)))
-}
-
-/// The crate folders: `crates/*` holding a `Cargo.toml`, sorted.
-fn crate_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = fs::read_dir(root().join("crates"))
-        .expect("cannot read crates/")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.join("Cargo.toml").is_file())
-        .collect();
-    dirs.sort();
-    dirs
-}
-
-/// Every file under `dir` (recursively) whose name ends with `suffix`, sorted.
-fn files_under(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.to_string_lossy().ends_with(suffix) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-/// Every `.rs` file under `crates/*/src`, with its crate folder.
-fn crate_sources() -> Vec<(PathBuf, PathBuf)> {
-    crate_dirs()
-        .into_iter()
-        .flat_map(|krate| {
-            files_under(&krate.join("src"), ".rs")
-                .into_iter()
-                .map(move |file| (krate.clone(), file))
-        })
-        .collect()
-}
-
-/// Lines that are code, not comments (`//…` lines are skipped), with 1-based numbers.
-fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    text.lines()
-        .enumerate()
-        .map(|(i, line)| (i + 1, line))
-        .filter(|(_, line)| !line.trim_start().starts_with("//"))
-}
-
-fn is_ident_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// Whether `word` occurs in `line` as a whole identifier.
-fn has_word(line: &str, word: &str) -> bool {
-    line.match_indices(word).any(|(at, _)| {
-        let before = line[..at].chars().next_back();
-        let after = line[at + word.len()..].chars().next();
-        !before.is_some_and(is_ident_char) && !after.is_some_and(is_ident_char)
-    })
-}
-
-/// Whether `line` invokes the macro `name!` (as a whole identifier).
-fn invokes_macro(line: &str, name: &str) -> bool {
-    line.match_indices(name).any(|(at, _)| {
-        let before = line[..at].chars().next_back();
-        let rest = &line[at + name.len()..];
-        !before.is_some_and(is_ident_char) && rest.starts_with('!') && !rest.starts_with("!=")
-    })
+/// `cargo metadata` of this workspace, read once.
+fn metadata() -> &'static Metadata {
+    static METADATA: OnceLock<Metadata> = OnceLock::new();
+    METADATA.get_or_init(|| Metadata::load(&project_root()).unwrap())
 }
 
 /// Fails listing every problem, one per line.
-fn report(check: &str, problems: &[String]) {
+fn assert_no_problems(problems: &[Problem]) {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
     assert!(
         problems.is_empty(),
-        "tidy check `{check}` found {} problem(s):\n  {}\n",
+        "tidy found {} problem(s):\n  {}\n",
         problems.len(),
-        problems.join("\n  ")
+        lines.join("\n  ")
     );
 }
 
-/// Problem with `file` if it does not begin with a `//!` comment.
-fn missing_module_doc(file: &Path) -> Option<String> {
-    let text = read(file);
-    let first = text
-        .trim_start_matches('\u{feff}')
-        .lines()
-        .find(|line| !line.trim().is_empty());
-    match first {
-        Some(line) if line.trim_start().starts_with("//!") => None,
-        Some(line) => Some(format!(
-            "{}: begin the file with a `//!` doc comment saying what it is for (it begins with `{}`)",
-            rel(file),
-            line.trim()
-        )),
-        None => Some(format!(
-            "{}: the file is empty; begin it with a `//!` doc comment saying what it is for",
-            rel(file)
-        )),
-    }
+/// A fresh, empty folder for one test under cargo's temporary folder for tests.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("tidy-{name}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
+// The whole subcommand.
+
+#[test]
+fn cargo_xtask_tidy_passes_on_the_tree() {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("tidy")
+        .current_dir(project_root())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "`cargo xtask tidy` failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+// Each rule on the tree.
+
+#[test]
+fn core_crates_are_free_of_infrastructure() {
+    assert_no_problems(&dependencies::core_crates_free_of_infrastructure(metadata()));
+}
+
+#[test]
+fn production_build_has_no_simulator() {
+    let tree = dependencies::production_dependency_tree(&project_root()).unwrap();
+    assert!(tree.lines().any(|line| line.starts_with("ryze ")), "{tree}");
+    assert_no_problems(&dependencies::production_build_has_no_simulator(&tree));
+}
+
+#[test]
+fn members_inherit_workspace_lints() {
+    assert_no_problems(&manifests::members_inherit_workspace_lints(metadata()));
+}
+
+#[test]
+fn dependencies_come_from_the_workspace() {
+    assert_no_problems(&manifests::dependencies_come_from_the_workspace(metadata()));
+}
+
+#[test]
+fn http_statuses_only_in_delivery_and_clients() {
+    assert_no_problems(&sources::http_statuses_only_in_delivery_and_clients(
+        &project_root(),
+    ));
 }
 
 #[test]
 fn crate_roots_have_doc_comments() {
-    let mut problems = Vec::new();
-    for krate in crate_dirs() {
-        let src = krate.join("src");
-        let mut roots: Vec<PathBuf> = ["lib.rs", "main.rs"]
-            .iter()
-            .map(|name| src.join(name))
-            .filter(|path| path.is_file())
-            .collect();
-        roots.extend(files_under(&src.join("bin"), ".rs"));
-        if roots.is_empty() {
-            problems.push(format!(
-                "{}: no src/lib.rs or src/main.rs found; a crate under crates/ needs one",
-                rel(&krate)
-            ));
-        }
-        problems.extend(roots.iter().filter_map(|root| {
-            missing_module_doc(root)
-                .map(|p| format!("{p} (crate root: this is the crate's documentation)"))
-        }));
-    }
-    report("crate_roots_have_doc_comments", &problems);
+    assert_no_problems(&sources::crate_roots_have_doc_comments(&project_root()));
 }
 
 #[test]
 fn modules_have_doc_comments() {
-    let mut files: Vec<PathBuf> = crate_sources().into_iter().map(|(_, file)| file).collect();
-    files.extend(files_under(&root().join("xtask").join("src"), ".rs"));
-    files.extend(files_under(&root().join("xtask").join("tests"), ".rs"));
-    let problems: Vec<String> = files.iter().filter_map(|f| missing_module_doc(f)).collect();
-    report("modules_have_doc_comments", &problems);
+    assert_no_problems(&sources::modules_have_doc_comments(&project_root()));
 }
 
 #[test]
 fn anyhow_only_in_the_binary_crate() {
-    let binary = root().join(BINARY_CRATE_DIR);
-    let mut problems = Vec::new();
-    for (krate, file) in crate_sources() {
-        if krate == binary {
-            continue;
-        }
-        let text = read(&file);
-        for (number, line) in code_lines(&text) {
-            if has_word(line, "anyhow") {
-                problems.push(format!(
-                    "{}:{number}: `anyhow` is only for the binary crate ({BINARY_CRATE_DIR}); \
-                     library crates return typed errors (`thiserror` enums): `{}`",
-                    rel(&file),
-                    line.trim()
-                ));
-            }
-        }
-    }
-    report("anyhow_only_in_the_binary_crate", &problems);
+    assert_no_problems(&sources::anyhow_only_in_the_binary_crate(&project_root()));
 }
 
 #[test]
 fn library_crates_do_not_print() {
-    let binary = root().join(BINARY_CRATE_DIR);
-    let mut problems = Vec::new();
-    for (krate, file) in crate_sources() {
-        // The binary crate prints; so may the binary targets of other crates.
-        let src = krate.join("src");
-        if krate == binary || file == src.join("main.rs") || file.starts_with(src.join("bin")) {
-            continue;
-        }
-        let text = read(&file);
-        for (number, line) in code_lines(&text) {
-            for name in PRINT_MACROS.iter().filter(|name| invokes_macro(line, name)) {
-                problems.push(format!(
-                    "{}:{number}: `{name}!` in a library crate; log with `tracing` \
-                     (or put the detail in an assertion message) instead: `{}`",
-                    rel(&file),
-                    line.trim()
-                ));
-            }
-        }
-    }
-    report("library_crates_do_not_print", &problems);
+    assert_no_problems(&sources::library_crates_do_not_print(&project_root()));
 }
 
-/// The `[workspace] members` of the root `Cargo.toml` (`dir/*` globs expanded).
-fn workspace_members() -> Vec<PathBuf> {
-    let manifest = read(&root().join("Cargo.toml"));
-    let start = manifest
-        .find("members")
-        .and_then(|at| manifest[at..].find('[').map(|open| at + open + 1))
-        .expect("root Cargo.toml: no `members = [...]` in [workspace]");
-    let end = start
-        + manifest[start..]
-            .find(']')
-            .expect("root Cargo.toml: `members = [` is not closed");
-    let mut members = Vec::new();
-    for entry in manifest[start..end].split(',') {
-        let entry = entry
-            .lines()
-            .map(|l| l.split('#').next().unwrap_or(""))
-            .collect::<String>();
-        let entry = entry.trim().trim_matches('"');
-        if entry.is_empty() {
-            continue;
-        }
-        if let Some(parent) = entry.strip_suffix("/*") {
-            let mut dirs: Vec<PathBuf> = fs::read_dir(root().join(parent))
-                .unwrap_or_else(|e| panic!("root Cargo.toml: cannot read member glob {entry}: {e}"))
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join("Cargo.toml").is_file())
-                .collect();
-            dirs.sort();
-            members.extend(dirs);
-        } else {
-            members.push(root().join(entry));
-        }
-    }
-    members
-}
-
-/// The `name` of the `[package]` section of `dir/Cargo.toml`.
-fn package_name(dir: &Path) -> String {
-    let manifest_path = dir.join("Cargo.toml");
-    let manifest = read(&manifest_path);
-    let mut in_package = false;
-    for line in manifest.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_package = line == "[package]";
-        } else if in_package {
-            if let Some(value) = line.strip_prefix("name") {
-                if let Some(value) = value.trim_start().strip_prefix('=') {
-                    return value.trim().trim_matches('"').to_owned();
-                }
-            }
-        }
-    }
-    panic!("{}: no `name` in [package]", rel(&manifest_path));
-}
-
-/// Whether `name` occurs in `text` as a whole package name (not inside a longer one
-/// such as `ryze` inside `ryze-domain`).
-fn mentions_package(text: &str, name: &str) -> bool {
-    let part_of_name = |c: char| is_ident_char(c) || c == '-';
-    text.match_indices(name).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].chars().next();
-        !before.is_some_and(part_of_name) && !after.is_some_and(part_of_name)
-    })
+#[test]
+fn no_citation_of_outside_documents() {
+    assert_no_problems(&repository::no_citation_of_outside_documents(
+        &project_root(),
+    ));
 }
 
 #[test]
 fn architecture_doc_mentions_every_member() {
-    let doc = root().join("docs").join("ARCHITECTURE.md");
-    let names: Vec<String> = workspace_members()
-        .iter()
-        .map(|m| package_name(m))
-        .collect();
-    if !doc.is_file() {
-        report(
-            "architecture_doc_mentions_every_member",
-            &[format!(
-                "docs/ARCHITECTURE.md does not exist: create it and describe every workspace member ({})",
-                names.join(", ")
-            )],
-        );
-        return;
-    }
-    let text = read(&doc);
-    let problems: Vec<String> = names
-        .iter()
-        .filter(|name| !mentions_package(&text, name))
-        .map(|name| {
-            format!(
-                "docs/ARCHITECTURE.md: never mentions the workspace member `{name}`; \
-                 say what it is for and where it sits (by its package name)"
-            )
-        })
-        .collect();
-    report("architecture_doc_mentions_every_member", &problems);
-}
-
-/// Every `migrations` folder in the repository (outside `target/` and hidden folders).
-fn migration_dirs() -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![root()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if !path.is_dir() || name.starts_with('.') || name == "target" || name == "node_modules"
-            {
-                continue;
-            }
-            if name == "migrations" {
-                found.push(path);
-            } else {
-                stack.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
+    assert_no_problems(&repository::architecture_doc_mentions_every_member(
+        &project_root(),
+        metadata(),
+    ));
 }
 
 #[test]
 fn migrations_have_up_and_down() {
-    let mut problems = Vec::new();
-    for migrations in migration_dirs() {
-        let mut dirs: Vec<PathBuf> = fs::read_dir(&migrations)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", rel(&migrations)))
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_dir())
-            .collect();
-        dirs.sort();
-        for dir in dirs {
-            for file in ["up.sql", "down.sql"] {
-                if !dir.join(file).is_file() {
-                    let what = if file == "up.sql" {
-                        "the migration itself"
-                    } else {
-                        "the statements that undo up.sql"
-                    };
-                    problems.push(format!(
-                        "{}: missing {file}; every migration needs up.sql and down.sql (add {file} with {what})",
-                        rel(&dir)
-                    ));
-                }
-            }
-        }
+    assert_no_problems(&repository::migrations_have_up_and_down(&project_root()));
+}
+
+// Each rule failing.
+
+/// The problems of the infrastructure rule once `from` depends on `to` (normal).
+fn core_problems_with_edge(from: &str, to: &str) -> Vec<Problem> {
+    let mut altered = metadata().clone();
+    altered.add_normal_dependency(from, to).unwrap();
+    dependencies::core_crates_free_of_infrastructure(&altered)
+}
+
+#[test]
+fn the_domain_depending_on_a_web_framework_http_client_or_database_driver_fails() {
+    for (library, kind) in [
+        ("actix-web", "a web framework"),
+        ("reqwest", "an HTTP client"),
+        ("diesel", "a database driver"),
+        ("tokio-tungstenite", "a WebSocket library"),
+    ] {
+        let problems = core_problems_with_edge("ryze-domain", library);
+        assert_eq!(problems.len(), 1, "{library}: {problems:?}");
+        assert_eq!(problems[0].rule, CORE_CRATES_RULE);
+        assert!(
+            problems[0]
+                .message
+                .contains(&format!("ryze-domain → {library}"))
+                && problems[0].message.contains(kind),
+            "{}",
+            problems[0]
+        );
+        assert!(problems[0].to_string().contains(CORE_CRATES_RULE));
     }
-    report("migrations_have_up_and_down", &problems);
+}
+
+#[test]
+fn a_use_case_crate_reaching_infrastructure_through_a_workspace_crate_fails() {
+    let problems = core_problems_with_edge("ryze-bridge-use-cases", "ryze-bridge-server");
+    assert!(!problems.is_empty());
+    assert!(problems.iter().all(|p| p.rule == CORE_CRATES_RULE));
+    assert!(
+        problems.iter().any(|p| p
+            .message
+            .contains("ryze-bridge-use-cases → ryze-bridge-server → actix-web")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn every_forbidden_family_is_recognised() {
+    for library in [
+        "actix-web",
+        "actix-ws",
+        "reqwest",
+        "hyper",
+        "diesel",
+        "diesel-async",
+        "diesel_migrations",
+        "tokio-postgres",
+        "libsqlite3-sys",
+        "deadpool-postgres",
+        "async-nats",
+        "redis",
+        "lapin",
+        "tokio-tungstenite",
+        "tungstenite",
+    ] {
+        assert!(
+            dependencies::infrastructure_kind(library).is_some(),
+            "{library}"
+        );
+    }
+    for library in [
+        "serde",
+        "thiserror",
+        "async-trait",
+        "mockall",
+        "chrono",
+        "url",
+    ] {
+        assert_eq!(
+            dependencies::infrastructure_kind(library),
+            None,
+            "{library}"
+        );
+    }
+}
+
+#[test]
+fn the_demo_build_links_simulators_and_the_rule_sees_them() {
+    let with_demo = dependencies::dependency_tree(&project_root(), &["-p", "ryze"]).unwrap();
+    let problems = dependencies::production_build_has_no_simulator(&with_demo);
+    let named: Vec<&str> = problems
+        .iter()
+        .map(|p| {
+            assert_eq!(p.rule, PRODUCTION_BUILD_RULE);
+            if p.message.contains("`chatwoot-simulator`") {
+                "chatwoot-simulator"
+            } else {
+                "engine-simulator"
+            }
+        })
+        .collect();
+    assert_eq!(
+        named,
+        ["chatwoot-simulator", "engine-simulator"],
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn a_dependency_not_taken_from_the_workspace_is_found_in_every_table() {
+    let manifest: toml::Table = r#"
+        [dependencies]
+        serde = "1"
+        thiserror.workspace = true
+        tokio = { workspace = true, features = ["rt"] }
+
+        [dev-dependencies]
+        tempfile = { version = "3" }
+
+        [target.'cfg(unix)'.build-dependencies]
+        cc = "1"
+    "#
+    .parse()
+    .unwrap();
+    let found = manifests::dependencies_not_from_the_workspace(&manifest);
+    let pairs: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(table, name)| (table.as_str(), name.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("dependencies", "serde"),
+            ("dev-dependencies", "tempfile"),
+            ("target.cfg(unix).build-dependencies", "cc"),
+        ]
+    );
+    assert!(!manifests::inherits_workspace_lints(&manifest));
+    let with_lints: toml::Table = "[lints]\nworkspace = true\n".parse().unwrap();
+    assert!(manifests::inherits_workspace_lints(&with_lints));
+    assert!(!WORKSPACE_DEPENDENCIES_RULE.is_empty());
+}
+
+/// A tree with the four core crates, `ryze-bridge-use-cases` holding `lib`.
+fn tree_with_use_case_source(name: &str, lib: &str) -> PathBuf {
+    let root = scratch_dir(name);
+    for core in dependencies::CORE_CRATES {
+        write(
+            &root.join("crates").join(core).join("src/lib.rs"),
+            "//! A core crate.\n",
+        );
+    }
+    write(&root.join("crates/ryze-bridge-use-cases/src/relay.rs"), lib);
+    root
+}
+
+#[test]
+fn a_404_match_arm_in_a_use_case_crate_fails() {
+    let root = tree_with_use_case_source(
+        "status-arm",
+        "//! Relay.\nfn classify(status: u32) -> bool {\n    match status {\n        404 => false,\n        _ => true,\n    }\n}\n",
+    );
+    let problems = sources::http_statuses_only_in_delivery_and_clients(&root);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].rule, HTTP_STATUS_RULE);
+    assert!(
+        problems[0].message.starts_with(
+            "crates/ryze-bridge-use-cases/src/relay.rs:4: the HTTP status number 404 (a match arm)"
+        ),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn a_documented_number_that_is_not_a_status_is_accepted() {
+    let root = tree_with_use_case_source(
+        "status-escaped",
+        &format!(
+            "//! Relay.\nfn is_full(count: u32) -> bool {{\n    // {NOT_AN_HTTP_STATUS_MARKER}: the batch size\n    count == 404\n}}\n"
+        ),
+    );
+    assert_no_problems(&sources::http_statuses_only_in_delivery_and_clients(&root));
+}
+
+#[test]
+fn http_status_findings_cover_names_fields_arms_and_comparisons() {
+    let lines = |source: &str| -> Vec<usize> {
+        sources::http_status_findings(source)
+            .into_iter()
+            .map(|(line, _)| line)
+            .collect()
+    };
+    // Found.
+    assert_eq!(lines("use http::StatusCode;"), [1]);
+    assert_eq!(lines("struct E { status: u16 }"), [1]);
+    assert_eq!(lines("fn f(http_status : u16) {}"), [1]);
+    assert_eq!(lines("if code == 404 {}"), [1]);
+    assert_eq!(lines("if 503 != code {}"), [1]);
+    assert_eq!(lines("matches!(s, 408 | 429)"), [1]);
+    assert_eq!(lines("    400..=499 => Kind::Client,"), [1, 1]);
+    assert_eq!(lines("    500.. => Kind::Server,"), [1]);
+    assert_eq!(
+        lines("if response.status >= 500 || 400 <= status {}"),
+        [1, 1]
+    );
+    assert_eq!(lines("assert_eq!(error.status(), Some(503));"), [1]);
+    assert_eq!(lines("    401u16 => x,"), [1]);
+    // Not statuses.
+    assert!(lines("// 404 => a comment").is_empty());
+    assert!(lines("/* match s { 404 => x } */").is_empty());
+    assert!(lines("let text = \"404 => StatusCode\";").is_empty());
+    assert!(lines("let raw = r#\"status: u16 == 404\"#;").is_empty());
+    assert!(lines("    2..=119 => \"minutes\",").is_empty());
+    assert!(lines("if name.len() > 100 {}").is_empty());
+    assert!(lines("assert_eq!(media.len(), Some(212));").is_empty());
+    assert!(lines("let timeout = Duration::from_millis(500);").is_empty());
+    assert!(lines("if x == 1000 || y == 42 || z == 4.04 {}").is_empty());
+    assert!(lines("let status: u32 = 0; let c: u16 = 1;").is_empty());
+    assert!(lines("fn f<'a>(c: char) -> bool { c == '4' }").is_empty());
+    // Lines counted across multi-line comments and strings.
+    assert_eq!(
+        lines("/*\n404 =>\n*/\nlet s = \"\n\";\nif s == 500 {}"),
+        [6]
+    );
+}
+
+#[test]
+fn a_citation_of_an_outside_document_fails_outside_ci_scripts() {
+    let root = scratch_dir("citations");
+    for (index, citation) in OUTSIDE_DOCUMENT_CITATIONS.iter().enumerate() {
+        write(
+            &root.join(format!("docs/page{index}.md")),
+            &format!("# Page\n\nSee {citation} for details.\n"),
+        );
+        write(
+            &root.join(format!(".ci/script{index}")),
+            &format!("ls {citation}\n"),
+        );
+    }
+    write(&root.join("docs/clean.md"), "# Clean\n");
+    let problems = repository::no_citation_of_outside_documents(&root);
+    let shown: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 2, "{shown:?}");
+    assert!(problems.iter().all(|p| p.rule == OUTSIDE_DOCUMENTS_RULE));
+    assert!(
+        problems[0].message.starts_with("docs/page0.md:3: "),
+        "{shown:?}"
+    );
+    assert!(
+        problems[1].message.starts_with("docs/page1.md:3: "),
+        "{shown:?}"
+    );
 }
 
 #[test]
