@@ -1,4 +1,4 @@
-//! HTTP client for the bridge's own API (RyzeIntegrations, CONTRACT.md §7), behind the
+//! HTTP client for the bridge's own API (RyzeIntegrations, docs/contract.md §7), behind the
 //! [`IntegrationGateway`](ryze_ports::IntegrationGateway) port.
 //!
 //! The wire format is written down in `docs/bridge-api.md`; the bridge server implements

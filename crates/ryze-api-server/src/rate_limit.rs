@@ -1,4 +1,4 @@
-//! Rate limiting of the `/api` scope (CONTRACT.md §2): counted per token (its hash), or
+//! Rate limiting of the `/api` scope (docs/contract.md §2): counted per token (its hash), or
 //! per client address when no token is sent; 100 requests a minute by default, and
 //! instance creation 20 a minute on top. Every response carries `X-RateLimit-Limit`,
 //! `X-RateLimit-Remaining` and `X-RateLimit-Reset` (unix seconds) of the tightest policy

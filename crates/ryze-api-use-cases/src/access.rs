@@ -1,7 +1,7 @@
 //! Who may do what: turning a presented token into a [`Principal`], and a principal plus
 //! an instance name into the instance it may act on.
 //!
-//! Rules (CONTRACT.md §2): a missing or unknown token is refused before anything else; an
+//! Rules (docs/contract.md §2): a missing or unknown token is refused before anything else; an
 //! account token sees only its account's instances, and an instance it cannot see is
 //! "not found" whether or not another account has one by that name; an instance token
 //! used on any other instance name is refused the same way whether that instance exists

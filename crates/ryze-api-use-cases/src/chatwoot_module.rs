@@ -1,4 +1,4 @@
-//! The Chatwoot module (CONTRACT.md §3): activate (`set`), inspect (`list`) and
+//! The Chatwoot module (docs/contract.md §3): activate (`set`), inspect (`list`) and
 //! deactivate (`delete`) the integration of one instance.
 //!
 //! Activation order: who may act on the instance → is the body valid → is a bridge
@@ -513,7 +513,7 @@ impl ControlPlane {
 
     /// Asks the bridge to stop the integration and delete its inbox (30 s budget). The
     /// bridge not knowing it counts as done; any other failure is logged and the caller
-    /// goes on removing the local row (CONTRACT.md §3).
+    /// goes on removing the local row (docs/contract.md §3).
     pub(crate) async fn tear_down_on_bridge(
         &self,
         gateway: &dyn IntegrationGateway,

@@ -7,7 +7,7 @@ use ryze_ports::{IntegrationGateway, SecretVault, Store, StoreError};
 
 use crate::EventHub;
 
-/// How long each operation may wait for the bridge (CONTRACT.md §3).
+/// How long each operation may wait for the bridge (docs/contract.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budgets {
     pub activate: Duration,

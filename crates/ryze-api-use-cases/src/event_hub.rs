@@ -1,4 +1,4 @@
-//! The event hub (CONTRACT.md §5, `docs/engine-contract.md` §1, `docs/event-stream.md`):
+//! The event hub (docs/contract.md §5, `docs/engine-contract.md` §1, `docs/event-stream.md`):
 //! the WhatsApp engine's events come in one at a time, the events of instances with a
 //! Chatwoot integration are kept durably, and the bridge reads them through one live
 //! stream per instance, acknowledging what it has taken over.

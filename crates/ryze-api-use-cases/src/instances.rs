@@ -1,4 +1,4 @@
-//! Instances (CONTRACT.md §4): create (with an optional inline Chatwoot block), list and
+//! Instances (docs/contract.md §4): create (with an optional inline Chatwoot block), list and
 //! delete. Creating and deleting need the account token; listing works with either.
 
 use chrono::Utc;

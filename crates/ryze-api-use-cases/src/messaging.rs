@@ -1,4 +1,4 @@
-//! Sending to WhatsApp through the API (CONTRACT.md §6, `docs/api.md` "Messages"): the
+//! Sending to WhatsApp through the API (docs/contract.md §6, `docs/api.md` "Messages"): the
 //! message endpoints' use cases, which hand each command to the WhatsApp engine
 //! (`docs/engine-contract.md` §5) through the [`WhatsAppSender`] port.
 //!

@@ -26,8 +26,9 @@
 //! **No retries** here: the bridge's queue decides, from
 //! [`ChatwootError::is_transient`](ryze_ports::ChatwootError::is_transient).
 //!
-//! Request shapes follow Chatwoot's OpenAPI description (`shared/contracts`) and, where it
-//! is silent or wrong, Chatwoot's controllers and jbuilder views.
+//! Request shapes follow Chatwoot's OpenAPI description (vendored in
+//! `crates/chatwoot-simulator/contracts/`) and, where it is silent or wrong, Chatwoot's
+//! controllers and jbuilder views.
 
 mod api;
 mod client;

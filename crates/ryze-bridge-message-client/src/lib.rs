@@ -1,4 +1,4 @@
-//! The bridge's client of the API's message endpoints (CONTRACT.md §6, `docs/api.md`
+//! The bridge's client of the API's message endpoints (docs/contract.md §6, `docs/api.md`
 //! "Messages"): the [`WhatsAppSender`](ryze_ports::WhatsAppSender) port over HTTP.
 //!
 //! Each command is `POST {API_URL}/api/message/text|media|reaction/{instanceId}` or

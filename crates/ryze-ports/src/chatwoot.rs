@@ -6,7 +6,7 @@
 //! Chatwoot's whole payloads. Ids are newtypes so that a conversation's `display_id`
 //! (what every conversation path uses) cannot be mixed up with another id.
 //!
-//! Errors keep what the API side classifies on (CONTRACT.md §3): the status, URL and raw
+//! Errors keep what the API side classifies on (docs/contract.md §3): the status, URL and raw
 //! body of a refusal, or a readable reason why Chatwoot could not be reached. No error
 //! text and no `Debug` output ever contains the API token.
 

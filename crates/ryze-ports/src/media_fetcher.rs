@@ -1,5 +1,5 @@
 //! Fetching a file from a URL a caller gave us (`mediaUrl` of
-//! `POST /api/message/media`, CONTRACT.md §6): the API downloads it itself, through the
+//! `POST /api/message/media`, docs/contract.md §6): the API downloads it itself, through the
 //! outbound-address guard, and hands the engine the bytes (`docs/engine-contract.md` §5:
 //! the API never sends the engine a URL).
 

@@ -1,6 +1,6 @@
 //! Sending to WhatsApp: the commands of `docs/engine-contract.md` §5. Two adapters
 //! implement it: the API's client of the WhatsApp engine (`ENGINE_URL`), and the
-//! bridge's client of the API's message endpoints (CONTRACT.md §6). Both report the
+//! bridge's client of the API's message endpoints (docs/contract.md §6). Both report the
 //! engine's error codes in the same terms, so a caller decides retries the same way.
 
 use async_trait::async_trait;

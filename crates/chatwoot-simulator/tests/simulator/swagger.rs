@@ -1,5 +1,6 @@
 //! Validates response bodies against the response schemas of the vendored
-//! Chatwoot OpenAPI 3.1 file (`shared/contracts/chatwoot-swagger.json`), with
+//! Chatwoot OpenAPI 3.1 file (`contracts/chatwoot-swagger.json` in this crate, see
+//! `contracts/README.md` for its provenance), with
 //! `$ref`s resolved against its `components`, using the `jsonschema` crate.
 //!
 //! Where the spec and Chatwoot's jbuilder views disagree, the simulator follows
@@ -31,17 +32,17 @@ pub(crate) const KNOWN_SPEC_NULLS: &[&str] = &[
 fn swagger() -> &'static Value {
     static SWAGGER: OnceLock<Value> = OnceLock::new();
     SWAGGER.get_or_init(|| {
-        // `shared/` sits beside the repository checkout (as in CI); override with
-        // CHATWOOT_SWAGGER_PATH when it lives elsewhere.
+        // Vendored in the crate (`contracts/README.md`); CHATWOOT_SWAGGER_PATH checks
+        // another copy (a newer Chatwoot release) instead.
         let path = std::env::var("CHATWOOT_SWAGGER_PATH").unwrap_or_else(|_| {
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/contracts/chatwoot-swagger.json"
+                "/contracts/chatwoot-swagger.json"
             )
             .to_owned()
         });
         let text = std::fs::read_to_string(&path).unwrap_or_else(|error| {
-            panic!("read {path} (set CHATWOOT_SWAGGER_PATH to the vendored spec): {error}")
+            panic!("read {path} (the vendored Chatwoot OpenAPI file): {error}")
         });
         serde_json::from_str(&text).expect("swagger is JSON")
     })

@@ -1,4 +1,4 @@
-//! The Chatwoot module (CONTRACT.md §3): `set`, `list` and `delete` on
+//! The Chatwoot module (docs/contract.md §3): `set`, `list` and `delete` on
 //! `/api/chatwoot/{…}/{instance}`. Their success bodies carry no `success` field, as
 //! documented.
 

@@ -1,4 +1,4 @@
-//! Instances (CONTRACT.md §4): `POST /api/instance/new`, `GET /api/instance/list`,
+//! Instances (docs/contract.md §4): `POST /api/instance/new`, `GET /api/instance/list`,
 //! `DELETE /api/instance/delete/{instance}`. Success bodies follow the product's general
 //! shape `{"success": true, "message"?, "data"?}`.
 

@@ -1,4 +1,4 @@
-//! The message endpoints (CONTRACT.md §6, `docs/api.md` "Messages"):
+//! The message endpoints (docs/contract.md §6, `docs/api.md` "Messages"):
 //! `POST /api/message/{text,media,reaction}/{instance}`, `POST /api/chat/edit/{instance}`,
 //! `DELETE` (or `POST`) `/api/chat/delete/{instance}`, `POST /api/chat/markRead/{instance}`
 //! and `GET /api/chat/base64/{instance}?messageId=`.
