@@ -9,3 +9,12 @@ pub mod commands;
 pub mod demo;
 pub mod settings;
 pub mod wiring;
+
+/// What `ryze demo` answers in a build without the `demo` feature, such as the
+/// production build (`cargo build --release -p ryze --no-default-features`, see
+/// `docs/configuration.md`), which links no simulator.
+pub const DEMO_NOT_IN_THIS_BUILD: &str = "`ryze demo` is not in this build: it was built \
+     without the `demo` feature, as the production build (`cargo build --release -p ryze \
+     --no-default-features`) is, which leaves the Chatwoot and WhatsApp engine simulators \
+     out. Run the demo from a checkout with `cargo run --release -p ryze -- demo` (the \
+     default features include `demo`).";

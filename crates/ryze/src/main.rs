@@ -37,8 +37,8 @@ enum Command {
     /// Apply pending database migrations.
     Migrate,
     /// Play the whole product on loopback: API, bridge, and Chatwoot and WhatsApp
-    /// simulators, with a short conversation both ways printed step by step.
-    #[cfg(feature = "demo")]
+    /// simulators, with a short conversation both ways printed step by step (not in the
+    /// production build, which leaves the simulators out).
     Demo,
     /// Manage accounts.
     Account {
@@ -97,17 +97,13 @@ fn init_logging(settings: &Settings, default_filter: &str) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = settings::load(cli.config.as_deref())?;
     // The demo prints its own story; only problems are logged.
-    #[cfg(feature = "demo")]
     let default_filter = match cli.command {
         Command::Demo => "warn",
         _ => settings.log.filter.as_str(),
     };
-    #[cfg(not(feature = "demo"))]
-    let default_filter = settings.log.filter.as_str();
     init_logging(&settings, default_filter);
     match cli.command {
-        #[cfg(feature = "demo")]
-        Command::Demo => ryze::demo::run().await,
+        Command::Demo => run_demo().await,
         Command::Serve => ryze::commands::serve(&settings).await,
         Command::Api => ryze::commands::serve_api(&settings).await,
         Command::Bridge => ryze::commands::serve_bridge(&settings).await,
@@ -126,6 +122,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: KeysCommand::Rotate,
         } => ryze::commands::rotate_keys(&settings).await,
     }
+}
+
+/// `ryze demo`, in a build with the `demo` feature (the default).
+#[cfg(feature = "demo")]
+async fn run_demo() -> anyhow::Result<()> {
+    ryze::demo::run().await
+}
+
+/// `ryze demo` in the production build: says how to get a build that has it.
+#[cfg(not(feature = "demo"))]
+async fn run_demo() -> anyhow::Result<()> {
+    anyhow::bail!(ryze::DEMO_NOT_IN_THIS_BUILD)
 }
 
 #[actix_web::main]
