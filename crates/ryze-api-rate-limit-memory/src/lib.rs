@@ -6,17 +6,26 @@
 //! are not counted). Once the window has passed, the next request opens a new one. This
 //! is the `INCR` + `EXPIRE` behaviour the port documents.
 //!
-//! Memory stays bounded: expired windows are swept once the requests since the last sweep
-//! reach [`SWEEP_EVERY_HITS`] or the number of windows the last sweep kept, whichever is
-//! larger. So at most about twice the keys active within one window (plus
-//! [`SWEEP_EVERY_HITS`]) are held, and a sweep's cost is spread over at least as many
-//! requests as it scans (amortised O(1) per request, even with many live keys).
+//! Memory is bounded whatever the request rate: at most `max_windows` windows are held
+//! (default [`DEFAULT_MAX_WINDOWS`]), plus one overflow window per policy and shard.
+//! When a shard is full and a new key arrives, the shard's expired windows are swept
+//! (at most once a second); if it is still full, the new key is counted in the shard's
+//! overflow window for that policy, shared by every key that did not fit. A flood of
+//! new keys therefore cannot evict live windows (resetting their counts) nor grow the
+//! map; it only limits the newcomers together.
 //!
-//! The state sits behind a `std::sync::Mutex`, held only for a map lookup (and, now and
-//! then, a sweep); nothing awaits while it is held.
+//! Expired windows are also swept once the requests since the last sweep reach
+//! [`SWEEP_EVERY_HITS`] or the number of windows the last sweep kept, whichever is
+//! larger, so a sweep's cost is spread over at least as many requests as it scans.
+//!
+//! The windows sit in [`SHARDS`] shards, each behind its own `std::sync::Mutex` held
+//! only for a map lookup (and, now and then, a sweep); nothing awaits while it is held.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -25,13 +34,27 @@ use ryze_ports::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter
 /// Fewest requests between two sweeps of expired windows.
 pub const SWEEP_EVERY_HITS: usize = 1024;
 
+/// Most windows held by default (a few tens of bytes each plus the key).
+pub const DEFAULT_MAX_WINDOWS: usize = 100_000;
+
+/// Number of independently locked shards.
+pub const SHARDS: usize = 16;
+
+/// Shortest time between two sweeps forced by a full shard.
+const FORCED_SWEEP_INTERVAL: TimeDelta = TimeDelta::seconds(1);
+
 /// Where the limiter reads the time; injectable for tests.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 
 /// The in-process limiter. Share it through an `Arc`.
 pub struct InMemoryRateLimiter {
     clock: Clock,
-    state: Mutex<Windows>,
+    shards: Vec<Mutex<Shard>>,
+    hasher: RandomState,
+    windows_per_shard: usize,
+    hits_since_sweep: AtomicUsize,
+    /// Windows kept by the last sweep.
+    kept_by_last_sweep: AtomicUsize,
 }
 
 struct Window {
@@ -39,70 +62,124 @@ struct Window {
     resets_at: DateTime<Utc>,
 }
 
-struct Windows {
-    /// Policy name → key → its current window.
-    by_policy: HashMap<&'static str, HashMap<String, Window>>,
-    hits_since_sweep: usize,
-    /// Windows kept by the last sweep.
-    kept_by_last_sweep: usize,
+#[derive(Default)]
+struct Shard {
+    /// (policy name, key) → its current window.
+    windows: HashMap<(&'static str, String), Window>,
+    /// Policy name → the window shared by the keys that did not fit.
+    overflow: HashMap<&'static str, Window>,
+    /// No sweep forced by a full shard before this instant.
+    next_forced_sweep: Option<DateTime<Utc>>,
 }
 
 impl InMemoryRateLimiter {
-    /// A limiter on the system clock.
+    /// A limiter on the system clock holding at most [`DEFAULT_MAX_WINDOWS`] windows.
     pub fn new() -> Self {
         Self::with_clock(Arc::new(Utc::now))
     }
 
     /// A limiter reading the time from `clock`.
     pub fn with_clock(clock: Clock) -> Self {
+        Self::with_clock_and_capacity(clock, DEFAULT_MAX_WINDOWS)
+    }
+
+    /// A limiter on the system clock holding at most `max_windows` windows (plus the
+    /// overflow windows).
+    pub fn with_capacity(max_windows: usize) -> Self {
+        Self::with_clock_and_capacity(Arc::new(Utc::now), max_windows)
+    }
+
+    /// A limiter reading the time from `clock`, holding at most `max_windows` windows.
+    pub fn with_clock_and_capacity(clock: Clock, max_windows: usize) -> Self {
         Self {
             clock,
-            state: Mutex::new(Windows {
-                by_policy: HashMap::new(),
-                hits_since_sweep: 0,
-                kept_by_last_sweep: 0,
-            }),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            hasher: RandomState::new(),
+            windows_per_shard: max_windows.div_ceil(SHARDS).max(1),
+            hits_since_sweep: AtomicUsize::new(0),
+            kept_by_last_sweep: AtomicUsize::new(0),
         }
     }
 
     /// Windows currently held in memory, expired ones not yet swept included.
     pub fn tracked_windows(&self) -> usize {
-        self.lock().by_policy.values().map(HashMap::len).sum()
+        (0..self.shards.len())
+            .map(|index| {
+                let shard = self.lock(index);
+                shard.windows.len() + shard.overflow.len()
+            })
+            .sum()
+    }
+
+    fn shard_of(&self, policy: &RateLimitPolicy, key: &str) -> usize {
+        let hash = self.hasher.hash_one((policy.name, key));
+        // The remainder is below SHARDS, so it fits a usize.
+        usize::try_from(hash % SHARDS as u64).unwrap_or(0)
     }
 
     /// Counts one request; see the crate documentation.
     fn count(&self, key: &str, policy: &RateLimitPolicy) -> RateLimitDecision {
         let now = (self.clock)();
-        let mut windows = self.lock();
-        windows.sweep_if_due(now);
-
-        let policy_windows = windows.by_policy.entry(policy.name).or_default();
-        let window = match policy_windows.get_mut(key) {
-            Some(window) if window.resets_at > now => window,
-            Some(expired) => {
-                *expired = Window::opening(now, policy);
-                expired
-            }
-            None => policy_windows
-                .entry(key.to_owned())
-                .or_insert_with(|| Window::opening(now, policy)),
+        self.sweep_if_due(now);
+        let mut guard = self.lock(self.shard_of(policy, key));
+        let shard = &mut *guard;
+        let own_key = (policy.name, key.to_owned());
+        let window = if shard.windows.contains_key(&own_key)
+            || shard.has_room(self.windows_per_shard, now)
+        {
+            shard
+                .windows
+                .entry(own_key)
+                .or_insert_with(|| Window::opening(now, policy))
+        } else {
+            shard
+                .overflow
+                .entry(policy.name)
+                .or_insert_with(|| Window::opening(now, policy))
         };
+        if window.resets_at <= now {
+            *window = Window::opening(now, policy);
+        }
         let allowed = window.count < policy.limit;
         if allowed {
             window.count += 1;
         }
-        RateLimitDecision {
-            allowed,
-            limit: policy.limit,
-            remaining: policy.limit.saturating_sub(window.count),
-            resets_at: window.resets_at,
-        }
+        window.decision(allowed, policy)
     }
 
-    /// The state, even if a thread panicked while holding it: the counters stay
+    /// The current window of `key`, uncounted.
+    fn look(&self, key: &str, policy: &RateLimitPolicy) -> Option<RateLimitDecision> {
+        let now = (self.clock)();
+        let shard = self.lock(self.shard_of(policy, key));
+        let window = shard
+            .windows
+            .get(&(policy.name, key.to_owned()))
+            .filter(|window| window.resets_at > now)?;
+        Some(window.decision(window.count < policy.limit, policy))
+    }
+
+    fn sweep_if_due(&self, now: DateTime<Utc>) {
+        let hits = self.hits_since_sweep.fetch_add(1, Ordering::Relaxed) + 1;
+        if hits < SWEEP_EVERY_HITS.max(self.kept_by_last_sweep.load(Ordering::Relaxed)) {
+            return;
+        }
+        self.hits_since_sweep.store(0, Ordering::Relaxed);
+        let kept = (0..self.shards.len())
+            .map(|index| {
+                let mut shard = self.lock(index);
+                shard.sweep(now);
+                shard.windows.len() + shard.overflow.len()
+            })
+            .sum();
+        self.kept_by_last_sweep.store(kept, Ordering::Relaxed);
+    }
+
+    /// A shard, even if a thread panicked while holding it: the counters stay
     /// consistent (every update is a single assignment), so going on is safe.
-    fn lock(&self) -> std::sync::MutexGuard<'_, Windows> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self, index: usize) -> MutexGuard<'_, Shard> {
+        self.shards[index]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -123,20 +200,35 @@ impl Window {
                 .unwrap_or(DateTime::<Utc>::MAX_UTC),
         }
     }
+
+    fn decision(&self, allowed: bool, policy: &RateLimitPolicy) -> RateLimitDecision {
+        RateLimitDecision {
+            allowed,
+            limit: policy.limit,
+            remaining: policy.limit.saturating_sub(self.count),
+            resets_at: self.resets_at,
+        }
+    }
 }
 
-impl Windows {
-    fn sweep_if_due(&mut self, now: DateTime<Utc>) {
-        self.hits_since_sweep += 1;
-        if self.hits_since_sweep < SWEEP_EVERY_HITS.max(self.kept_by_last_sweep) {
-            return;
+impl Shard {
+    fn sweep(&mut self, now: DateTime<Utc>) {
+        self.windows.retain(|_, window| window.resets_at > now);
+        self.overflow.retain(|_, window| window.resets_at > now);
+    }
+
+    /// Whether a new key's window fits, after sweeping a full shard (at most once a
+    /// second, so a flood of new keys does not make every request scan the shard).
+    fn has_room(&mut self, windows_per_shard: usize, now: DateTime<Utc>) -> bool {
+        if self.windows.len() < windows_per_shard {
+            return true;
         }
-        self.by_policy.retain(|_, keys| {
-            keys.retain(|_, window| window.resets_at > now);
-            !keys.is_empty()
-        });
-        self.kept_by_last_sweep = self.by_policy.values().map(HashMap::len).sum();
-        self.hits_since_sweep = 0;
+        if self.next_forced_sweep.is_some_and(|next| now < next) {
+            return false;
+        }
+        self.sweep(now);
+        self.next_forced_sweep = now.checked_add_signed(FORCED_SWEEP_INTERVAL);
+        self.windows.len() < windows_per_shard
     }
 }
 
@@ -148,6 +240,14 @@ impl RateLimiter for InMemoryRateLimiter {
         policy: &RateLimitPolicy,
     ) -> Result<RateLimitDecision, RateLimitError> {
         Ok(self.count(key, policy))
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+    ) -> Result<Option<RateLimitDecision>, RateLimitError> {
+        Ok(self.look(key, policy))
     }
 }
 
@@ -320,5 +420,70 @@ mod tests {
         assert_eq!(limiter.tracked_windows(), 1);
         let steady_hits = u32::try_from(steady_hits_before_sweep + 1).unwrap();
         assert_eq!(steady.remaining, GLOBAL.limit - steady_hits);
+    }
+
+    #[tokio::test]
+    async fn peek_reads_the_window_without_counting() {
+        let clock = ManualClock::new();
+        let limiter = clock.limiter();
+        assert_eq!(limiter.peek("k", &INSTANCE_CREATION).await.unwrap(), None);
+        for _ in 0..20 {
+            hit(&limiter, "k", &INSTANCE_CREATION).await;
+        }
+        let seen = limiter
+            .peek("k", &INSTANCE_CREATION)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!seen.allowed);
+        assert_eq!(seen.remaining, 0);
+        assert_eq!(seen.resets_at, clock.at(Duration::from_secs(60)));
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(limiter.peek("k", &INSTANCE_CREATION).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn memory_stays_bounded_whatever_the_number_of_keys() {
+        let clock = ManualClock::new();
+        let (start, elapsed) = (clock.start, Arc::clone(&clock.elapsed_ms));
+        let max_windows = 64;
+        let limiter = InMemoryRateLimiter::with_clock_and_capacity(
+            Arc::new(move || start + TimeDelta::milliseconds(elapsed.load(Ordering::SeqCst))),
+            max_windows,
+        );
+        let policy = RateLimitPolicy {
+            name: "unauthenticated",
+            limit: 5,
+            window: Duration::from_secs(60),
+        };
+        // A live key before the flood keeps its own window and count.
+        for _ in 0..3 {
+            hit(&limiter, "steady", &policy).await;
+        }
+        let mut refused = 0;
+        for client in 0..20_000 {
+            if !hit(&limiter, &format!("client-{client}"), &policy)
+                .await
+                .allowed
+            {
+                refused += 1;
+            }
+        }
+        assert!(
+            limiter.tracked_windows() <= max_windows + SHARDS,
+            "{} windows held",
+            limiter.tracked_windows()
+        );
+        assert!(
+            refused > 19_000,
+            "the keys that did not fit share overflow windows: {refused} refused"
+        );
+        let steady = hit(&limiter, "steady", &policy).await;
+        assert_eq!((steady.allowed, steady.remaining), (true, 1));
+
+        // Once the windows have passed, new keys get windows of their own again.
+        clock.advance(Duration::from_secs(61));
+        let fresh = hit(&limiter, "client-after", &policy).await;
+        assert_eq!((fresh.allowed, fresh.remaining), (true, 4));
     }
 }

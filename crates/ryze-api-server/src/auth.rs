@@ -1,5 +1,6 @@
-//! Reading the token a request presents, and the `Authenticated` extractor that turns it
-//! into a principal.
+//! Reading the token a request presents, and the `Authenticated` extractor that hands
+//! handlers the principal the `/api` middleware (`rate_limit`) resolved it to, before
+//! any body was read.
 //!
 //! Accepted places, in order: the `token` header, then `Authorization: Bearer <token>`.
 //! The `?token=` query parameter is reserved for WebSocket upgrades (browsers cannot set
@@ -7,12 +8,14 @@
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{HeaderMap, AUTHORIZATION};
-use actix_web::{web, FromRequest, HttpRequest};
-use futures::future::LocalBoxFuture;
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures::future::{ready, Ready};
+use ryze_api_use_cases::{AuthError, MessagingCaller};
 use ryze_domain::Principal;
 
 use crate::error_status::HttpStatus;
-use crate::{ApiError, ApiState};
+use crate::ApiError;
 
 /// The token presented in the headers, if any (not validated).
 pub(crate) fn presented_token(headers: &HeaderMap) -> Option<&str> {
@@ -26,29 +29,34 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Option<&str> {
         .then(|| credentials.trim())
 }
 
-/// The caller, authenticated. Extracting it answers 401 on a missing or unknown token.
+/// The caller, authenticated by the middleware. A request that reached a handler
+/// without it is a wiring mistake (500).
 pub(crate) struct Authenticated(pub Principal);
+
+/// The caller the middleware put in the request's extensions.
+pub(crate) fn authenticated_caller(request: &HttpRequest) -> Result<MessagingCaller, ApiError> {
+    request
+        .extensions()
+        .get::<MessagingCaller>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error: the request was not authenticated",
+            )
+        })
+}
 
 impl FromRequest for Authenticated {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<ApiState>>().cloned();
-        let token = presented_token(request.headers()).map(str::to_owned);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| {
-                ApiError::new(
-                    actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error: API state not configured",
-                )
-            })?;
-            state
-                .control_plane
-                .authenticate(token.as_deref())
-                .await
-                .map(Authenticated)
-                .map_err(HttpStatus::into_api_error)
+        ready(match authenticated_caller(request) {
+            Ok(MessagingCaller::Token(principal)) => Ok(Authenticated(principal)),
+            // The bridge is let through on the message scopes only.
+            Ok(MessagingCaller::Bridge) => Err(AuthError::InvalidToken.into_api_error()),
+            Err(error) => Err(error),
         })
     }
 }

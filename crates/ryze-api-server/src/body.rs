@@ -4,11 +4,16 @@
 //! The body is read whatever its `Content-Type` says (curl's `-d` sends
 //! `application/x-www-form-urlencoded` by default, and refusing that helps nobody); it
 //! must be a JSON object.
+//!
+//! Compressed request bodies are refused (415): inflating them would cost memory and
+//! time before the size limit could be checked.
 
 use actix_web::dev::Payload;
+use actix_web::http::header::{HeaderMap, CONTENT_ENCODING, CONTENT_LENGTH};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -66,6 +71,50 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             parse_json(&bytes).map(JsonBody)
         })
     }
+}
+
+/// 415 for a request body sent with a `Content-Encoding` other than `identity`.
+pub(crate) fn refuse_request_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
+    let encoded = headers.get_all(CONTENT_ENCODING).any(|value| {
+        value
+            .to_str()
+            .map_or(true, |value| !value.trim().eq_ignore_ascii_case("identity"))
+    });
+    if encoded {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "compressed request bodies are not accepted: send the body without Content-Encoding",
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a body by hand (after the caller was authenticated), refusing it with
+/// `too_large()` as soon as it passes `limit` bytes.
+pub(crate) async fn read_limited(
+    headers: &HeaderMap,
+    mut payload: web::Payload,
+    limit: usize,
+    too_large: impl Fn() -> ApiError,
+) -> Result<Vec<u8>, ApiError> {
+    refuse_request_encoding(headers)?;
+    let announced = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<usize>().ok());
+    if announced.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(announced.unwrap_or(0));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|error| invalid_body(format!("could not read the request body: {error}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Query-string errors in the envelope too.

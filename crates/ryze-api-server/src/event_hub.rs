@@ -3,17 +3,16 @@
 //! bridge's stream (`GET /ws/chatwoot/{instanceId}`) and the metrics (`GET /metrics`).
 //!
 //! Each is authenticated by a shared secret of its own, sent as
-//! `Authorization: Bearer <secret>` and compared in constant time. The secrets never
-//! appear in a log, an error or a response.
+//! `Authorization: Bearer <secret>` and compared in constant time (`ryze-http-auth`,
+//! shared with the bridge). The secrets never appear in a log, an error or a response.
 
 use std::time::Duration;
 
-use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
-use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
+use secrecy::SecretString;
 
-use crate::ApiError;
+use crate::{ApiError, ApiState};
 
 /// Largest event the engine may post (`docs/engine-contract.md` §1).
 pub const ENGINE_EVENT_BODY_LIMIT_BYTES: usize = 8 * 1024 * 1024;
@@ -74,37 +73,26 @@ impl std::fmt::Debug for EventHubRoutes {
     }
 }
 
-/// The credentials of `Authorization: Bearer <credentials>`, if any.
-pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let authorization = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, credentials) = authorization.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| credentials.trim())
-        .filter(|credentials| !credentials.is_empty())
+/// 401 `Missing token` without `Authorization: Bearer`, 401 `Invalid token` when it is
+/// not `expected`.
+pub(crate) fn require_bearer(headers: &HeaderMap, expected: &SecretString) -> Result<(), ApiError> {
+    ryze_http_auth::check_bearer(headers, expected)
+        .map_err(|rejection| ApiError::new(StatusCode::UNAUTHORIZED, rejection.to_string()))
 }
 
-/// 401 `Missing token` without a token, 401 `Invalid token` when it is not `expected`.
-pub(crate) fn check_secret(
-    presented: Option<&str>,
-    expected: &SecretString,
-) -> Result<(), ApiError> {
-    let presented =
-        presented.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "Missing token"))?;
-    let matches: bool = presented
-        .as_bytes()
-        .ct_eq(expected.expose_secret().as_bytes())
-        .into();
-    if matches {
-        Ok(())
-    } else {
-        Err(ApiError::new(StatusCode::UNAUTHORIZED, "Invalid token"))
-    }
+/// Whether `presented` is the bridge's token (constant time). Never with no
+/// `BRIDGE_TOKEN` configured.
+pub(crate) fn is_bridge_token(state: &ApiState, presented: &str) -> bool {
+    state
+        .event_hub
+        .bridge_token
+        .as_ref()
+        .is_some_and(|expected| ryze_http_auth::secret_matches(presented, expected))
 }
 
 #[cfg(test)]
 mod tests {
-    use actix_web::http::header::HeaderValue;
+    use actix_web::http::header::{HeaderValue, AUTHORIZATION};
 
     use super::*;
 
@@ -115,24 +103,16 @@ mod tests {
     }
 
     #[test]
-    fn only_a_bearer_authorization_counts() {
-        assert_eq!(bearer_token(&authorization("Bearer abc ")), Some("abc"));
-        assert_eq!(bearer_token(&authorization("bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(&authorization("Basic abc")), None);
-        assert_eq!(bearer_token(&authorization("Bearer  ")), None);
-        assert_eq!(bearer_token(&HeaderMap::new()), None);
-    }
-
-    #[test]
     fn secrets_are_checked_and_never_echoed() {
         let expected = SecretString::from("s3cret-engine-token");
-        assert!(check_secret(Some("s3cret-engine-token"), &expected).is_ok());
-        let wrong = check_secret(Some("s3cret-engine-tokeN"), &expected).unwrap_err();
+        assert!(require_bearer(&authorization("Bearer s3cret-engine-token"), &expected).is_ok());
+        let wrong =
+            require_bearer(&authorization("Bearer s3cret-engine-tokeN"), &expected).unwrap_err();
         assert_eq!(
             (wrong.status, wrong.message.as_str()),
             (StatusCode::UNAUTHORIZED, "Invalid token")
         );
-        let missing = check_secret(None, &expected).unwrap_err();
+        let missing = require_bearer(&HeaderMap::new(), &expected).unwrap_err();
         assert_eq!(missing.message, "Missing token");
         let routes = EventHubRoutes {
             engine_token: Some(expected),

@@ -10,6 +10,7 @@ mod body;
 mod envelope;
 mod error_status;
 mod event_hub;
+mod media_work;
 mod rate_limit;
 mod request_span;
 mod routes;
@@ -22,7 +23,8 @@ use ryze_ports::RateLimiter;
 
 pub use envelope::ApiError;
 pub use event_hub::{EventHubRoutes, EventStreamSettings, ENGINE_EVENT_BODY_LIMIT_BYTES};
-pub use rate_limit::RateLimits;
+pub use media_work::{MediaWorkLimit, MediaWorkPermit, DEFAULT_MEDIA_CONCURRENCY};
+pub use rate_limit::{RateLimits, DEFAULT_UNAUTHENTICATED_PER_MINUTE};
 pub use request_span::PathOnlyRootSpan;
 pub use routes::engine_events::ENGINE_NOT_CONFIGURED;
 pub use routes::event_stream::{
@@ -47,12 +49,15 @@ pub struct ApiState {
     /// The message endpoints' use cases (`/api/message/…`, `/api/chat/…`); the bridge
     /// is recognised there by `event_hub.bridge_token`.
     pub messaging: Messaging,
+    /// The cap on media requests (upload and download) handled at once.
+    pub media_work: MediaWorkLimit,
 }
 
 /// Registers the health probes, the event hub's routes (`POST /engine/v1/events`,
 /// `GET /ws/chatwoot/{instanceId}`, `GET /metrics`, none of them rate limited), the
 /// message endpoints (`/api/message/…`, `/api/chat/…`: rate limited except for the
-/// bridge) and the `/api` scope on an actix-web `App`.
+/// bridge) and the `/api` scope on an actix-web `App`. Every `/api` request is
+/// authenticated before its body is read.
 pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clone {
     move |config: &mut web::ServiceConfig| {
         let body_limit = state.body_limit_bytes;

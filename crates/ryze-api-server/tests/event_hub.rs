@@ -373,6 +373,7 @@ impl TestApi {
                 stream: options.stream,
             },
             messaging: ryze_api_use_cases::Messaging::without_engine(control_plane.clone()),
+            media_work: ryze_api_server::MediaWorkLimit::default(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
@@ -882,8 +883,12 @@ async fn the_stream_is_refused_without_a_bridge_a_token_or_an_integration() {
             "{instance}"
         );
     }
-    // The token may come in the query string.
-    let mut socket = connect_with(&format!("{}?token={BRIDGE_TOKEN}", url(SUPORTE)), None)
+    // The token is not read from the query string (query strings end up in logs).
+    assert_eq!(
+        refused_upgrade(&format!("{}?token={BRIDGE_TOKEN}", url(SUPORTE)), None).await,
+        (401, "Missing token".to_owned())
+    );
+    let mut socket = connect_with(&url(SUPORTE), Some(BRIDGE_TOKEN))
         .await
         .unwrap();
     assert_eq!(next_frame(&mut socket).await["type"], "hello");

@@ -13,7 +13,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use ryze_api_rate_limit_memory::InMemoryRateLimiter;
-use ryze_api_server::{ApiState, EventHubRoutes, RateLimits, MEDIA_BODY_LIMIT_BYTES};
+use ryze_api_server::{
+    ApiState, EventHubRoutes, MediaWorkLimit, RateLimits, MEDIA_BODY_LIMIT_BYTES,
+};
 use ryze_api_use_cases::{Budgets, ControlPlane, Messaging, MessagingEngine, MessagingSettings};
 use ryze_domain::{
     Account, AccountId, AccountName, Instance, InstanceId, InstanceName, Principal, TokenHash,
@@ -113,6 +115,7 @@ fn state_with(
             ..Default::default()
         },
         messaging,
+        media_work: MediaWorkLimit::default(),
     }
 }
 
@@ -619,4 +622,69 @@ async fn the_message_scopes_leave_the_rest_of_the_api_alone() {
         (status, body),
         (StatusCode::NOT_FOUND, envelope("instance not found"))
     );
+}
+
+#[actix_web::test]
+async fn compressed_request_bodies_are_refused_with_415() {
+    let app = app!(state(MockWhatsAppSender::new()));
+    for (uri, token) in [
+        ("/api/message/text/suporte", ACCOUNT_TOKEN),
+        ("/api/message/text/ins_vendas", BRIDGE_TOKEN),
+        ("/api/instance/new", ACCOUNT_TOKEN),
+    ] {
+        let request = post(uri, Some(token), &text_body())
+            .insert_header(("content-encoding", "gzip"))
+            .set_payload(vec![0x1f, 0x8b, 0x08, 0x00]);
+        let (status, body, _) = ask!(app, request);
+        assert_eq!(
+            (status, error_message(&body)),
+            (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "compressed request bodies are not accepted: send the body without Content-Encoding"
+            ),
+            "{uri}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn media_work_is_capped_by_the_permits() {
+    let mut state = state(MockWhatsAppSender::new());
+    state.media_work = MediaWorkLimit::new(1, std::time::Duration::from_millis(20));
+    let held_elsewhere = state.media_work.hold().await.unwrap();
+    let app = app!(state);
+    let (status, body, _) = ask!(
+        app,
+        account_post(
+            "/api/message/media/suporte",
+            &json!({"number": "5511912345678", "mediaType": "image", "mediaUrl": "https://example.com/a.png"})
+        )
+    );
+    assert_eq!(
+        (status, error_message(&body)),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many media requests in progress; try again in a few seconds"
+        )
+    );
+    let (status, _, _) = ask!(app, account_get("/api/chat/base64/suporte?messageId=abc"));
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    drop(held_elsewhere);
+}
+
+#[actix_web::test]
+async fn an_unknown_token_is_refused_before_the_media_body_is_read() {
+    let app = app!(state(MockWhatsAppSender::new()));
+    // A body over the media limit: read first, it would be a 413.
+    let request = test::TestRequest::post()
+        .uri("/api/message/media/suporte")
+        .insert_header(("authorization", "Bearer ryzeacc_made_up"))
+        .insert_header(("content-length", (MEDIA_BODY_LIMIT_BYTES + 1).to_string()))
+        .set_payload(vec![b' '; 16]);
+    let (status, body, limited) = ask!(app, request);
+    assert_eq!(
+        (status, error_message(&body)),
+        (StatusCode::UNAUTHORIZED, "Invalid token")
+    );
+    assert!(limited, "failed authentications are counted per address");
 }

@@ -2,7 +2,7 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AUTHORIZATION, CONTENT_LENGTH};
+use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, Error, HttpRequest, HttpResponse, ResponseError};
 use ryze_bridge_use_cases::outbound::{
@@ -10,10 +10,9 @@ use ryze_bridge_use_cases::outbound::{
 };
 use ryze_bridge_use_cases::{ActivateCommand, BridgeIntegrationView};
 use ryze_domain::{BridgeIntegrationId, RelayFlags};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
-use subtle::ConstantTimeEq;
 
 use crate::answers::BridgeAnswer;
 use crate::{BridgeState, BODY_LIMIT_BYTES};
@@ -49,29 +48,13 @@ pub(crate) fn json_config() -> web::JsonConfig {
         })
 }
 
-fn bearer_matches(request: &ServiceRequest, expected: &SecretString) -> bool {
-    let Some(presented) = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    presented
-        .trim()
-        .as_bytes()
-        .ct_eq(expected.expose_secret().as_bytes())
-        .into()
-}
-
 async fn require_bridge_token(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let allowed = request
         .app_data::<web::Data<BridgeState>>()
-        .is_some_and(|state| bearer_matches(&request, &state.token));
+        .is_some_and(|state| ryze_http_auth::check_bearer(request.headers(), &state.token).is_ok());
     if !allowed {
         return Ok(request.into_response(BridgeAnswer::unauthorized().error_response()));
     }

@@ -1,5 +1,5 @@
-//! Request rate limiting, counted per key (a token's hash, or the client address when
-//! there is no token).
+//! Request rate limiting, counted per key (the authenticated principal, or the client
+//! address for requests without a valid token).
 //!
 //! Semantics every adapter keeps: a fixed window per key and policy that opens at the
 //! key's first request and lasts `window`; the request that would exceed `limit` inside
@@ -42,4 +42,14 @@ pub trait RateLimiter: Send + Sync {
         key: &str,
         policy: &RateLimitPolicy,
     ) -> Result<RateLimitDecision, RateLimitError>;
+
+    /// The state of `key`'s current window under `policy` without counting a request:
+    /// `allowed` says whether one more request would be let through. `None` when no
+    /// window is open (the next request would open one). Used to refuse a client that
+    /// has used up its budget before doing the work a request would cost.
+    async fn peek(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+    ) -> Result<Option<RateLimitDecision>, RateLimitError>;
 }

@@ -127,6 +127,7 @@ fn report_event_hub_settings(settings: &Settings) {
 
 /// `ryze bridge`: the bridge alone, for an API configured with its `BRIDGE_URL`.
 pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
+    settings.check_bridge_secret()?;
     let Some(token) = &settings.bridge.token else {
         anyhow::bail!("BRIDGE_TOKEN is not set: the bridge refuses to start without the token the API will present");
     };

@@ -162,6 +162,15 @@ impl std::fmt::Debug for VaultSettings {
 pub struct RateLimitSettings {
     pub per_minute: u32,
     pub instance_creation_per_minute: u32,
+    /// Requests without a token and failed authentications per client address (per
+    /// /64 for IPv6) and minute.
+    pub unauthenticated_per_minute: u32,
+    /// Reverse proxies in front of the API that append the client to
+    /// `X-Forwarded-For` (`TRUSTED_PROXY_HOPS`); 0, the default, ignores the header.
+    pub trusted_proxy_hops: usize,
+    /// Media requests (`/api/message/media`, `/api/chat/base64`) handled at once
+    /// (`MEDIA_CONCURRENCY`).
+    pub media_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -212,7 +221,21 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("EVENT_HUB_MAX_EVENTS", "event_hub.max_events"),
     ("EVENT_HUB_MAX_AGE", "event_hub.max_age_secs"),
     ("METRICS_TOKEN", "metrics.token"),
+    ("TRUSTED_PROXY_HOPS", "rate_limit.trusted_proxy_hops"),
+    ("MEDIA_CONCURRENCY", "rate_limit.media_concurrency"),
 ];
+
+/// Shortest shared secret (`BRIDGE_TOKEN`, `ENGINE_TOKEN`, `METRICS_TOKEN`) accepted.
+pub const SHARED_SECRET_MIN_LEN: usize = 32;
+
+/// A setting the API or the bridge refuses to start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InsecureSetting {
+    #[error("{name} is too short: use at least {SHARED_SECRET_MIN_LEN} characters (for example `ryze keys generate`)")]
+    ShortSecret { name: &'static str },
+    #[error("METRICS_TOKEN is not set: production mode refuses to serve /metrics without a token (at least {SHARED_SECRET_MIN_LEN} characters)")]
+    MetricsTokenMissingInProduction,
+}
 
 /// Read with the process environment.
 pub fn load(file: Option<&Path>) -> Result<Settings, config::ConfigError> {
@@ -242,6 +265,15 @@ pub fn load_from(
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?
         .set_default("rate_limit.instance_creation_per_minute", 20)?
+        .set_default(
+            "rate_limit.unauthenticated_per_minute",
+            ryze_api_server::DEFAULT_UNAUTHENTICATED_PER_MINUTE,
+        )?
+        .set_default("rate_limit.trusted_proxy_hops", 0)?
+        .set_default(
+            "rate_limit.media_concurrency",
+            ryze_api_server::DEFAULT_MEDIA_CONCURRENCY as i64,
+        )?
         .set_default(
             "http.body_limit_bytes",
             ryze_api_server::DEFAULT_BODY_LIMIT_BYTES as i64,
@@ -309,10 +341,35 @@ impl Settings {
         }
     }
 
+    /// The shared secrets are long enough, and `/metrics` has a token in production.
+    pub fn check_api_secrets(&self) -> Result<(), InsecureSetting> {
+        check_secret_length("BRIDGE_TOKEN", self.bridge.token.as_deref())?;
+        check_secret_length("ENGINE_TOKEN", self.engine.token.as_deref())?;
+        check_secret_length("METRICS_TOKEN", self.metrics.token.as_deref())?;
+        if self.mode == Mode::Production && self.metrics.token.is_none() {
+            return Err(InsecureSetting::MetricsTokenMissingInProduction);
+        }
+        Ok(())
+    }
+
+    /// `BRIDGE_TOKEN` is long enough (the bridge alone).
+    pub fn check_bridge_secret(&self) -> Result<(), InsecureSetting> {
+        check_secret_length("BRIDGE_TOKEN", self.bridge.token.as_deref())
+    }
+
     pub fn migrate_on_start(&self) -> bool {
         self.database
             .migrate_on_start
             .unwrap_or(self.mode == Mode::Embedded)
+    }
+}
+
+fn check_secret_length(name: &'static str, secret: Option<&str>) -> Result<(), InsecureSetting> {
+    match secret {
+        Some(secret) if secret.chars().count() < SHARED_SECRET_MIN_LEN => {
+            Err(InsecureSetting::ShortSecret { name })
+        }
+        _ => Ok(()),
     }
 }
 
@@ -392,5 +449,57 @@ mod tests {
         assert!(!settings.allow_private_addresses() && !settings.allow_loopback_addresses());
         assert_eq!(settings.vault.previous_master_keys, vec!["a", "b"]);
         assert!(!format!("{:?}", settings.bridge).contains("bridge-secret"));
+    }
+
+    #[test]
+    fn short_shared_secrets_are_refused_naming_the_setting() {
+        for name in ["BRIDGE_TOKEN", "ENGINE_TOKEN", "METRICS_TOKEN"] {
+            let settings = load_from(None, &env_of(&[(name, "too-short-secret")])).unwrap();
+            let refused = settings.check_api_secrets().unwrap_err();
+            assert_eq!(refused, InsecureSetting::ShortSecret { name });
+            assert!(refused.to_string().starts_with(name), "{refused}");
+            assert!(!refused.to_string().contains("too-short-secret"));
+        }
+        let long = "0123456789abcdef0123456789abcdef";
+        let settings = load_from(None, &env_of(&[("BRIDGE_TOKEN", long)])).unwrap();
+        assert_eq!(settings.check_api_secrets(), Ok(()));
+        assert_eq!(settings.check_bridge_secret(), Ok(()));
+    }
+
+    #[test]
+    fn production_needs_a_metrics_token() {
+        let settings = load_from(None, &env_of(&[("RYZE_MODE", "production")])).unwrap();
+        let refused = settings.check_api_secrets().unwrap_err();
+        assert_eq!(refused, InsecureSetting::MetricsTokenMissingInProduction);
+        assert!(refused.to_string().contains("METRICS_TOKEN"));
+        let settings = load_from(
+            None,
+            &env_of(&[
+                ("RYZE_MODE", "production"),
+                ("METRICS_TOKEN", "0123456789abcdef0123456789abcdef"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.check_api_secrets(), Ok(()));
+        // Embedded mode keeps /metrics open without one.
+        assert_eq!(
+            load_from(None, &env_of(&[])).unwrap().check_api_secrets(),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_new_limits_have_documented_defaults_and_variables() {
+        let settings = load_from(None, &env_of(&[])).unwrap();
+        assert_eq!(settings.rate_limit.unauthenticated_per_minute, 30);
+        assert_eq!(settings.rate_limit.trusted_proxy_hops, 0);
+        assert_eq!(settings.rate_limit.media_concurrency, 4);
+        let settings = load_from(
+            None,
+            &env_of(&[("TRUSTED_PROXY_HOPS", "1"), ("MEDIA_CONCURRENCY", "2")]),
+        )
+        .unwrap();
+        assert_eq!(settings.rate_limit.trusted_proxy_hops, 1);
+        assert_eq!(settings.rate_limit.media_concurrency, 2);
     }
 }

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use ryze_api_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
 use ryze_api_engine_client::{EngineClient, EngineClientSettings};
 use ryze_api_rate_limit_memory::InMemoryRateLimiter;
-use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, RateLimits};
+use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, MediaWorkLimit, RateLimits};
 use ryze_api_use_cases::{
     Budgets, ControlPlane, EventHub, EventHubSettings, Messaging, MessagingEngine,
     MessagingSettings, StoreInstanceDirectory,
@@ -428,6 +428,7 @@ pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::R
 /// `METRICS_TOKEN` from the settings (`ryze serve` puts its run's bridge token in); the
 /// message endpoints, [`messaging`].
 pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> anyhow::Result<ApiState> {
+    settings.check_api_secrets()?;
     Ok(ApiState {
         messaging: messaging(settings, &control_plane)?,
         control_plane,
@@ -435,6 +436,12 @@ pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> anyhow::Re
         rate_limits: RateLimits::per_minute(
             settings.rate_limit.per_minute,
             settings.rate_limit.instance_creation_per_minute,
+        )
+        .with_unauthenticated_per_minute(settings.rate_limit.unauthenticated_per_minute)
+        .trusting_proxy_hops(settings.rate_limit.trusted_proxy_hops),
+        media_work: MediaWorkLimit::new(
+            settings.rate_limit.media_concurrency,
+            std::time::Duration::from_secs(10),
         ),
         body_limit_bytes: settings.http.body_limit_bytes,
         event_hub: EventHubRoutes {

@@ -5,19 +5,19 @@
 //!
 //! Answers: 202 `{"stored", "sequence", "duplicate"}`; 400 `invalid body: …`; 401
 //! `Missing token` / `Invalid token`; 404 when no engine is configured or the instance
-//! does not exist; 413 over the limit; 5xx when the event was not stored.
+//! does not exist; 413 over the limit; 415 for a compressed body; 5xx when the event was
+//! not stored. The body is read only once the token is checked.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use futures::StreamExt;
 use ryze_api_use_cases::IngestOutcome;
 use ryze_ports::whatsapp_events::EventEnvelope;
 use serde_json::json;
 
-use crate::body::parse_json;
+use crate::body::{parse_json, read_limited};
 use crate::error_status::HttpStatus;
-use crate::event_hub::{bearer_token, check_secret, ENGINE_EVENT_BODY_LIMIT_BYTES};
+use crate::event_hub::{require_bearer, ENGINE_EVENT_BODY_LIMIT_BYTES};
 use crate::{ApiError, ApiState};
 
 /// Without `ENGINE_TOKEN` (or without an event hub) the route does not exist.
@@ -37,32 +37,6 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Reads the body, refusing it as soon as it passes the limit.
-async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
-    let announced = request
-        .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<usize>().ok());
-    if announced.is_some_and(|length| length > ENGINE_EVENT_BODY_LIMIT_BYTES) {
-        return Err(too_large());
-    }
-    let mut body = Vec::with_capacity(announced.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("invalid body: could not read the request body: {error}"),
-            )
-        })?;
-        if body.len() + chunk.len() > ENGINE_EVENT_BODY_LIMIT_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 async fn ingest(
     request: HttpRequest,
     payload: web::Payload,
@@ -75,9 +49,15 @@ async fn ingest(
         .as_ref()
         .ok_or_else(not_configured)?;
     let hub = state.control_plane.event_hub().ok_or_else(not_configured)?;
-    check_secret(bearer_token(request.headers()), expected)?;
+    require_bearer(request.headers(), expected)?;
 
-    let body = read_body(&request, payload).await?;
+    let body = read_limited(
+        request.headers(),
+        payload,
+        ENGINE_EVENT_BODY_LIMIT_BYTES,
+        too_large,
+    )
+    .await?;
     let envelope: EventEnvelope = parse_json(&body)?;
     drop(body);
     let outcome = hub

@@ -3,8 +3,8 @@
 //! cumulative `ack` frames up, at most `window` events in flight, heartbeats both ways,
 //! one connection per instance.
 //!
-//! Authenticated by `BRIDGE_TOKEN`, as `Authorization: Bearer` or `?token=` (the request
-//! span never logs the query string). Events are pushed as soon as the ingest use case
+//! Authenticated by `BRIDGE_TOKEN`, as `Authorization: Bearer` only (a `?token=` query
+//! parameter is not read: query strings end up in proxies' logs). Events are pushed as soon as the ingest use case
 //! wakes the stream up, and the store is polled as well so events appended by another
 //! API process arrive too.
 
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
 use crate::error_status::HttpStatus;
-use crate::event_hub::{bearer_token, check_secret, EventStreamSettings};
+use crate::event_hub::{require_bearer, EventStreamSettings};
 use crate::{ApiError, ApiState};
 
 /// Without `BRIDGE_TOKEN` (or without an event hub) the stream does not exist.
@@ -44,11 +44,6 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config.route("/ws/chatwoot/{instance_id}", web::get().to(open));
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
 async fn open(
     request: HttpRequest,
     payload: web::Payload,
@@ -62,11 +57,7 @@ async fn open(
         .as_ref()
         .ok_or_else(not_available)?;
     let hub = state.control_plane.event_hub().ok_or_else(not_available)?;
-    let query_token = web::Query::<TokenQuery>::from_query(request.query_string())
-        .ok()
-        .and_then(|query| query.into_inner().token);
-    let presented = bearer_token(request.headers()).or(query_token.as_deref());
-    check_secret(presented, expected)?;
+    require_bearer(request.headers(), expected)?;
 
     // The handshake is checked before the stream opens: opening replaces the instance's
     // current connection, which a request that cannot upgrade must not do.

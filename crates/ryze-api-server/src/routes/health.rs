@@ -7,6 +7,9 @@ use serde_json::json;
 
 use crate::{ApiError, ApiState};
 
+/// The answer of `/readyz` when the database does not answer; the cause is logged.
+pub(crate) const NOT_READY: &str = "not ready: the database is not reachable";
+
 pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(healthz))
@@ -24,9 +27,8 @@ async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, ApiError> {
         .await
         .map(|()| HttpResponse::Ok().json(json!({"status": "ready"})))
         .map_err(|error| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {error}"),
-            )
+            // The detail (it may name hosts or users) goes to the log, not to the caller.
+            tracing::warn!(error = %error, "readiness check failed");
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, NOT_READY)
         })
 }

@@ -12,26 +12,25 @@
 //! These routes live in scopes of their own (`/api/message`, `/api/chat`), registered
 //! before the `/api` scope, so the bridge can be let through the limiter.
 //!
-//! Bodies are JSON as elsewhere; the media route reads up to
-//! [`MEDIA_BODY_LIMIT_BYTES`] (base64 of a 64 MiB file), the others the usual limit.
+//! Callers are authenticated by the middleware before any body is read. Bodies are JSON
+//! as elsewhere; the media route reads up to [`MEDIA_BODY_LIMIT_BYTES`] (base64 of a
+//! 64 MiB file), by hand, once it holds one of the API's media permits
+//! ([`crate::MediaWorkLimit`]: 503 when none frees up in time); the others the usual
+//! limit. Downloading media (`/api/chat/base64`) takes a permit too.
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, Error, FromRequest, HttpRequest, HttpResponse};
-use futures::future::LocalBoxFuture;
+use actix_web::middleware::from_fn;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures::future::{ready, Ready};
 use ryze_api_use_cases::{
     CommandDone, DeleteInput, EditInput, MarkReadInput, MediaMessageInput, MessagingCaller,
     ReactionInput, SentMessage, TextMessageInput,
 };
-use secrecy::ExposeSecret;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use subtle::ConstantTimeEq;
 
-use crate::auth::presented_token;
-use crate::body::{parse_json, JsonBody};
+use crate::auth::authenticated_caller;
+use crate::body::{parse_json, read_limited, JsonBody};
 use crate::error_status::HttpStatus;
 use crate::{rate_limit, ApiError, ApiState};
 
@@ -43,19 +42,15 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
             web::scope("/api/message")
-                .wrap(from_fn(limit_unless_bridge))
+                .wrap(from_fn(rate_limit::enforce_unless_bridge))
                 .route("/text/{instance}", web::post().to(send_text))
-                .service(
-                    web::resource("/media/{instance}")
-                        .app_data(web::PayloadConfig::new(MEDIA_BODY_LIMIT_BYTES))
-                        .route(web::post().to(send_media)),
-                )
+                .route("/media/{instance}", web::post().to(send_media))
                 .route("/reaction/{instance}", web::post().to(send_reaction))
                 .default_service(web::to(super::no_such_route)),
         )
         .service(
             web::scope("/api/chat")
-                .wrap(from_fn(limit_unless_bridge))
+                .wrap(from_fn(rate_limit::enforce_unless_bridge))
                 .route("/edit/{instance}", web::post().to(edit_message))
                 .service(
                     web::resource("/delete/{instance}")
@@ -68,94 +63,26 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
         );
 }
 
-/// Whether `presented` is the bridge's token (constant time). Never with no
-/// `BRIDGE_TOKEN` configured.
-fn is_bridge_token(state: &ApiState, presented: Option<&str>) -> bool {
-    match (&state.event_hub.bridge_token, presented) {
-        (Some(expected), Some(presented)) if !presented.is_empty() => presented
-            .as_bytes()
-            .ct_eq(expected.expose_secret().as_bytes())
-            .into(),
-        _ => false,
-    }
-}
-
-/// The `/api` rate limiter, except for the bridge.
-async fn limit_unless_bridge(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let bridge = request
-        .app_data::<web::Data<ApiState>>()
-        .is_some_and(|state| is_bridge_token(state, presented_token(request.headers())));
-    if bridge {
-        return next
-            .call(request)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
-    }
-    rate_limit::enforce(request, next).await
-}
-
-/// The caller of a message endpoint: the bridge, or an authenticated `/api` token
-/// (401 otherwise).
+/// The caller of a message endpoint: the bridge, or an authenticated `/api` token, as
+/// the middleware found (it answered 401 otherwise).
 struct Caller(MessagingCaller);
 
 impl FromRequest for Caller {
     type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+    type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<ApiState>>().cloned();
-        let token = presented_token(request.headers()).map(str::to_owned);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal error: API state not configured",
-                )
-            })?;
-            if is_bridge_token(&state, token.as_deref()) {
-                return Ok(Caller(MessagingCaller::Bridge));
-            }
-            state
-                .control_plane
-                .authenticate(token.as_deref())
-                .await
-                .map(|principal| Caller(MessagingCaller::Token(principal)))
-                .map_err(HttpStatus::into_api_error)
-        })
+        ready(authenticated_caller(request).map(Caller))
     }
 }
 
-/// A JSON body of up to [`MEDIA_BODY_LIMIT_BYTES`] (the route's `PayloadConfig`).
-struct MediaJsonBody<T>(T);
-
-impl<T: DeserializeOwned + 'static> FromRequest for MediaJsonBody<T> {
-    type Error = ApiError;
-    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
-
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let bytes = web::Bytes::from_request(request, payload);
-        Box::pin(async move {
-            let bytes = bytes.await.map_err(|error| {
-                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!(
-                            "request body too large: the limit is {MEDIA_BODY_LIMIT_BYTES} bytes (base64 of a 64 MiB file); send larger files by mediaUrl"
-                        ),
-                    )
-                } else {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        format!("invalid body: could not read the request body: {error}"),
-                    )
-                }
-            })?;
-            parse_json(&bytes).map(MediaJsonBody)
-        })
-    }
+fn media_too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!(
+            "request body too large: the limit is {MEDIA_BODY_LIMIT_BYTES} bytes (base64 of a 64 MiB file); send larger files by mediaUrl"
+        ),
+    )
 }
 
 // ------------------------------------------------------------------------- bodies
@@ -372,11 +299,22 @@ async fn send_text(
 }
 
 async fn send_media(
+    request: HttpRequest,
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
-    MediaJsonBody(body): MediaJsonBody<MediaBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let _permit = state.media_work.hold().await?;
+    let bytes = read_limited(
+        request.headers(),
+        payload,
+        MEDIA_BODY_LIMIT_BYTES,
+        media_too_large,
+    )
+    .await?;
+    let body: MediaBody = parse_json(&bytes)?;
+    drop(bytes);
     let sent = state
         .messaging
         .send_media(&caller, &instance, body.into())
@@ -447,6 +385,7 @@ async fn download_media(
     instance: web::Path<String>,
     query: web::Query<Base64Query>,
 ) -> Result<HttpResponse, ApiError> {
+    let _permit = state.media_work.hold().await?;
     let media = state
         .messaging
         .download_media(&caller, &instance, query.message_id.as_deref())

@@ -1,6 +1,7 @@
 //! `GET /metrics` on the API's listener: the event hub's figures in the Prometheus /
 //! OpenMetrics text format. Open, unless `METRICS_TOKEN` is set (then `Authorization:
-//! Bearer <METRICS_TOKEN>`). Not rate limited.
+//! Bearer <METRICS_TOKEN>`; production mode refuses to start without it). Not rate
+//! limited.
 //!
 //! - `ryze_event_hub_backlog_events{instance_id}`: events stored and not acknowledged,
 //!   for every instance with a Chatwoot integration;
@@ -20,7 +21,7 @@ use prometheus_client::registry::Registry;
 use ryze_api_use_cases::{HubCounters, InstanceBacklog};
 use std::sync::atomic::AtomicU64;
 
-use crate::event_hub::{bearer_token, check_secret};
+use crate::event_hub::require_bearer;
 use crate::{ApiError, ApiState};
 
 const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -85,7 +86,7 @@ async fn metrics(
     state: web::Data<ApiState>,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &state.event_hub.metrics_token {
-        check_secret(bearer_token(request.headers()), expected)?;
+        require_bearer(request.headers(), expected)?;
     }
     let (counters, backlogs) = match state.control_plane.event_hub() {
         None => (HubCounters::default(), Vec::new()),

@@ -713,7 +713,8 @@ async fn request_101_within_a_minute_is_refused_with_the_documented_answer() {
     assert!(headers.contains_key("retry-after"));
     assert_error(response, 429, "Rate limit exceeded. Try again later.").await;
 
-    // Another token has its own budget; errors carry the headers too.
+    // An unknown token is counted against the client address's budget for failed
+    // authentications, not against a token's; errors carry the headers too.
     let response = api
         .request(
             Method::GET,
@@ -722,18 +723,79 @@ async fn request_101_within_a_minute_is_refused_with_the_documented_answer() {
             None,
         )
         .await;
-    assert_eq!(response.headers()["x-ratelimit-remaining"], "99");
+    assert_eq!(response.headers()["x-ratelimit-limit"], "30");
+    assert_eq!(response.headers()["x-ratelimit-remaining"], "29");
     assert_eq!(response.status(), 401);
 }
 
 #[tokio::test]
+async fn made_up_tokens_from_one_address_meet_a_429() {
+    let api = TestApi::start(Backend::Sqlite).await;
+    let mut statuses = Vec::new();
+    for number in 0..130 {
+        let response = api
+            .request(
+                Method::GET,
+                "/api/instance/list",
+                Some(&format!("ryzeacc_made_up_{number}")),
+                None,
+            )
+            .await;
+        statuses.push(response.status().as_u16());
+    }
+    assert!(
+        statuses[..30].iter().all(|status| *status == 401),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[30..].iter().all(|status| *status == 429),
+        "{statuses:?}"
+    );
+    // Requests without a token share that budget: adding `token: x` bypasses nothing.
+    let response = api
+        .request(Method::GET, "/api/instance/list", None, None)
+        .await;
+    assert_eq!(response.status(), 429);
+}
+
+#[tokio::test]
+async fn instance_creation_is_limited_on_the_route_not_the_raw_path() {
+    instance_creation_is_limited_on("/api/instance/%6Eew").await;
+}
+
+#[tokio::test]
+async fn an_unknown_token_is_refused_before_the_body_is_read() {
+    let api = TestApi::start(Backend::Sqlite).await;
+    // Over the 64 KiB body limit: read first, it would be a 413.
+    let large = json!({"name": "x".repeat(100 * 1024)});
+    assert_error(
+        api.request(
+            Method::POST,
+            "/api/instance/new",
+            Some("ryzeacc_made_up"),
+            Some(&large),
+        )
+        .await,
+        401,
+        "Invalid token",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn instance_creation_is_limited_to_20_a_minute() {
+    instance_creation_is_limited_on("/api/instance/new").await;
+}
+
+/// Twenty creations through `path` pass, the 21st is refused, `/api/instance/list`
+/// keeps its own budget.
+async fn instance_creation_is_limited_on(path: &str) {
     let api = TestApi::start(Backend::Sqlite).await;
     for number in 1..=20 {
         let response = api
             .request(
                 Method::POST,
-                "/api/instance/new",
+                path,
                 Some(&api.account_token),
                 Some(&json!({"name": format!("i{number}")})),
             )
@@ -744,7 +806,7 @@ async fn instance_creation_is_limited_to_20_a_minute() {
     assert_error(
         api.request(
             Method::POST,
-            "/api/instance/new",
+            path,
             Some(&api.account_token),
             Some(&json!({"name": "i21"})),
         )

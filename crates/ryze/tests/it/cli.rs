@@ -177,7 +177,7 @@ async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
     let directory = tempfile::tempdir().unwrap();
     // BRIDGE_TOKEN alone is a valid `serve` setup, and operator commands accept it.
     let created = ryze(directory.path())
-        .env("BRIDGE_TOKEN", "shared-bridge-token-for-cli")
+        .env("BRIDGE_TOKEN", "shared-bridge-token-for-cli-0123456789")
         .args(["account", "create", "--name", "Acme"])
         .output()
         .unwrap();
@@ -198,7 +198,7 @@ async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
         ryze(directory.path())
             .env("RYZE_LISTEN", format!("127.0.0.1:{api_port}"))
             .env("BRIDGE_LISTEN", format!("127.0.0.1:{bridge_port}"))
-            .env("BRIDGE_TOKEN", "shared-bridge-token-for-cli")
+            .env("BRIDGE_TOKEN", "shared-bridge-token-for-cli-0123456789")
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -18,7 +18,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 /// A fixed test master key (hex of 32 bytes).
 pub(crate) const MASTER_KEY: &str =
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-tests-only";
+pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-tests-only-0123456789";
 pub(crate) const CHATWOOT_TOKEN: &str = "sk_live_chatwoot_token_value_42";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

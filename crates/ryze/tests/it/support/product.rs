@@ -18,8 +18,8 @@ use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
 use serde_json::{json, Value};
 
 pub(crate) const ADMIN_TOKEN: &str = "admin-access-token-1234";
-pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-relay-tests";
-pub(crate) const ENGINE_TOKEN: &str = "engine-token-for-relay-tests";
+pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-relay-tests-0123456789";
+pub(crate) const ENGINE_TOKEN: &str = "engine-token-for-relay-tests-0123456789";
 pub(crate) const MASTER_KEY: &str =
     "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 /// The longest any step may take before a test gives up.
