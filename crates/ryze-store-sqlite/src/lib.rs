@@ -15,13 +15,12 @@
 //! quota, name and token checks cannot race. Every operation runs on a small runtime the
 //! store owns, so a caller that stops waiting (a cancelled request) cannot break it.
 
+mod blocking;
 mod connection;
 mod errors;
-mod isolated_runtime;
 mod migrations;
 mod ports;
 mod store;
 
-pub use isolated_runtime::SqliteStore;
 pub use migrations::{revert_all_migrations, run_migrations, MigrationError};
-pub use store::SqliteSettings;
+pub use store::{SqliteSettings, SqliteStore};
