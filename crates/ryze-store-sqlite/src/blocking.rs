@@ -1,14 +1,8 @@
-//! How SQLite's blocking work runs: each statement of a connection on the blocking
-//! threads of whichever tokio runtime awaits it, through diesel-async's
-//! `SyncConnectionWrapper` with [`DetachedBlocking`] as its spawner, and the write
-//! transactions (`BEGIN IMMEDIATE`) on such a connection ([`ImmediateTransaction`]).
-//!
-//! diesel-async's own spawner, when a statement's future is dropped half-way, waits for
-//! the statement with `block_in_place`, which panics on a current-thread runtime
-//! (actix-web's workers drop a request's futures when the client goes away).
-//! [`DetachedBlocking`] lets the statement finish on its own and marks its connection
-//! abandoned; the store then closes that connection rather than pool it again (see
-//! `store`), which also rolls back a transaction the operation left open.
+//! How SQLite's blocking work runs: each statement on the blocking threads of the runtime
+//! awaiting it (diesel-async's `SyncConnectionWrapper` with [`DetachedBlocking`] as its
+//! spawner), and `BEGIN IMMEDIATE` transactions ([`ImmediateTransaction`]). diesel-async's
+//! own spawner waits for a statement dropped half-way with `block_in_place`, which panics
+//! on a current-thread runtime (actix-web's workers); ours lets it finish on its own.
 
 use std::error::Error;
 use std::future::Future;
@@ -26,24 +20,12 @@ use diesel_async::TransactionManager;
 /// An async SQLite connection.
 pub(crate) type SqliteAsyncConnection = SyncConnectionWrapper<SqliteConnection, DetachedBlocking>;
 
-/// Spawns a connection's statements with `tokio::task::spawn_blocking`; a statement's
-/// future dropped before it delivered the result sets `abandoned` and never waits.
+/// Spawns a connection's statements with `tokio::task::spawn_blocking`. `unfinished` is
+/// set while a statement's result is undelivered: still set once its future is gone,
+/// it means an operation abandoned the connection half-way. Dropping never waits.
+#[derive(Default)]
 pub(crate) struct DetachedBlocking {
-    pub(crate) abandoned: Arc<AtomicBool>,
-}
-
-/// Sets `abandoned` when dropped before the statement's result was delivered.
-struct AbandonedUnlessDelivered {
-    abandoned: Arc<AtomicBool>,
-    delivered: bool,
-}
-
-impl Drop for AbandonedUnlessDelivered {
-    fn drop(&mut self) {
-        if !self.delivered {
-            self.abandoned.store(true, Ordering::Release);
-        }
-    }
+    pub(crate) unfinished: Arc<AtomicBool>,
 }
 
 type SpawnedTask<'a, R> =
@@ -57,29 +39,23 @@ impl SpawnBlocking for DetachedBlocking {
     where
         R: Send + 'static,
     {
-        let watch = AbandonedUnlessDelivered {
-            abandoned: Arc::clone(&self.abandoned),
-            delivered: false,
-        };
+        // A connection runs one statement at a time (each needs `&mut` to the connection).
+        self.unfinished.store(true, Ordering::Release);
+        let unfinished = Arc::clone(&self.unfinished);
         let statement = tokio::task::spawn_blocking(task);
         Box::pin(async move {
-            // The whole guard moves into the future (not only its field).
-            let mut watch = watch;
             let result = statement.await;
-            watch.delivered = true;
+            unfinished.store(false, Ordering::Release);
             result.map_err(Box::from)
         })
     }
 
     fn get_runtime() -> Self {
-        Self {
-            abandoned: Arc::default(),
-        }
+        Self::default()
     }
 }
 
-/// diesel-async's bound for a transaction's body (private there): an async closure
-/// whose future has a name, so that it can be required to be `Send`.
+/// diesel-async's (private) bound for a transaction's body: its future can be named.
 pub(crate) trait TransactionBody<T, R>:
     AsyncFnOnce(T) -> R + FnOnce(T) -> <Self as TransactionBody<T, R>>::BodyFuture
 {
@@ -94,8 +70,7 @@ where
     type BodyFuture = BodyFuture;
 }
 
-/// SQLite's write transaction, diesel-async's `immediate_transaction` (which it offers
-/// only with its own spawner): `BEGIN IMMEDIATE` takes the write lock at once.
+/// diesel-async's `immediate_transaction`, which it offers only with its own spawner.
 pub(crate) trait ImmediateTransaction: Sized {
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction, committed if it succeeds.
     fn immediate_transaction<R, E, F>(

@@ -1,6 +1,5 @@
-//! The store handle: a deadpool pool of SQLite connections, each running its statements
-//! on tokio's blocking threads (see `blocking`). The ports are implemented on it in
-//! `ports`.
+//! The store handle: a deadpool pool of SQLite connections (see `blocking`) that never
+//! takes back a connection abandoned half-way. The ports are implemented on it in `ports`.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,10 +30,10 @@ pub struct SqliteSettings {
     pub max_connections: usize,
 }
 
-/// A connection of the pool, and whether an operation abandoned it half-way.
+/// A connection of the pool, and whether a statement's result is undelivered.
 pub(crate) struct TrackedConnection {
     connection: SqliteAsyncConnection,
-    abandoned: Arc<AtomicBool>,
+    unfinished: Arc<AtomicBool>,
 }
 
 /// Opens the pool's connections; takes back only those whose transactions all ended.
@@ -53,22 +52,16 @@ impl Manager for SqliteConnections {
             .map_err(|error| ConnectionError::BadConnection(error.to_string()))
             .and_then(|opened| opened)
             .map_err(PoolError::ConnectionError)?;
-        let abandoned = Arc::new(AtomicBool::new(false));
-        let spawner = DetachedBlocking {
-            abandoned: Arc::clone(&abandoned),
-        };
+        let spawner = DetachedBlocking::default();
+        let unfinished = Arc::clone(&spawner.unfinished);
         Ok(TrackedConnection {
             connection: SyncConnectionWrapper::with_runtime(connection, spawner),
-            abandoned,
+            unfinished,
         })
     }
 
-    async fn recycle(
-        &self,
-        tracked: &mut TrackedConnection,
-        _: &Metrics,
-    ) -> RecycleResult<PoolError> {
-        if tracked.connection.is_broken() {
+    async fn recycle(&self, pooled: &mut Self::Type, _: &Metrics) -> RecycleResult<PoolError> {
+        if pooled.connection.is_broken() {
             return Err(RecycleError::message("a transaction was left open"));
         }
         Ok(())
@@ -96,10 +89,9 @@ impl DerefMut for PooledConnection {
 
 impl Drop for PooledConnection {
     fn drop(&mut self) {
-        if let Some(pooled) = self.0.take() {
-            if pooled.abandoned.load(Ordering::Acquire) {
-                drop(Object::take(pooled));
-            }
+        let taken = self.0.take();
+        if let Some(abandoned) = taken.filter(|pooled| pooled.unfinished.load(Ordering::Acquire)) {
+            drop(Object::take(abandoned));
         }
     }
 }
@@ -122,9 +114,7 @@ impl std::fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Creates the database's directory if needed, builds the pool and opens a first
     /// connection (creating the file), so an unusable path is reported now
-    /// ([`StoreError::Unavailable`]). Every connection runs in WAL mode with foreign
-    /// keys enforced and a 5 s busy timeout. Does not migrate: call
-    /// [`crate::run_migrations`] first.
+    /// ([`StoreError::Unavailable`]). Does not migrate: call [`crate::run_migrations`].
     pub async fn open(settings: &SqliteSettings) -> Result<Self, StoreError> {
         let path = database_path(&settings.url).to_owned();
         create_parent_directory(&path).map_err(StoreError::Unavailable)?;
@@ -139,10 +129,8 @@ impl SqliteStore {
 
     /// Takes a connection from the pool.
     pub(crate) async fn connection(&self) -> Result<PooledConnection, StoreError> {
-        let pooled = checkout(self.pool.get(), CONNECTION_WAIT, || {
-            format!("{} s", CONNECTION_WAIT.as_secs())
-        })
-        .await?;
+        let wait = || format!("{} s", CONNECTION_WAIT.as_secs());
+        let pooled = checkout(self.pool.get(), CONNECTION_WAIT, wait).await?;
         Ok(PooledConnection(Some(pooled)))
     }
 }
