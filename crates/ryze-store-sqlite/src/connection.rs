@@ -25,11 +25,9 @@ pub(crate) fn database_path(url: &str) -> &str {
 
 /// Creates the directory that will hold the database file, if it is missing.
 pub(crate) fn create_parent_directory(path: &str) -> Result<(), String> {
-    if path.starts_with("file:") || path == ":memory:" {
-        return Ok(());
-    }
-    match Path::new(path).parent() {
-        Some(directory) if !directory.as_os_str().is_empty() => std::fs::create_dir_all(directory)
+    let parent = Path::new(path).parent();
+    match parent.filter(|directory| !directory.as_os_str().is_empty()) {
+        Some(directory) if !path.starts_with("file:") => std::fs::create_dir_all(directory)
             .map_err(|error| {
                 format!(
                     "could not create the database directory {}: {error}",

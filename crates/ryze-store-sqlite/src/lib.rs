@@ -1,27 +1,18 @@
 //! The SQLite implementation of the store ports (`ryze_ports::store`), the embedded
-//! default: accounts, instances and their Chatwoot integrations (and the bridge's own
-//! integrations, `ryze_ports::BridgeIntegrationStore`, the event hub's durable streams,
-//! `ryze_ports::EventHubStore`, and the bridge's relay memory, `ryze_ports::RelayStore`
-//! and `ryze_ports::OutboundQueueStore`) in one file, over a deadpool pool
-//! of diesel connections driven by diesel-async's `SyncConnectionWrapper` (SQLite itself
-//! is compiled in: bundled libsqlite3). The rows, the queries and the
-//! error translation are `ryze-store-diesel`'s, shared with the PostgreSQL store; this
-//! crate adds the pool and its connections, the transactions (`ports`), the migrations and
-//! the store's own runtime.
-//!
-//! The schema comes from this crate's own embedded, reversible migrations in
-//! `migrations/`, applied by [`run_migrations`]; [`SqliteStore::open`] never migrates.
-//! Instance inserts run in `BEGIN IMMEDIATE` transactions: writers take turns, so the
-//! quota, name and token checks cannot race. Every operation runs on a small runtime the
-//! store owns, so a caller that stops waiting (a cancelled request) cannot break it.
+//! default (bundled libsqlite3). The rows, the queries and the error translation are
+//! `ryze-store-diesel`'s, shared with the PostgreSQL store; this crate adds the pool
+//! (`store`), how its blocking statements run (`blocking`), its transactions (`ports`) and
+//! its embedded, reversible migrations (`migrations/`, applied by [`run_migrations`];
+//! [`SqliteStore::open`] never migrates). Writes run in `BEGIN IMMEDIATE` transactions, so
+//! writers take turns; a caller that stops waiting (a cancelled request) cannot break the
+//! store, whatever runtime it uses.
 
+mod blocking;
 mod connection;
 mod errors;
-mod isolated_runtime;
 mod migrations;
 mod ports;
 mod store;
 
-pub use isolated_runtime::SqliteStore;
 pub use migrations::{revert_all_migrations, run_migrations, MigrationError};
-pub use store::SqliteSettings;
+pub use store::{SqliteSettings, SqliteStore};

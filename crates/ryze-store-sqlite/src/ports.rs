@@ -1,43 +1,39 @@
-//! The store ports on [`PooledSqlite`]: the queries shared with PostgreSQL
-//! ([`ryze_store_diesel::impl_store_ports!`]), with SQLite's concurrency control, and the
-//! bridge's port ([`ryze_store_diesel::impl_bridge_integration_store!`]), which needs
-//! none, the event hub's ([`ryze_store_diesel::impl_event_hub_store!`]) and the bridge's
-//! relay memory ([`ryze_store_diesel::impl_relay_store!`]).
-//!
-//! Inserts, every write of the event hub and the relay's writes of several rows run in
-//! `BEGIN IMMEDIATE` transactions, which take the database's write lock at once:
-//! concurrent writers run one after the other, so the quota, name and token checks see
-//! every committed row, hub sequences are consecutive, an event id is remembered once,
-//! and no row or token lock is needed.
+//! The store ports on [`SqliteStore`]: the queries shared with PostgreSQL, expanded from
+//! `ryze-store-diesel`'s macros with SQLite's concurrency control. Inserts, every write
+//! of the event hub and the relay's writes of several rows run in `BEGIN IMMEDIATE`
+//! transactions, which take the database's write lock at once: writers run one after the
+//! other, so the quota, name and token checks see every committed row, hub sequences are
+//! consecutive, an event id is remembered once, and no row or token lock is needed.
 
 use ryze_store_diesel::{
     impl_bridge_integration_store, impl_event_hub_store, impl_relay_store, impl_store_ports,
 };
 
+use crate::blocking::{ImmediateTransaction as _, SqliteAsyncConnection};
 use crate::errors::SqliteErrors;
-use crate::store::{PooledSqlite, SqliteAsyncConnection};
+use crate::store::SqliteStore;
 
 impl_store_ports! {
-    store: PooledSqlite,
+    store: SqliteStore,
     connection: SqliteAsyncConnection,
     errors: SqliteErrors,
     write_transaction: immediate_transaction,
 }
 
 impl_bridge_integration_store! {
-    store: PooledSqlite,
+    store: SqliteStore,
     errors: SqliteErrors,
 }
 
 impl_event_hub_store! {
-    store: PooledSqlite,
+    store: SqliteStore,
     connection: SqliteAsyncConnection,
     errors: SqliteErrors,
     write_transaction: immediate_transaction,
 }
 
 impl_relay_store! {
-    store: PooledSqlite,
+    store: SqliteStore,
     connection: SqliteAsyncConnection,
     errors: SqliteErrors,
     write_transaction: immediate_transaction,

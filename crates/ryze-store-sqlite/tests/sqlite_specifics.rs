@@ -6,7 +6,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
-use ryze_ports::{AccountStore, InstanceStore, StoreError, StoreHealth};
+use ryze_ports::{AccountStore, InstanceStore, NewAccount, StoreError, StoreHealth};
 use ryze_store_contract_tests::fixtures::{new_account, new_instance};
 use ryze_store_contract_tests::specifics;
 use ryze_store_sqlite::{revert_all_migrations, run_migrations, SqliteSettings, SqliteStore};
@@ -159,17 +159,23 @@ async fn an_unusable_path_is_unavailable() {
     assert!(run_migrations(&url).await.is_err());
 }
 
-/// actix-web workers are current-thread runtimes that drop a request's futures when the
-/// client goes away. An operation dropped half-way there must neither panic nor leave the
-/// store unusable.
-#[tokio::test(flavor = "current_thread")]
-async fn an_operation_abandoned_on_a_current_thread_runtime_does_not_break_the_store() {
+/// A migrated store (two connections at most) in a temporary directory, with one account.
+async fn store_with_an_account() -> (SqliteStore, NewAccount, tempfile::TempDir) {
     let directory = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", directory.path().join("ryze.db").display());
     run_migrations(&url).await.unwrap();
     let store = SqliteStore::open(&settings(&url)).await.unwrap();
     let account = new_account("abandoner");
     store.insert_account(account.clone()).await.unwrap();
+    (store, account, directory)
+}
+
+/// actix-web workers are current-thread runtimes that drop a request's futures when the
+/// client goes away. An operation dropped half-way there must neither panic nor leave the
+/// store unusable.
+#[tokio::test(flavor = "current_thread")]
+async fn an_operation_abandoned_on_a_current_thread_runtime_does_not_break_the_store() {
+    let (store, account, _directory) = store_with_an_account().await;
 
     for _ in 0..20 {
         // Polled once (the query starts), then dropped.
@@ -184,4 +190,43 @@ async fn an_operation_abandoned_on_a_current_thread_runtime_does_not_break_the_s
         .await
         .unwrap();
     assert_eq!(store.list_instances(&account.id).await.unwrap().len(), 1);
+}
+
+/// A write dropped inside its `BEGIN IMMEDIATE` transaction must not keep SQLite's write
+/// lock: its connection leaves the pool and closes, so the next writer, on another
+/// pooled connection, neither waits out the busy timeout nor fails.
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_abandoned_on_a_current_thread_runtime_releases_the_write_lock() {
+    let (store, account, _directory) = store_with_an_account().await;
+
+    for round in 0..10 {
+        // Both pooled connections open and idle, so the next writer may take either.
+        let (first, second) = tokio::join!(store.ping(), store.ping());
+        first.and(second).unwrap();
+        let abandoned_write = store.insert_instance(new_instance(&account.id, "abandoned"));
+        drop(tokio::time::timeout(std::time::Duration::ZERO, abandoned_write).await);
+
+        let started = std::time::Instant::now();
+        store
+            .insert_instance(new_instance(&account.id, &format!("kept-{round}")))
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the next write waited {:?} for the abandoned one's lock",
+            started.elapsed()
+        );
+    }
+    let names: Vec<String> = store
+        .list_instances(&account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(instance, _)| instance.name.as_str().to_owned())
+        .collect();
+    let kept = names
+        .iter()
+        .filter(|name| name.starts_with("kept-"))
+        .count();
+    assert_eq!(kept, 10, "{names:?}");
 }
