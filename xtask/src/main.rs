@@ -4,9 +4,11 @@
 //! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
 //!   `TEST_DATABASE_URL`, and runs the workspace tests with cargo-nextest.
 //! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, clippy, then the tests.
+//! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
 #![allow(clippy::print_stdout)]
 
 mod ci;
+mod fuzz;
 mod postgres;
 mod test_run;
 mod util;
@@ -35,6 +37,8 @@ enum Task {
     Test(TestArgs),
     /// Run what CI runs: `cargo fmt --check`, clippy with `-D warnings`, then `test`.
     Ci(TestArgs),
+    /// Run every fuzz target in `fuzz/` for `--seconds` each; fails on a crash.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,5 +57,6 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Task::Test(args) => test_run::run(&args),
         Task::Ci(args) => ci::run(&args).map(|()| 0),
+        Task::Fuzz(args) => fuzz::run(&args),
     }
 }
