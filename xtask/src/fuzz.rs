@@ -109,7 +109,7 @@ fn ensure_cargo_fuzz() -> Result<()> {
 }
 
 /// Writes every ```` ```json ```` block of `docs/engine-contract.md` into the engine-event
-/// corpus as `doc-example-<n>.json`.
+/// corpus as `doc-example-<n>.json`: the events, and the commands as nearby shapes.
 fn seed_engine_events(root: &Path) -> Result<()> {
     let document = root.join("docs").join("engine-contract.md");
     let text =
@@ -123,13 +123,14 @@ fn seed_engine_events(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The contents of the ```` ```json ```` fenced blocks of a markdown text.
+/// The contents of the ```` ```json ```` fenced blocks of a markdown text, whatever
+/// follows `json` on the fence (the engine contract tags each block: `json event`, …).
 fn json_blocks(markdown: &str) -> Vec<String> {
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in markdown.lines() {
         match current.as_mut() {
-            None if line.trim() == "```json" => current = Some(String::new()),
+            None if line.trim_start().starts_with("```json") => current = Some(String::new()),
             None => {}
             Some(block) if line.trim() == "```" => {
                 blocks.push(std::mem::take(block));
@@ -150,7 +151,8 @@ mod tests {
 
     #[test]
     fn json_blocks_are_taken_from_markdown() {
-        let markdown = "intro\n```json\n{\"a\": 1}\n```\n```text\nno\n```\n```json\n[]\n```\n";
+        let markdown =
+            "intro\n```json event\n{\"a\": 1}\n```\n```text\nno\n```\n```json\n[]\n```\n";
         assert_eq!(json_blocks(markdown), ["{\"a\": 1}\n", "[]\n"]);
     }
 
@@ -158,7 +160,7 @@ mod tests {
     fn the_engine_contract_has_examples_to_seed_with() {
         let text = fs::read_to_string(util::project_root().join("docs/engine-contract.md"))
             .expect("the engine contract is readable");
-        assert!(json_blocks(&text).len() >= 10);
+        assert!(json_blocks(&text).len() >= 19);
     }
 
     #[test]
