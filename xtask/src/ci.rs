@@ -1,13 +1,19 @@
 //! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure:
-//! formatting, the tidy rules (`cargo xtask tidy`), clippy with warnings denied, then the
-//! test command (`cargo xtask test`).
+//! formatting, the tidy rules (`cargo xtask tidy`), clippy and rustdoc with warnings
+//! denied, a short fuzz pass (`cargo xtask fuzz`, a few seconds per target), then the test command
+//! (`cargo xtask test`).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use crate::fuzz::{self, FuzzArgs};
 use crate::test_run::{self, TestArgs};
 use crate::{tidy_command, util};
+
+/// How long CI fuzzes each target: a smoke pass that the seeds and the targets still
+/// run; longer runs are `cargo xtask fuzz --seconds N` by hand.
+const CI_FUZZ_SECONDS_PER_TARGET: u64 = 5;
 
 struct Step {
     name: &'static str,
@@ -42,6 +48,28 @@ pub(crate) fn run(test_args: &TestArgs) -> Result<()> {
                     "-D",
                     "warnings",
                 ])
+            }),
+        },
+        Step {
+            name: "doc",
+            what: "RUSTDOCFLAGS='-D warnings' cargo doc --workspace --no-deps",
+            run: Box::new(|| {
+                let status = util::run_inherited(
+                    util::cargo()
+                        .args(["doc", "--workspace", "--no-deps"])
+                        .env("RUSTDOCFLAGS", "-D warnings"),
+                )?;
+                Ok(util::exit_code(status))
+            }),
+        },
+        Step {
+            name: "fuzz",
+            what: "cargo xtask fuzz --seconds 5",
+            run: Box::new(|| {
+                fuzz::run(&FuzzArgs {
+                    seconds: CI_FUZZ_SECONDS_PER_TARGET,
+                    target: None,
+                })
             }),
         },
         Step {

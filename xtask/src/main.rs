@@ -4,10 +4,13 @@
 //! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
 //!   `TEST_DATABASE_URL`, and runs the workspace tests with cargo-nextest.
 //! - `cargo xtask tidy`: the repository's structural rules (see [`xtask::tidy`]).
-//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, then the tests.
+//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, a short fuzz
+//!   pass, then the tests.
+//! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
 #![allow(clippy::print_stdout)]
 
 mod ci;
+mod fuzz;
 mod postgres;
 mod test_run;
 mod tidy_command;
@@ -41,6 +44,8 @@ enum Task {
     /// Run what CI runs: `cargo fmt --check`, `tidy`, clippy with `-D warnings`, then
     /// `test`.
     Ci(TestArgs),
+    /// Run every fuzz target in `fuzz/` for `--seconds` each; fails on a crash.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,5 +65,6 @@ fn run(cli: Cli) -> Result<u8> {
         Task::Test(args) => test_run::run(&args),
         Task::Tidy => tidy_command::run(),
         Task::Ci(args) => ci::run(&args).map(|()| 0),
+        Task::Fuzz(args) => fuzz::run(&args),
     }
 }

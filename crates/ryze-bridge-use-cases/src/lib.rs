@@ -31,5 +31,8 @@ mod webhooks;
 pub use activation::ActivateCommand;
 pub use bridge::{Bridge, BridgeSettings};
 pub use errors::{BridgeActivateError, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
+/// The webhook parsing, at a path that does not follow the module layout (the fuzz
+/// targets in `fuzz/` call it).
+pub use outbound::payload::{conversation_of, AgentMessage};
 pub use sessions::{RelayPorts, RelaySessions, SessionSettings};
 pub use view::{ActivationOutcome, BridgeIntegrationView};

@@ -26,8 +26,14 @@
 //!   the nearest nesting (`*_x_*`).
 //! - WhatsApp to Chatwoot keeps `_italic_` (valid markdown) rather than rewriting it, and
 //!   does not escape literal markdown characters: the text stays what the person typed.
+//! - Every step is linear (pairing is a binary search, n·log n): the text is untrusted and
+//!   converted inside async tasks, so no input may make it scan the rest of the text once
+//!   per character (a URL followed by thousands of `)`, thousands of unclosed `*a `, or of
+//!   unclosed `[a](` once took minutes on 256 KiB).
 //! - The signature strips `*` from the agent's name (WhatsApp has no escape) and folds its
 //!   whitespace, so the name cannot end the bold early or break the header line.
+
+use std::ops::Range;
 
 /// Characters that can mark emphasis on either side.
 const EMPHASIS_MARKERS: [char; 3] = ['*', '_', '~'];
@@ -35,6 +41,8 @@ const CODE_FENCE: [char; 3] = ['`', '`', '`'];
 const URL_PREFIXES: [&str; 3] = ["http://", "https://", "www."];
 /// Longest language tag of a fenced block that we recognise (and drop).
 const LANGUAGE_TAG_MAX_CHARS: usize = 20;
+/// Longest run of markers either side pairs (`***x***`); see [`delimiters`].
+const LONGEST_PAIRED_RUN: usize = 3;
 
 /// Converts a WhatsApp-formatted text into Chatwoot markdown.
 pub fn whatsapp_to_chatwoot(text: &str) -> String {
@@ -87,13 +95,21 @@ enum Token {
 fn convert(text: &str, dialect: Dialect) -> String {
     let characters: Vec<char> = text.chars().collect();
     let tokens = tokenize(&characters, dialect);
+    let closing_runs = ClosingRuns::find(&tokens);
     let mut output = String::with_capacity(text.len() + 8);
-    render(&tokens, dialect, &mut output);
+    render(
+        &tokens,
+        0..tokens.len(),
+        dialect,
+        &closing_runs,
+        &mut output,
+    );
     output
 }
 
 fn tokenize(characters: &[char], dialect: Dialect) -> Vec<Token> {
     let mut tokens = Vec::with_capacity(characters.len());
+    let mut link_targets = LinkTargetScan::default();
     let mut index = 0;
     while index < characters.len() {
         let character = characters[index];
@@ -128,7 +144,9 @@ fn tokenize(characters: &[char], dialect: Dialect) -> Vec<Token> {
         } else if let Some(end) = url_end(characters, index) {
             tokens.push(verbatim(&characters[index..end]));
             index = end;
-        } else if let Some((link_tokens, next)) = markdown_link(characters, index, dialect) {
+        } else if let Some((link_tokens, next)) =
+            markdown_link(characters, index, dialect, &mut link_targets)
+        {
             tokens.extend(link_tokens);
             index = next;
         } else if EMPHASIS_MARKERS.contains(&character) {
@@ -263,29 +281,34 @@ fn url_end(characters: &[char], index: usize) -> Option<usize> {
     if index > 0 && characters[index - 1].is_alphanumeric() {
         return None;
     }
+    // The prefixes are ASCII: as many characters as bytes.
     let prefix_len = URL_PREFIXES.iter().find_map(|prefix| {
-        let prefix: Vec<char> = prefix.chars().collect();
         let candidate = characters.get(index..index + prefix.len())?;
         candidate
             .iter()
-            .zip(&prefix)
-            .all(|(found, expected)| found.to_ascii_lowercase() == *expected)
+            .zip(prefix.chars())
+            .all(|(found, expected)| found.to_ascii_lowercase() == expected)
             .then_some(prefix.len())
     })?;
     let mut end = (index..characters.len())
         .find(|position| characters[*position].is_whitespace())
         .unwrap_or(characters.len());
+    // Counted once and kept up to date while trimming, so that a URL followed by
+    // thousands of `)` is not counted again for each of them.
+    let url = &characters[index..end];
+    let opening_parentheses = url.iter().filter(|c| **c == '(').count();
+    let mut closing_parentheses = url.iter().filter(|c| **c == ')').count();
     while end > index + prefix_len {
         let last = characters[end - 1];
-        let unbalanced_parenthesis = last == ')' && {
-            let url = &characters[index..end];
-            url.iter().filter(|c| **c == '(').count() < url.iter().filter(|c| **c == ')').count()
-        };
+        let unbalanced_parenthesis = last == ')' && opening_parentheses < closing_parentheses;
         if matches!(
             last,
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '"' | '*' | '_' | '~'
         ) || unbalanced_parenthesis
         {
+            if last == ')' {
+                closing_parentheses -= 1;
+            }
             end -= 1;
         } else {
             break;
@@ -299,6 +322,7 @@ fn markdown_link(
     characters: &[char],
     index: usize,
     dialect: Dialect,
+    link_targets: &mut LinkTargetScan,
 ) -> Option<(Vec<Token>, usize)> {
     if dialect != Dialect::Chatwoot || characters[index] != '[' {
         return None;
@@ -310,9 +334,7 @@ fn markdown_link(
         return None;
     }
     let url_start = label_end + 2;
-    let url_end = (url_start..characters.len())
-        .take_while(|position| !characters[*position].is_whitespace())
-        .find(|position| characters[*position] == ')')?;
+    let url_end = link_targets.closing_parenthesis(characters, url_start)?;
     if url_end == url_start {
         return None;
     }
@@ -333,9 +355,46 @@ fn markdown_link(
     Some((tokens, url_end + 1))
 }
 
-fn render(tokens: &[Token], dialect: Dialect, output: &mut String) {
-    let mut index = 0;
-    while index < tokens.len() {
+/// Where a link target (`(url)`) ends, remembered between the links of one text: a text
+/// of thousands of unclosed `[a](` would otherwise scan its rest once for each of them.
+#[derive(Default)]
+struct LinkTargetScan {
+    /// The last scan: from where, and the first `)` or whitespace from there (the
+    /// text's length when there is none).
+    last: Option<(usize, usize)>,
+}
+
+impl LinkTargetScan {
+    /// The first `)` at or after `start` with no whitespace before it. `start` never
+    /// decreases between calls, so every character is scanned at most once.
+    fn closing_parenthesis(&mut self, characters: &[char], start: usize) -> Option<usize> {
+        let stop = match self.last {
+            Some((scanned_from, stop)) if (scanned_from..=stop).contains(&start) => stop,
+            _ => {
+                let stop = (start..characters.len())
+                    .find(|position| {
+                        characters[*position] == ')' || characters[*position].is_whitespace()
+                    })
+                    .unwrap_or(characters.len());
+                self.last = Some((start, stop));
+                stop
+            }
+        };
+        (characters.get(stop) == Some(&')')).then_some(stop)
+    }
+}
+
+/// Renders `tokens[range]`; pairs are looked up in `closing_runs`, found once for the
+/// whole text.
+fn render(
+    tokens: &[Token],
+    range: Range<usize>,
+    dialect: Dialect,
+    closing_runs: &ClosingRuns,
+    output: &mut String,
+) {
+    let mut index = range.start;
+    while index < range.end {
         match &tokens[index] {
             Token::Text(character) => {
                 output.push(*character);
@@ -350,14 +409,21 @@ fn render(tokens: &[Token], dialect: Dialect, output: &mut String) {
                 index += 1;
             }
             Token::Marker(marker) => {
-                let run = run_length(tokens, index, *marker);
+                let run = run_length(&tokens[..range.end], index, *marker);
                 let pairing = delimiters(dialect, *marker, run).and_then(|delimiters| {
-                    closing_run(tokens, index, run, *marker).map(|closing| (delimiters, closing))
+                    let opening = MarkerRun {
+                        start: index,
+                        length: run,
+                        marker: *marker,
+                    };
+                    closing_run(tokens, &range, &opening, closing_runs)
+                        .map(|closing| (delimiters, closing))
                 });
                 match pairing {
                     Some(((opening_text, closing_text), closing)) => {
                         output.push_str(opening_text);
-                        render(&tokens[index + run..closing], dialect, output);
+                        let content = index + run..closing;
+                        render(tokens, content, dialect, closing_runs, output);
                         output.push_str(closing_text);
                         index = closing + run;
                     }
@@ -392,38 +458,94 @@ fn run_length(tokens: &[Token], start: usize, marker: char) -> usize {
         .count()
 }
 
-/// Where the run closing the `run` markers opened at `opening` starts, on the same line.
-fn closing_run(tokens: &[Token], opening: usize, run: usize, marker: char) -> Option<usize> {
-    let content_start = opening + run;
-    let opens = opening
-        .checked_sub(1)
-        .is_none_or(|before| is_boundary(&tokens[before], Side::Before))
-        && tokens
-            .get(content_start)
-            .is_some_and(|first| !is_space(first));
+/// A run of one marker in the tokens.
+struct MarkerRun {
+    start: usize,
+    length: usize,
+    marker: char,
+}
+
+/// Where the run closing `opening` starts: the first closing run of the same marker and
+/// length after it, on the same line and inside `range` (the content being rendered).
+fn closing_run(
+    tokens: &[Token],
+    range: &Range<usize>,
+    opening: &MarkerRun,
+    closing_runs: &ClosingRuns,
+) -> Option<usize> {
+    let content_start = opening.start + opening.length;
+    let opens = (opening.start == range.start
+        || is_boundary(&tokens[opening.start - 1], Side::Before))
+        && content_start < range.end
+        && !is_space(&tokens[content_start]);
     if !opens {
         return None;
     }
-    let mut position = content_start + 1;
-    while position < tokens.len() {
-        match &tokens[position] {
-            Token::Newline => return None,
-            Token::Marker(found) if *found == marker => {
-                let found_run = run_length(tokens, position, marker);
-                let closes = found_run == run
-                    && !is_space(&tokens[position - 1])
-                    && tokens
-                        .get(position + found_run)
-                        .is_none_or(|after| is_boundary(after, Side::After));
-                if closes {
-                    return Some(position);
+    closing_runs.first(opening, content_start + 1, range.end)
+}
+
+/// Every run of markers that can close a pair (after a non-space, before a boundary), found
+/// in one pass so that pairing an opener is a binary search instead of a scan to the end
+/// of its line.
+struct ClosingRuns {
+    /// Where each closing run starts, in order, by marker (as in [`EMPHASIS_MARKERS`]) and
+    /// by length (1 to [`LONGEST_PAIRED_RUN`]; longer runs never pair).
+    starts: [[Vec<usize>; LONGEST_PAIRED_RUN]; EMPHASIS_MARKERS.len()],
+    /// Where each newline stands, in order: pairs never span one.
+    newlines: Vec<usize>,
+}
+
+impl ClosingRuns {
+    fn find(tokens: &[Token]) -> Self {
+        let mut found = Self {
+            starts: Default::default(),
+            newlines: Vec::new(),
+        };
+        let mut index = 0;
+        while index < tokens.len() {
+            match &tokens[index] {
+                Token::Newline => {
+                    found.newlines.push(index);
+                    index += 1;
                 }
-                position += found_run;
+                Token::Marker(marker) => {
+                    let run = run_length(tokens, index, *marker);
+                    let closes = index > 0
+                        && !is_space(&tokens[index - 1])
+                        && tokens
+                            .get(index + run)
+                            .is_none_or(|after| is_boundary(after, Side::After));
+                    if let Some(starts) = found.starts_of_mut(*marker, run).filter(|_| closes) {
+                        starts.push(index);
+                    }
+                    index += run;
+                }
+                Token::Text(_) | Token::Verbatim { .. } => index += 1,
             }
-            _ => position += 1,
         }
+        found
     }
-    None
+
+    fn starts_of_mut(&mut self, marker: char, run: usize) -> Option<&mut Vec<usize>> {
+        let marker_index = EMPHASIS_MARKERS.iter().position(|known| *known == marker)?;
+        self.starts[marker_index].get_mut(run.checked_sub(1)?)
+    }
+
+    /// The first run closing `opening` that starts in `from..until`, before the next
+    /// newline.
+    fn first(&self, opening: &MarkerRun, from: usize, until: usize) -> Option<usize> {
+        let marker_index = EMPHASIS_MARKERS
+            .iter()
+            .position(|known| *known == opening.marker)?;
+        let starts = self.starts[marker_index].get(opening.length.checked_sub(1)?)?;
+        let candidate = *starts.get(starts.partition_point(|start| *start < from))?;
+        let line_end = self
+            .newlines
+            .get(self.newlines.partition_point(|newline| *newline < from))
+            .copied()
+            .unwrap_or(usize::MAX);
+        (candidate < until.min(line_end)).then_some(candidate)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -675,6 +797,47 @@ mod tests {
         {
             assert_eq!(whatsapp_to_chatwoot(text), text, "{text:?}");
             assert_eq!(chatwoot_to_whatsapp(text), text, "{text:?}");
+        }
+    }
+
+    /// 256 KiB of hostile text, four times the largest WhatsApp message: the quadratic
+    /// scanner this replaced spent minutes on each text below, the linear one spends
+    /// milliseconds, so a regression hangs until nextest's slow-timeout kills it.
+    const HOSTILE_TEXT_BYTES: usize = 256 * 1024;
+
+    /// `unit` repeated after `prefix` up to [`HOSTILE_TEXT_BYTES`].
+    fn hostile_text(prefix: &str, unit: &str) -> String {
+        let mut text = prefix.to_owned();
+        while text.len() + unit.len() <= HOSTILE_TEXT_BYTES {
+            text.push_str(unit);
+        }
+        text
+    }
+
+    #[test]
+    fn a_url_followed_by_many_closing_parentheses_converts_in_linear_time() {
+        for prefix in ["http://a", "www.", "see https://x.io/(a)"] {
+            let text = hostile_text(prefix, ")");
+            assert_eq!(whatsapp_to_chatwoot(&text), text, "{prefix:?}");
+            assert_eq!(chatwoot_to_whatsapp(&text), text, "{prefix:?}");
+        }
+    }
+
+    #[test]
+    fn many_unclosed_markers_on_one_line_convert_in_linear_time() {
+        for unit in ["*a ", "_a ", "~a ", "**a ", "__a ", "***a ", "~~a "] {
+            let text = hostile_text("", unit);
+            assert_eq!(whatsapp_to_chatwoot(&text), text, "{unit:?}");
+            assert_eq!(chatwoot_to_whatsapp(&text), text, "{unit:?}");
+        }
+    }
+
+    #[test]
+    fn many_unclosed_markdown_links_convert_in_linear_time() {
+        for unit in ["[a](", "[a](b", "[a]([", "[](x"] {
+            let text = hostile_text("", unit);
+            assert_eq!(chatwoot_to_whatsapp(&text), text, "{unit:?}");
+            assert_eq!(whatsapp_to_chatwoot(&text), text, "{unit:?}");
         }
     }
 
