@@ -16,6 +16,10 @@
 //! ([`EventHub::end_stream`], called by the control plane).
 //!
 //! Every call to the store has a time budget ([`EventHubSettings::store_budget`]).
+//!
+//! The hub stores and forwards bytes: the delivery layer, which parsed the engine's
+//! event, also writes the envelope to keep (with its `instanceData` rewritten) through
+//! the encoder it gives [`EventHub::ingest`]; this crate knows no wire format.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -266,12 +270,14 @@ impl EventHub {
     }
 
     /// Ingests one event from the engine (`POST /engine/v1/events`), received at
-    /// `received_at`.
+    /// `received_at`. A kept event is stored as the bytes `encode` writes for the
+    /// envelope with its `instanceData` rewritten (`Err` holds why it could not).
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty, event = tracing::field::Empty))]
     pub async fn ingest(
         &self,
         envelope: EventEnvelope,
         received_at: DateTime<Utc>,
+        encode: impl FnOnce(&EventEnvelope) -> Result<Vec<u8>, String>,
     ) -> Result<IngestOutcome, IngestError> {
         let budget = self.budget();
         let instance = self
@@ -291,7 +297,7 @@ impl EventHub {
             return Ok(IngestOutcome::NotKept);
         }
 
-        let event = self.hub_event(envelope, &instance.name, received_at)?;
+        let event = self.hub_event(envelope, &instance.name, received_at, encode)?;
         let outcome = within(budget, self.inner.events.append_event(&instance.id, event))
             .await
             .map_err(IngestError::TimedOut)??;
@@ -319,6 +325,7 @@ impl EventHub {
         envelope: EventEnvelope,
         instance_name: &InstanceName,
         received_at: DateTime<Utc>,
+        encode: impl FnOnce(&EventEnvelope) -> Result<Vec<u8>, String>,
     ) -> Result<NewHubEvent, IngestError> {
         let event_id = match &envelope.payload {
             EventPayload::MessageExchange(exchange) => Some(exchange.id.clone()),
@@ -331,8 +338,7 @@ impl EventHub {
                 instance: instance_name.as_str().to_owned(),
             },
         };
-        let payload = serde_json::to_vec(&forwarded)
-            .map_err(|error| IngestError::Encode(error.to_string()))?;
+        let payload = encode(&forwarded).map_err(IngestError::Encode)?;
         Ok(NewHubEvent {
             event_id,
             kind: forwarded.payload.event_name().to_owned(),

@@ -10,7 +10,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use futures::StreamExt;
 use ryze_api_use_cases::IngestOutcome;
 use ryze_ports::whatsapp_events::EventEnvelope;
 use serde_json::json;
@@ -37,8 +36,9 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Reads the body, refusing it as soon as it passes the limit.
-async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+/// Reads the body, refusing it as soon as it passes the limit (before reading anything
+/// when `Content-Length` already announces more).
+async fn read_body(request: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
     let announced = request
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -47,20 +47,21 @@ async fn read_body(request: &HttpRequest, mut payload: web::Payload) -> Result<V
     if announced.is_some_and(|length| length > ENGINE_EVENT_BODY_LIMIT_BYTES) {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(announced.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|error| {
+    payload
+        .to_bytes_limited(ENGINE_EVENT_BODY_LIMIT_BYTES)
+        .await
+        .map_err(|_over_limit| too_large())?
+        .map_err(|error| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!("invalid body: could not read the request body: {error}"),
             )
-        })?;
-        if body.len() + chunk.len() > ENGINE_EVENT_BODY_LIMIT_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        })
+}
+
+/// The envelope the hub keeps, as the JSON it stores and streams to the bridge.
+fn stored_json(envelope: &EventEnvelope) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(envelope).map_err(|error| error.to_string())
 }
 
 async fn ingest(
@@ -81,7 +82,7 @@ async fn ingest(
     let envelope: EventEnvelope = parse_json(&body)?;
     drop(body);
     let outcome = hub
-        .ingest(envelope, Utc::now())
+        .ingest(envelope, Utc::now(), stored_json)
         .await
         .map_err(HttpStatus::into_api_error)?;
     let answer = match outcome {
