@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ryze_domain::{InstanceId, InstanceName};
+use ryze_domain::{cut_on_char_boundary, InstanceId, InstanceName};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload, InstanceData};
 use ryze_ports::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, EventHubStore, EventSequence, HubCursor,
@@ -205,18 +205,6 @@ impl std::fmt::Debug for EventHub {
     }
 }
 
-/// `text` cut to at most `max` bytes on a character boundary, for log fields.
-fn shortened(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// Runs a store call within `budget`.
 async fn within<T, E>(
     budget: Duration,
@@ -288,7 +276,10 @@ impl EventHub {
         // Recorded once known to be ours: what the engine sends is not bounded.
         let span = tracing::Span::current();
         span.record("instance_id", tracing::field::display(&instance.id));
-        span.record("event", shortened(envelope.payload.event_name(), 64));
+        span.record(
+            "event",
+            cut_on_char_boundary(envelope.payload.event_name(), 64),
+        );
         let integration = within(budget, self.inner.store.find_integration(&instance.id))
             .await
             .map_err(IngestError::TimedOut)??;

@@ -16,6 +16,7 @@ pub mod message_formatting;
 pub mod message_values;
 pub mod principal;
 pub mod sealed_secret;
+pub mod text_cut;
 pub mod validation;
 pub mod whatsapp_identity;
 
@@ -39,5 +40,6 @@ pub use message_values::{
 };
 pub use principal::Principal;
 pub use sealed_secret::{KeyId, SealedSecret, SecretOwner};
+pub use text_cut::cut_on_char_boundary;
 pub use validation::InvalidValue;
 pub use whatsapp_identity::{ContactKey, IdentityKey, JidKind, PhoneNumber, WhatsAppJid};
