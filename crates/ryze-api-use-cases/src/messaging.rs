@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use ryze_domain::message_commands::{readable_size, required_message_id};
+use ryze_domain::message_commands::required_message_id;
 use ryze_domain::{
     DeleteMessageCommand, EditMessageCommand, InstanceId, MarkReadCommand, MediaInput, MediaKind,
     MessageCommandRefusal, Principal, SendMediaCommand, SendReactionCommand, SendTextCommand,
@@ -211,12 +211,10 @@ impl EngineFailure {
 pub enum MessageCommandError {
     #[error(transparent)]
     Access(#[from] InstanceAccessError),
-    /// Every problem of the body, `; `-separated, each prefixed by its field.
-    #[error("invalid body: {0}")]
-    InvalidBody(String),
-    /// The media (decoded `mediaBase64`, or what `mediaUrl` holds) is over the limit.
-    #[error("media too large: the API sends files of at most {}", readable_size(*limit_bytes))]
-    MediaOverLimit { limit_bytes: u64 },
+    /// The body is no command (every problem at once), or its media (decoded
+    /// `mediaBase64`, or what `mediaUrl` holds) is over the limit.
+    #[error(transparent)]
+    Refused(#[from] MessageCommandRefusal),
     /// `mediaUrl` may not be fetched (not http(s), an address the guard refuses) or its
     /// server answered with a client error.
     #[error("invalid body: {message}")]
@@ -226,17 +224,6 @@ pub enum MessageCommandError {
     MediaUrlUnavailable { reason: String },
     #[error(transparent)]
     Engine(EngineFailure),
-}
-
-impl From<MessageCommandRefusal> for MessageCommandError {
-    fn from(refusal: MessageCommandRefusal) -> Self {
-        match refusal {
-            MessageCommandRefusal::InvalidBody(problems) => Self::InvalidBody(problems),
-            MessageCommandRefusal::MediaOverLimit { limit_bytes } => {
-                Self::MediaOverLimit { limit_bytes }
-            }
-        }
-    }
 }
 
 /// Why `GET /api/chat/base64` gave no media.
@@ -479,9 +466,9 @@ impl Messaging {
         tracing::info!(error = %error, "mediaUrl could not be fetched");
         match error {
             MediaFetchError::Refused { message } => MessageCommandError::MediaUrlRefused { message },
-            MediaFetchError::TooLarge { .. } => MessageCommandError::MediaOverLimit {
+            MediaFetchError::TooLarge { .. } => MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit {
                 limit_bytes: self.settings.max_media_bytes,
-            },
+            }),
             MediaFetchError::Status { status } if !error.is_transient() => {
                 MessageCommandError::MediaUrlRefused {
                     message: format!(

@@ -19,8 +19,8 @@ use ryze_domain::{
     Account, AccountId, AccountName, DeleteMessageCommand, DeleteMessageRequest as DeleteInput,
     EditMessageCommand, EditMessageRequest as EditInput, Instance, InstanceId, InstanceName,
     MarkReadCommand, MarkReadRequest as MarkReadInput, MediaMessageRequest as MediaMessageInput,
-    Principal, ReactionRequest as ReactionInput, SendMediaCommand, SendReactionCommand,
-    SendTextCommand, TextMessageRequest as TextMessageInput,
+    MessageCommandRefusal, Principal, ReactionRequest as ReactionInput, SendMediaCommand,
+    SendReactionCommand, SendTextCommand, TextMessageRequest as TextMessageInput,
 };
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaDownload, MediaSource,
@@ -595,7 +595,7 @@ async fn media_over_the_limit_is_refused_whatever_its_source() {
     let inline = account_sends_media(&no_fetch, inline).await.unwrap_err();
     assert_eq!(
         inline,
-        MessageCommandError::MediaOverLimit { limit_bytes: 16 }
+        MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit { limit_bytes: 16 })
     );
     assert_eq!(
         inline.to_string(),
@@ -614,7 +614,7 @@ async fn media_over_the_limit_is_refused_whatever_its_source() {
     let by_url = account_sends_media(&fetching, by_url).await.unwrap_err();
     assert_eq!(
         by_url,
-        MessageCommandError::MediaOverLimit { limit_bytes: 16 }
+        MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit { limit_bytes: 16 })
     );
 }
 
