@@ -13,7 +13,6 @@ use actix_web::http::header::{HeaderMap, CONTENT_ENCODING, CONTENT_LENGTH};
 use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
-use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::ApiError;
@@ -93,7 +92,7 @@ pub(crate) fn refuse_request_encoding(headers: &HeaderMap) -> Result<(), ApiErro
 /// `too_large()` as soon as it passes `limit` bytes.
 pub(crate) async fn read_limited(
     headers: &HeaderMap,
-    mut payload: web::Payload,
+    payload: web::Payload,
     limit: usize,
     too_large: impl Fn() -> ApiError,
 ) -> Result<Vec<u8>, ApiError> {
@@ -105,16 +104,12 @@ pub(crate) async fn read_limited(
     if announced.is_some_and(|length| length > limit) {
         return Err(too_large());
     }
-    let mut body = Vec::with_capacity(announced.unwrap_or(0));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|error| invalid_body(format!("could not read the request body: {error}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    let body = payload
+        .to_bytes_limited(limit)
+        .await
+        .map_err(|_over_limit| too_large())?
+        .map_err(|error| invalid_body(format!("could not read the request body: {error}")))?;
+    Ok(body.to_vec())
 }
 
 /// Query-string errors in the envelope too.

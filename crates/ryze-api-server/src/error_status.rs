@@ -8,6 +8,7 @@ use ryze_api_use_cases::{
     GatewayFailure, IngestError, InstanceAccessError, ListInstancesError, MediaDownloadError,
     MessageCommandError, OpenStreamError, StatusError,
 };
+use ryze_domain::MessageCommandRefusal;
 use ryze_ports::StoreError;
 
 use crate::ApiError;
@@ -188,10 +189,11 @@ impl HttpStatus for MessageCommandError {
     fn http_status(&self) -> StatusCode {
         match self {
             MessageCommandError::Access(access) => access.http_status(),
-            MessageCommandError::InvalidBody(_) | MessageCommandError::MediaUrlRefused { .. } => {
-                StatusCode::BAD_REQUEST
+            MessageCommandError::Refused(MessageCommandRefusal::InvalidBody(_))
+            | MessageCommandError::MediaUrlRefused { .. } => StatusCode::BAD_REQUEST,
+            MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit { .. }) => {
+                StatusCode::PAYLOAD_TOO_LARGE
             }
-            MessageCommandError::MediaOverLimit { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             MessageCommandError::MediaUrlUnavailable { .. } => StatusCode::BAD_GATEWAY,
             MessageCommandError::Engine(failure) => failure.http_status(),
         }

@@ -260,6 +260,34 @@ async fn tokens_are_checked_as_on_the_rest_of_the_api() {
 }
 
 #[actix_web::test]
+async fn the_instance_is_checked_before_the_body_is_made_into_a_command() {
+    let app = app!(state(MockWhatsAppSender::new()));
+    let invalid = json!({"number": "120363@newsletter", "message": ""});
+    let routes = [
+        "/api/message/text",
+        "/api/message/media",
+        "/api/message/reaction",
+        "/api/chat/edit",
+        "/api/chat/delete",
+        "/api/chat/markRead",
+    ];
+    for route in routes {
+        let (status, body, _) = ask!(app, account_post(&format!("{route}/vendas"), &invalid));
+        assert_eq!(
+            (status, body),
+            (StatusCode::NOT_FOUND, envelope("instance not found")),
+            "{route}"
+        );
+        let (status, body, _) = ask!(app, account_post(&format!("{route}/suporte"), &invalid));
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{route}");
+        assert!(
+            error_message(&body).starts_with("invalid body: "),
+            "{route}: {body}"
+        );
+    }
+}
+
+#[actix_web::test]
 async fn the_bridge_acts_on_any_instance_by_id_without_being_rate_limited() {
     let mut whatsapp = MockWhatsAppSender::new();
     whatsapp

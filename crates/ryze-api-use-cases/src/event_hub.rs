@@ -16,6 +16,10 @@
 //! ([`EventHub::end_stream`], called by the control plane).
 //!
 //! Every call to the store has a time budget ([`EventHubSettings::store_budget`]).
+//!
+//! The hub stores and forwards bytes: the delivery layer, which parsed the engine's
+//! event, also writes the envelope to keep (with its `instanceData` rewritten) through
+//! the encoder it gives [`EventHub::ingest`]; this crate knows no wire format.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +28,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ryze_domain::{InstanceId, InstanceName};
+use ryze_domain::{cut_on_char_boundary, InstanceId, InstanceName};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload, InstanceData};
 use ryze_ports::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, EventHubStore, EventSequence, HubCursor,
@@ -201,18 +205,6 @@ impl std::fmt::Debug for EventHub {
     }
 }
 
-/// `text` cut to at most `max` bytes on a character boundary, for log fields.
-fn shortened(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
 /// Runs a store call within `budget`.
 async fn within<T, E>(
     budget: Duration,
@@ -266,12 +258,14 @@ impl EventHub {
     }
 
     /// Ingests one event from the engine (`POST /engine/v1/events`), received at
-    /// `received_at`.
+    /// `received_at`. A kept event is stored as the bytes `encode` writes for the
+    /// envelope with its `instanceData` rewritten (`Err` holds why it could not).
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty, event = tracing::field::Empty))]
     pub async fn ingest(
         &self,
         envelope: EventEnvelope,
         received_at: DateTime<Utc>,
+        encode: impl FnOnce(&EventEnvelope) -> Result<Vec<u8>, String>,
     ) -> Result<IngestOutcome, IngestError> {
         let budget = self.budget();
         let instance = self
@@ -282,7 +276,10 @@ impl EventHub {
         // Recorded once known to be ours: what the engine sends is not bounded.
         let span = tracing::Span::current();
         span.record("instance_id", tracing::field::display(&instance.id));
-        span.record("event", shortened(envelope.payload.event_name(), 64));
+        span.record(
+            "event",
+            cut_on_char_boundary(envelope.payload.event_name(), 64),
+        );
         let integration = within(budget, self.inner.store.find_integration(&instance.id))
             .await
             .map_err(IngestError::TimedOut)??;
@@ -291,7 +288,7 @@ impl EventHub {
             return Ok(IngestOutcome::NotKept);
         }
 
-        let event = self.hub_event(envelope, &instance.name, received_at)?;
+        let event = self.hub_event(envelope, &instance.name, received_at, encode)?;
         let outcome = within(budget, self.inner.events.append_event(&instance.id, event))
             .await
             .map_err(IngestError::TimedOut)??;
@@ -319,6 +316,7 @@ impl EventHub {
         envelope: EventEnvelope,
         instance_name: &InstanceName,
         received_at: DateTime<Utc>,
+        encode: impl FnOnce(&EventEnvelope) -> Result<Vec<u8>, String>,
     ) -> Result<NewHubEvent, IngestError> {
         let event_id = match &envelope.payload {
             EventPayload::MessageExchange(exchange) => Some(exchange.id.clone()),
@@ -331,8 +329,7 @@ impl EventHub {
                 instance: instance_name.as_str().to_owned(),
             },
         };
-        let payload = serde_json::to_vec(&forwarded)
-            .map_err(|error| IngestError::Encode(error.to_string()))?;
+        let payload = encode(&forwarded).map_err(IngestError::Encode)?;
         Ok(NewHubEvent {
             event_id,
             kind: forwarded.payload.event_name().to_owned(),

@@ -15,8 +15,8 @@ mod instance_directory;
 mod instances;
 mod key_rotation;
 mod live_streams;
+mod media_sniffing;
 mod messaging;
-mod messaging_input;
 mod random_tokens;
 
 pub use access::{AuthError, InstanceAccessError};
@@ -43,12 +43,8 @@ pub use instances::{
 pub use key_rotation::{RotationFailure, RotationReport};
 pub use live_streams::{StreamEnd, StreamSignal, StreamSignals};
 pub use messaging::{
-    CommandDone, DownloadedMedia, EngineFailure, MediaDownloadError, MessageCommandError,
-    Messaging, MessagingCaller, MessagingEngine, MessagingSettings, SentMessage, MAX_MEDIA_BYTES,
-    NOT_CONNECTED,
-};
-pub use messaging_input::{
-    DeleteInput, EditInput, MarkReadInput, MediaMessageInput, ReactionInput, TextMessageInput,
-    MAX_TEXT_CHARS,
+    AuthorizedInstance, CommandDone, DownloadedMedia, EngineFailure, MediaDownloadError,
+    MessageCommandError, Messaging, MessagingCaller, MessagingEngine, MessagingSettings,
+    SentMessage, MAX_MEDIA_BYTES, NOT_CONNECTED,
 };
 pub use random_tokens::RandomnessUnavailable;

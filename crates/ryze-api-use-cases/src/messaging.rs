@@ -2,8 +2,10 @@
 //! message endpoints' use cases, which hand each command to the WhatsApp engine
 //! (`docs/engine-contract.md` §5) through the [`WhatsAppSender`] port.
 //!
-//! Order of checks, as for the Chatwoot module: who may act on the instance → is the
-//! body valid → is an engine configured → (media by URL: fetch it) → the engine.
+//! Order of checks, as for the Chatwoot module: who may act on the instance
+//! ([`Messaging::authorize`]) → is the body valid (the delivery layer makes the domain's
+//! command of it, [`ryze_domain::message_commands`]) → is an engine configured → (media
+//! by URL: fetch it) → the engine.
 //!
 //! Callers: a TokenAccount on its instances and a TokenInstance on its own, both naming
 //! the instance by its **name**, with the rules of [`crate::access`]; and the bridge
@@ -21,17 +23,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use ryze_domain::{InstanceId, Principal};
+use ryze_domain::message_commands::required_message_id;
+use ryze_domain::{
+    DeleteMessageCommand, EditMessageCommand, InstanceId, MarkReadCommand, MediaInput, MediaKind,
+    MessageCommandRefusal, Principal, SendMediaCommand, SendReactionCommand, SendTextCommand,
+};
 use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaSource, SendMedia,
-    SendReaction,
+    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaSource, OutgoingMediaType,
+    SendMedia, SendReaction, SendText,
 };
 use ryze_ports::{MediaFetchError, MediaFetcher, SendError, WhatsAppSender};
 
-use crate::messaging_input::{
-    required_message_id, sniffed_base64_mime_type, sniffed_mime_type, DeleteInput, EditInput,
-    MarkReadInput, MediaBytes, MediaMessageInput, MediaRefusal, ReactionInput, TextMessageInput,
-    ValidatedMedia,
+use crate::media_sniffing::{
+    sniffed_base64_mime_type, sniffed_mime_type, sniffed_whole_base64_mime_type,
 };
 use crate::{ControlPlane, InstanceAccessError};
 
@@ -54,6 +58,24 @@ pub enum MessagingCaller {
     /// The bridge, authenticated with `BRIDGE_TOKEN` by the delivery layer: any instance,
     /// named by its id (`ins_…`).
     Bridge,
+}
+
+/// An instance a caller was found to act on ([`Messaging::authorize`]). Only this crate
+/// makes one, so a command cannot reach an instance its caller was not checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizedInstance {
+    id: InstanceId,
+}
+
+impl AuthorizedInstance {
+    pub fn id(&self) -> &InstanceId {
+        &self.id
+    }
+
+    /// Names the instance in the current span (the command's).
+    fn record_in_span(&self) {
+        tracing::Span::current().record("instance_id", tracing::field::display(&self.id));
+    }
 }
 
 /// Time and size limits of the message use cases.
@@ -189,12 +211,10 @@ impl EngineFailure {
 pub enum MessageCommandError {
     #[error(transparent)]
     Access(#[from] InstanceAccessError),
-    /// Every problem of the body, `; `-separated, each prefixed by its field.
-    #[error("invalid body: {0}")]
-    InvalidBody(String),
-    /// The media (decoded `mediaBase64`, or what `mediaUrl` holds) is over the limit.
-    #[error("media too large: the API sends files of at most {}", readable_size(*limit_bytes))]
-    MediaOverLimit { limit_bytes: u64 },
+    /// The body is no command (every problem at once), or its media (decoded
+    /// `mediaBase64`, or what `mediaUrl` holds) is over the limit.
+    #[error(transparent)]
+    Refused(#[from] MessageCommandRefusal),
     /// `mediaUrl` may not be fetched (not http(s), an address the guard refuses) or its
     /// server answered with a client error.
     #[error("invalid body: {message}")]
@@ -244,6 +264,19 @@ impl Messaging {
 
     pub fn settings(&self) -> &MessagingSettings {
         &self.settings
+    }
+
+    /// The instance `segment` names, if `caller` may act on it: the first check of every
+    /// command, before its body.
+    #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
+    pub async fn authorize(
+        &self,
+        caller: &MessagingCaller,
+        segment: &str,
+    ) -> Result<AuthorizedInstance, InstanceAccessError> {
+        self.instance_id(caller, segment)
+            .await
+            .map(|id| AuthorizedInstance { id })
     }
 
     /// The instance `segment` names, if `caller` may act on it.
@@ -314,82 +347,86 @@ impl Messaging {
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn send_text(
         &self,
-        caller: &MessagingCaller,
-        instance: &str,
-        input: TextMessageInput,
+        instance: &AuthorizedInstance,
+        command: SendTextCommand,
     ) -> Result<SentMessage, MessageCommandError> {
-        let instance_id = self.instance_id(caller, instance).await?;
-        let command = input.validate().map_err(MessageCommandError::InvalidBody)?;
+        instance.record_in_span();
         let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let SendTextCommand {
+            number,
+            message,
+            reply_to,
+            id,
+        } = command;
+        let command = SendText {
+            number: number.into_string(),
+            message,
+            reply_to: reply_to.map(|id| id.into_string()),
+            id: id.map(|id| id.into_string()),
+        };
         let receipt = self
             .call_engine(
                 "message/text",
-                engine.whatsapp.send_text(&instance_id, command),
+                engine.whatsapp.send_text(&instance.id, command),
             )
             .await
             .map_err(MessageCommandError::Engine)?;
         sent(receipt).map_err(MessageCommandError::Engine)
     }
 
-    /// `POST /api/message/media/{instance}`.
+    /// `POST /api/message/media/{instance}`; the command was made under
+    /// [`MessagingSettings::max_media_bytes`].
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn send_media(
         &self,
-        caller: &MessagingCaller,
-        instance: &str,
-        input: MediaMessageInput,
+        instance: &AuthorizedInstance,
+        command: SendMediaCommand,
     ) -> Result<SentMessage, MessageCommandError> {
-        let instance_id = self.instance_id(caller, instance).await?;
-        let media =
-            input
-                .validate(self.settings.max_media_bytes)
-                .map_err(|refusal| match refusal {
-                    MediaRefusal::Invalid(problems) => MessageCommandError::InvalidBody(problems),
-                    MediaRefusal::OverLimit => MessageCommandError::MediaOverLimit {
-                        limit_bytes: self.settings.max_media_bytes,
-                    },
-                })?;
+        instance.record_in_span();
         let engine = self.engine().map_err(MessageCommandError::Engine)?;
-        let command = self.media_command(engine, media).await?;
+        let command = self.media_command(engine, command).await?;
         let receipt = self
             .call_engine(
                 "message/media",
-                engine.whatsapp.send_media(&instance_id, command),
+                engine.whatsapp.send_media(&instance.id, command),
             )
             .await
             .map_err(MessageCommandError::Engine)?;
         sent(receipt).map_err(MessageCommandError::Engine)
     }
 
-    /// The engine's command for validated media: base64 as given, or the URL fetched,
+    /// The engine's command for a media command: base64 as given, or the URL fetched,
     /// with the mime type sniffed from the bytes.
     async fn media_command(
         &self,
         engine: &MessagingEngine,
-        media: ValidatedMedia,
+        command: SendMediaCommand,
     ) -> Result<SendMedia, MessageCommandError> {
-        let ValidatedMedia {
+        let SendMediaCommand {
             number,
-            media_type,
-            bytes,
+            kind,
+            media,
             caption,
             mime_type,
             file_name,
             is_voice,
             reply_to,
             id,
-        } = media;
-        let (base64, mime_type, file_name) = match bytes {
-            MediaBytes::Inline {
+        } = command;
+        let file_name = file_name.map(|name| name.into_string());
+        let (base64, mime_type, file_name) = match media {
+            MediaInput::Inline {
                 base64,
                 data_url_mime,
-                sniffed_mime,
             } => {
                 // The caller's declared type wins (the bridge sniffed it already).
-                let mime = mime_type.or(data_url_mime).or(sniffed_mime);
-                (base64, mime, file_name)
+                let mime = mime_type
+                    .or(data_url_mime)
+                    .map(|mime| mime.into_string())
+                    .or_else(|| sniffed_whole_base64_mime_type(&base64));
+                (MediaData::new(base64), mime, file_name)
             }
-            MediaBytes::Url(url) => {
+            MediaInput::Url(url) => {
                 let fetched = engine
                     .media_fetcher
                     .fetch("mediaUrl", &url, self.settings.max_media_bytes)
@@ -399,9 +436,11 @@ impl Messaging {
                 let mime = match (sniffed, mime_type) {
                     // The caller's type may carry parameters (`; codecs=opus`) the
                     // sniffed one lacks: kept when both name the same type.
-                    (Some(sniffed), Some(given)) if same_essence(&sniffed, &given) => Some(given),
+                    (Some(sniffed), Some(given)) if given.has_same_essence(&sniffed) => {
+                        Some(given.into_string())
+                    }
                     (Some(sniffed), _) => Some(sniffed),
-                    (None, Some(given)) => Some(given),
+                    (None, Some(given)) => Some(given.into_string()),
                     (None, None) => fetched.content_type.clone(),
                 };
                 let base64 = MediaData::new(
@@ -411,15 +450,15 @@ impl Messaging {
             }
         };
         Ok(SendMedia {
-            number,
-            media_type,
+            number: number.into_string(),
+            media_type: outgoing_media_type(kind),
             source: MediaSource::Base64(base64),
             message: caption,
             mime_type,
             file_name,
             is_voice,
-            reply_to,
-            id,
+            reply_to: reply_to.map(|id| id.into_string()),
+            id: id.map(|id| id.into_string()),
         })
     }
 
@@ -427,9 +466,9 @@ impl Messaging {
         tracing::info!(error = %error, "mediaUrl could not be fetched");
         match error {
             MediaFetchError::Refused { message } => MessageCommandError::MediaUrlRefused { message },
-            MediaFetchError::TooLarge { .. } => MessageCommandError::MediaOverLimit {
+            MediaFetchError::TooLarge { .. } => MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit {
                 limit_bytes: self.settings.max_media_bytes,
-            },
+            }),
             MediaFetchError::Status { status } if !error.is_transient() => {
                 MessageCommandError::MediaUrlRefused {
                     message: format!(
@@ -450,17 +489,31 @@ impl Messaging {
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn send_reaction(
         &self,
-        caller: &MessagingCaller,
-        instance: &str,
-        input: ReactionInput,
+        instance: &AuthorizedInstance,
+        command: SendReactionCommand,
     ) -> Result<SentMessage, MessageCommandError> {
-        let instance_id = self.instance_id(caller, instance).await?;
-        let command: SendReaction = input.validate().map_err(MessageCommandError::InvalidBody)?;
+        instance.record_in_span();
         let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let SendReactionCommand {
+            number,
+            message_id,
+            reaction,
+            from_me,
+            participant,
+            id,
+        } = command;
+        let command = SendReaction {
+            number: number.into_string(),
+            message_id: message_id.into_string(),
+            reaction,
+            from_me,
+            participant: participant.map(|person| person.into_string()),
+            id: id.map(|id| id.into_string()),
+        };
         let receipt = self
             .call_engine(
                 "message/reaction",
-                engine.whatsapp.send_reaction(&instance_id, command),
+                engine.whatsapp.send_reaction(&instance.id, command),
             )
             .await
             .map_err(MessageCommandError::Engine)?;
@@ -471,16 +524,26 @@ impl Messaging {
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn edit_message(
         &self,
-        caller: &MessagingCaller,
-        instance: &str,
-        input: EditInput,
+        instance: &AuthorizedInstance,
+        command: EditMessageCommand,
     ) -> Result<CommandDone, MessageCommandError> {
-        let instance_id = self.instance_id(caller, instance).await?;
-        let command: EditMessage = input.validate().map_err(MessageCommandError::InvalidBody)?;
+        instance.record_in_span();
         let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let EditMessageCommand {
+            message_id,
+            content,
+            number,
+            id,
+        } = command;
+        let command = EditMessage {
+            message_id: message_id.into_string(),
+            content,
+            number: number.map(|number| number.into_string()),
+            id: id.map(|id| id.into_string()),
+        };
         self.call_engine(
             "chat/edit",
-            engine.whatsapp.edit_message(&instance_id, command),
+            engine.whatsapp.edit_message(&instance.id, command),
         )
         .await
         .map(done)
@@ -491,16 +554,26 @@ impl Messaging {
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn delete_message(
         &self,
-        caller: &MessagingCaller,
-        instance: &str,
-        input: DeleteInput,
+        instance: &AuthorizedInstance,
+        command: DeleteMessageCommand,
     ) -> Result<CommandDone, MessageCommandError> {
-        let instance_id = self.instance_id(caller, instance).await?;
-        let command: DeleteMessage = input.validate().map_err(MessageCommandError::InvalidBody)?;
+        instance.record_in_span();
         let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let DeleteMessageCommand {
+            message_id,
+            delete_for_everyone,
+            number,
+            id,
+        } = command;
+        let command = DeleteMessage {
+            message_id: message_id.into_string(),
+            delete_for_everyone,
+            number: number.map(|number| number.into_string()),
+            id: id.map(|id| id.into_string()),
+        };
         self.call_engine(
             "chat/delete",
-            engine.whatsapp.delete_message(&instance_id, command),
+            engine.whatsapp.delete_message(&instance.id, command),
         )
         .await
         .map(done)
@@ -511,16 +584,24 @@ impl Messaging {
     #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
     pub async fn mark_read(
         &self,
-        caller: &MessagingCaller,
-        instance: &str,
-        input: MarkReadInput,
+        instance: &AuthorizedInstance,
+        command: MarkReadCommand,
     ) -> Result<CommandDone, MessageCommandError> {
-        let instance_id = self.instance_id(caller, instance).await?;
-        let command: MarkRead = input.validate().map_err(MessageCommandError::InvalidBody)?;
+        instance.record_in_span();
         let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let MarkReadCommand {
+            message_id,
+            number,
+            sender,
+        } = command;
+        let command = MarkRead {
+            message_id: message_id.into_string(),
+            number: number.into_string(),
+            sender: sender.map(|person| person.into_string()),
+        };
         self.call_engine(
             "chat/markRead",
-            engine.whatsapp.mark_read(&instance_id, command),
+            engine.whatsapp.mark_read(&instance.id, command),
         )
         .await
         .map(done)
@@ -537,7 +618,8 @@ impl Messaging {
     ) -> Result<DownloadedMedia, MediaDownloadError> {
         let instance_id = self.instance_id(caller, instance).await?;
         let message_id = required_message_id("messageId", message_id)
-            .map_err(MediaDownloadError::InvalidQuery)?;
+            .map_err(MediaDownloadError::InvalidQuery)?
+            .into_string();
         let engine = self.engine().map_err(MediaDownloadError::Engine)?;
         let download = self
             .call_engine(
@@ -564,26 +646,14 @@ impl Messaging {
     }
 }
 
-/// `64 MiB` for whole mebibytes, `1500 bytes` otherwise.
-fn readable_size(bytes: u64) -> String {
-    const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes.checked_rem(MIB) == Some(0) {
-        format!("{} MiB", bytes / MIB)
-    } else {
-        format!("{bytes} bytes")
+/// The engine's name for a media kind.
+fn outgoing_media_type(kind: MediaKind) -> OutgoingMediaType {
+    match kind {
+        MediaKind::Image => OutgoingMediaType::Image,
+        MediaKind::Video => OutgoingMediaType::Video,
+        MediaKind::Document => OutgoingMediaType::Document,
+        MediaKind::Audio => OutgoingMediaType::Audio,
     }
-}
-
-/// Whether two mime types name the same `type/subtype`, parameters aside.
-fn same_essence(left: &str, right: &str) -> bool {
-    let essence = |mime: &str| {
-        mime.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    };
-    essence(left) == essence(right)
 }
 
 /// A send's receipt: the engine client guarantees the id of what it sent.

@@ -1,32 +1,8 @@
 //! Fresh random identifiers and access tokens, from the operating system's CSPRNG.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use ring::rand::{SecureRandom, SystemRandom};
 use ryze_domain::{AccessToken, AccountId, InstanceId};
-
-/// The operating system refused to give random bytes. Nothing was created.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the system random number generator is unavailable")]
-pub struct RandomnessUnavailable;
-
-fn random_bytes<const N: usize>() -> Result<[u8; N], RandomnessUnavailable> {
-    let mut bytes = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| RandomnessUnavailable)?;
-    Ok(bytes)
-}
-
-fn prefixed_hex_id(prefix: &str) -> Result<String, RandomnessUnavailable> {
-    let bytes: [u8; 12] = random_bytes()?;
-    let mut id = String::with_capacity(prefix.len() + 24);
-    id.push_str(prefix);
-    for byte in bytes {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    Ok(id)
-}
+pub use ryze_random::RandomnessUnavailable;
+use ryze_random::{prefixed_hex_id, url_safe_token};
 
 pub(crate) fn new_account_id() -> Result<AccountId, RandomnessUnavailable> {
     prefixed_hex_id("acc_").map(AccountId::new)
@@ -38,10 +14,9 @@ pub(crate) fn new_instance_id() -> Result<InstanceId, RandomnessUnavailable> {
 
 /// 256 random bits, URL-safe, with a prefix that tells secret scanners what it is.
 fn new_token(prefix: &str) -> Result<AccessToken, RandomnessUnavailable> {
-    let bytes: [u8; 32] = random_bytes()?;
     Ok(AccessToken::generated(format!(
         "{prefix}{}",
-        URL_SAFE_NO_PAD.encode(bytes)
+        url_safe_token()?
     )))
 }
 

@@ -282,11 +282,7 @@ pub(crate) fn shorten(text: &str, limit: usize) -> String {
     if text.len() <= limit {
         return text.to_owned();
     }
-    let mut end = limit;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    format!("{}…", ryze_domain::cut_on_char_boundary(text, limit))
 }
 
 pub(crate) fn format_duration(duration: Duration) -> String {

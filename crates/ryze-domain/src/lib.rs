@@ -11,9 +11,12 @@ pub mod chatwoot;
 pub mod ids;
 pub mod instance;
 pub mod integration;
+pub mod message_commands;
 pub mod message_formatting;
+pub mod message_values;
 pub mod principal;
 pub mod sealed_secret;
+pub mod text_cut;
 pub mod validation;
 pub mod whatsapp_identity;
 
@@ -26,7 +29,17 @@ pub use chatwoot::{
 pub use ids::{AccountId, BridgeIntegrationId, InstanceId};
 pub use instance::{Instance, InstanceName};
 pub use integration::{ChatwootIntegration, IntegrationStatus};
+pub use message_commands::{
+    DeleteMessageCommand, DeleteMessageRequest, EditMessageCommand, EditMessageRequest,
+    MarkReadCommand, MarkReadRequest, MediaInput, MediaMessageRequest, MessageCommandRefusal,
+    ReactionRequest, SendMediaCommand, SendReactionCommand, SendTextCommand, TextMessageRequest,
+    MAX_TEXT_CHARS,
+};
+pub use message_values::{
+    ChatAddress, FileName, MediaKind, MessageId, MimeType, NewMessageId, PersonJid,
+};
 pub use principal::Principal;
 pub use sealed_secret::{KeyId, SealedSecret, SecretOwner};
+pub use text_cut::cut_on_char_boundary;
 pub use validation::InvalidValue;
 pub use whatsapp_identity::{ContactKey, IdentityKey, JidKind, PhoneNumber, WhatsAppJid};

@@ -41,11 +41,8 @@ impl<'a> Scrubber<'a> {
     pub fn quote(&self, body: &[u8], max_bytes: usize, cut_mark: &str) -> String {
         let mut text = self.scrub(&String::from_utf8_lossy(body));
         if text.len() > max_bytes {
-            let mut cut = max_bytes;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
+            let kept = ryze_domain::cut_on_char_boundary(&text, max_bytes).len();
+            text.truncate(kept);
             text.push_str(cut_mark);
         }
         text

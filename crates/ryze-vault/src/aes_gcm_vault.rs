@@ -7,7 +7,6 @@
 //! at its end; the key id beside it says which held key opens it.
 
 use ring::aead::{Aad, Nonce, NONCE_LEN};
-use ring::rand::{SecureRandom, SystemRandom};
 use ryze_domain::{KeyId, SealedSecret, SecretOwner};
 use ryze_ports::{SecretVault, VaultError};
 use secrecy::zeroize::Zeroize;
@@ -19,15 +18,11 @@ use crate::KeyRing;
 #[derive(Debug)]
 pub struct AesGcmVault {
     keys: KeyRing,
-    random: SystemRandom,
 }
 
 impl AesGcmVault {
     pub fn new(keys: KeyRing) -> Self {
-        Self {
-            keys,
-            random: SystemRandom::new(),
-        }
+        Self { keys }
     }
 
     /// The keys this vault holds.
@@ -44,9 +39,7 @@ impl SecretVault for AesGcmVault {
     ) -> Result<SealedSecret, VaultError> {
         let key = &self.keys.current;
         let mut nonce = [0u8; NONCE_LEN];
-        self.random
-            .fill(&mut nonce)
-            .map_err(|_| VaultError::SealFailed)?;
+        ryze_random::fill_random(&mut nonce).map_err(|_| VaultError::SealFailed)?;
 
         let plaintext = plaintext.expose_secret().as_bytes();
         // Room for the tag up front, so appending it never leaves a stray copy of the

@@ -13,7 +13,6 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use ring::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use ring::digest;
-use ring::rand::{SecureRandom, SystemRandom};
 use ryze_domain::KeyId;
 use secrecy::zeroize::Zeroize;
 use secrecy::{ExposeSecret, ExposeSecretMut, SecretBox, SecretString};
@@ -52,9 +51,7 @@ impl MasterKey {
     /// A new key from the system's secure random number generator.
     pub fn generate() -> Result<Self, RandomnessUnavailable> {
         let mut bytes = SecretBox::new(Box::new([0u8; MASTER_KEY_LEN]));
-        SystemRandom::new()
-            .fill(bytes.expose_secret_mut())
-            .map_err(|_| RandomnessUnavailable)?;
+        ryze_random::fill_random(bytes.expose_secret_mut()).map_err(|_| RandomnessUnavailable)?;
         Ok(Self::from_bytes(bytes))
     }
 

@@ -251,15 +251,7 @@ pub fn gateway_to(
 
 /// 256 random bits, URL-safe: a token for this run's API → bridge calls.
 pub fn random_secret() -> anyhow::Result<SecretString> {
-    use base64::Engine;
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 32];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("the system random number generator is unavailable"))?;
-    Ok(SecretString::from(
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-    ))
+    Ok(SecretString::from(ryze_random::url_safe_token()?))
 }
 
 /// The address policy for URLs users give the bridge.

@@ -37,6 +37,11 @@ fn too_large() -> ApiError {
     )
 }
 
+/// The envelope the hub keeps, as the JSON it stores and streams to the bridge.
+fn stored_json(envelope: &EventEnvelope) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(envelope).map_err(|error| error.to_string())
+}
+
 async fn ingest(
     request: HttpRequest,
     payload: web::Payload,
@@ -61,7 +66,7 @@ async fn ingest(
     let envelope: EventEnvelope = parse_json(&body)?;
     drop(body);
     let outcome = hub
-        .ingest(envelope, Utc::now())
+        .ingest(envelope, Utc::now(), stored_json)
         .await
         .map_err(HttpStatus::into_api_error)?;
     let answer = match outcome {

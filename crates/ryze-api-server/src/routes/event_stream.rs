@@ -8,6 +8,7 @@
 //! wakes the stream up, and the store is polled as well so events appended by another
 //! API process arrive too.
 
+use ryze_domain::cut_on_char_boundary;
 use std::collections::VecDeque;
 
 use actix_web::http::StatusCode;
@@ -135,7 +136,7 @@ impl Ending {
         Self {
             close: Some(CloseReason {
                 code: CloseCode::from(code),
-                description: Some(shorten(&reason, CLOSE_REASON_MAX_BYTES)),
+                description: Some(cut_on_char_boundary(&reason, CLOSE_REASON_MAX_BYTES).to_owned()),
             }),
             why: reason,
         }
@@ -147,18 +148,6 @@ impl Ending {
             why: why.into(),
         }
     }
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn shorten(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
 }
 
 struct Connection {
@@ -487,9 +476,9 @@ mod tests {
     #[test]
     fn close_reasons_fit_a_close_frame() {
         let long = "é".repeat(100);
-        let short = shorten(&long, CLOSE_REASON_MAX_BYTES);
+        let short = cut_on_char_boundary(&long, CLOSE_REASON_MAX_BYTES);
         assert!(short.len() <= CLOSE_REASON_MAX_BYTES);
-        assert!(long.starts_with(&short));
-        assert_eq!(shorten("fine", 10), "fine");
+        assert!(long.starts_with(short));
+        assert_eq!(cut_on_char_boundary("fine", 10), "fine");
     }
 }

@@ -24,8 +24,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures::future::{ready, Ready};
 use ryze_api_use_cases::{
-    CommandDone, DeleteInput, EditInput, MarkReadInput, MediaMessageInput, MessagingCaller,
-    ReactionInput, SentMessage, TextMessageInput,
+    AuthorizedInstance, CommandDone, MessageCommandError, MessagingCaller, SentMessage,
+};
+use ryze_domain::{
+    DeleteMessageCommand, DeleteMessageRequest, EditMessageCommand, EditMessageRequest,
+    MarkReadCommand, MarkReadRequest, MediaMessageRequest, MessageCommandRefusal, ReactionRequest,
+    SendMediaCommand, SendReactionCommand, SendTextCommand, TextMessageRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -86,141 +90,9 @@ fn media_too_large() -> ApiError {
 }
 
 // ------------------------------------------------------------------------- bodies
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TextBody {
-    number: Option<String>,
-    message: Option<String>,
-    reply_to: Option<String>,
-    id: Option<String>,
-}
-
-impl From<TextBody> for TextMessageInput {
-    fn from(body: TextBody) -> Self {
-        Self {
-            number: body.number,
-            message: body.message,
-            reply_to: body.reply_to,
-            id: body.id,
-        }
-    }
-}
-
-/// No `Debug`: it may hold megabytes of base64.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MediaBody {
-    number: Option<String>,
-    media_type: Option<String>,
-    media_url: Option<String>,
-    media_base64: Option<String>,
-    message: Option<String>,
-    mime_type: Option<String>,
-    file_name: Option<String>,
-    is_voice: Option<bool>,
-    reply_to: Option<String>,
-    id: Option<String>,
-}
-
-impl From<MediaBody> for MediaMessageInput {
-    fn from(body: MediaBody) -> Self {
-        Self {
-            number: body.number,
-            media_type: body.media_type,
-            media_url: body.media_url,
-            media_base64: body.media_base64,
-            message: body.message,
-            mime_type: body.mime_type,
-            file_name: body.file_name,
-            is_voice: body.is_voice,
-            reply_to: body.reply_to,
-            id: body.id,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReactionBody {
-    number: Option<String>,
-    message_id: Option<String>,
-    reaction: Option<String>,
-    from_me: Option<bool>,
-    participant: Option<String>,
-    id: Option<String>,
-}
-
-impl From<ReactionBody> for ReactionInput {
-    fn from(body: ReactionBody) -> Self {
-        Self {
-            number: body.number,
-            message_id: body.message_id,
-            reaction: body.reaction,
-            from_me: body.from_me,
-            participant: body.participant,
-            id: body.id,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EditBody {
-    message_id: Option<String>,
-    content: Option<String>,
-    number: Option<String>,
-    id: Option<String>,
-}
-
-impl From<EditBody> for EditInput {
-    fn from(body: EditBody) -> Self {
-        Self {
-            message_id: body.message_id,
-            content: body.content,
-            number: body.number,
-            id: body.id,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeleteBody {
-    message_id: Option<String>,
-    delete_for_everyone: Option<bool>,
-    number: Option<String>,
-    id: Option<String>,
-}
-
-impl From<DeleteBody> for DeleteInput {
-    fn from(body: DeleteBody) -> Self {
-        Self {
-            message_id: body.message_id,
-            delete_for_everyone: body.delete_for_everyone,
-            number: body.number,
-            id: body.id,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MarkReadBody {
-    message_id: Option<String>,
-    number: Option<String>,
-    sender: Option<String>,
-}
-
-impl From<MarkReadBody> for MarkReadInput {
-    fn from(body: MarkReadBody) -> Self {
-        Self {
-            message_id: body.message_id,
-            number: body.number,
-            sender: body.sender,
-        }
-    }
-}
+//
+// Each body is read as the domain's `…Request` and made into its command once the
+// caller was found to act on the instance (the order the use cases document).
 
 #[derive(Deserialize)]
 struct Base64Query {
@@ -284,15 +156,35 @@ struct MediaAnswer<'a> {
 
 // ----------------------------------------------------------------------- handlers
 
+/// The instance the path names, if the caller may act on it (checked before the body).
+async fn authorized(
+    state: &ApiState,
+    caller: &MessagingCaller,
+    instance: &str,
+) -> Result<AuthorizedInstance, ApiError> {
+    state
+        .messaging
+        .authorize(caller, instance)
+        .await
+        .map_err(HttpStatus::into_api_error)
+}
+
+/// A body that is no command: 400, or 413 for media over the limit.
+fn refused(refusal: MessageCommandRefusal) -> ApiError {
+    MessageCommandError::from(refusal).into_api_error()
+}
+
 async fn send_text(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
-    JsonBody(body): JsonBody<TextBody>,
+    JsonBody(request): JsonBody<TextMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = SendTextCommand::try_from(request).map_err(refused)?;
     let sent = state
         .messaging
-        .send_text(&caller, &instance, body.into())
+        .send_text(&instance, command)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
@@ -305,6 +197,7 @@ async fn send_media(
     instance: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
     let _permit = state.media_work.hold().await?;
     let bytes = read_limited(
         request.headers(),
@@ -313,11 +206,13 @@ async fn send_media(
         media_too_large,
     )
     .await?;
-    let body: MediaBody = parse_json(&bytes)?;
+    let body: MediaMessageRequest = parse_json(&bytes)?;
     drop(bytes);
+    let max_bytes = state.messaging.settings().max_media_bytes;
+    let command = SendMediaCommand::from_request(body, max_bytes).map_err(refused)?;
     let sent = state
         .messaging
-        .send_media(&caller, &instance, body.into())
+        .send_media(&instance, command)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
@@ -327,11 +222,13 @@ async fn send_reaction(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
-    JsonBody(body): JsonBody<ReactionBody>,
+    JsonBody(request): JsonBody<ReactionRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = SendReactionCommand::try_from(request).map_err(refused)?;
     let sent = state
         .messaging
-        .send_reaction(&caller, &instance, body.into())
+        .send_reaction(&instance, command)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
@@ -341,11 +238,13 @@ async fn edit_message(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
-    JsonBody(body): JsonBody<EditBody>,
+    JsonBody(request): JsonBody<EditMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = EditMessageCommand::try_from(request).map_err(refused)?;
     let done = state
         .messaging
-        .edit_message(&caller, &instance, body.into())
+        .edit_message(&instance, command)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
@@ -355,11 +254,13 @@ async fn delete_message(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
-    JsonBody(body): JsonBody<DeleteBody>,
+    JsonBody(request): JsonBody<DeleteMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = DeleteMessageCommand::try_from(request).map_err(refused)?;
     let done = state
         .messaging
-        .delete_message(&caller, &instance, body.into())
+        .delete_message(&instance, command)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
@@ -369,11 +270,13 @@ async fn mark_read(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
-    JsonBody(body): JsonBody<MarkReadBody>,
+    JsonBody(request): JsonBody<MarkReadRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = MarkReadCommand::try_from(request).map_err(refused)?;
     let done = state
         .messaging
-        .mark_read(&caller, &instance, body.into())
+        .mark_read(&instance, command)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))

@@ -140,10 +140,19 @@ fn events_appending(outcome: Result<AppendOutcome, StoreError>) -> MockEventHubS
     events
 }
 
+/// The envelope as JSON, as the API's delivery layer writes it.
+fn json_encoded(envelope: &EventEnvelope) -> Result<Vec<u8>, String> {
+    serde_json::to_vec(envelope).map_err(|error| error.to_string())
+}
+
 /// Ingests a text message of [`instance`] whose WhatsApp id is `message_id`.
 async fn ingest_text(hub: &EventHub, message_id: &str) -> Result<IngestOutcome, IngestError> {
-    hub.ingest(text_event(instance().id.as_str(), message_id), fixed_time())
-        .await
+    hub.ingest(
+        text_event(instance().id.as_str(), message_id),
+        fixed_time(),
+        json_encoded,
+    )
+    .await
 }
 
 async fn next_signal(signals: &mut StreamSignals) -> Option<StreamSignal> {
@@ -164,7 +173,7 @@ async fn an_event_of_an_unknown_instance_is_refused_and_nothing_is_stored() {
 
     for reference in ["ins_unknown", "", &"x".repeat(500)] {
         let error = hub
-            .ingest(text_event(reference, "3EB0A"), fixed_time())
+            .ingest(text_event(reference, "3EB0A"), fixed_time(), json_encoded)
             .await
             .unwrap_err();
         assert_eq!(error, IngestError::UnknownInstance);
@@ -240,7 +249,11 @@ async fn events_without_an_id_are_never_deduplicated() {
         .returning(|_, _, _, _| Ok(nothing_dropped()));
     let hub = hub(events, store_with_integration(true));
     let outcome = hub
-        .ingest(state_event(instance().id.as_str()), fixed_time())
+        .ingest(
+            state_event(instance().id.as_str()),
+            fixed_time(),
+            json_encoded,
+        )
         .await
         .unwrap();
     assert_eq!(outcome, IngestOutcome::Stored(EventSequence::new(1)));

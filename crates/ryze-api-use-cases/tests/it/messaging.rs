@@ -11,12 +11,17 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use mockall::predicate::eq;
 use ryze_api_use_cases::{
-    Budgets, ControlPlane, DeleteInput, EditInput, EngineFailure, InstanceAccessError,
-    MarkReadInput, MediaDownloadError, MediaMessageInput, MessageCommandError, Messaging,
-    MessagingCaller, MessagingEngine, MessagingSettings, ReactionInput, SentMessage,
-    TextMessageInput,
+    Budgets, CommandDone, ControlPlane, EngineFailure, InstanceAccessError, MediaDownloadError,
+    MessageCommandError, Messaging, MessagingCaller, MessagingEngine, MessagingSettings,
+    SentMessage,
 };
-use ryze_domain::{Account, AccountId, AccountName, Instance, InstanceId, InstanceName, Principal};
+use ryze_domain::{
+    Account, AccountId, AccountName, DeleteMessageCommand, DeleteMessageRequest as DeleteInput,
+    EditMessageCommand, EditMessageRequest as EditInput, Instance, InstanceId, InstanceName,
+    MarkReadCommand, MarkReadRequest as MarkReadInput, MediaMessageRequest as MediaMessageInput,
+    MessageCommandRefusal, Principal, ReactionRequest as ReactionInput, SendMediaCommand,
+    SendReactionCommand, SendTextCommand, TextMessageRequest as TextMessageInput,
+};
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaDownload, MediaSource,
     OutgoingMediaType, SendMedia, SendReaction, SendText,
@@ -113,6 +118,115 @@ fn receipt(id: &str) -> EngineReceipt {
     }
 }
 
+/// What the delivery layer does with a body: the instance is authorized first, then the
+/// body is made into its command, then the use case runs it.
+trait AsTheDeliveryLayer {
+    async fn send_text_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: TextMessageInput,
+    ) -> Result<SentMessage, MessageCommandError>;
+    async fn send_media_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: MediaMessageInput,
+    ) -> Result<SentMessage, MessageCommandError>;
+    async fn send_reaction_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: ReactionInput,
+    ) -> Result<SentMessage, MessageCommandError>;
+    async fn edit_message_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: EditInput,
+    ) -> Result<CommandDone, MessageCommandError>;
+    async fn delete_message_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: DeleteInput,
+    ) -> Result<CommandDone, MessageCommandError>;
+    async fn mark_read_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: MarkReadInput,
+    ) -> Result<CommandDone, MessageCommandError>;
+}
+
+impl AsTheDeliveryLayer for Messaging {
+    async fn send_text_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: TextMessageInput,
+    ) -> Result<SentMessage, MessageCommandError> {
+        let instance = self.authorize(caller, instance).await?;
+        self.send_text(&instance, SendTextCommand::try_from(request)?)
+            .await
+    }
+
+    async fn send_media_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: MediaMessageInput,
+    ) -> Result<SentMessage, MessageCommandError> {
+        let instance = self.authorize(caller, instance).await?;
+        let command = SendMediaCommand::from_request(request, self.settings().max_media_bytes)?;
+        self.send_media(&instance, command).await
+    }
+
+    async fn send_reaction_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: ReactionInput,
+    ) -> Result<SentMessage, MessageCommandError> {
+        let instance = self.authorize(caller, instance).await?;
+        self.send_reaction(&instance, SendReactionCommand::try_from(request)?)
+            .await
+    }
+
+    async fn edit_message_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: EditInput,
+    ) -> Result<CommandDone, MessageCommandError> {
+        let instance = self.authorize(caller, instance).await?;
+        self.edit_message(&instance, EditMessageCommand::try_from(request)?)
+            .await
+    }
+
+    async fn delete_message_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: DeleteInput,
+    ) -> Result<CommandDone, MessageCommandError> {
+        let instance = self.authorize(caller, instance).await?;
+        self.delete_message(&instance, DeleteMessageCommand::try_from(request)?)
+            .await
+    }
+
+    async fn mark_read_request(
+        &self,
+        caller: &MessagingCaller,
+        instance: &str,
+        request: MarkReadInput,
+    ) -> Result<CommandDone, MessageCommandError> {
+        let instance = self.authorize(caller, instance).await?;
+        self.mark_read(&instance, MarkReadCommand::try_from(request)?)
+            .await
+    }
+}
+
 /// The customer every test writes to.
 const NUMBER: &str = "5511912345678";
 
@@ -139,14 +253,14 @@ async fn account_sends_media(
     input: MediaMessageInput,
 ) -> Result<SentMessage, MessageCommandError> {
     messaging
-        .send_media(&account_caller(), "suporte", input)
+        .send_media_request(&account_caller(), "suporte", input)
         .await
 }
 
 /// The account sends [`text`] on its `suporte` instance.
 async fn account_sends_text(messaging: &Messaging) -> Result<SentMessage, MessageCommandError> {
     messaging
-        .send_text(&account_caller(), "suporte", text())
+        .send_text_request(&account_caller(), "suporte", text())
         .await
 }
 
@@ -154,7 +268,7 @@ async fn account_sends_text(messaging: &Messaging) -> Result<SentMessage, Messag
 /// not be reached.
 async fn text_refused(caller: &MessagingCaller, instance: &str) -> MessageCommandError {
     messaging(MockWhatsAppSender::new())
-        .send_text(caller, instance, text())
+        .send_text_request(caller, instance, text())
         .await
         .unwrap_err()
 }
@@ -218,7 +332,7 @@ async fn an_account_token_sends_on_its_instance_by_name() {
 #[tokio::test]
 async fn an_instance_token_sends_on_its_own_instance_only() {
     messaging(engine_sending_text_on("ins_suporte"))
-        .send_text(&instance_caller("suporte"), "suporte", text())
+        .send_text_request(&instance_caller("suporte"), "suporte", text())
         .await
         .unwrap();
     let refused = text_refused(&instance_caller("suporte"), "vendas").await;
@@ -244,7 +358,7 @@ async fn an_account_token_cannot_see_another_accounts_instance() {
 #[tokio::test]
 async fn the_bridge_sends_on_any_instance_named_by_its_id() {
     messaging(engine_sending_text_on("ins_vendas"))
-        .send_text(&MessagingCaller::Bridge, "ins_vendas", text())
+        .send_text_request(&MessagingCaller::Bridge, "ins_vendas", text())
         .await
         .unwrap();
     for segment in ["vendas", "ins_nao_existe", ""] {
@@ -260,7 +374,7 @@ async fn the_bridge_sends_on_any_instance_named_by_its_id() {
 #[tokio::test]
 async fn the_instance_is_checked_before_the_body() {
     let refused = messaging(MockWhatsAppSender::new())
-        .send_text(&account_caller(), "vendas", TextMessageInput::default())
+        .send_text_request(&account_caller(), "vendas", TextMessageInput::default())
         .await
         .unwrap_err();
     assert_eq!(refused.to_string(), "instance not found");
@@ -272,7 +386,7 @@ async fn the_instance_is_checked_before_the_body() {
 async fn invalid_bodies_never_reach_the_engine() {
     let messaging = messaging(MockWhatsAppSender::new());
     let refused = messaging
-        .send_text(
+        .send_text_request(
             &account_caller(),
             "suporte",
             TextMessageInput {
@@ -289,7 +403,7 @@ async fn invalid_bodies_never_reach_the_engine() {
          message: is required and must not be blank"
     );
     let refused = messaging
-        .send_reaction(&account_caller(), "suporte", ReactionInput::default())
+        .send_reaction_request(&account_caller(), "suporte", ReactionInput::default())
         .await
         .unwrap_err();
     assert!(
@@ -299,7 +413,7 @@ async fn invalid_bodies_never_reach_the_engine() {
         "{refused}"
     );
     let refused = messaging
-        .edit_message(&account_caller(), "suporte", EditInput::default())
+        .edit_message_request(&account_caller(), "suporte", EditInput::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -332,7 +446,7 @@ async fn without_an_engine_every_command_is_not_connected_after_the_checks() {
     assert_eq!(refused.to_string(), "Instance is not connected to WhatsApp");
     // The body is still checked first.
     let refused = messaging
-        .send_text(&account_caller(), "suporte", TextMessageInput::default())
+        .send_text_request(&account_caller(), "suporte", TextMessageInput::default())
         .await
         .unwrap_err();
     assert!(refused.to_string().starts_with("invalid body: "));
@@ -360,7 +474,7 @@ async fn the_id_and_reply_are_passed_through_and_the_number_normalised() {
         .times(1)
         .returning(|_, _| Ok(receipt(SENT_ID)));
     let sent = messaging(whatsapp)
-        .send_text(
+        .send_text_request(
             &MessagingCaller::Bridge,
             "ins_suporte",
             TextMessageInput {
@@ -481,7 +595,7 @@ async fn media_over_the_limit_is_refused_whatever_its_source() {
     let inline = account_sends_media(&no_fetch, inline).await.unwrap_err();
     assert_eq!(
         inline,
-        MessageCommandError::MediaOverLimit { limit_bytes: 16 }
+        MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit { limit_bytes: 16 })
     );
     assert_eq!(
         inline.to_string(),
@@ -500,7 +614,7 @@ async fn media_over_the_limit_is_refused_whatever_its_source() {
     let by_url = account_sends_media(&fetching, by_url).await.unwrap_err();
     assert_eq!(
         by_url,
-        MessageCommandError::MediaOverLimit { limit_bytes: 16 }
+        MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit { limit_bytes: 16 })
     );
 }
 
@@ -606,7 +720,7 @@ async fn reactions_edits_deletes_and_reads_reach_the_engine_as_commands() {
         participant: Some("5521999990000".into()),
         id: Some(SENT_ID.into()),
     };
-    let reacted = messaging.send_reaction(&caller, "suporte", reaction);
+    let reacted = messaging.send_reaction_request(&caller, "suporte", reaction);
     assert_eq!(reacted.await.unwrap().message_id, SENT_ID);
     let edit = EditInput {
         message_id: Some("3EB0AA".into()),
@@ -614,21 +728,21 @@ async fn reactions_edits_deletes_and_reads_reach_the_engine_as_commands() {
         number: Some(NUMBER.into()),
         id: None,
     };
-    let edited = messaging.edit_message(&caller, "suporte", edit);
+    let edited = messaging.edit_message_request(&caller, "suporte", edit);
     assert_eq!(edited.await.unwrap().message_id.as_deref(), Some("3EB0BB"));
     let delete = DeleteInput {
         message_id: Some("3EB0AA".into()),
         delete_for_everyone: Some(false),
         ..Default::default()
     };
-    let deleted = messaging.delete_message(&caller, "suporte", delete);
+    let deleted = messaging.delete_message_request(&caller, "suporte", delete);
     assert_eq!(deleted.await.unwrap().message_id, None);
     let read = MarkReadInput {
         message_id: Some("3EB0AA".into()),
         number: Some(NUMBER.into()),
         sender: None,
     };
-    let marked = messaging.mark_read(&caller, "suporte", read);
+    let marked = messaging.mark_read_request(&caller, "suporte", read);
     assert_eq!(marked.await.unwrap().message_id, None);
 }
 

@@ -9,17 +9,12 @@
 //! does not send a part twice.
 
 use ring::digest::{digest, SHA256};
-use ring::rand::{SecureRandom, SystemRandom};
+pub use ryze_random::RandomnessUnavailable;
 
 /// The prefix whatsmeow's `GenerateMessageID` uses.
 const PREFIX: &str = "3EB0";
 /// Random (or derived) bytes after the prefix: 9 bytes, 18 hex digits.
 const BODY_BYTES: usize = 9;
-
-/// The system random number generator failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the system random number generator is unavailable")]
-pub struct RandomnessUnavailable;
 
 fn upper_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02X}")).collect()
@@ -27,10 +22,7 @@ fn upper_hex(bytes: &[u8]) -> String {
 
 /// A fresh id: `3EB0` and 18 random uppercase hex digits.
 pub fn new_whatsapp_id() -> Result<String, RandomnessUnavailable> {
-    let mut bytes = [0u8; BODY_BYTES];
-    SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| RandomnessUnavailable)?;
+    let bytes: [u8; BODY_BYTES] = ryze_random::random_bytes()?;
     Ok(format!("{PREFIX}{}", upper_hex(&bytes)))
 }
 
