@@ -208,7 +208,7 @@ impl InboundRelay {
             .await
         {
             Ok(messages) => messages,
-            Err(ChatwootError::Rejected { status: 404, .. }) => return Ok(None),
+            Err(ChatwootError::NotFound { .. }) => return Ok(None),
             Err(error) => return Err(error.into()),
         };
         Ok(messages
@@ -406,7 +406,7 @@ impl InboundRelay {
             .delete_message(&self.context.target, conversation, message)
             .await
         {
-            Ok(()) | Err(ChatwootError::Rejected { status: 404, .. }) => Ok(RelayOutcome::Relayed),
+            Ok(()) | Err(ChatwootError::NotFound { .. }) => Ok(RelayOutcome::Relayed),
             Err(error) => Err(error.into()),
         }
     }
@@ -563,7 +563,7 @@ impl InboundRelay {
         let current = match recorded {
             Some(id) => match self.chatwoot.get_conversation(target, id).await {
                 Ok(conversation) => Some(conversation),
-                Err(ChatwootError::Rejected { status: 404, .. }) => None,
+                Err(ChatwootError::NotFound { .. }) => None,
                 Err(error) => return Err(error.into()),
             },
             None => None,
@@ -1044,16 +1044,44 @@ mod tests {
             RelayFailure::from(unreachable),
             RelayFailure::Transient(_)
         ));
-        for (status, transient) in [(429, true), (503, true), (422, false), (404, false)] {
-            let refused = ChatwootError::Rejected {
-                status,
-                url: "u".into(),
-                body: String::new(),
-            };
+        let url = || "u".to_owned();
+        let detail = String::new;
+        for (refused, transient) in [
+            (
+                ChatwootError::RateLimited {
+                    url: url(),
+                    detail: detail(),
+                },
+                true,
+            ),
+            (
+                ChatwootError::Unavailable {
+                    url: url(),
+                    detail: detail(),
+                },
+                true,
+            ),
+            (
+                ChatwootError::Invalid {
+                    url: url(),
+                    detail: detail(),
+                    fields: Vec::new(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::NotFound {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+        ] {
+            let name = format!("{refused:?}");
             assert_eq!(
                 matches!(RelayFailure::from(refused), RelayFailure::Transient(_)),
                 transient,
-                "{status}"
+                "{name}"
             );
         }
     }
