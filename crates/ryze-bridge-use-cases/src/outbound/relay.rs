@@ -36,14 +36,14 @@ use ryze_ports::whatsapp_events::{
     SendText,
 };
 use ryze_ports::{
-    BridgeIntegrationStore, LinkDirection, LinkState, NewMessageLink, QueuedWebhook, SecretVault,
+    BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, NewMessageLink, SecretVault,
     SendError, StoreError,
 };
 use tokio::sync::Notify;
 
 use super::ids::{new_whatsapp_id, part_id};
-use super::media::{DownloadError, OutgoingFile};
-use super::payload::{AgentMessage, AttachmentRef, WebhookEvent};
+use super::media::{OutgoingFile, ATTACHMENT_URL_FIELD};
+use super::payload::{AgentMessage, AttachmentRef, ReadWebhook, WebhookEvent};
 use super::signature::SigningSecrets;
 use super::OutboundPorts;
 
@@ -101,10 +101,10 @@ impl From<SendError> for OutboundFailure {
     }
 }
 
-impl From<DownloadError> for OutboundFailure {
-    fn from(error: DownloadError) -> Self {
+impl From<MediaFetchError> for OutboundFailure {
+    fn from(error: MediaFetchError) -> Self {
         match &error {
-            DownloadError::TooLarge { limit_bytes } => Self::Permanent(format!(
+            MediaFetchError::TooLarge { limit_bytes } => Self::Permanent(format!(
                 "an attachment is larger than the {} MiB the bridge sends",
                 limit_bytes / (1024 * 1024)
             )),
@@ -242,9 +242,10 @@ impl OutboundRelay {
     /// failure that would be retried is reported to agents as undelivered instead.
     pub async fn handle(
         &self,
-        webhook: &QueuedWebhook,
+        read: &ReadWebhook,
         last_attempt: bool,
     ) -> Result<OutboundOutcome, OutboundFailure> {
+        let webhook = &read.webhook;
         let Some(integration) = self
             .integrations
             .find_bridge_integration(&webhook.integration)
@@ -260,7 +261,7 @@ impl OutboundRelay {
         let Some(context) = self.context_for(&integration)? else {
             return Ok(OutboundOutcome::Skipped("the integration has no inbox"));
         };
-        let message = match AgentMessage::parse(&webhook.payload) {
+        let message = match &read.message {
             Ok(message) => message,
             Err(reason) => {
                 return Err(OutboundFailure::Permanent(format!(
@@ -279,12 +280,10 @@ impl OutboundRelay {
         }
         match message.event {
             WebhookEvent::MessageCreated => {
-                self.send_agent_message(&context, &message, last_attempt)
+                self.send_agent_message(&context, message, last_attempt)
                     .await
             }
-            WebhookEvent::MessageUpdated if message.deleted => {
-                self.revoke(&context, &message).await
-            }
+            WebhookEvent::MessageUpdated if message.deleted => self.revoke(&context, message).await,
             _ => Ok(OutboundOutcome::Skipped("not an agent's message")),
         }
     }
@@ -444,7 +443,8 @@ impl OutboundRelay {
             let file = self
                 .ports
                 .downloader
-                .download(
+                .fetch(
+                    ATTACHMENT_URL_FIELD,
                     &attachment.data_url,
                     self.ports.settings.max_attachment_bytes,
                 )
