@@ -1,0 +1,8 @@
+//! WhatsApp → Chatwoot, the sibling of [`crate::outbound`]: how each WhatsApp event
+//! becomes Chatwoot contacts, conversations and messages ([`InboundRelay`]), and how
+//! messages read there ([`rendering`]).
+
+mod relay;
+pub mod rendering;
+
+pub use relay::{ordering_key, InboundRelay, RelayContext, RelayFailure, RelayOutcome};
