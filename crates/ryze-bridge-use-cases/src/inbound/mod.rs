@@ -2,7 +2,12 @@
 //! becomes Chatwoot contacts, conversations and messages ([`InboundRelay`]), and how
 //! messages read there ([`rendering`]).
 
+mod destination;
+mod messages;
+mod receipts;
 mod relay;
 pub mod rendering;
+#[cfg(test)]
+mod tests;
 
 pub use relay::{ordering_key, InboundRelay, RelayContext, RelayFailure, RelayOutcome};
