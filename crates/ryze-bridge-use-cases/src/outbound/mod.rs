@@ -18,6 +18,9 @@ pub mod ids;
 pub mod media;
 pub mod payload;
 pub mod relay;
+mod reporting;
+mod revoking;
+mod sending;
 pub mod signature;
 mod worker;
 
