@@ -427,38 +427,29 @@ pub enum ChatwootError {
 impl ChatwootError {
     /// The URL of the request that failed.
     pub fn url(&self) -> &str {
-        match self {
-            Self::NotFound { url, .. }
-            | Self::Unauthorized { url, .. }
-            | Self::Forbidden { url, .. }
-            | Self::NotAccountMember { url, .. }
-            | Self::Invalid { url, .. }
-            | Self::RateLimited { url, .. }
-            | Self::Unavailable { url, .. }
-            | Self::Redirected { url, .. }
-            | Self::TimedOut { url, .. }
-            | Self::Unreachable { url, .. }
-            | Self::InvalidAnswer { url, .. }
-            | Self::InvalidRequest { url, .. } => url,
-        }
+        self.url_and_detail().0
     }
 
     /// What happened, for people: Chatwoot's answer (URL, status line, raw body) or why
     /// there was none. The variant's own text adds what it means.
     pub fn detail(&self) -> &str {
+        self.url_and_detail().1
+    }
+
+    fn url_and_detail(&self) -> (&str, &str) {
         match self {
-            Self::NotFound { detail, .. }
-            | Self::Unauthorized { detail, .. }
-            | Self::Forbidden { detail, .. }
-            | Self::NotAccountMember { detail, .. }
-            | Self::Invalid { detail, .. }
-            | Self::RateLimited { detail, .. }
-            | Self::Unavailable { detail, .. }
-            | Self::Redirected { detail, .. }
-            | Self::TimedOut { detail, .. }
-            | Self::Unreachable { detail, .. }
-            | Self::InvalidAnswer { detail, .. }
-            | Self::InvalidRequest { detail, .. } => detail,
+            Self::NotFound { url, detail }
+            | Self::Unauthorized { url, detail }
+            | Self::Forbidden { url, detail }
+            | Self::NotAccountMember { url, detail }
+            | Self::Invalid { url, detail, .. }
+            | Self::RateLimited { url, detail }
+            | Self::Unavailable { url, detail }
+            | Self::Redirected { url, detail }
+            | Self::TimedOut { url, detail }
+            | Self::Unreachable { url, detail }
+            | Self::InvalidAnswer { url, detail }
+            | Self::InvalidRequest { url, detail } => (url, detail),
         }
     }
 
