@@ -86,19 +86,17 @@ impl Answer {
             };
         };
         let message = scrubber.scrub(&error.message);
-        match (error.code.as_str(), error.chatwoot) {
-            (codes::CHATWOOT_REJECTED, Some(chatwoot)) => GatewayError::ChatwootRejected {
-                status: chatwoot.status,
-                url: scrubber.scrub(&chatwoot.url),
-                body: scrubber.scrub(&chatwoot.body),
-            },
-            (codes::CHATWOOT_UNREACHABLE, _) => {
-                GatewayError::ChatwootUnreachable { detail: message }
-            }
-            (codes::INVALID_REQUEST, _) => GatewayError::InvalidRequest { message },
-            (codes::NOT_FOUND, _) => GatewayError::NotFound,
-            (codes::UNAUTHORIZED, _) => GatewayError::Unauthorized,
-            (code, _) => GatewayError::BridgeFailed {
+        if let Some(kind) = codes::chatwoot_failure(&error.code) {
+            return GatewayError::Chatwoot {
+                kind,
+                detail: message,
+            };
+        }
+        match error.code.as_str() {
+            codes::INVALID_REQUEST => GatewayError::InvalidRequest { message },
+            codes::NOT_FOUND => GatewayError::NotFound,
+            codes::UNAUTHORIZED => GatewayError::Unauthorized,
+            code => GatewayError::BridgeFailed {
                 status,
                 detail: if message.is_empty() {
                     format!("error code {}", scrubber.scrub(code))

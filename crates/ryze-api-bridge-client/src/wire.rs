@@ -4,11 +4,29 @@ use serde::{Deserialize, Serialize};
 
 /// Error codes of the error envelope.
 pub(crate) mod codes {
-    pub(crate) const CHATWOOT_REJECTED: &str = "chatwoot_rejected";
-    pub(crate) const CHATWOOT_UNREACHABLE: &str = "chatwoot_unreachable";
+    use ryze_ports::ChatwootFailureKind;
+
     pub(crate) const INVALID_REQUEST: &str = "invalid_request";
     pub(crate) const NOT_FOUND: &str = "not_found";
     pub(crate) const UNAUTHORIZED: &str = "unauthorized";
+
+    /// The `chatwoot_*` codes: the bridge's classification of a Chatwoot failure.
+    pub(crate) fn chatwoot_failure(code: &str) -> Option<ChatwootFailureKind> {
+        Some(match code {
+            "chatwoot_not_found" => ChatwootFailureKind::NotFound,
+            "chatwoot_unauthorized" => ChatwootFailureKind::Unauthorized,
+            "chatwoot_forbidden" => ChatwootFailureKind::Forbidden,
+            "chatwoot_not_account_member" => ChatwootFailureKind::NotAccountMember,
+            "chatwoot_invalid" => ChatwootFailureKind::Invalid,
+            "chatwoot_rate_limited" => ChatwootFailureKind::RateLimited,
+            "chatwoot_unavailable" => ChatwootFailureKind::Unavailable,
+            "chatwoot_redirected" => ChatwootFailureKind::Redirected,
+            "chatwoot_timed_out" => ChatwootFailureKind::TimedOut,
+            "chatwoot_unreachable" => ChatwootFailureKind::Unreachable,
+            "chatwoot_unreadable_answer" => ChatwootFailureKind::UnreadableAnswer,
+            _ => return None,
+        })
+    }
 }
 
 /// `POST /v1/integrations/activate`. Holds the Chatwoot API token in clear, so it has no
@@ -76,14 +94,4 @@ pub(crate) struct ErrorAnswer {
     pub code: String,
     #[serde(default)]
     pub message: String,
-    #[serde(default)]
-    pub chatwoot: Option<ChatwootFailure>,
-}
-
-/// What Chatwoot answered, relayed verbatim by the bridge.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ChatwootFailure {
-    pub status: u16,
-    pub url: String,
-    pub body: String,
 }

@@ -12,7 +12,7 @@ use ryze_domain::{
     InboxName, InstanceId, InstanceName, IntegrationStatus, RelayFlags,
 };
 use ryze_ports::{
-    ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
+    ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
 use secrecy::SecretString;
@@ -129,37 +129,48 @@ async fn activate_existing_integration_answers_200() {
 }
 
 #[tokio::test]
-async fn chatwoot_rejected_carries_chatwoots_status_url_and_raw_body() {
-    let result = activate_answered_with(bridge_error(
-        502,
-        json!({
-            "code": "chatwoot_rejected",
-            "message": "Chatwoot answered 401",
-            "chatwoot": {
-                "status": 401,
-                "url": "https://chatwoot.example.com/api/v1/accounts/5/inboxes",
-                "body": "{\"error\":\"Invalid Access Token\"}"
-            }
-        }),
-    ))
-    .await;
-    let error = result.unwrap_err();
-    assert_eq!(
-        error,
-        GatewayError::ChatwootRejected {
-            status: 401,
-            url: "https://chatwoot.example.com/api/v1/accounts/5/inboxes".to_owned(),
-            body: "{\"error\":\"Invalid Access Token\"}".to_owned(),
-        }
-    );
-    assert_eq!(
-        error.to_string(),
-        "https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {\"error\":\"Invalid Access Token\"}"
-    );
+async fn each_chatwoot_code_carries_its_classification_and_chatwoots_raw_answer() {
+    let detail = "https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {\"error\":\"Invalid Access Token\"}";
+    let cases = [
+        ("chatwoot_not_found", ChatwootFailureKind::NotFound),
+        ("chatwoot_unauthorized", ChatwootFailureKind::Unauthorized),
+        ("chatwoot_forbidden", ChatwootFailureKind::Forbidden),
+        (
+            "chatwoot_not_account_member",
+            ChatwootFailureKind::NotAccountMember,
+        ),
+        ("chatwoot_invalid", ChatwootFailureKind::Invalid),
+        ("chatwoot_rate_limited", ChatwootFailureKind::RateLimited),
+        ("chatwoot_unavailable", ChatwootFailureKind::Unavailable),
+        ("chatwoot_redirected", ChatwootFailureKind::Redirected),
+        ("chatwoot_timed_out", ChatwootFailureKind::TimedOut),
+        ("chatwoot_unreachable", ChatwootFailureKind::Unreachable),
+        (
+            "chatwoot_unreadable_answer",
+            ChatwootFailureKind::UnreadableAnswer,
+        ),
+    ];
+    for (code, kind) in cases {
+        let error = activate_answered_with(bridge_error(
+            502,
+            json!({ "code": code, "message": detail }),
+        ))
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error,
+            GatewayError::Chatwoot {
+                kind,
+                detail: detail.to_owned()
+            },
+            "{code}"
+        );
+        assert_eq!(error.to_string(), detail);
+    }
 }
 
 #[tokio::test]
-async fn chatwoot_rejected_without_chatwoots_answer_is_a_bridge_failure() {
+async fn an_unknown_chatwoot_code_is_a_bridge_failure() {
     let result = activate_answered_with(bridge_error(
         502,
         json!({ "code": "chatwoot_rejected", "message": "rejected, details lost" }),
@@ -170,22 +181,6 @@ async fn chatwoot_rejected_without_chatwoots_answer_is_a_bridge_failure() {
         GatewayError::BridgeFailed {
             status: 502,
             detail: "rejected, details lost".to_owned()
-        }
-    );
-}
-
-#[tokio::test]
-async fn chatwoot_unreachable_carries_the_bridges_detail() {
-    let detail = "Post \"https://chatwoot.example.com/api/v1/accounts/5/inboxes\": dial tcp [::1]:443: connect: connection refused";
-    let result = activate_answered_with(bridge_error(
-        502,
-        json!({ "code": "chatwoot_unreachable", "message": detail }),
-    ))
-    .await;
-    assert_eq!(
-        result.unwrap_err(),
-        GatewayError::ChatwootUnreachable {
-            detail: detail.to_owned()
         }
     );
 }
@@ -539,10 +534,7 @@ async fn no_error_text_or_debug_output_ever_contains_a_token() {
     let answers = vec![
         bridge_error(
             502,
-            json!({ "code": "chatwoot_rejected", "message": echo,
-                    "chatwoot": { "status": 401,
-                                  "url": format!("https://cw.example/api?api_access_token={CHATWOOT_TOKEN}"),
-                                  "body": echo } }),
+            json!({ "code": "chatwoot_unauthorized", "message": echo }),
         ),
         bridge_error(502, json!({ "code": "chatwoot_rejected", "message": echo })),
         bridge_error(

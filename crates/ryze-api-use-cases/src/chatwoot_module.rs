@@ -16,8 +16,8 @@ use ryze_domain::{
     Principal, RelayFlags, SecretOwner,
 };
 use ryze_ports::{
-    ActivationRequest, GatewayError, IntegrationGateway, LiveIntegrationStatus, RelayCounters,
-    StoreError, VaultError,
+    ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
+    LiveIntegrationStatus, RelayCounters, StoreError, VaultError,
 };
 
 use crate::errors::{GATEWAY_NOT_CONFIGURED, INTERNAL_ERROR_PREFIX};
@@ -238,63 +238,34 @@ pub struct IntegrationView {
 pub(crate) const LOST_ON_BRIDGE: &str =
     "the bridge no longer knows this integration — call POST /api/chatwoot/set again to re-activate it";
 
-/// Chatwoot answers 422 both for invalid payloads and, in a few controllers, for a
-/// missing account or record; the latter belongs with the "not found" row.
-fn says_resource_missing(body: &str) -> bool {
-    let body = body.to_ascii_lowercase();
-    [
-        "not found",
-        "does not exist",
-        "doesn't exist",
-        "couldn't find",
-        "could not be found",
-    ]
-    .iter()
-    .any(|phrase| body.contains(phrase))
-}
-
-/// Chatwoot answers 401 for three different things: a bad token (`Invalid Access Token`),
-/// a user who is not a member of the account, and a role that may not do the action
-/// (`You are not authorized to do this action`; Chatwoot renders Pundit refusals as 401,
-/// not 403). Only the first is the token's fault; the other two are about the token's
-/// rights on the account.
-fn says_rights_missing(body: &str) -> bool {
-    let body = body.to_ascii_lowercase();
-    body.contains("not authorized to do this action")
-        || body.contains("not authorized to access this account")
-}
-
+/// The seed's error table: which row each of the bridge's classifications of a Chatwoot
+/// failure lands in. Chatwoot's raw answer, as the bridge reported it, follows `Detail:`.
 fn classify_activation_failure(error: GatewayError, settings: &ChatwootSettings) -> ActivateError {
     let base_url = settings.base_url.to_string();
     let account_id = settings.account_id.get();
     let detail = error.to_string();
     match error {
-        GatewayError::ChatwootRejected { status, body, .. } => {
-            ActivateError::Chatwoot(match status {
-                401 if says_rights_missing(&body) => {
-                    ChatwootFailure::Forbidden { account_id, detail }
-                }
-                401 => ChatwootFailure::Unauthorized { detail },
-                403 => ChatwootFailure::Forbidden { account_id, detail },
-                404 => ChatwootFailure::NotFound {
-                    base_url,
-                    account_id,
-                    detail,
-                },
-                422 if says_resource_missing(&body) => ChatwootFailure::NotFound {
-                    base_url,
-                    account_id,
-                    detail,
-                },
-                // Rate limiting and server errors: Chatwoot cannot serve us right now.
-                429 | 500..=599 => ChatwootFailure::Unreachable { base_url, detail },
-                400..=499 => ChatwootFailure::Invalid { detail },
-                _ => ChatwootFailure::Unreachable { base_url, detail },
-            })
-        }
-        GatewayError::ChatwootUnreachable { .. } => {
-            ActivateError::Chatwoot(ChatwootFailure::Unreachable { base_url, detail })
-        }
+        GatewayError::Chatwoot { kind, .. } => ActivateError::Chatwoot(match kind {
+            ChatwootFailureKind::NotFound => ChatwootFailure::NotFound {
+                base_url,
+                account_id,
+                detail,
+            },
+            ChatwootFailureKind::Unauthorized => ChatwootFailure::Unauthorized { detail },
+            ChatwootFailureKind::Forbidden | ChatwootFailureKind::NotAccountMember => {
+                ChatwootFailure::Forbidden { account_id, detail }
+            }
+            ChatwootFailureKind::Invalid => ChatwootFailure::Invalid { detail },
+            // Chatwoot cannot serve us right now, or the address does not lead to it.
+            ChatwootFailureKind::RateLimited
+            | ChatwootFailureKind::Unavailable
+            | ChatwootFailureKind::Redirected
+            | ChatwootFailureKind::TimedOut
+            | ChatwootFailureKind::Unreachable
+            | ChatwootFailureKind::UnreadableAnswer => {
+                ChatwootFailure::Unreachable { base_url, detail }
+            }
+        }),
         GatewayError::InvalidRequest { message } => {
             ActivateError::Gateway(GatewayFailure::Refused { message })
         }
@@ -548,48 +519,54 @@ mod tests {
         }
     }
 
-    fn rejected(status: u16, body: &str) -> GatewayError {
-        GatewayError::ChatwootRejected {
-            status,
-            url: "https://chatwoot.example.com/api/v1/accounts/5/inboxes".to_owned(),
-            body: body.to_owned(),
+    const CHATWOOT_URL: &str = "https://chatwoot.example.com/api/v1/accounts/5/inboxes";
+
+    fn chatwoot(kind: ChatwootFailureKind, answer: &str) -> GatewayError {
+        GatewayError::Chatwoot {
+            kind,
+            detail: format!("{CHATWOOT_URL} {answer}"),
         }
     }
 
     #[test]
-    fn every_chatwoot_answer_lands_in_its_table_row() {
+    fn every_chatwoot_failure_lands_in_its_table_row() {
         let message = |error| classify_activation_failure(error, &settings()).to_string();
         assert_eq!(
-            message(rejected(401, r#"{"error":"Invalid Access Token"}"#)),
+            message(chatwoot(
+                ChatwootFailureKind::Unauthorized,
+                r#"HTTP 401: {"error":"Invalid Access Token"}"#
+            )),
             r#"Chatwoot rejected the API token — verify chatwootApiToken. Detail: https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {"error":"Invalid Access Token"}"#
         );
-        assert!(message(rejected(
-            401,
-            r#"{"error":"You are not authorized to do this action"}"#
-        ))
-        .starts_with("Chatwoot denied the request — verify the API token has admin scope on account 5. Detail: "));
-        assert!(message(rejected(
-            401,
-            r#"{"error":"You are not authorized to access this account"}"#
-        ))
-        .starts_with("Chatwoot denied the request"));
-        assert!(message(rejected(403, "{}"))
-            .starts_with("Chatwoot denied the request — verify the API token has admin scope on account 5. Detail: "));
-        assert!(message(rejected(404, "{}")).starts_with(
+        for kind in [
+            ChatwootFailureKind::Forbidden,
+            ChatwootFailureKind::NotAccountMember,
+        ] {
+            assert!(message(chatwoot(kind, "HTTP 401: {}")).starts_with(
+                "Chatwoot denied the request — verify the API token has admin scope on account 5. Detail: "
+            ));
+        }
+        assert!(message(chatwoot(ChatwootFailureKind::NotFound, "HTTP 404: {}")).starts_with(
             "Chatwoot account or endpoint not found — verify chatwootBaseUrl (https://chatwoot.example.com) and chatwootAccountId (5). Detail: "
         ));
-        assert!(message(rejected(422, r#"{"message":"Account not found"}"#))
-            .starts_with("Chatwoot account or endpoint not found"));
         assert!(
-            message(rejected(422, r#"{"message":"Name can't be blank"}"#))
+            message(chatwoot(ChatwootFailureKind::Invalid, "HTTP 422: {}"))
                 .starts_with("Chatwoot rejected the request as invalid — ")
         );
-        assert!(message(rejected(503, "maintenance")).starts_with(
-            "Chatwoot is unreachable at https://chatwoot.example.com — verify chatwootBaseUrl and that the host is reachable from the server. Detail: "
-        ));
-        assert!(message(rejected(429, "slow down")).starts_with("Chatwoot is unreachable at"));
+        for kind in [
+            ChatwootFailureKind::RateLimited,
+            ChatwootFailureKind::Unavailable,
+            ChatwootFailureKind::Redirected,
+            ChatwootFailureKind::TimedOut,
+            ChatwootFailureKind::UnreadableAnswer,
+        ] {
+            assert!(message(chatwoot(kind, "HTTP 503: maintenance")).starts_with(
+                "Chatwoot is unreachable at https://chatwoot.example.com — verify chatwootBaseUrl and that the host is reachable from the server. Detail: "
+            ));
+        }
         assert_eq!(
-            message(GatewayError::ChatwootUnreachable {
+            message(GatewayError::Chatwoot {
+                kind: ChatwootFailureKind::Unreachable,
                 detail: "dial tcp [::1]:443: connect: connection refused".to_owned()
             }),
             "Chatwoot is unreachable at https://chatwoot.example.com — verify chatwootBaseUrl and that the host is reachable from the server. Detail: dial tcp [::1]:443: connect: connection refused"

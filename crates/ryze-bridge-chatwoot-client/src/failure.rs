@@ -87,11 +87,9 @@ impl Answer {
                 body = format!("redirect to {} (not followed)", scrubber.scrub(location));
             }
         }
-        Err(ChatwootError::Rejected {
-            status: self.status.as_u16(),
-            url: scrubber.url(endpoint),
-            body,
-        })
+        let url = scrubber.url(endpoint);
+        let detail = format!("{url} HTTP {}: {body}", self.status.as_u16());
+        Err(classify_refusal(self.status, &self.body, url, detail))
     }
 
     /// A 2xx answer that does not hold what the call expects.
@@ -124,10 +122,78 @@ pub(crate) fn transport_failure(
     if error.is_builder() {
         return invalid_request(scrubber, endpoint, &root_cause(error, PEER));
     }
-    ChatwootError::Unreachable {
-        url: scrubber.url(endpoint),
-        detail: scrubber.detail(endpoint, &transport_failure_reason(error, timeouts, PEER)),
+    let url = scrubber.url(endpoint);
+    let detail = scrubber.detail(endpoint, &transport_failure_reason(error, timeouts, PEER));
+    if error.is_timeout() {
+        ChatwootError::TimedOut { url, detail }
+    } else {
+        ChatwootError::Unreachable { url, detail }
     }
+}
+
+/// What a non-2xx answer means, from its status and, where Chatwoot uses one status for
+/// several things, its body:
+///
+/// - 401 is a bad token (`Invalid Access Token`, `You need to sign in…`), a user who is
+///   not a member of the account (`You are not authorized to access this account`), or a
+///   role that may not do the action (`You are not authorized to do this action`:
+///   Chatwoot renders Pundit refusals as 401, not 403);
+/// - 422 is an invalid payload, except in the few controllers that answer it for a
+///   missing account or record;
+/// - 408 and no answer in time are alike, so are 429 and throttling, 5xx and an outage.
+fn classify_refusal(
+    status: StatusCode,
+    raw_body: &[u8],
+    url: String,
+    detail: String,
+) -> ChatwootError {
+    let says = |phrases: &[&str]| {
+        let body = String::from_utf8_lossy(raw_body).to_ascii_lowercase();
+        phrases.iter().any(|phrase| body.contains(phrase))
+    };
+    match status.as_u16() {
+        401 if says(&["not authorized to access this account"]) => {
+            ChatwootError::NotAccountMember { url, detail }
+        }
+        401 if says(&["not authorized to do this action"]) => {
+            ChatwootError::Forbidden { url, detail }
+        }
+        401 => ChatwootError::Unauthorized { url, detail },
+        403 => ChatwootError::Forbidden { url, detail },
+        404 => ChatwootError::NotFound { url, detail },
+        408 => ChatwootError::TimedOut { url, detail },
+        422 if says(RESOURCE_MISSING_PHRASES) => ChatwootError::NotFound { url, detail },
+        429 => ChatwootError::RateLimited { url, detail },
+        300..=399 => ChatwootError::Redirected { url, detail },
+        400..=499 => ChatwootError::Invalid {
+            url,
+            detail,
+            fields: invalid_fields(raw_body),
+        },
+        500..=599 => ChatwootError::Unavailable { url, detail },
+        _ => ChatwootError::InvalidAnswer { url, detail },
+    }
+}
+
+/// How Chatwoot's 422 answers say that the account or a record is missing.
+const RESOURCE_MISSING_PHRASES: &[&str] = &[
+    "not found",
+    "does not exist",
+    "doesn't exist",
+    "couldn't find",
+    "could not be found",
+];
+
+/// The attributes a `render_record_invalid` answer (`{"message": …, "attributes": […]}`)
+/// names; none for other bodies.
+fn invalid_fields(raw_body: &[u8]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct RecordInvalid {
+        attributes: Vec<String>,
+    }
+    serde_json::from_slice::<RecordInvalid>(raw_body)
+        .map(|body| body.attributes)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -169,10 +235,79 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             error,
-            ChatwootError::Rejected {
-                status: 301,
+            ChatwootError::Redirected {
                 url: "https://cw.example/api/v1/profile".to_owned(),
-                body: "redirect to https://other.example/api/v1/profile (not followed)".to_owned(),
+                detail: "https://cw.example/api/v1/profile HTTP 301: redirect to https://other.example/api/v1/profile (not followed)".to_owned(),
+            }
+        );
+    }
+
+    #[test]
+    fn every_refusal_is_named_for_what_it_means() {
+        let classify = |status: u16, body: &str| {
+            let answer = Answer {
+                status: StatusCode::from_u16(status).unwrap(),
+                location: None,
+                body: body.as_bytes().to_vec(),
+                cut_short: false,
+            };
+            answer
+                .ensure_success(&endpoint(), &token_scrubber("tok"))
+                .unwrap_err()
+        };
+        let url = || "https://cw.example/api/v1/profile".to_owned();
+        let detail = |status: u16, body: &str| format!("{} HTTP {status}: {body}", url());
+        let cases = [
+            (401, r#"{"error":"Invalid Access Token"}"#, "Unauthorized"),
+            (
+                401,
+                r#"{"errors":["You need to sign in or sign up before continuing."]}"#,
+                "Unauthorized",
+            ),
+            (
+                401,
+                r#"{"error":"You are not authorized to access this account"}"#,
+                "NotAccountMember",
+            ),
+            (
+                401,
+                r#"{"error":"You are not authorized to do this action"}"#,
+                "Forbidden",
+            ),
+            (403, r#"{"error":"Only API inboxes"}"#, "Forbidden"),
+            (
+                404,
+                r#"{"error":"Resource could not be found"}"#,
+                "NotFound",
+            ),
+            (422, r#"{"message":"Account not found"}"#, "NotFound"),
+            (408, "", "TimedOut"),
+            (429, "Retry later", "RateLimited"),
+            (
+                500,
+                r#"{"status":500,"error":"Internal Server Error"}"#,
+                "Unavailable",
+            ),
+            (503, "maintenance", "Unavailable"),
+            (400, r#"{"status":400,"error":"Bad Request"}"#, "Invalid"),
+        ];
+        for (status, body, variant) in cases {
+            let error = classify(status, body);
+            assert!(
+                format!("{error:?}").starts_with(variant),
+                "{status} {body}: {error:?}"
+            );
+            assert_eq!(error.detail(), detail(status, body));
+            assert_eq!(error.url(), url());
+        }
+
+        let body = r#"{"message":"Name can't be blank","attributes":["name"]}"#;
+        assert_eq!(
+            classify(422, body),
+            ChatwootError::Invalid {
+                url: url(),
+                detail: detail(422, body),
+                fields: vec!["name".to_owned()],
             }
         );
     }

@@ -21,7 +21,12 @@
 //! **Redirects** are not followed by [`ChatwootHttpClient::new`]: reqwest strips only the
 //! standard credential headers on a redirect to another host, not `api_access_token`, so
 //! following one could hand the token to that host. A redirect is reported as
-//! [`ChatwootError::Rejected`](ryze_ports::ChatwootError::Rejected) with its status.
+//! [`ChatwootError::Redirected`](ryze_ports::ChatwootError::Redirected).
+//!
+//! **Errors are named here**: Chatwoot's status (and, where one status means several
+//! things, its body) becomes a [`ChatwootError`](ryze_ports::ChatwootError) variant (not
+//! found, bad token, role refusal, not a member, invalid, rate limited, unavailable, timed
+//! out, …), so no caller reads an HTTP status.
 //!
 //! **No retries** here: the bridge's queue decides, from
 //! [`ChatwootError::is_transient`](ryze_ports::ChatwootError::is_transient).

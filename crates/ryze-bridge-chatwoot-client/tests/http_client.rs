@@ -816,7 +816,7 @@ async fn paths_go_under_a_base_url_with_its_own_path() {
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn a_401_keeps_chatwoots_status_url_and_body() {
+async fn a_401_for_a_bad_token_keeps_chatwoots_url_status_and_body() {
     let server = MockServer::start().await;
     Mock::given(path("/api/v1/profile"))
         .respond_with(
@@ -827,12 +827,12 @@ async fn a_401_keeps_chatwoots_status_url_and_body() {
 
     let error = client().profile(&target(&server)).await.unwrap_err();
 
+    let url = format!("{}/api/v1/profile", server.uri());
     assert_eq!(
         error,
-        ChatwootError::Rejected {
-            status: 401,
-            url: format!("{}/api/v1/profile", server.uri()),
-            body: r#"{"error":"Invalid Access Token"}"#.to_owned(),
+        ChatwootError::Unauthorized {
+            url: url.clone(),
+            detail: format!(r#"{url} HTTP 401: {{"error":"Invalid Access Token"}}"#),
         }
     );
     assert!(!error.is_transient());
@@ -840,7 +840,7 @@ async fn a_401_keeps_chatwoots_status_url_and_body() {
 }
 
 #[tokio::test]
-async fn a_404_for_an_unknown_resource_is_rejected() {
+async fn a_404_for_an_unknown_resource_is_not_found() {
     let server = MockServer::start().await;
     Mock::given(path(account_path("/inboxes/99")))
         .respond_with(
@@ -854,7 +854,7 @@ async fn a_404_for_an_unknown_resource_is_rejected() {
         .get_inbox(&target(&server), InboxId(99))
         .await
         .unwrap_err();
-    assert_eq!(error.status(), Some(404));
+    assert!(matches!(error, ChatwootError::NotFound { .. }), "{error:?}");
     assert_eq!(
         error.url(),
         format!("{}/api/v1/accounts/5/inboxes/99", server.uri())
@@ -867,7 +867,7 @@ async fn a_404_for_an_unknown_resource_is_rejected() {
 }
 
 #[tokio::test]
-async fn a_422_keeps_the_validation_body() {
+async fn a_422_is_invalid_with_the_fields_and_the_validation_body() {
     let server = MockServer::start().await;
     let validation = json!({
         "message": "Phone number should be in e164 format",
@@ -892,16 +892,24 @@ async fn a_422_keeps_the_validation_body() {
         )
         .await
         .unwrap_err();
-    let ChatwootError::Rejected { status, body, .. } = &error else {
-        panic!("expected a rejection, got {error:?}");
+    let ChatwootError::Invalid {
+        url,
+        detail,
+        fields,
+    } = &error
+    else {
+        panic!("expected an invalid request, got {error:?}");
     };
-    assert_eq!(*status, 422);
+    assert_eq!(fields, &["phone_number".to_owned()]);
+    let body = detail
+        .strip_prefix(&format!("{url} HTTP 422: "))
+        .unwrap_or_else(|| panic!("{detail}"));
     assert_eq!(serde_json::from_str::<Value>(body).unwrap(), validation);
     assert_no_token(&error);
 }
 
 #[tokio::test]
-async fn a_403_for_a_status_update_outside_an_api_inbox_is_rejected() {
+async fn a_403_for_a_status_update_outside_an_api_inbox_is_forbidden() {
     let server = MockServer::start().await;
     Mock::given(path(account_path("/conversations/12/messages/901")))
         .respond_with(ResponseTemplate::new(403).set_body_json(
@@ -919,12 +927,15 @@ async fn a_403_for_a_status_update_outside_an_api_inbox_is_rejected() {
         )
         .await
         .unwrap_err();
-    assert_eq!(error.status(), Some(403));
+    assert!(
+        matches!(error, ChatwootError::Forbidden { .. }),
+        "{error:?}"
+    );
     assert_no_token(&error);
 }
 
 #[tokio::test]
-async fn a_500_html_page_is_rejected_with_its_start_and_is_transient() {
+async fn a_500_html_page_is_unavailable_with_its_start_and_is_transient() {
     let server = MockServer::start().await;
     let page = format!(
         "<!DOCTYPE html>\n<html><head><title>We're sorry, but something went wrong (500)</title></head>\
@@ -938,10 +949,12 @@ async fn a_500_html_page_is_rejected_with_its_start_and_is_transient() {
 
     let error = client().profile(&target(&server)).await.unwrap_err();
 
-    let ChatwootError::Rejected { status, body, .. } = &error else {
-        panic!("expected a rejection, got {error:?}");
+    let ChatwootError::Unavailable { url, detail } = &error else {
+        panic!("expected Chatwoot unavailable, got {error:?}");
     };
-    assert_eq!(*status, 500);
+    let body = detail
+        .strip_prefix(&format!("{url} HTTP 500: "))
+        .unwrap_or_else(|| panic!("{detail}"));
     assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
     assert!(body.len() <= 2048 + '…'.len_utf8(), "{}", body.len());
     assert!(body.ends_with('…'));
@@ -960,12 +973,13 @@ async fn a_token_echoed_in_an_error_body_is_scrubbed() {
         .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
+    let url = format!("{}/api/v1/profile", server.uri());
     assert_eq!(
         error,
-        ChatwootError::Rejected {
-            status: 400,
-            url: format!("{}/api/v1/profile", server.uri()),
-            body: "bad token *** given".to_owned(),
+        ChatwootError::Invalid {
+            url: url.clone(),
+            detail: format!("{url} HTTP 400: bad token *** given"),
+            fields: Vec::new(),
         }
     );
 }
@@ -988,7 +1002,7 @@ async fn a_slow_chatwoot_times_out_with_a_readable_reason() {
     let url = format!("{}/api/v1/profile", server.uri());
     assert_eq!(
         error,
-        ChatwootError::Unreachable {
+        ChatwootError::TimedOut {
             url: url.clone(),
             detail: format!("GET {url}: timed out after 300ms"),
         }
@@ -1103,7 +1117,11 @@ async fn redirects_are_not_followed_so_the_token_stays_with_chatwoot() {
         .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
-    assert_eq!(error.status(), Some(302));
+    assert!(
+        matches!(error, ChatwootError::Redirected { .. }),
+        "{error:?}"
+    );
+    assert!(error.detail().contains("HTTP 302: "), "{error:?}");
     assert!(
         error
             .to_string()
@@ -1305,7 +1323,10 @@ async fn every_call_sends_the_token_header_and_reports_chatwoots_401_without_it(
     assert_eq!(results.len(), 19);
     for (call, result) in results {
         let error = result.expect_err(call);
-        assert_eq!(error.status(), Some(401), "{call}: {error:?}");
+        assert!(
+            matches!(error, ChatwootError::Unauthorized { .. }),
+            "{call}: {error:?}"
+        );
         assert!(
             error
                 .url()

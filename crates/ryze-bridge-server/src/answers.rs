@@ -6,15 +6,14 @@ use actix_web::{HttpResponse, ResponseError};
 use ryze_bridge_use_cases::outbound::ReceiveWebhookError;
 use ryze_bridge_use_cases::{BridgeActivateError, BridgeDeactivateError, BridgeStatusError};
 use ryze_ports::chatwoot::ChatwootError;
-use serde_json::{json, Value};
+use serde_json::json;
 
-/// An error answer: status, code, message, and Chatwoot's answer when it refused.
+/// An error answer: status, code, message.
 #[derive(Debug)]
 pub(crate) struct BridgeAnswer {
     status: StatusCode,
     code: &'static str,
     message: String,
-    chatwoot: Option<Value>,
 }
 
 impl BridgeAnswer {
@@ -23,7 +22,6 @@ impl BridgeAnswer {
             status,
             code,
             message: message.into(),
-            chatwoot: None,
         }
     }
 
@@ -70,31 +68,33 @@ impl ResponseError for BridgeAnswer {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if let Some(chatwoot) = &self.chatwoot {
-            error["chatwoot"] = chatwoot.clone();
-        }
+        let error = json!({"code": self.code, "message": self.message});
         HttpResponse::build(self.status).json(json!({ "error": error }))
     }
 }
 
 impl From<ChatwootError> for BridgeAnswer {
+    /// Chatwoot's failures are the bridge's gateway failures (502), each with the code
+    /// that classifies it (`docs/bridge-api.md`) and Chatwoot's raw answer (or why there
+    /// was none) as the message.
     fn from(error: ChatwootError) -> Self {
-        match error {
-            ChatwootError::Rejected { status, url, body } => BridgeAnswer {
-                status: StatusCode::BAD_GATEWAY,
-                code: "chatwoot_rejected",
-                message: format!("Chatwoot answered HTTP {status}"),
-                chatwoot: Some(json!({"status": status, "url": url, "body": body})),
-            },
-            // An answer that is not Chatwoot's is, for the user, a base URL that does
-            // not lead to Chatwoot.
-            ChatwootError::Unreachable { detail, .. }
-            | ChatwootError::InvalidAnswer { detail, .. } => {
-                Self::new(StatusCode::BAD_GATEWAY, "chatwoot_unreachable", detail)
+        let code = match &error {
+            ChatwootError::NotFound { .. } => "chatwoot_not_found",
+            ChatwootError::Unauthorized { .. } => "chatwoot_unauthorized",
+            ChatwootError::Forbidden { .. } => "chatwoot_forbidden",
+            ChatwootError::NotAccountMember { .. } => "chatwoot_not_account_member",
+            ChatwootError::Invalid { .. } => "chatwoot_invalid",
+            ChatwootError::RateLimited { .. } => "chatwoot_rate_limited",
+            ChatwootError::Unavailable { .. } => "chatwoot_unavailable",
+            ChatwootError::Redirected { .. } => "chatwoot_redirected",
+            ChatwootError::TimedOut { .. } => "chatwoot_timed_out",
+            ChatwootError::Unreachable { .. } => "chatwoot_unreachable",
+            ChatwootError::InvalidAnswer { .. } => "chatwoot_unreadable_answer",
+            ChatwootError::InvalidRequest { detail, .. } => {
+                return Self::invalid_request(detail.clone())
             }
-            ChatwootError::InvalidRequest { detail, .. } => Self::invalid_request(detail),
-        }
+        };
+        Self::new(StatusCode::BAD_GATEWAY, code, error.detail())
     }
 }
 

@@ -13,9 +13,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use ryze_bridge_server::{configure_bridge, BridgeState};
 use ryze_bridge_use_cases::outbound::signature::chatwoot_signature;
-use ryze_bridge_use_cases::outbound::{
-    AttachmentDownloader, DownloadError, DownloadedFile, OutboundPorts, OutboundSettings,
-};
+use ryze_bridge_use_cases::outbound::{OutboundPorts, OutboundSettings};
 use ryze_bridge_use_cases::{Bridge, BridgeSettings};
 use ryze_domain::{
     BridgeIntegration, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings,
@@ -23,8 +21,9 @@ use ryze_domain::{
 };
 use ryze_ports::chatwoot::{Inbox, InboxId, MockChatwootApi, API_CHANNEL_TYPE};
 use ryze_ports::{
-    EnqueueOutcome, MockBridgeIntegrationStore, MockOutboundGuard, MockOutboundQueueStore,
-    MockRelayStore, MockSecretVault, MockWhatsAppSender, StoreError, StoreHealth,
+    EnqueueOutcome, MockBridgeIntegrationStore, MockMediaFetcher, MockOutboundGuard,
+    MockOutboundQueueStore, MockRelayStore, MockSecretVault, MockWhatsAppSender, StoreError,
+    StoreHealth,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -39,16 +38,6 @@ struct HealthyDatabase;
 impl StoreHealth for HealthyDatabase {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
-    }
-}
-
-/// The route never downloads: it only queues.
-struct NoDownloads;
-
-#[async_trait]
-impl AttachmentDownloader for NoDownloads {
-    async fn download(&self, url: &str, _: u64) -> Result<DownloadedFile, DownloadError> {
-        panic!("the webhook route downloaded {url}");
     }
 }
 
@@ -135,7 +124,8 @@ fn bridge(queued: &Queued, signing_secret: Option<&'static str>) -> Bridge {
         queue: Arc::new(queue),
         relay_store: Arc::new(MockRelayStore::new()),
         whatsapp: Arc::new(MockWhatsAppSender::new()),
-        downloader: Arc::new(NoDownloads),
+        // No expectation: the route never downloads, it only queues.
+        downloader: Arc::new(MockMediaFetcher::new()),
         settings: OutboundSettings::default(),
     })
 }

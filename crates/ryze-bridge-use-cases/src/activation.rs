@@ -222,7 +222,7 @@ impl Bridge {
             return;
         }
         match self.chatwoot.delete_inbox(target, inbox.id).await {
-            Ok(()) | Err(ChatwootError::Rejected { status: 404, .. }) => {
+            Ok(()) | Err(ChatwootError::NotFound { .. }) => {
                 tracing::info!(inbox_id = %inbox.id, "deleted the inbox created by a failed activation");
             }
             Err(error) => tracing::error!(

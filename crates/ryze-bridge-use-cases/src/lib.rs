@@ -11,7 +11,7 @@
 //!
 //! With [`Bridge::with_relay`], the bridge also runs one relay session per active
 //! integration ([`sessions`]): a WebSocket to the API's event stream whose events the
-//! [`relay`] rules turn into Chatwoot contacts, conversations and messages.
+//! [`inbound`] rules turn into Chatwoot contacts, conversations and messages.
 //!
 //! With [`Bridge::with_outbound`], agents' replies come back: [`Bridge::receive_webhook`]
 //! queues Chatwoot's webhooks and [`Bridge::run_outbound`] sends them to WhatsApp
@@ -20,9 +20,9 @@
 mod activation;
 mod bridge;
 mod errors;
+pub mod inbound;
 mod media_types;
 pub mod outbound;
-pub mod relay;
 mod secrets;
 pub mod sessions;
 mod view;

@@ -77,7 +77,7 @@ impl Bridge {
             api_token,
         };
         match self.chatwoot.delete_inbox(&target, InboxId(inbox_id)).await {
-            Ok(()) | Err(ChatwootError::Rejected { status: 404, .. }) => None,
+            Ok(()) | Err(ChatwootError::NotFound { .. }) => None,
             Err(error) => {
                 tracing::warn!(integration_id = %integration.id, inbox_id, error = %error, "Chatwoot did not delete the inbox; delete it in Chatwoot");
                 Some(error)

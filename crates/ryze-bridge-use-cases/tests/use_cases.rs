@@ -332,10 +332,9 @@ async fn invalid_values_are_refused_with_the_field_name() {
 async fn chatwoots_refusal_is_passed_on_as_it_came() {
     let mut chatwoot = MockChatwootApi::new();
     chatwoot.expect_list_inboxes().returning(|_| {
-        Err(ChatwootError::Rejected {
-            status: 401,
+        Err(ChatwootError::Unauthorized {
             url: "https://chatwoot.example.com/api/v1/accounts/5/inboxes".to_owned(),
-            body: r#"{"error":"Invalid Access Token"}"#.to_owned(),
+            detail: r#"https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {"error":"Invalid Access Token"}"#.to_owned(),
         })
     });
     let bridge = bridge(memory_store(&Rows::default()), chatwoot, allowing_guard());
@@ -344,10 +343,10 @@ async fn chatwoots_refusal_is_passed_on_as_it_came() {
         .await
         .unwrap_err()
     {
-        BridgeActivateError::Chatwoot(ChatwootError::Rejected { status, body, .. }) => {
+        BridgeActivateError::Chatwoot(ChatwootError::Unauthorized { detail, .. }) => {
             assert_eq!(
-                (status, body.as_str()),
-                (401, r#"{"error":"Invalid Access Token"}"#)
+                detail,
+                r#"https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {"error":"Invalid Access Token"}"#
             );
         }
         other => panic!("unexpected {other:?}"),

@@ -1,6 +1,8 @@
 //! Downloads files from URLs users give (`mediaUrl` of `POST /api/message/media`): the
 //! [`MediaFetcher`] port over reqwest, behind the outbound-address guard. The bridge
-//! downloads agents' attachments with it too (`ryze`'s `attachment_downloads`).
+//! downloads agents' attachments with it too
+//! ([`GuardedMediaFetcher::for_chatwoot_attachments`]: Chatwoot's ActiveStorage URLs,
+//! which redirect to the file; signed, so no credential is needed).
 //!
 //! Every URL is checked before the request ([`AddressPolicy::check_request_url`]); the
 //! client's DNS resolver and redirect policy ([`guarded_client_builder`]) check every
@@ -28,6 +30,10 @@ use url::Url;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest wait for a whole download by default (64 MiB at ~20 Mbit/s).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest wait for the connection to an agent's attachment (the bridge).
+pub const ATTACHMENT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest wait for a whole attachment download (the bridge; 64 MiB on a slow link).
+pub const ATTACHMENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// Who resets a connection, in `connection reset by …`.
 const PEER: &str = "the media's server";
 const MAX_FILE_NAME_CHARS: usize = 255;
@@ -73,8 +79,21 @@ impl GuardedMediaFetcher {
         Self::with_user_agent(settings, concat!("ryze-api/", env!("CARGO_PKG_VERSION")))
     }
 
-    /// A fetcher sending `user_agent` as its `User-Agent` (e.g. the bridge's, for agents'
-    /// attachments).
+    /// The bridge's fetcher of agents' attachments, introducing itself as
+    /// `ryze-bridge/<version>`, with the attachment timeouts (10 s to connect, 120 s in
+    /// all) under `policy`.
+    pub fn for_chatwoot_attachments(policy: AddressPolicy) -> Result<Self, MediaFetcherBuildError> {
+        Self::with_user_agent(
+            MediaFetcherSettings {
+                policy,
+                connect_timeout: ATTACHMENT_CONNECT_TIMEOUT,
+                request_timeout: ATTACHMENT_REQUEST_TIMEOUT,
+            },
+            concat!("ryze-bridge/", env!("CARGO_PKG_VERSION")),
+        )
+    }
+
+    /// A fetcher sending `user_agent` as its `User-Agent`.
     pub fn with_user_agent(
         settings: MediaFetcherSettings,
         user_agent: &'static str,

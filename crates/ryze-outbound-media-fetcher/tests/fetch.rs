@@ -228,3 +228,49 @@ async fn error_statuses_and_dead_servers_are_told_apart() {
     );
     assert!(error.is_transient());
 }
+
+/// The bridge's fetcher: Chatwoot's ActiveStorage URL redirects to the file, which comes
+/// with its name; the bridge introduces itself as such.
+#[tokio::test]
+async fn the_bridge_follows_chatwoots_redirect_to_an_attachment_as_ryze_bridge() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rails/active_storage/blobs/redirect/tok/foto.jpg"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("location", format!("{}/storage/abc", server.uri())),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/storage/abc"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/jpeg")
+                .insert_header("content-disposition", "inline; filename=\"foto.jpg\"")
+                .set_body_bytes(b"\xFF\xD8\xFFjpeg".to_vec()),
+        )
+        .mount(&server)
+        .await;
+
+    let fetched = GuardedMediaFetcher::for_chatwoot_attachments(AddressPolicy::embedded_default())
+        .unwrap()
+        .fetch(
+            "the attachment URL",
+            &format!(
+                "{}/rails/active_storage/blobs/redirect/tok/foto.jpg",
+                server.uri()
+            ),
+            1024,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(fetched.bytes, b"\xFF\xD8\xFFjpeg");
+    assert_eq!(fetched.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(fetched.file_name.as_deref(), Some("foto.jpg"));
+    for request in server.received_requests().await.unwrap() {
+        let agent = request.headers.get("user-agent").unwrap().to_str().unwrap();
+        assert!(agent.starts_with("ryze-bridge/"), "{agent}");
+    }
+}

@@ -6,9 +6,10 @@
 //! Chatwoot's whole payloads. Ids are newtypes so that a conversation's `display_id`
 //! (what every conversation path uses) cannot be mixed up with another id.
 //!
-//! Errors keep what the API side classifies on (docs/contract.md §3): the status, URL and raw
-//! body of a refusal, or a readable reason why Chatwoot could not be reached. No error
-//! text and no `Debug` output ever contains the API token.
+//! Errors are named for what Chatwoot's answer means (not found, bad token, throttled, …),
+//! decided by the adapter; each keeps the URL and a text with Chatwoot's raw answer, or a
+//! readable reason why Chatwoot could not be reached. No error text and no `Debug` output
+//! ever contains the API token.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -369,21 +370,50 @@ impl MessageDeliveryStatus {
     }
 }
 
-/// Why a Chatwoot call failed. None of the texts contains the API token: it travels in a
-/// header, never in a URL, and every text taken from an answer is scrubbed of it.
+/// Why a Chatwoot call failed, as the client classified Chatwoot's answer (or the lack of
+/// one). Callers decide on the variant; no HTTP status travels past the client. `url` is
+/// the request's URL; `detail` is the text for people: for an answer, the URL, Chatwoot's
+/// status line and its raw body (`https://cw/api/v1/profile HTTP 401: {"error":…}`), cut to
+/// a few KiB; for no answer, the request and the reason. None of the texts contains the
+/// API token: it travels in a header, never in a URL, and every text taken from an answer
+/// is scrubbed of it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChatwootError {
-    /// Chatwoot (or whatever answers at the base URL) answered with a non-2xx status.
-    /// `body` is the raw answer, cut to a few KiB.
-    #[error("Chatwoot answered HTTP {status} to {url}: {body}")]
-    Rejected {
-        status: u16,
+    /// The account, the endpoint or the record does not exist (or no longer does).
+    #[error("Chatwoot found no such resource: {detail}")]
+    NotFound { url: String, detail: String },
+    /// The API token is not valid (or was not accepted as one).
+    #[error("Chatwoot rejected the API token: {detail}")]
+    Unauthorized { url: String, detail: String },
+    /// The token's user may not do this in the account (their role, or the inbox's kind).
+    #[error("Chatwoot refused the action to the token's user: {detail}")]
+    Forbidden { url: String, detail: String },
+    /// The token's user is not a member of the account.
+    #[error("the token's user is not a member of the Chatwoot account: {detail}")]
+    NotAccountMember { url: String, detail: String },
+    /// Chatwoot refused the values sent. `fields` names the attributes it found invalid,
+    /// when it said.
+    #[error("Chatwoot refused the request as invalid: {detail}")]
+    Invalid {
         url: String,
-        body: String,
+        detail: String,
+        fields: Vec<String>,
     },
-    /// No answer: DNS failure, connection refused, timeout, TLS error, reset. `detail`
-    /// names the request and the reason, e.g. `POST https://x/api/v1/accounts/5/inboxes:
-    /// connection refused`.
+    /// Chatwoot throttles the caller: try again later.
+    #[error("Chatwoot is rate limiting the bridge: {detail}")]
+    RateLimited { url: String, detail: String },
+    /// Chatwoot answered that it cannot serve the request now (its server errors).
+    #[error("Chatwoot is unavailable: {detail}")]
+    Unavailable { url: String, detail: String },
+    /// The base URL answered with a redirect, which the client does not follow.
+    #[error("Chatwoot's address redirects elsewhere: {detail}")]
+    Redirected { url: String, detail: String },
+    /// No answer in time (the client's timeout, or Chatwoot's own request timeout).
+    #[error("{detail}")]
+    TimedOut { url: String, detail: String },
+    /// No answer: DNS failure, connection refused, TLS error, reset. `detail` names the
+    /// request and the reason, e.g. `POST https://x/api/v1/accounts/5/inboxes: connection
+    /// refused`.
     #[error("{detail}")]
     Unreachable { url: String, detail: String },
     /// A 2xx answer that does not hold what the call expects.
@@ -397,29 +427,48 @@ pub enum ChatwootError {
 impl ChatwootError {
     /// The URL of the request that failed.
     pub fn url(&self) -> &str {
+        self.url_and_detail().0
+    }
+
+    /// What happened, for people: Chatwoot's answer (URL, status line, raw body) or why
+    /// there was none. The variant's own text adds what it means.
+    pub fn detail(&self) -> &str {
+        self.url_and_detail().1
+    }
+
+    fn url_and_detail(&self) -> (&str, &str) {
         match self {
-            Self::Rejected { url, .. }
-            | Self::Unreachable { url, .. }
-            | Self::InvalidAnswer { url, .. }
-            | Self::InvalidRequest { url, .. } => url,
+            Self::NotFound { url, detail }
+            | Self::Unauthorized { url, detail }
+            | Self::Forbidden { url, detail }
+            | Self::NotAccountMember { url, detail }
+            | Self::Invalid { url, detail, .. }
+            | Self::RateLimited { url, detail }
+            | Self::Unavailable { url, detail }
+            | Self::Redirected { url, detail }
+            | Self::TimedOut { url, detail }
+            | Self::Unreachable { url, detail }
+            | Self::InvalidAnswer { url, detail }
+            | Self::InvalidRequest { url, detail } => (url, detail),
         }
     }
 
-    /// Chatwoot's status, when it answered with an error.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            Self::Rejected { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// Whether trying again later may succeed: no answer, 408, 429 or 5xx. Other refusals
-    /// will be refused again.
+    /// Whether trying again later may succeed: no answer or none in time, throttling, or
+    /// Chatwoot unavailable. Other failures will fail again.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Unreachable { .. } => true,
-            Self::Rejected { status, .. } => matches!(status, 408 | 429 | 500..=599),
-            Self::InvalidAnswer { .. } | Self::InvalidRequest { .. } => false,
+            Self::RateLimited { .. }
+            | Self::Unavailable { .. }
+            | Self::TimedOut { .. }
+            | Self::Unreachable { .. } => true,
+            Self::NotFound { .. }
+            | Self::Unauthorized { .. }
+            | Self::Forbidden { .. }
+            | Self::NotAccountMember { .. }
+            | Self::Invalid { .. }
+            | Self::Redirected { .. }
+            | Self::InvalidAnswer { .. }
+            | Self::InvalidRequest { .. } => false,
         }
     }
 }
@@ -593,24 +642,91 @@ mod tests {
 
     #[test]
     fn errors_name_the_url_and_say_whether_a_retry_may_help() {
-        let refused = ChatwootError::Rejected {
-            status: 503,
+        let unavailable = ChatwootError::Unavailable {
             url: "https://cw.example/api/v1/profile".to_owned(),
-            body: "down".to_owned(),
+            detail: "https://cw.example/api/v1/profile HTTP 503: down".to_owned(),
         };
         assert_eq!(
-            refused.to_string(),
-            "Chatwoot answered HTTP 503 to https://cw.example/api/v1/profile: down"
+            unavailable.to_string(),
+            "Chatwoot is unavailable: https://cw.example/api/v1/profile HTTP 503: down"
         );
-        assert_eq!(refused.status(), Some(503));
-        assert!(refused.is_transient());
+        assert_eq!(unavailable.url(), "https://cw.example/api/v1/profile");
+        assert_eq!(
+            unavailable.detail(),
+            "https://cw.example/api/v1/profile HTTP 503: down"
+        );
+        assert!(unavailable.is_transient());
 
-        let unprocessable = ChatwootError::Rejected {
-            status: 422,
-            url: "u".to_owned(),
-            body: String::new(),
-        };
-        assert!(!unprocessable.is_transient());
+        let url = || "u".to_owned();
+        let detail = String::new;
+        for (error, transient) in [
+            (
+                ChatwootError::RateLimited {
+                    url: url(),
+                    detail: detail(),
+                },
+                true,
+            ),
+            (
+                ChatwootError::TimedOut {
+                    url: url(),
+                    detail: detail(),
+                },
+                true,
+            ),
+            (
+                ChatwootError::NotFound {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::Unauthorized {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::Forbidden {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::NotAccountMember {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::Invalid {
+                    url: url(),
+                    detail: detail(),
+                    fields: Vec::new(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::Redirected {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+            (
+                ChatwootError::InvalidAnswer {
+                    url: url(),
+                    detail: detail(),
+                },
+                false,
+            ),
+        ] {
+            assert_eq!(error.is_transient(), transient, "{error:?}");
+        }
 
         let unreachable = ChatwootError::Unreachable {
             url: "u".to_owned(),

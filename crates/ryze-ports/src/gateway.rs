@@ -43,20 +43,46 @@ pub struct LiveIntegrationStatus {
     pub counters: Option<RelayCounters>,
 }
 
-/// Why a gateway call failed. The Chatwoot variants carry what Chatwoot said so the
-/// application can classify it into the API's error table.
+/// What went wrong with Chatwoot, as the bridge classified Chatwoot's answer (or the lack
+/// of one); the application maps it to the API's error table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatwootFailureKind {
+    /// The account, the endpoint or a record does not exist.
+    NotFound,
+    /// Chatwoot refused the API token.
+    Unauthorized,
+    /// The token's user may not do this (role refusal).
+    Forbidden,
+    /// The token's user is not a member of the account.
+    NotAccountMember,
+    /// Chatwoot refused the values sent as invalid.
+    Invalid,
+    /// Chatwoot throttled the bridge.
+    RateLimited,
+    /// Chatwoot answered that it cannot serve now (its server errors).
+    Unavailable,
+    /// The base URL answered with a redirect.
+    Redirected,
+    /// No answer in time.
+    TimedOut,
+    /// No answer: DNS, refused, TLS, reset.
+    Unreachable,
+    /// An answer that is not Chatwoot's.
+    UnreadableAnswer,
+}
+
+/// Why a gateway call failed. [`GatewayError::Chatwoot`] carries the bridge's
+/// classification of Chatwoot's failure so the application can map it to the API's error
+/// table without reading Chatwoot's statuses or texts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GatewayError {
-    /// Chatwoot answered with an error status. `body` is Chatwoot's raw answer.
-    #[error("{url} HTTP {status}: {body}")]
-    ChatwootRejected {
-        status: u16,
-        url: String,
-        body: String,
-    },
-    /// Chatwoot could not be reached (DNS, refused, timeout, TLS).
+    /// Chatwoot failed the call. `detail` is for people: Chatwoot's raw answer (URL, status
+    /// line, body) or why there was none.
     #[error("{detail}")]
-    ChatwootUnreachable { detail: String },
+    Chatwoot {
+        kind: ChatwootFailureKind,
+        detail: String,
+    },
     /// The bridge refused the request as invalid; `message` is written for the end user
     /// (for example an address the outbound guard forbids).
     #[error("{message}")]

@@ -36,7 +36,7 @@ pub use event_stream::{
     EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem, StreamedEvent,
 };
 pub use gateway::{
-    ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
+    ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
 pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};

@@ -1,7 +1,8 @@
-//! Fetching a file from a URL a caller gave us (`mediaUrl` of
-//! `POST /api/message/media`, docs/contract.md §6): the API downloads it itself, through the
-//! outbound-address guard, and hands the engine the bytes (`docs/engine-contract.md` §5:
-//! the API never sends the engine a URL).
+//! Fetching a file from a URL we were given, through the outbound-address guard: the
+//! API's `mediaUrl` of `POST /api/message/media` (the API downloads it itself and hands
+//! the engine the bytes, `docs/engine-contract.md` §5: the API never sends the engine a
+//! URL), and the bridge's agents' attachments (Chatwoot's ActiveStorage URLs). One port
+//! for both; each caller's adapter carries its own timeouts and user agent.
 
 use async_trait::async_trait;
 
@@ -62,7 +63,7 @@ impl MediaFetchError {
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 #[async_trait]
 pub trait MediaFetcher: Send + Sync {
-    /// `field` names the URL in refusal texts (`mediaUrl`).
+    /// `field` names the URL in refusal texts (`mediaUrl`, `the attachment URL`).
     async fn fetch(
         &self,
         field: &'static str,

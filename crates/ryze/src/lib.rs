@@ -3,7 +3,6 @@
 //! the end-to-end tests can build the very same service in-process.
 #![allow(clippy::print_stdout)]
 
-pub mod attachment_downloads;
 pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;

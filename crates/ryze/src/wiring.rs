@@ -34,7 +34,6 @@ use ryze_vault::{AesGcmVault, KeyFile, KeyFileOutcome, KeyRing};
 use secrecy::SecretString;
 use url::Url;
 
-use crate::attachment_downloads::{AttachmentDownloadSettings, GuardedAttachmentDownloader};
 use crate::settings::{Mode, Settings};
 
 /// Which backend a `DATABASE_URL` names.
@@ -371,11 +370,8 @@ pub fn bridge(
                     relay_store: stores.relay.clone(),
                     whatsapp,
                     downloader: Arc::new(
-                        GuardedAttachmentDownloader::new(
-                            address_policy(settings),
-                            AttachmentDownloadSettings::default(),
-                        )
-                        .context("building the attachment downloader")?,
+                        GuardedMediaFetcher::for_chatwoot_attachments(address_policy(settings))
+                            .context("building the attachment downloader")?,
                     ),
                     settings: OutboundSettings::default(),
                 })

@@ -17,9 +17,9 @@ use ryze_domain::{
     IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret, TokenHash,
 };
 use ryze_ports::{
-    ActivatedIntegration, ActivationRequest, GatewayError, InsertInstanceError, IntegrationGateway,
-    LiveIntegrationStatus, MockIntegrationGateway, MockSecretVault, MockStore, RelayCounters,
-    StoreError,
+    ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError,
+    InsertInstanceError, IntegrationGateway, LiveIntegrationStatus, MockIntegrationGateway,
+    MockSecretVault, MockStore, RelayCounters, StoreError,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -328,10 +328,9 @@ async fn chatwoot_answers_are_classified_with_the_raw_answer_after_detail() {
     store.expect_save_integration().never();
     let mut gateway = MockIntegrationGateway::new();
     gateway.expect_activate().returning(|_| {
-        Err(GatewayError::ChatwootRejected {
-            status: 401,
-            url: "https://chatwoot.example.com/api/v1/accounts/5/inboxes".to_owned(),
-            body: r#"{"error":"Invalid Access Token"}"#.to_owned(),
+        Err(GatewayError::Chatwoot {
+            kind: ChatwootFailureKind::Unauthorized,
+            detail: r#"https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP 401: {"error":"Invalid Access Token"}"#.to_owned(),
         })
     });
     let plane = plane(store, sealing_vault(), Some(gateway));

@@ -1,5 +1,6 @@
-//! Agents' attachments: the port that downloads them ([`AttachmentDownloader`]) and how a
-//! downloaded file goes out on WhatsApp ([`OutgoingFile::classify`]).
+//! Agents' attachments: how a downloaded file goes out on WhatsApp
+//! ([`OutgoingFile::classify`]). They are downloaded through the [`MediaFetcher`] port, the
+//! one the API fetches `mediaUrl` with (adapter: `ryze-outbound-media-fetcher`).
 //!
 //! Chatwoot's `data_url` is an ActiveStorage URL that redirects (to its own disk service
 //! or to S3 and the like), and the mime type Chatwoot or the storage declares is not
@@ -15,69 +16,16 @@
 //!   with Chatwoot's `file_type: audio` it is audio.
 //! - Everything else is a document, with the file name from the URL.
 
-use async_trait::async_trait;
 use ryze_ports::whatsapp_events::OutgoingMediaType;
+use ryze_ports::FetchedMedia;
+#[cfg(doc)]
+use ryze_ports::MediaFetcher;
 
 use super::payload::AttachmentRef;
 use crate::media_types::{essence, extension_for};
 
-/// A downloaded file. `Debug` shows its size, not its bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DownloadedFile {
-    pub bytes: Vec<u8>,
-    /// The `Content-Type` the server declared, if any.
-    pub content_type: Option<String>,
-    /// The file name the server gave (`Content-Disposition`), if any.
-    pub file_name: Option<String>,
-}
-
-impl std::fmt::Debug for DownloadedFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DownloadedFile")
-            .field("len", &self.bytes.len())
-            .field("content_type", &self.content_type)
-            .field("file_name", &self.file_name)
-            .finish()
-    }
-}
-
-/// Why an attachment could not be downloaded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DownloadError {
-    /// The outbound-address guard refused the URL or a redirect target; the text says
-    /// which address and why.
-    #[error("{0}")]
-    Refused(String),
-    /// The file is larger than the limit.
-    #[error("the file is larger than {limit_bytes} bytes")]
-    TooLarge { limit_bytes: u64 },
-    /// The server answered with an error status.
-    #[error("the file's server answered HTTP {status}")]
-    Status { status: u16 },
-    /// No (complete) answer: DNS, refused, reset, timeout.
-    #[error("{0}")]
-    Unreachable(String),
-}
-
-impl DownloadError {
-    /// Whether downloading again later may work: no answer, 408, 429 or 5xx.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            Self::Unreachable(_) => true,
-            Self::Status { status } => matches!(status, 408 | 429 | 500..=599),
-            Self::Refused(_) | Self::TooLarge { .. } => false,
-        }
-    }
-}
-
-/// Downloads agents' attachments. The adapter follows redirects, checks every address
-/// (the URL's and each redirect's) with the outbound-address guard, has a timeout, and
-/// stops reading past `max_bytes`. It sends no credentials.
-#[cfg_attr(test, mockall::automock)]
-#[async_trait]
-pub trait AttachmentDownloader: Send + Sync {
-    async fn download(&self, url: &str, max_bytes: u64) -> Result<DownloadedFile, DownloadError>;
-}
+/// How refusals of the download name the URL (`the attachment URL: …`).
+pub const ATTACHMENT_URL_FIELD: &str = "the attachment URL";
 
 /// How one attachment goes out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,7 +59,7 @@ fn file_name_in_url(url: &str) -> Option<String> {
 
 impl OutgoingFile {
     /// How `file`, downloaded for `attachment`, goes out.
-    pub fn classify(file: &DownloadedFile, attachment: &AttachmentRef) -> Self {
+    pub fn classify(file: &FetchedMedia, attachment: &AttachmentRef) -> Self {
         let chatwoot_says_audio = attachment.file_type.as_deref() == Some("audio");
         let declared = file
             .content_type
@@ -180,8 +128,8 @@ pub(crate) mod tests {
         }
     }
 
-    fn file(bytes: &[u8], content_type: Option<&str>) -> DownloadedFile {
-        DownloadedFile {
+    fn file(bytes: &[u8], content_type: Option<&str>) -> FetchedMedia {
+        FetchedMedia {
             bytes: bytes.to_vec(),
             content_type: content_type.map(str::to_owned),
             file_name: None,
@@ -251,14 +199,5 @@ pub(crate) mod tests {
         let pdf = OutgoingFile::classify(&file(PDF, None), &attachment("not a url", "file"));
         assert_eq!(pdf.media_type, OutgoingMediaType::Document);
         assert_eq!(pdf.file_name, "attachment.pdf");
-    }
-
-    #[test]
-    fn download_failures_worth_retrying() {
-        assert!(DownloadError::Unreachable("timed out".into()).is_transient());
-        assert!(DownloadError::Status { status: 503 }.is_transient());
-        assert!(!DownloadError::Status { status: 404 }.is_transient());
-        assert!(!DownloadError::TooLarge { limit_bytes: 1 }.is_transient());
-        assert!(!DownloadError::Refused("169.254.169.254".into()).is_transient());
     }
 }

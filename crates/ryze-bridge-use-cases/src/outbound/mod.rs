@@ -10,23 +10,26 @@
 //! per conversation in order, conversations in parallel, retrying what may work later with
 //! the same WhatsApp ids.
 //!
-//! Attachments are downloaded through the [`AttachmentDownloader`] port ([`media`]); its
-//! adapter (reqwest behind the outbound-address guard) lives with the binary's wiring,
-//! since this crate makes no HTTP calls of its own.
+//! Attachments are downloaded through the [`MediaFetcher`] port, the API's too; its
+//! adapter (reqwest behind the outbound-address guard) is `ryze-outbound-media-fetcher`,
+//! since this crate makes no HTTP calls of its own. [`media`] decides how each goes out.
 
 pub mod ids;
 pub mod media;
 pub mod payload;
 pub mod relay;
+mod reporting;
+mod revoking;
+mod sending;
 pub mod signature;
 mod worker;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use ryze_ports::{OutboundQueueStore, RelayStore, StoreError, WhatsAppSender};
+use ryze_ports::{MediaFetcher, OutboundQueueStore, RelayStore, StoreError, WhatsAppSender};
 
-pub use media::{AttachmentDownloader, DownloadError, DownloadedFile};
+pub use media::ATTACHMENT_URL_FIELD;
 pub use relay::{OutboundFailure, OutboundOutcome, OutboundRelay};
 pub use signature::{SignatureHeaders, SignatureRefused};
 
@@ -83,7 +86,8 @@ pub struct OutboundPorts {
     pub relay_store: Arc<dyn RelayStore>,
     /// The API's message endpoints.
     pub whatsapp: Arc<dyn WhatsAppSender>,
-    pub downloader: Arc<dyn AttachmentDownloader>,
+    /// Downloads agents' attachments (Chatwoot's ActiveStorage URLs, which redirect).
+    pub downloader: Arc<dyn MediaFetcher>,
     pub settings: OutboundSettings,
 }
 

@@ -7,9 +7,11 @@
 //! a number in the API's views; `content_attributes` has been a JSON text).
 //!
 //! [`AgentMessage::triage`] is the receiver's cheap first look: which webhooks can matter
-//! to the outbound relay, and the de-duplication key of those that can.
+//! to the outbound relay, and the de-duplication key of those that can. The worker reads
+//! a queued webhook once ([`ReadWebhook`]) for its ordering and every attempt at it.
 
 use ryze_ports::chatwoot::{ConversationDisplayId, InboxId, MessageId};
+use ryze_ports::QueuedWebhook;
 use serde_json::Value;
 
 /// The webhook events the bridge knows.
@@ -227,10 +229,25 @@ impl AgentMessage {
     }
 }
 
-/// The conversation a queued webhook belongs to, for ordering; `None` when unreadable.
-pub fn conversation_of(body: &[u8]) -> Option<i64> {
-    let value: Value = serde_json::from_slice(body).ok()?;
-    integer_at(&value, &["conversation", "id"])
+/// A queued webhook with its body read once, when the worker takes it: the worker orders
+/// it by its conversation and the relay handles it, on every attempt, from this reading.
+#[derive(Debug, Clone)]
+pub struct ReadWebhook {
+    pub webhook: QueuedWebhook,
+    /// The agent's message, or why the body is unreadable.
+    pub message: Result<AgentMessage, String>,
+}
+
+impl ReadWebhook {
+    pub fn read(webhook: QueuedWebhook) -> Self {
+        let message = AgentMessage::parse(&webhook.payload);
+        Self { webhook, message }
+    }
+
+    /// The conversation the webhook belongs to, for ordering; `None` when unreadable.
+    pub fn conversation(&self) -> Option<ConversationDisplayId> {
+        self.message.as_ref().ok()?.conversation
+    }
 }
 
 #[cfg(test)]
@@ -355,10 +372,21 @@ pub(crate) mod tests {
 
     #[test]
     fn the_conversation_orders_queued_webhooks() {
+        let read = |payload: &[u8]| {
+            ReadWebhook::read(QueuedWebhook {
+                id: 1,
+                integration: ryze_domain::BridgeIntegrationId::new("int_test"),
+                dedupe_key: "key".to_owned(),
+                payload: payload.to_vec(),
+                received_at: chrono::Utc::now(),
+                attempts: 0,
+            })
+        };
         assert_eq!(
-            conversation_of(agent_reply().to_string().as_bytes()),
-            Some(12)
+            read(agent_reply().to_string().as_bytes()).conversation(),
+            Some(ConversationDisplayId(12))
         );
-        assert_eq!(conversation_of(b"{}"), None);
+        assert_eq!(read(b"{}").conversation(), None);
+        assert_eq!(read(b"not json").conversation(), None);
     }
 }

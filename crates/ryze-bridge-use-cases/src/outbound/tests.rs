@@ -19,17 +19,17 @@ use ryze_ports::whatsapp_events::{
     DeleteMessage, EngineReceipt, MarkRead, OutgoingMediaType, SendMedia, SendText,
 };
 use ryze_ports::{
-    EnqueueOutcome, LinkDirection, LinkState, MessageLink, MockBridgeIntegrationStore,
-    MockOutboundGuard, MockOutboundQueueStore, MockRelayStore, MockSecretVault, MockWhatsAppSender,
-    QueuedWebhook, SendError,
+    EnqueueOutcome, FetchedMedia, LinkDirection, LinkState, MessageLink,
+    MockBridgeIntegrationStore, MockMediaFetcher, MockOutboundGuard, MockOutboundQueueStore,
+    MockRelayStore, MockSecretVault, MockWhatsAppSender, QueuedWebhook, SendError,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::ids::part_id;
 use super::media::tests::{OGG_OPUS, PDF, PNG};
-use super::media::MockAttachmentDownloader;
 use super::payload::tests::agent_reply;
+use super::payload::ReadWebhook;
 use super::signature::chatwoot_signature;
 use super::*;
 use crate::{Bridge, BridgeSettings};
@@ -76,15 +76,15 @@ fn integration(flags: RelayFlags) -> BridgeIntegration {
     }
 }
 
-fn queued(id: i64, payload: &Value) -> QueuedWebhook {
-    QueuedWebhook {
+fn queued(id: i64, payload: &Value) -> ReadWebhook {
+    ReadWebhook::read(QueuedWebhook {
         id,
         integration: BridgeIntegrationId::new("int_test"),
         dedupe_key: format!("key-{id}"),
         payload: payload.to_string().into_bytes(),
         received_at: Utc::now(),
         attempts: 0,
-    }
+    })
 }
 
 /// The agent's reply of the payload fixture, without its attachment.
@@ -287,7 +287,7 @@ struct Fixture {
     store: MockRelayStore,
     queue: MockOutboundQueueStore,
     whatsapp: MockWhatsAppSender,
-    downloader: MockAttachmentDownloader,
+    downloader: MockMediaFetcher,
     settings: OutboundSettings,
 }
 
@@ -299,7 +299,7 @@ impl Fixture {
             store: memory_store(links),
             queue: MockOutboundQueueStore::new(),
             whatsapp: recording_whatsapp(outbox),
-            downloader: MockAttachmentDownloader::new(),
+            downloader: MockMediaFetcher::new(),
             settings: OutboundSettings {
                 retry: crate::sessions::RetryPolicy {
                     first_delay: Duration::from_millis(100),
@@ -515,8 +515,8 @@ async fn a_message_the_bridge_wrote_from_whatsapp_is_recognised_by_its_link() {
     );
 }
 
-fn download_of(bytes: &'static [u8], content_type: &str) -> DownloadedFile {
-    DownloadedFile {
+fn download_of(bytes: &'static [u8], content_type: &str) -> FetchedMedia {
+    FetchedMedia {
         bytes: bytes.to_vec(),
         content_type: Some(content_type.to_owned()),
         file_name: None,
@@ -535,22 +535,26 @@ async fn attachments_go_out_in_order_with_sniffed_types_a_caption_and_a_voice_no
     ]);
     fixture
         .downloader
-        .expect_download()
-        .withf(|url, limit| url.ends_with("foto.jpg") && *limit == ATTACHMENT_LIMIT_BYTES)
+        .expect_fetch()
+        .withf(|field, url, limit| {
+            field == ATTACHMENT_URL_FIELD
+                && url.ends_with("foto.jpg")
+                && *limit == ATTACHMENT_LIMIT_BYTES
+        })
         .times(1)
-        .returning(|_, _| Ok(download_of(PNG, "application/octet-stream")));
+        .returning(|_, _, _| Ok(download_of(PNG, "application/octet-stream")));
     fixture
         .downloader
-        .expect_download()
-        .withf(|url, _| url.ends_with("gravacao.ogg"))
+        .expect_fetch()
+        .withf(|_, url, _| url.ends_with("gravacao.ogg"))
         .times(1)
-        .returning(|_, _| Ok(download_of(OGG_OPUS, "audio/mpeg")));
+        .returning(|_, _, _| Ok(download_of(OGG_OPUS, "audio/mpeg")));
     fixture
         .downloader
-        .expect_download()
-        .withf(|url, _| url.ends_with("pedido.pdf"))
+        .expect_fetch()
+        .withf(|_, url, _| url.ends_with("pedido.pdf"))
         .times(1)
-        .returning(|_, _| Ok(download_of(PDF, "application/pdf")));
+        .returning(|_, _, _| Ok(download_of(PDF, "application/pdf")));
     let relay = fixture.relay();
 
     assert_eq!(
@@ -634,7 +638,7 @@ async fn a_text_with_a_voice_note_goes_first_as_its_own_message() {
     reply["attachments"] = json!([
         {"data_url": "https://cw.example/blobs/redirect/b/audio.mp3", "file_type": "audio", "meta": {"is_recorded_audio": true}},
     ]);
-    fixture.downloader.expect_download().returning(|_, _| {
+    fixture.downloader.expect_fetch().returning(|_, _, _| {
         Ok(download_of(
             b"ID3\x03\x00\x00\x00\x00\x00\x00",
             "audio/mpeg",
@@ -918,7 +922,7 @@ fn webhook_in_conversation(
     reply["conversation"]["id"] = json!(conversation);
     reply["conversation"]["meta"]["sender"] =
         json!({"identifier": format!("{phone}@s.whatsapp.net")});
-    queued(id, &reply)
+    queued(id, &reply).webhook
 }
 
 /// Puts `webhooks` in the fixture's queue: listed while pending, forgotten once

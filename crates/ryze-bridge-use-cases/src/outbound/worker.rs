@@ -17,7 +17,7 @@ use ryze_ports::QueuedWebhook;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
-use super::payload::conversation_of;
+use super::payload::ReadWebhook;
 use super::relay::{OutboundFailure, OutboundRelay};
 
 /// How often handled webhooks' de-duplication keys are pruned.
@@ -40,19 +40,17 @@ impl Drop for LaneRelease {
 }
 
 /// The lane a webhook is handled in: its integration's conversation.
-fn lane_of(webhook: &QueuedWebhook) -> String {
-    match conversation_of(&webhook.payload) {
+fn lane_of(read: &ReadWebhook) -> String {
+    let webhook = &read.webhook;
+    match read.conversation() {
         Some(conversation) => format!("{}:conversation:{conversation}", webhook.integration),
         None => format!("{}:webhook:{}", webhook.integration, webhook.id),
     }
 }
 
 /// Handles one webhook until it is done, then marks it handled.
-pub(super) async fn work(
-    relay: Arc<OutboundRelay>,
-    permits: Arc<Semaphore>,
-    webhook: QueuedWebhook,
-) {
+pub(super) async fn work(relay: Arc<OutboundRelay>, permits: Arc<Semaphore>, read: ReadWebhook) {
+    let webhook = &read.webhook;
     let settings = &relay.ports.settings;
     let mut delays = settings.retry.delays();
     loop {
@@ -62,7 +60,7 @@ pub(super) async fn work(
             let Ok(_permit) = permits.acquire().await else {
                 return;
             };
-            relay.handle(&webhook, last_attempt).await
+            relay.handle(&read, last_attempt).await
         };
         match result {
             Ok(outcome) => {
@@ -95,23 +93,23 @@ struct Dispatcher {
     /// Webhooks handed out and not finished yet (the store still lists them).
     in_flight: HashSet<i64>,
     /// Lanes with a webhook being handled, and the webhooks waiting in each.
-    busy: HashMap<String, VecDeque<QueuedWebhook>>,
+    busy: HashMap<String, VecDeque<ReadWebhook>>,
     tasks: JoinSet<()>,
     done: mpsc::UnboundedSender<(String, i64)>,
 }
 
 impl Dispatcher {
-    fn start(&mut self, lane: String, webhook: QueuedWebhook) {
+    fn start(&mut self, lane: String, read: ReadWebhook) {
         let release = LaneRelease {
             lane,
-            webhook: webhook.id,
+            webhook: read.webhook.id,
             done: self.done.clone(),
         };
         let relay = self.relay.clone();
         let permits = self.permits.clone();
         self.tasks.spawn(async move {
             let _release = release;
-            work(relay, permits, webhook).await;
+            work(relay, permits, read).await;
         });
     }
 
@@ -119,12 +117,13 @@ impl Dispatcher {
         if !self.in_flight.insert(webhook.id) {
             return;
         }
-        let lane = lane_of(&webhook);
+        let read = ReadWebhook::read(webhook);
+        let lane = lane_of(&read);
         match self.busy.get_mut(&lane) {
-            Some(waiting) => waiting.push_back(webhook),
+            Some(waiting) => waiting.push_back(read),
             None => {
                 self.busy.insert(lane.clone(), VecDeque::new());
-                self.start(lane, webhook);
+                self.start(lane, read);
             }
         }
     }

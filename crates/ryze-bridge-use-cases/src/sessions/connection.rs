@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::live_state::LiveState;
-use crate::relay::{ordering_key, InboundRelay, RelayFailure, RelayOutcome};
+use crate::inbound::{ordering_key, InboundRelay, RelayFailure, RelayOutcome};
 
 /// How a worker retries a step that may work later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

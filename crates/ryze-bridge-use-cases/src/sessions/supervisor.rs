@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
 use super::live_state::{LiveSnapshot, LiveState};
-use crate::relay::{InboundRelay, RelayContext};
+use crate::inbound::{InboundRelay, RelayContext};
 
 /// How sessions pace themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

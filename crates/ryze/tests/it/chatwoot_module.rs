@@ -226,7 +226,7 @@ async fn the_token_is_never_returned_logged_or_stored_in_plaintext(backend: Back
     }
     // An inline activation that fails must not echo it either.
     bridge.reset().await;
-    bridge_relays_chatwoot_error(bridge, 401, RAW_401).await;
+    bridge_relays_chatwoot_error(bridge, "chatwoot_unauthorized", 401, RAW_401).await;
     let mut inline = json!({"name": "inline", "chatwootEnabled": true, "chatwootApiToken": CHATWOOT_TOKEN,
         "chatwootBaseUrl": "https://chatwoot.example.com", "chatwootAccountId": 5});
     let response = api
@@ -379,47 +379,53 @@ async fn a_failed_persist_answers_500_and_releases_the_bridge_integration(backen
 async fn each_chatwoot_answer_becomes_its_row_of_the_error_table() {
     let api = TestApi::start(Backend::Sqlite).await;
     let token = api.create_instance("suporte").await;
-    let cases: [(u16, &str, u16, String); 6] = [
+    let cases: [(&str, u16, &str, u16, String); 6] = [
         (
+            "chatwoot_unauthorized",
             401,
             RAW_401,
             401,
             format!("Chatwoot rejected the API token — verify chatwootApiToken. Detail: {CHATWOOT_URL} HTTP 401: {RAW_401}"),
         ),
         (
+            "chatwoot_forbidden",
             403,
             r#"{"error":"You are not authorized to do this action"}"#,
             403,
             format!(r#"Chatwoot denied the request — verify the API token has admin scope on account 5. Detail: {CHATWOOT_URL} HTTP 403: {{"error":"You are not authorized to do this action"}}"#),
         ),
         (
+            "chatwoot_not_found",
             404,
             r#"{"error":"Resource could not be found"}"#,
             400,
             format!(r#"Chatwoot account or endpoint not found — verify chatwootBaseUrl (https://chatwoot.example.com) and chatwootAccountId (5). Detail: {CHATWOOT_URL} HTTP 404: {{"error":"Resource could not be found"}}"#),
         ),
         (
+            "chatwoot_not_found",
             422,
             r#"{"message":"Account not found"}"#,
             400,
             format!(r#"Chatwoot account or endpoint not found — verify chatwootBaseUrl (https://chatwoot.example.com) and chatwootAccountId (5). Detail: {CHATWOOT_URL} HTTP 422: {{"message":"Account not found"}}"#),
         ),
         (
+            "chatwoot_invalid",
             422,
             r#"{"message":"Name can't be blank","attributes":["name"]}"#,
             400,
             format!(r#"Chatwoot rejected the request as invalid — verify inboxName and the other integration settings. Detail: {CHATWOOT_URL} HTTP 422: {{"message":"Name can't be blank","attributes":["name"]}}"#),
         ),
         (
+            "chatwoot_unavailable",
             500,
             "We're sorry, but something went wrong.",
             502,
             format!("Chatwoot is unreachable at https://chatwoot.example.com — verify chatwootBaseUrl and that the host is reachable from the server. Detail: {CHATWOOT_URL} HTTP 500: We're sorry, but something went wrong."),
         ),
     ];
-    for (chatwoot_status, chatwoot_body, expected_status, expected_message) in cases {
+    for (code, chatwoot_status, chatwoot_body, expected_status, expected_message) in cases {
         api.bridge().reset().await;
-        bridge_relays_chatwoot_error(api.bridge(), chatwoot_status, chatwoot_body).await;
+        bridge_relays_chatwoot_error(api.bridge(), code, chatwoot_status, chatwoot_body).await;
         assert_error(
             api.activate("suporte", &token, &activation_body()).await,
             expected_status,

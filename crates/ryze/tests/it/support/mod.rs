@@ -260,19 +260,22 @@ pub(crate) async fn bridge_activates(bridge: &MockServer, id: &str, inbox_id: i6
         .await;
 }
 
-/// The bridge relays a Chatwoot error answer.
-pub(crate) async fn bridge_relays_chatwoot_error(bridge: &MockServer, status: u16, body: &str) {
+/// The bridge reports a Chatwoot failure as it does: the `code` of its classification,
+/// and Chatwoot's raw answer (`<url> HTTP <status>: <body>`) as the message.
+pub(crate) async fn bridge_relays_chatwoot_error(
+    bridge: &MockServer,
+    code: &str,
+    status: u16,
+    body: &str,
+) {
     Mock::given(method("POST"))
         .and(path("/v1/integrations/activate"))
         .respond_with(ResponseTemplate::new(502).set_body_json(json!({
             "error": {
-                "code": "chatwoot_rejected",
-                "message": "Chatwoot refused the request",
-                "chatwoot": {
-                    "status": status,
-                    "url": "https://chatwoot.example.com/api/v1/accounts/5/inboxes",
-                    "body": body
-                }
+                "code": code,
+                "message": format!(
+                    "https://chatwoot.example.com/api/v1/accounts/5/inboxes HTTP {status}: {body}"
+                ),
             }
         })))
         .mount(bridge)

@@ -1,0 +1,265 @@
+//! Contact and conversation resolution: the person a chat is with becomes one Chatwoot
+//! contact (found by any id they are known by), and their conversation is reused,
+//! reopened or started as the integration's flags say. Resolved under the relay's
+//! identity lock, so two chats of one person (phone JID and `@lid`) or a burst (an album)
+//! never create two of either.
+
+use ryze_domain::whatsapp_identity::{chatwoot_phone_number, ContactKey};
+use ryze_ports::chatwoot::{
+    ChatwootError, ContactLookup, ConversationDisplayId, ConversationStatus, NewContact,
+    NewConversation,
+};
+use ryze_ports::whatsapp_events::{Chat, ChatType, Direction, WhatsAppMessage};
+use ryze_ports::KnownContact;
+
+use super::relay::{InboundRelay, RelayFailure};
+
+/// The contact and conversation a message goes to.
+pub(super) struct Destination {
+    pub(super) conversation: ConversationDisplayId,
+}
+
+impl InboundRelay {
+    /// The conversation a message goes to, creating contact and conversation as needed.
+    pub(super) async fn destination(
+        &self,
+        message: &WhatsAppMessage,
+    ) -> Result<Destination, RelayFailure> {
+        let person = Person::of_chat(message)?;
+        let _resolving = self.identity_lock.lock().await;
+        let contact = self.contact(&person).await?;
+        let conversation = self.conversation(&contact).await?;
+        Ok(Destination { conversation })
+    }
+
+    async fn contact(&self, person: &Person) -> Result<KnownContact, RelayFailure> {
+        let integration = &self.context.integration_id;
+        if let Some(known) = self.store.find_contact(integration, &person.keys).await? {
+            if person.keys.iter().any(|key| !known.keys.contains(key)) {
+                self.store
+                    .remember_contact(
+                        integration,
+                        known.contact_id,
+                        &known.source_id,
+                        &person.keys,
+                    )
+                    .await?;
+            }
+            return Ok(known);
+        }
+        // Not known here: maybe created before a crash, or by someone else.
+        let lookup = ContactLookup {
+            identifier: Some(person.identifier.clone()),
+            phone_number: person.phone_number.clone(),
+        };
+        let found = self
+            .chatwoot
+            .filter_contacts_by_identifier_or_phone(&self.context.target, &lookup)
+            .await?;
+        let (contact_id, source_id) = match found.into_iter().next() {
+            Some(contact) => {
+                let source_id = match contact.source_id_in(self.context.inbox_id) {
+                    Some(source_id) => source_id.to_owned(),
+                    None => {
+                        self.chatwoot
+                            .create_contact_inbox(
+                                &self.context.target,
+                                contact.id,
+                                self.context.inbox_id,
+                                None,
+                            )
+                            .await?
+                            .source_id
+                    }
+                };
+                (contact.id, source_id)
+            }
+            None => {
+                let created = self
+                    .chatwoot
+                    .create_contact(
+                        &self.context.target,
+                        &NewContact {
+                            inbox_id: self.context.inbox_id,
+                            name: person.name.clone(),
+                            phone_number: person.phone_number.clone(),
+                            identifier: Some(person.identifier.clone()),
+                            source_id: None,
+                            custom_attributes: Default::default(),
+                        },
+                    )
+                    .await?;
+                let source_id = match created.contact_inbox {
+                    Some(link) => link.source_id,
+                    None => {
+                        self.chatwoot
+                            .create_contact_inbox(
+                                &self.context.target,
+                                created.contact.id,
+                                self.context.inbox_id,
+                                None,
+                            )
+                            .await?
+                            .source_id
+                    }
+                };
+                (created.contact.id, source_id)
+            }
+        };
+        self.store
+            .remember_contact(integration, contact_id, &source_id, &person.keys)
+            .await?;
+        Ok(KnownContact {
+            contact_id,
+            source_id,
+            keys: person.keys.clone(),
+        })
+    }
+
+    async fn conversation(
+        &self,
+        contact: &KnownContact,
+    ) -> Result<ConversationDisplayId, RelayFailure> {
+        let integration = &self.context.integration_id;
+        let target = &self.context.target;
+        let recorded = self
+            .store
+            .find_conversation(integration, contact.contact_id)
+            .await?;
+        let current = match recorded {
+            Some(id) => match self.chatwoot.get_conversation(target, id).await {
+                Ok(conversation) => Some(conversation),
+                Err(ChatwootError::NotFound { .. }) => None,
+                Err(error) => return Err(error.into()),
+            },
+            None => None,
+        };
+        let current = match current {
+            Some(conversation) => Some(conversation),
+            None => self
+                .chatwoot
+                .list_contact_conversations(target, contact.contact_id)
+                .await?
+                .into_iter()
+                .filter(|conversation| conversation.inbox_id == self.context.inbox_id)
+                .max_by_key(|conversation| conversation.display_id),
+        };
+        if let Some(conversation) = current {
+            let usable = match conversation.status {
+                ConversationStatus::Resolved if self.context.flags.reopen_resolved => {
+                    self.chatwoot
+                        .toggle_conversation_status(
+                            target,
+                            conversation.display_id,
+                            ConversationStatus::Open,
+                        )
+                        .await?;
+                    true
+                }
+                ConversationStatus::Resolved => false,
+                ConversationStatus::Open
+                | ConversationStatus::Pending
+                | ConversationStatus::Snoozed => true,
+            };
+            if usable {
+                if recorded != Some(conversation.display_id) {
+                    self.store
+                        .remember_conversation(
+                            integration,
+                            contact.contact_id,
+                            conversation.display_id,
+                        )
+                        .await?;
+                }
+                return Ok(conversation.display_id);
+            }
+        }
+        let created = self
+            .chatwoot
+            .create_conversation(
+                target,
+                &NewConversation {
+                    source_id: contact.source_id.clone(),
+                    inbox_id: self.context.inbox_id,
+                    contact_id: contact.contact_id,
+                    status: if self.context.flags.start_as_pending {
+                        ConversationStatus::Pending
+                    } else {
+                        ConversationStatus::Open
+                    },
+                },
+            )
+            .await?;
+        self.store
+            .remember_conversation(integration, contact.contact_id, created.display_id)
+            .await?;
+        Ok(created.display_id)
+    }
+}
+
+/// The JID of a message's chat, for links and replies.
+pub(super) fn chat_jid(message: &WhatsAppMessage) -> String {
+    chat_id(&message.chat).to_owned()
+}
+
+/// A chat's JID, or its `@lid` when the JID is unknown; `""` when neither is given.
+pub(super) fn chat_id(chat: &Chat) -> &str {
+    chat.jid.as_deref().or(chat.lid.as_deref()).unwrap_or("")
+}
+
+/// Who a chat is with, as Chatwoot will know them.
+struct Person {
+    keys: Vec<String>,
+    identifier: String,
+    phone_number: Option<String>,
+    name: String,
+}
+
+impl Person {
+    fn of_chat(message: &WhatsAppMessage) -> Result<Self, RelayFailure> {
+        let chat = &message.chat;
+        if chat.kind == ChatType::Group {
+            let jid = chat.jid.clone().ok_or_else(|| {
+                RelayFailure::Permanent("a group message without the group's jid".to_owned())
+            })?;
+            let name = chat
+                .name
+                .clone()
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| format!("Group {}", jid.split('@').next().unwrap_or(&jid)));
+            return Ok(Self {
+                keys: vec![jid.clone()],
+                identifier: jid,
+                phone_number: None,
+                name,
+            });
+        }
+        let key =
+            ContactKey::from_sender(chat.jid.as_deref(), chat.lid.as_deref()).map_err(|error| {
+                RelayFailure::Permanent(format!("the chat's id is unusable: {error}"))
+            })?;
+        let phone_number = key.phone().map(chatwoot_phone_number);
+        // The peer's name: the chat's, else the sender's when the peer wrote it.
+        let name = chat
+            .name
+            .clone()
+            .or_else(|| {
+                (message.direction == Direction::Incoming)
+                    .then(|| message.sender.name.clone())
+                    .flatten()
+            })
+            .filter(|name| !name.trim().is_empty())
+            .or_else(|| phone_number.clone())
+            .unwrap_or_else(|| key.chatwoot_identifier());
+        Ok(Self {
+            keys: key
+                .identity_keys()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            identifier: key.chatwoot_identifier(),
+            phone_number,
+            name,
+        })
+    }
+}

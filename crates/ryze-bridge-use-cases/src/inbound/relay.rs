@@ -1,0 +1,139 @@
+//! WhatsApp → Chatwoot: one event at a time, each step idempotent.
+//!
+//! For a message: find the person's one contact (by any id they are known by), their
+//! conversation (reused, reopened or started as the integration's flags say), then write
+//! the message — after recording a *pending* link from its WhatsApp id, so that after a
+//! crash a step whose outcome is unknown is checked in Chatwoot (by `source_id`) instead
+//! of being written twice. Receipts mark the business's messages delivered/read.
+//!
+//! Contacts and conversations are resolved under one lock per integration: events of
+//! one person can arrive on two chats (their phone JID and their `@lid`), which the
+//! session relays in parallel, and a burst (an album) must not create two of either.
+
+use std::sync::Arc;
+
+use ryze_domain::{BridgeIntegrationId, InstanceId, RelayFlags};
+use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
+use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
+use ryze_ports::{RelayStore, SendError, StoreError, WhatsAppSender};
+
+use super::destination::chat_id;
+
+/// Which integration a relay writes for, with its Chatwoot target (token opened).
+#[derive(Debug, Clone)]
+pub struct RelayContext {
+    pub integration_id: BridgeIntegrationId,
+    pub instance_id: InstanceId,
+    pub target: ChatwootTarget,
+    pub inbox_id: InboxId,
+    pub flags: RelayFlags,
+}
+
+/// What became of an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayOutcome {
+    /// Written to Chatwoot (a message, a deletion, a status).
+    Relayed,
+    /// Nothing to do; why (a duplicate, an ignored group, our own echo, …).
+    Skipped(&'static str),
+}
+
+/// Why an event could not be relayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelayFailure {
+    /// May work later (Chatwoot unreachable, 429, 5xx, our database): retry.
+    #[error("{0}")]
+    Transient(String),
+    /// Will not work (Chatwoot refused the request): record and move on.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<ChatwootError> for RelayFailure {
+    fn from(error: ChatwootError) -> Self {
+        if error.is_transient() {
+            Self::Transient(format!("Chatwoot: {error}"))
+        } else {
+            Self::Permanent(format!("Chatwoot refused: {error}"))
+        }
+    }
+}
+
+impl From<StoreError> for RelayFailure {
+    fn from(error: StoreError) -> Self {
+        Self::Transient(format!("bridge database: {error}"))
+    }
+}
+
+impl From<SendError> for RelayFailure {
+    fn from(error: SendError) -> Self {
+        if error.is_transient() {
+            Self::Transient(format!("fetching media from the API: {error}"))
+        } else {
+            Self::Permanent(format!("fetching media from the API: {error}"))
+        }
+    }
+}
+/// Relays the events of one integration.
+pub struct InboundRelay {
+    pub(super) chatwoot: Arc<dyn ChatwootApi>,
+    pub(super) store: Arc<dyn RelayStore>,
+    /// Where media without inline bytes is fetched (the API's media endpoint).
+    pub(super) media_source: Option<Arc<dyn WhatsAppSender>>,
+    pub(super) context: RelayContext,
+    pub(super) identity_lock: tokio::sync::Mutex<()>,
+}
+
+impl InboundRelay {
+    pub fn new(
+        chatwoot: Arc<dyn ChatwootApi>,
+        store: Arc<dyn RelayStore>,
+        media_source: Option<Arc<dyn WhatsAppSender>>,
+        context: RelayContext,
+    ) -> Self {
+        Self {
+            chatwoot,
+            store,
+            media_source,
+            context,
+            identity_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    pub fn context(&self) -> &RelayContext {
+        &self.context
+    }
+
+    /// Relays one event. Safe to call again with the same event, after any failure or
+    /// crash: it is written to Chatwoot at most once.
+    pub async fn relay(&self, envelope: &EventEnvelope) -> Result<RelayOutcome, RelayFailure> {
+        match &envelope.payload {
+            EventPayload::MessageExchange(exchange) => self.relay_message(&exchange.message).await,
+            EventPayload::MessageStatus(update) => self.relay_receipt(update).await,
+            EventPayload::InstanceState(change) => {
+                tracing::info!(
+                    integration_id = %self.context.integration_id,
+                    state = %change.state.as_str(),
+                    reason = change.reason.as_deref().unwrap_or(""),
+                    "WhatsApp connection state changed"
+                );
+                Ok(RelayOutcome::Skipped("connection state change"))
+            }
+            EventPayload::Other { .. } => Ok(RelayOutcome::Skipped("event not relayed")),
+        }
+    }
+}
+
+/// The key that orders an event: events with the same key are relayed one after the
+/// other, in sequence order; different keys in parallel.
+pub fn ordering_key(envelope: &EventEnvelope) -> String {
+    match &envelope.payload {
+        EventPayload::MessageExchange(exchange) => {
+            format!("chat:{}", chat_id(&exchange.message.chat))
+        }
+        EventPayload::MessageStatus(update) => {
+            format!("chat:{}", update.chat.as_ref().map_or("", chat_id))
+        }
+        EventPayload::InstanceState(_) | EventPayload::Other { .. } => "instance".to_owned(),
+    }
+}
