@@ -66,7 +66,7 @@ impl Answer {
         scrubber: &Scrubber<'_>,
     ) -> GatewayError {
         GatewayError::BridgeFailed {
-            status: self.status.as_u16(),
+            answer: self.answer(),
             detail: format!(
                 "unreadable answer to {request}: {}; body: {}",
                 scrubber.scrub(&problem.to_string()),
@@ -75,13 +75,18 @@ impl Answer {
         }
     }
 
+    /// The status line as the port shows it, e.g. `HTTP 503`.
+    fn answer(&self) -> String {
+        format!("HTTP {}", self.status.as_u16())
+    }
+
     /// Maps an error answer by its `code`; see `docs/bridge-api.md`.
     fn error(&self, request: &RequestLabel, scrubber: &Scrubber<'_>) -> GatewayError {
-        let status = self.status.as_u16();
+        let answer = self.answer();
         let Ok(ErrorEnvelope { error }) = serde_json::from_slice::<ErrorEnvelope>(&self.body)
         else {
             return GatewayError::BridgeFailed {
-                status,
+                answer,
                 detail: self.unrecognised_error_detail(request, scrubber),
             };
         };
@@ -97,7 +102,7 @@ impl Answer {
             codes::NOT_FOUND => GatewayError::NotFound,
             codes::UNAUTHORIZED => GatewayError::Unauthorized,
             code => GatewayError::BridgeFailed {
-                status,
+                answer,
                 detail: if message.is_empty() {
                     format!("error code {}", scrubber.scrub(code))
                 } else {

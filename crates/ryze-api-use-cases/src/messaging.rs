@@ -465,20 +465,24 @@ impl Messaging {
     fn media_url_failure(&self, error: MediaFetchError) -> MessageCommandError {
         tracing::info!(error = %error, "mediaUrl could not be fetched");
         match error {
-            MediaFetchError::Refused { message } => MessageCommandError::MediaUrlRefused { message },
-            MediaFetchError::TooLarge { .. } => MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit {
-                limit_bytes: self.settings.max_media_bytes,
-            }),
-            MediaFetchError::Status { status } if !error.is_transient() => {
-                MessageCommandError::MediaUrlRefused {
-                    message: format!(
-                        "mediaUrl: its server answered HTTP {status}; give a URL that serves the file"
-                    ),
+            MediaFetchError::Refused { message } => {
+                MessageCommandError::MediaUrlRefused { message }
+            }
+            MediaFetchError::TooLarge { .. } => {
+                MessageCommandError::Refused(MessageCommandRefusal::MediaOverLimit {
+                    limit_bytes: self.settings.max_media_bytes,
+                })
+            }
+            MediaFetchError::ServerRefused { answer } => MessageCommandError::MediaUrlRefused {
+                message: format!(
+                    "mediaUrl: its server answered {answer}; give a URL that serves the file"
+                ),
+            },
+            MediaFetchError::ServerUnavailable { answer } => {
+                MessageCommandError::MediaUrlUnavailable {
+                    reason: format!("its server answered {answer}"),
                 }
             }
-            MediaFetchError::Status { status } => MessageCommandError::MediaUrlUnavailable {
-                reason: format!("its server answered HTTP {status}"),
-            },
             MediaFetchError::Unreachable { detail } => {
                 MessageCommandError::MediaUrlUnavailable { reason: detail }
             }

@@ -33,6 +33,6 @@ pub use bridge::{Bridge, BridgeSettings};
 pub use errors::{BridgeActivateError, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
 /// The webhook parsing, at a path that does not follow the module layout (the fuzz
 /// targets in `fuzz/` call it).
-pub use outbound::payload::{conversation_of, AgentMessage};
+pub use outbound::payload::{AgentMessage, ReadWebhook};
 pub use sessions::{RelayPorts, RelaySessions, SessionSettings};
 pub use view::{ActivationOutcome, BridgeIntegrationView};

@@ -168,12 +168,10 @@ impl MediaFetcher for GuardedMediaFetcher {
         let status = response.status();
         if !status.is_success() {
             tracing::debug!(status = status.as_u16(), "the media's server refused");
-            return Err(MediaFetchError::Status {
-                status: status.as_u16(),
-            });
+            return Err(server_error(status));
         }
         if status == StatusCode::NO_CONTENT {
-            return Err(MediaFetchError::Status { status: 204 });
+            return Err(server_error(status));
         }
         if response
             .content_length()
@@ -270,6 +268,20 @@ fn file_name_in_url(url: &Url) -> Option<String> {
         .rsplit_once('.')
         .is_some_and(|(stem, extension)| !stem.is_empty() && !extension.is_empty());
     has_extension.then_some(name)
+}
+
+/// A server's error answer as the port names it: worth another try later (timed out,
+/// throttled, failing) or refused for good.
+fn server_error(status: StatusCode) -> MediaFetchError {
+    let answer = format!("HTTP {}", status.as_u16());
+    if status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+    {
+        MediaFetchError::ServerUnavailable { answer }
+    } else {
+        MediaFetchError::ServerRefused { answer }
+    }
 }
 
 #[cfg(test)]

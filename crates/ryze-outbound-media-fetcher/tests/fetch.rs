@@ -199,7 +199,12 @@ async fn error_statuses_and_dead_servers_are_told_apart() {
         .fetch("mediaUrl", &format!("{}/gone", server.uri()), 1024)
         .await
         .unwrap_err();
-    assert_eq!(error, MediaFetchError::Status { status: 404 });
+    assert_eq!(
+        error,
+        MediaFetchError::ServerRefused {
+            answer: "HTTP 404".into()
+        }
+    );
     assert!(!error.is_transient());
 
     let error = fetcher
@@ -272,5 +277,46 @@ async fn the_bridge_follows_chatwoots_redirect_to_an_attachment_as_ryze_bridge()
     for request in server.received_requests().await.unwrap() {
         let agent = request.headers.get("user-agent").unwrap().to_str().unwrap();
         assert!(agent.starts_with("ryze-bridge/"), "{agent}");
+    }
+}
+
+#[tokio::test]
+async fn server_answers_are_named_retryable_or_refused_for_good() {
+    let server = MockServer::start().await;
+    for status in [204, 400, 403, 404, 408, 410, 429, 500, 502, 503] {
+        Mock::given(path(format!("/status/{status}")))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+    }
+    let fetcher = local();
+    for (status, retryable) in [
+        (204, false),
+        (400, false),
+        (403, false),
+        (404, false),
+        (410, false),
+        (408, true),
+        (429, true),
+        (500, true),
+        (502, true),
+        (503, true),
+    ] {
+        let error = fetcher
+            .fetch(
+                "mediaUrl",
+                &format!("{}/status/{status}", server.uri()),
+                1024,
+            )
+            .await
+            .unwrap_err();
+        let answer = format!("HTTP {status}");
+        let expected = if retryable {
+            MediaFetchError::ServerUnavailable { answer }
+        } else {
+            MediaFetchError::ServerRefused { answer }
+        };
+        assert_eq!(error, expected, "HTTP {status}");
+        assert_eq!(error.is_transient(), retryable, "HTTP {status}");
     }
 }

@@ -96,9 +96,10 @@ pub enum GatewayError {
     /// The bridge itself could not be reached.
     #[error("{detail}")]
     Unreachable { detail: String },
-    /// The bridge answered with an error of its own, or something we could not read.
-    #[error("HTTP {status}: {detail}")]
-    BridgeFailed { status: u16, detail: String },
+    /// The bridge answered with an error of its own, or something we could not read;
+    /// `answer` is what it answered (e.g. `HTTP 503`).
+    #[error("{answer}: {detail}")]
+    BridgeFailed { answer: String, detail: String },
 }
 
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]

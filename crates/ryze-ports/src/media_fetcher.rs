@@ -38,21 +38,25 @@ pub enum MediaFetchError {
     /// The file is larger than the limit.
     #[error("the file is larger than {limit_bytes} bytes")]
     TooLarge { limit_bytes: u64 },
-    /// The server answered with an error status (after redirects).
-    #[error("the server answered HTTP {status}")]
-    Status { status: u16 },
+    /// The server refused to serve the file, for good (after redirects); `answer` is
+    /// what it answered, e.g. `HTTP 404`.
+    #[error("the server answered {answer}")]
+    ServerRefused { answer: String },
+    /// The server cannot serve the file now but may later (it timed out, throttled us or
+    /// failed); `answer` is what it answered, e.g. `HTTP 503`.
+    #[error("the server answered {answer}")]
+    ServerUnavailable { answer: String },
     /// No (complete) answer: DNS, refused, reset, timeout.
     #[error("{detail}")]
     Unreachable { detail: String },
 }
 
 impl MediaFetchError {
-    /// Whether fetching again later may work: no answer, 408, 429 or 5xx.
+    /// Whether fetching again later may work: no answer, or a server that said so.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Unreachable { .. } => true,
-            Self::Status { status } => matches!(status, 408 | 429 | 500..=599),
-            Self::Refused { .. } | Self::TooLarge { .. } => false,
+            Self::Unreachable { .. } | Self::ServerUnavailable { .. } => true,
+            Self::Refused { .. } | Self::TooLarge { .. } | Self::ServerRefused { .. } => false,
         }
     }
 }
@@ -91,9 +95,14 @@ mod tests {
     #[test]
     fn only_failures_that_may_pass_later_are_transient() {
         assert!(MediaFetchError::Unreachable { detail: "x".into() }.is_transient());
-        assert!(MediaFetchError::Status { status: 503 }.is_transient());
-        assert!(MediaFetchError::Status { status: 429 }.is_transient());
-        assert!(!MediaFetchError::Status { status: 404 }.is_transient());
+        assert!(MediaFetchError::ServerUnavailable {
+            answer: "HTTP 503".into()
+        }
+        .is_transient());
+        assert!(!MediaFetchError::ServerRefused {
+            answer: "HTTP 404".into()
+        }
+        .is_transient());
         assert!(!MediaFetchError::TooLarge { limit_bytes: 1 }.is_transient());
         assert!(!MediaFetchError::Refused {
             message: "x".into()

@@ -628,11 +628,15 @@ async fn media_url_failures_say_whether_the_url_or_its_server_is_at_fault() {
             "invalid body: mediaUrl resolves to 10.0.0.5, a private address",
         ),
         (
-            MediaFetchError::Status { status: 404 },
+            MediaFetchError::ServerRefused {
+                answer: "HTTP 404".into(),
+            },
             "invalid body: mediaUrl: its server answered HTTP 404; give a URL that serves the file",
         ),
         (
-            MediaFetchError::Status { status: 503 },
+            MediaFetchError::ServerUnavailable {
+                answer: "HTTP 503".into(),
+            },
             "mediaUrl could not be fetched: its server answered HTTP 503",
         ),
         (
