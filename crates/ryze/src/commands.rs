@@ -1,11 +1,12 @@
 //! The subcommands: `serve` (API and bridge in one process), `api`, `bridge`, `migrate`,
-//! `account create`, `keys generate`, `keys rotate`. Each prints what an operator needs
+//! `account create`, `keys generate`, `keys rotate`, `healthcheck`. Each prints what an operator needs
 //! and nothing secret except what it was asked for (a new account token, a new key),
 //! shown once.
 
 use std::net::TcpListener;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
@@ -305,4 +306,23 @@ pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("{} secret(s) could not be re-sealed", report.failed.len())
     }
+}
+
+/// `ryze healthcheck`: GETs `url` (no proxy, no redirect) and succeeds when it answers
+/// 2xx within `timeout`. For container health checks in an image without curl.
+pub async fn healthcheck(url: &str, timeout: Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .context("building the HTTP client")?;
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    anyhow::ensure!(status.is_success(), "GET {url} answered {status}");
+    Ok(())
 }

@@ -5,8 +5,9 @@
 //! needed. See `ryze --help`.
 #![allow(clippy::print_stdout)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ryze::settings::{self, LogFormat, Settings};
@@ -49,6 +50,16 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// GET a probe and exit 0 when it answers 2xx within the timeout, 1 otherwise: the
+    /// container image's HEALTHCHECK (the image has no curl). Reads no settings.
+    Healthcheck {
+        /// The probe, e.g. http://127.0.0.1:8080/healthz.
+        #[arg(long)]
+        url: String,
+        /// Seconds to wait for the whole answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
     },
 }
 
@@ -95,14 +106,24 @@ fn init_logging(settings: &Settings, default_filter: &str) {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = settings::load(cli.config.as_deref())?;
+    match cli.command {
+        // A probe of a running server: no settings to read, nothing to log.
+        Command::Healthcheck { url, timeout_secs } => {
+            ryze::commands::healthcheck(&url, Duration::from_secs(timeout_secs)).await
+        }
+        command => run_with_settings(cli.config.as_deref(), command).await,
+    }
+}
+
+async fn run_with_settings(config: Option<&Path>, command: Command) -> anyhow::Result<()> {
+    let settings = settings::load(config)?;
     // The demo prints its own story; only problems are logged.
-    let default_filter = match cli.command {
+    let default_filter = match command {
         Command::Demo => "warn",
         _ => settings.log.filter.as_str(),
     };
     init_logging(&settings, default_filter);
-    match cli.command {
+    match command {
         Command::Demo => run_demo().await,
         Command::Serve => ryze::commands::serve(&settings).await,
         Command::Api => ryze::commands::serve_api(&settings).await,
@@ -121,6 +142,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Rotate,
         } => ryze::commands::rotate_keys(&settings).await,
+        Command::Healthcheck { url, timeout_secs } => {
+            ryze::commands::healthcheck(&url, Duration::from_secs(timeout_secs)).await
+        }
     }
 }
 

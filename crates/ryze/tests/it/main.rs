@@ -8,7 +8,9 @@
 mod bridge_provisioning;
 mod chatwoot_module;
 mod cli;
+mod deploy;
 mod event_hub;
+mod healthcheck;
 mod instances;
 mod messages;
 mod outbound;
