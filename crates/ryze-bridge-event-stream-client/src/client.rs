@@ -5,14 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use rustls::crypto::ring;
+use rustls::{ClientConfig, RootCertStore};
 use ryze_domain::InstanceId;
 use ryze_ports::{
     EventSequence, EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem,
 };
 use tokio::sync::mpsc;
-use tokio_rustls::rustls::crypto::ring;
-use tokio_rustls::rustls::{ClientConfig, RootCertStore};
-use tokio_rustls::TlsConnector;
+use tokio_tungstenite::Connector;
 use tracing::Instrument;
 
 use crate::connection::ConnectionTask;
@@ -28,8 +28,9 @@ const MAX_ITEMS_BUFFERED: u64 = 10_000;
 #[derive(Clone)]
 pub struct EventStreamClient {
     settings: EventStreamClientSettings,
-    /// Set when the API is reached over `https`/`wss`.
-    tls: Option<TlsConnector>,
+    /// `Connector::Rustls` when the API is reached over `https`/`wss`, else
+    /// `Connector::Plain`.
+    connector: Connector,
     redactor: Redactor,
 }
 
@@ -37,7 +38,7 @@ impl fmt::Debug for EventStreamClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventStreamClient")
             .field("api_url", &self.settings.api_url.as_str())
-            .field("tls", &self.tls.is_some())
+            .field("tls", &matches!(self.connector, Connector::Rustls(_)))
             .finish_non_exhaustive()
     }
 }
@@ -47,20 +48,22 @@ impl EventStreamClient {
     /// non-zero durations) and prepares TLS for an `https` API, with the web's root
     /// certificates.
     pub fn new(settings: EventStreamClientSettings) -> Result<Self, EventStreamClientBuildError> {
-        let tls = match settings.validate()? {
-            Transport::Plain => None,
-            Transport::Tls => Some(tls_connector()?),
+        let connector = match settings.validate()? {
+            Transport::Plain => Connector::Plain,
+            Transport::Tls => Connector::Rustls(tls_client_config()?),
         };
         let redactor = Redactor::new(settings.bridge_token.clone());
         Ok(Self {
             settings,
-            tls,
+            connector,
             redactor,
         })
     }
 }
 
-fn tls_connector() -> Result<TlsConnector, EventStreamClientBuildError> {
+/// rustls with the ring provider (chosen explicitly, so no process-wide default provider
+/// is needed) and the web's root certificates.
+fn tls_client_config() -> Result<Arc<ClientConfig>, EventStreamClientBuildError> {
     let roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -69,7 +72,7 @@ fn tls_connector() -> Result<TlsConnector, EventStreamClientBuildError> {
         .map_err(|error| EventStreamClientBuildError::Tls(error.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    Ok(Arc::new(config))
 }
 
 #[async_trait]
@@ -82,7 +85,7 @@ impl EventStreamConnector for EventStreamClient {
         let attempt = ConnectAttempt {
             stream_url: stream_url(&self.settings.api_url, instance_id)?,
             bridge_token: &self.settings.bridge_token,
-            tls: self.tls.as_ref(),
+            connector: &self.connector,
             connect_timeout: self.settings.connect_timeout,
             redactor: &self.redactor,
         };

@@ -1,6 +1,7 @@
-//! Opening a stream: TCP (and TLS for `https` APIs), the WebSocket upgrade with the
-//! bridge token, the API's answer when it refuses, and the `hello` frame — all within
-//! one deadline.
+//! Opening a stream: tokio-tungstenite's connector does TCP (and TLS for `https` APIs,
+//! with the rustls configuration the client prepared) and the WebSocket upgrade with the
+//! bridge token; this module maps the API's answer when it refuses, reads the `hello`
+//! frame, and holds all of it to one deadline.
 
 use std::time::Duration;
 
@@ -8,35 +9,30 @@ use futures::StreamExt;
 use ryze_domain::InstanceId;
 use ryze_ports::EventStreamError;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
-use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::TlsConnector;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::WebSocketStream;
-use url::{Host, Url};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use url::Url;
 
 use crate::close_codes::describe_close;
 use crate::frames::{parse_server_frame, HelloFrame, ServerFrame};
 use crate::redaction::Redactor;
 
-/// A byte stream the WebSocket runs over: plain TCP or TLS over TCP.
-pub(crate) trait Socket: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Socket for T {}
-
-pub(crate) type StreamSocket = WebSocketStream<Box<dyn Socket>>;
+/// An open stream: plain TCP for `ws://`, TLS over TCP for `wss://`.
+pub(crate) type StreamSocket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Everything a connection attempt needs, borrowed from the client.
 pub(crate) struct ConnectAttempt<'a> {
     pub stream_url: Url,
     pub bridge_token: &'a SecretString,
-    pub tls: Option<&'a TlsConnector>,
+    /// `Connector::Plain` for an `http` API, `Connector::Rustls` for an `https` one.
+    pub connector: &'a Connector,
     pub connect_timeout: Duration,
     pub redactor: &'a Redactor,
 }
@@ -51,54 +47,24 @@ impl ConnectAttempt<'_> {
     pub(crate) async fn open(&self, instance_id: &InstanceId) -> Result<Greeted, EventStreamError> {
         let deadline = Instant::now() + self.connect_timeout;
         let within = format_duration(self.connect_timeout);
-        let (host, port) = host_and_port(&self.stream_url)?;
-        let address = format!("{host}:{port}");
-
-        let tcp = timeout_at(deadline, TcpStream::connect(address.as_str()))
-            .await
-            .map_err(|_| {
-                self.unavailable(format!(
-                    "cannot reach the API at {address}: no connection within {within}"
-                ))
-            })?
-            .map_err(|error| {
-                self.unavailable(format!("cannot reach the API at {address}: {error}"))
-            })?;
-        // Frames are small and latency matters more than packing them.
-        let _ = tcp.set_nodelay(true);
-
-        let socket: Box<dyn Socket> = match self.tls {
-            None => Box::new(tcp),
-            Some(connector) => {
-                let server_name = server_name(&self.stream_url)?;
-                let tls = timeout_at(deadline, connector.connect(server_name, tcp))
-                    .await
-                    .map_err(|_| {
-                        self.unavailable(format!(
-                            "no TLS session with the API at {address} within {within}"
-                        ))
-                    })?
-                    .map_err(|error| {
-                        self.unavailable(format!("TLS with the API at {address} failed: {error}"))
-                    })?;
-                Box::new(tls)
-            }
-        };
+        let address = host_and_port(&self.stream_url)?;
 
         let request = self.upgrade_request()?;
-        let upgrade = tokio_tungstenite::client_async_with_config(
+        let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            socket,
             Some(WebSocketConfig::default()),
+            // Frames are small and latency matters more than packing them.
+            true,
+            Some(self.connector.clone()),
         );
-        let (mut socket, _response) = timeout_at(deadline, upgrade)
+        let (mut socket, _response) = timeout_at(deadline, connecting)
             .await
             .map_err(|_| {
                 self.unavailable(format!(
-                    "the API at {address} did not answer the upgrade within {within}"
+                    "the API at {address} did not accept the connection and the upgrade within {within}"
                 ))
             })?
-            .map_err(|error| self.refused_upgrade(error))?;
+            .map_err(|error| self.failed_connection(&address, error))?;
 
         let hello = timeout_at(deadline, self.read_hello(&mut socket))
             .await
@@ -136,10 +102,21 @@ impl ConnectAttempt<'_> {
         Ok(request)
     }
 
-    /// Maps a failed upgrade: the API's status when it answered, else why it could not.
-    fn refused_upgrade(&self, error: WsError) -> EventStreamError {
-        let WsError::Http(response) = error else {
-            return self.unavailable(format!("the WebSocket upgrade failed: {error}"));
+    /// Maps a failed connection: why the API could not be reached (TCP or TLS), the
+    /// API's status when it refused the upgrade, else why the upgrade failed.
+    fn failed_connection(&self, address: &str, error: WsError) -> EventStreamError {
+        let response = match error {
+            WsError::Http(response) => response,
+            WsError::Io(error) if is_tls_failure(&error) => {
+                return self.unavailable(format!("TLS with the API at {address} failed: {error}"))
+            }
+            WsError::Io(error) => {
+                return self.unavailable(format!("cannot reach the API at {address}: {error}"))
+            }
+            WsError::Tls(error) => {
+                return self.unavailable(format!("TLS with the API at {address} failed: {error}"))
+            }
+            error => return self.unavailable(format!("the WebSocket upgrade failed: {error}")),
         };
         let message = response
             .body()
@@ -237,28 +214,22 @@ pub(crate) fn stream_url(api_url: &Url, instance_id: &InstanceId) -> Result<Url,
     Ok(url)
 }
 
-fn host_and_port(url: &Url) -> Result<(String, u16), EventStreamError> {
+/// `host:port` of the stream's URL, for messages.
+fn host_and_port(url: &Url) -> Result<String, EventStreamError> {
     match (url.host_str(), url.port_or_known_default()) {
-        (Some(host), Some(port)) => Ok((host.to_owned(), port)),
+        (Some(host), Some(port)) => Ok(format!("{host}:{port}")),
         _ => Err(EventStreamError::Unavailable {
             detail: "the API URL has no host or port".to_owned(),
         }),
     }
 }
 
-fn server_name(url: &Url) -> Result<ServerName<'static>, EventStreamError> {
-    match url.host() {
-        Some(Host::Domain(domain)) => {
-            ServerName::try_from(domain.to_owned()).map_err(|error| EventStreamError::Unavailable {
-                detail: format!("{domain} is not a name TLS can verify: {error}"),
-            })
-        }
-        Some(Host::Ipv4(address)) => Ok(ServerName::IpAddress(address.into())),
-        Some(Host::Ipv6(address)) => Ok(ServerName::IpAddress(address.into())),
-        None => Err(EventStreamError::Unavailable {
-            detail: "the API URL has no host".to_owned(),
-        }),
-    }
+/// Whether an I/O error of the connector is rustls refusing the session (tokio-rustls
+/// reports TLS alerts and certificate problems as I/O errors wrapping a rustls error).
+fn is_tls_failure(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<rustls::Error>())
 }
 
 /// The `error.message` of the API's error envelope, or the start of the body as text.

@@ -93,6 +93,21 @@ async fn a_refused_connection_is_unavailable() {
 }
 
 #[tokio::test]
+async fn an_https_api_is_reached_over_tls() {
+    let (url, api) = plain_http_behind_an_https_url().await;
+
+    let error = connect(url).await.expect_err("the API speaks no TLS");
+
+    assert!(
+        matches!(&error, EventStreamError::Unavailable { detail } if detail.contains("TLS with the API")),
+        "{error:?}"
+    );
+    assert_no_token(&error);
+    // The client opened with a TLS handshake record (0x16), not with the upgrade request.
+    assert_eq!(api.await.expect("api").first(), Some(&0x16));
+}
+
+#[tokio::test]
 async fn an_api_that_never_answers_is_unavailable_after_the_connect_timeout() {
     let (url, _api) = api_never_answering().await;
 

@@ -10,7 +10,10 @@
 //!   message `type` it does not know as [`MessageBody::Unsupported`] (with the whole raw
 //!   message), and unknown values of the open vocabularies ([`ChatType`],
 //!   [`ReceiptStatus`], [`ConnectionState`], [`EngineErrorCode`]) as their `Other`
-//!   variant. Nothing an engine adds later makes an event fail to parse.
+//!   variant. Nothing an engine adds later makes an event fail to parse. Those
+//!   vocabularies are plain enums: strum gives their text (`as_str`, `Display`,
+//!   `From<&str>`, whose unknown strings become `Other`), serde reads them from a string
+//!   through that same `From` and writes them with its derive (`Other` untagged).
 //! - What the relay cannot work without is required (`message.id`, `direction`,
 //!   `timestamp`, `type`, `chat`, `sender`, and the part of the body its type needs); a
 //!   wrong or missing required field is a serde error naming the event, the message type
@@ -26,68 +29,7 @@ use serde::de::Error as _;
 use serde::ser::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
-
-/// Declares an "open" string vocabulary: known values get a variant, anything else is kept
-/// as `Other(text)` and written back unchanged.
-macro_rules! open_string_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value this version does not know, kept as sent.
-            Other(String),
-        }
-
-        impl $name {
-            /// The wire text of this value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $text, )+
-                    Self::Other(text) => text,
-                }
-            }
-        }
-
-        impl From<String> for $name {
-            fn from(text: String) -> Self {
-                match text.as_str() {
-                    $( $text => Self::$variant, )+
-                    _ => Self::Other(text),
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(text: &str) -> Self {
-                Self::from(text.to_owned())
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                String::deserialize(deserializer).map(Self::from)
-            }
-        }
-    };
-}
+use strum::{AsRefStr, Display, EnumString};
 
 // ---------------------------------------------------------------------------------------
 // Media bytes and redaction
@@ -328,13 +270,37 @@ pub enum Direction {
     Outgoing,
 }
 
-open_string_enum! {
-    /// `chat.type`.
-    pub enum ChatType {
-        Private => "private",
-        Group => "group",
-        Newsletter => "newsletter",
-        Broadcast => "broadcast",
+/// `chat.type`.
+///
+/// An open vocabulary: a value this version does not know is kept as
+/// [`ChatType::Other`] and written back unchanged.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
+)]
+#[serde(rename_all = "snake_case", from = "String")]
+#[strum(serialize_all = "snake_case")]
+pub enum ChatType {
+    Private,
+    Group,
+    Newsletter,
+    Broadcast,
+    /// A value this version does not know, kept as sent (and written back unchanged).
+    #[serde(untagged)]
+    #[strum(default, transparent)]
+    Other(String),
+}
+
+impl ChatType {
+    /// The wire text of this value.
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// Reads any string: an unknown one is kept as `Other`.
+impl From<String> for ChatType {
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
     }
 }
 
@@ -857,27 +823,51 @@ impl Serialize for WhatsAppMessage {
 // message.status
 // ---------------------------------------------------------------------------------------
 
-open_string_enum! {
-    /// `message.status` `status` (a WhatsApp receipt).
-    pub enum ReceiptStatus {
-        /// The recipient's device received the message.
-        Delivered => "delivered",
-        /// The recipient read it.
-        Read => "read",
-        /// The recipient played a voice or video note.
-        Played => "played",
-        /// Another device of the instance's own account read an incoming message.
-        ReadSelf => "read_self",
-        /// Another device of the instance's own account played an incoming note.
-        PlayedSelf => "played_self",
-        /// Another device of the instance's own account sent the message.
-        Sender => "sender",
-        /// The recipient could not decrypt it and asked for a retry.
-        Retry => "retry",
-        /// Delivered to a device that has been inactive.
-        Inactive => "inactive",
-        /// WhatsApp's server failed to deliver it.
-        ServerError => "server_error",
+/// `message.status` `status` (a WhatsApp receipt).
+///
+/// An open vocabulary: a value this version does not know is kept as
+/// [`ReceiptStatus::Other`] and written back unchanged.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
+)]
+#[serde(rename_all = "snake_case", from = "String")]
+#[strum(serialize_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// The recipient's device received the message.
+    Delivered,
+    /// The recipient read it.
+    Read,
+    /// The recipient played a voice or video note.
+    Played,
+    /// Another device of the instance's own account read an incoming message.
+    ReadSelf,
+    /// Another device of the instance's own account played an incoming note.
+    PlayedSelf,
+    /// Another device of the instance's own account sent the message.
+    Sender,
+    /// The recipient could not decrypt it and asked for a retry.
+    Retry,
+    /// Delivered to a device that has been inactive.
+    Inactive,
+    /// WhatsApp's server failed to deliver it.
+    ServerError,
+    /// A value this version does not know, kept as sent (and written back unchanged).
+    #[serde(untagged)]
+    #[strum(default, transparent)]
+    Other(String),
+}
+
+impl ReceiptStatus {
+    /// The wire text of this value.
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// Reads any string: an unknown one is kept as `Other`.
+impl From<String> for ReceiptStatus {
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
     }
 }
 
@@ -901,12 +891,36 @@ pub struct MessageStatusUpdate {
 // instance.state
 // ---------------------------------------------------------------------------------------
 
-open_string_enum! {
-    /// `instance.state` `state`.
-    pub enum ConnectionState {
-        Connected => "connected",
-        Connecting => "connecting",
-        Disconnected => "disconnected",
+/// `instance.state` `state`.
+///
+/// An open vocabulary: a value this version does not know is kept as
+/// [`ConnectionState::Other`] and written back unchanged.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
+)]
+#[serde(rename_all = "snake_case", from = "String")]
+#[strum(serialize_all = "snake_case")]
+pub enum ConnectionState {
+    Connected,
+    Connecting,
+    Disconnected,
+    /// A value this version does not know, kept as sent (and written back unchanged).
+    #[serde(untagged)]
+    #[strum(default, transparent)]
+    Other(String),
+}
+
+impl ConnectionState {
+    /// The wire text of this value.
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// Reads any string: an unknown one is kept as `Other`.
+impl From<String> for ConnectionState {
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
     }
 }
 
@@ -1074,29 +1088,57 @@ pub struct MediaDownload {
     pub file_name: Option<String>,
 }
 
-open_string_enum! {
-    /// `error.code` of an engine's error answer.
-    pub enum EngineErrorCode {
-        /// 401: missing or wrong engine token.
-        Unauthorized => "unauthorized",
-        /// 404: the engine has no such instance.
-        UnknownInstance => "unknown_instance",
-        /// 503: the instance is not connected to WhatsApp.
-        NotConnected => "not_connected",
-        /// 400: the body is malformed or a field is invalid.
-        InvalidRequest => "invalid_request",
-        /// 422: the number is not on WhatsApp.
-        NotOnWhatsApp => "not_on_whatsapp",
-        /// 404: the target message is unknown to the engine.
-        MessageNotFound => "message_not_found",
-        /// 410: the media can no longer be downloaded from WhatsApp.
-        MediaGone => "media_gone",
-        /// 413: the media is larger than WhatsApp accepts.
-        MediaTooLarge => "media_too_large",
-        /// 429: WhatsApp or the engine is throttling.
-        RateLimited => "rate_limited",
-        /// 502: WhatsApp refused or failed.
-        WhatsAppError => "whatsapp_error",
+/// `error.code` of an engine's error answer.
+///
+/// An open vocabulary: a value this version does not know is kept as
+/// [`EngineErrorCode::Other`] and written back unchanged.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
+)]
+#[serde(rename_all = "snake_case", from = "String")]
+#[strum(serialize_all = "snake_case")]
+pub enum EngineErrorCode {
+    /// 401: missing or wrong engine token.
+    Unauthorized,
+    /// 404: the engine has no such instance.
+    UnknownInstance,
+    /// 503: the instance is not connected to WhatsApp.
+    NotConnected,
+    /// 400: the body is malformed or a field is invalid.
+    InvalidRequest,
+    /// 422: the number is not on WhatsApp.
+    #[serde(rename = "not_on_whatsapp")]
+    #[strum(serialize = "not_on_whatsapp")]
+    NotOnWhatsApp,
+    /// 404: the target message is unknown to the engine.
+    MessageNotFound,
+    /// 410: the media can no longer be downloaded from WhatsApp.
+    MediaGone,
+    /// 413: the media is larger than WhatsApp accepts.
+    MediaTooLarge,
+    /// 429: WhatsApp or the engine is throttling.
+    RateLimited,
+    /// 502: WhatsApp refused or failed.
+    #[serde(rename = "whatsapp_error")]
+    #[strum(serialize = "whatsapp_error")]
+    WhatsAppError,
+    /// A value this version does not know, kept as sent (and written back unchanged).
+    #[serde(untagged)]
+    #[strum(default, transparent)]
+    Other(String),
+}
+
+impl EngineErrorCode {
+    /// The wire text of this value.
+    pub fn as_str(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// Reads any string: an unknown one is kept as `Other`.
+impl From<String> for EngineErrorCode {
+    fn from(text: String) -> Self {
+        Self::from(text.as_str())
     }
 }
 
@@ -1517,6 +1559,82 @@ mod tests {
         );
         assert!(EngineErrorCode::NotConnected.is_transient());
         assert!(!EngineErrorCode::InvalidRequest.is_transient());
+    }
+
+    /// Every value of an open vocabulary: its wire text parses (through serde and
+    /// `From<&str>`) to a known variant, which writes (through serde, `as_str` and
+    /// `Display`) that same text; an unknown text, including another case of a known one,
+    /// is kept as `Other` and written back unchanged; a value that is not a string is
+    /// refused.
+    fn assert_open_vocabulary<T>(known: &[&str])
+    where
+        T: for<'text> From<&'text str>
+            + Serialize
+            + serde::de::DeserializeOwned
+            + fmt::Debug
+            + fmt::Display
+            + PartialEq,
+    {
+        let text_of = |value: &T| (serde_json::to_value(value).unwrap(), value.to_string());
+        for text in known
+            .iter()
+            .copied()
+            .chain(["not_in_this_version", "Private"])
+        {
+            let from_serde: T = serde_json::from_value(json!(text)).unwrap();
+            assert_eq!(from_serde, T::from(text), "{text}");
+            assert_eq!(text_of(&from_serde), (json!(text), text.to_owned()));
+        }
+        let known_values: Vec<String> = known
+            .iter()
+            .map(|text| format!("{:?}", T::from(text)))
+            .collect();
+        assert!(
+            known_values.iter().all(|value| !value.starts_with("Other")),
+            "{known_values:?}"
+        );
+        assert!(format!("{:?}", T::from("not_in_this_version")).starts_with("Other"));
+        for not_a_string in [json!(1), json!(null), json!({ known[0]: null }), json!([])] {
+            assert!(
+                serde_json::from_value::<T>(not_a_string.clone()).is_err(),
+                "{not_a_string}"
+            );
+        }
+    }
+
+    #[test]
+    fn open_vocabularies_read_and_write_their_wire_text() {
+        assert_open_vocabulary::<ChatType>(&["private", "group", "newsletter", "broadcast"]);
+        assert_open_vocabulary::<ReceiptStatus>(&[
+            "delivered",
+            "read",
+            "played",
+            "read_self",
+            "played_self",
+            "sender",
+            "retry",
+            "inactive",
+            "server_error",
+        ]);
+        assert_open_vocabulary::<ConnectionState>(&["connected", "connecting", "disconnected"]);
+        assert_open_vocabulary::<EngineErrorCode>(&[
+            "unauthorized",
+            "unknown_instance",
+            "not_connected",
+            "invalid_request",
+            "not_on_whatsapp",
+            "message_not_found",
+            "media_gone",
+            "media_too_large",
+            "rate_limited",
+            "whatsapp_error",
+        ]);
+        assert_eq!(ChatType::Group.as_str(), "group");
+        assert_eq!(EngineErrorCode::WhatsAppError.as_str(), "whatsapp_error");
+        assert_eq!(
+            ReceiptStatus::Other("seen_by_bot".into()).as_str(),
+            "seen_by_bot"
+        );
     }
 
     #[test]

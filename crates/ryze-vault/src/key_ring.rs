@@ -2,6 +2,7 @@
 //! ones, kept only to open secrets sealed before a rotation.
 
 use ryze_domain::KeyId;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::master_key::{KeyParseError, KeyRole, MasterKey};
 
@@ -24,8 +25,14 @@ impl KeyRing {
     /// Reads the keys given by configuration (production setup). Blank entries in
     /// `previous` are skipped, so a trailing separator in a list does not break startup;
     /// a previous key equal to the current one, or repeated, is kept once.
-    pub fn from_config(current: &str, previous: &[String]) -> Result<Self, KeyParseError> {
-        Self::parse(current, previous.iter().map(String::as_str))
+    pub fn from_config(
+        current: &SecretString,
+        previous: &[SecretString],
+    ) -> Result<Self, KeyParseError> {
+        Self::parse(
+            current.expose_secret(),
+            previous.iter().map(ExposeSecret::expose_secret),
+        )
     }
 
     /// Parses a current key and a list of previous keys, skipping blank entries and
@@ -88,16 +95,15 @@ mod tests {
     const KEY_A: &str = "0000000000000000000000000000000000000000000000000000000000000001";
     const KEY_B: &str = "0000000000000000000000000000000000000000000000000000000000000002";
 
+    fn secret(text: &str) -> SecretString {
+        SecretString::from(text)
+    }
+
     #[test]
     fn from_config_reads_previous_keys_skipping_blanks_and_repeats() {
         let ring = KeyRing::from_config(
-            KEY_A,
-            &[
-                KEY_B.to_owned(),
-                " ".to_owned(),
-                KEY_A.to_owned(),
-                KEY_B.to_owned(),
-            ],
+            &secret(KEY_A),
+            &[secret(KEY_B), secret(" "), secret(KEY_A), secret(KEY_B)],
         )
         .unwrap();
         assert_eq!(ring.current.id(), MasterKey::parse(KEY_A).unwrap().id());
@@ -108,7 +114,7 @@ mod tests {
     #[test]
     fn from_config_names_the_bad_key_by_position() {
         let error =
-            KeyRing::from_config(KEY_A, &[KEY_B.to_owned(), "abcd".to_owned()]).unwrap_err();
+            KeyRing::from_config(&secret(KEY_A), &[secret(KEY_B), secret("abcd")]).unwrap_err();
         assert_eq!(error.role, KeyRole::Previous { position: 2 });
         assert_eq!(
             error.problem,
@@ -118,7 +124,7 @@ mod tests {
             .to_string()
             .starts_with("previous master key #2 decodes to 2 bytes"));
 
-        let error = KeyRing::from_config("nope!", &[]).unwrap_err();
+        let error = KeyRing::from_config(&secret("nope!"), &[]).unwrap_err();
         assert_eq!(error.role, KeyRole::Current);
     }
 

@@ -52,7 +52,7 @@ pub async fn serve_api_and_bridge(
     }
     let bridge_url = local_url(&bridge_listener)?;
     let token = match &settings.bridge.token {
-        Some(token) => SecretString::from(token.clone()),
+        Some(token) => token.clone(),
         None => wiring::random_secret()?,
     };
     let vault = wiring::vault(settings)?;
@@ -118,7 +118,7 @@ fn report_event_hub_settings(settings: &Settings) {
         None => tracing::warn!(
             "no engine configured (ENGINE_TOKEN): POST /engine/v1/events answers 404 until one is"
         ),
-        Some(token) if token.len() < ENGINE_TOKEN_MIN_LEN => tracing::warn!(
+        Some(token) if token.expose_secret().len() < ENGINE_TOKEN_MIN_LEN => tracing::warn!(
             minimum = ENGINE_TOKEN_MIN_LEN,
             "ENGINE_TOKEN is short; use at least 32 random bytes (for example `ryze keys generate`)"
         ),
@@ -136,10 +136,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let stores = wiring::open_stores(settings).await?;
     let api_access = match &settings.bridge_service.api_url {
-        Some(url) => Some(wiring::ApiAccess::new(
-            url,
-            SecretString::from(token.clone()),
-        )?),
+        Some(url) => Some(wiring::ApiAccess::new(url, token.clone())?),
         None => {
             tracing::warn!("no API_URL: the bridge provisions inboxes but relays no WhatsApp events until it is set");
             None
@@ -150,7 +147,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
         &stores,
         wiring::vault(settings)?,
         listener,
-        SecretString::from(token.clone()),
+        token.clone(),
         api_access.as_ref(),
     )?;
     tracing::info!(%address, %public_url, "bridge listening");

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use config::{Config, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// `embedded`: one process, SQLite file, generated key file — nothing to set up.
@@ -53,40 +54,22 @@ pub struct DatabaseSettings {
     pub migrate_on_start: Option<bool>,
 }
 
-/// Where the bridge (RyzeIntegrations) is. Both or neither.
-#[derive(Clone, Deserialize)]
+/// Where the bridge (RyzeIntegrations) is. Both or neither. `Debug` redacts the token.
+#[derive(Debug, Clone, Deserialize)]
 pub struct BridgeSettings {
     pub url: Option<String>,
-    pub token: Option<String>,
+    pub token: Option<SecretString>,
     pub connect_timeout_secs: u64,
     pub request_timeout_secs: u64,
 }
 
-impl std::fmt::Debug for BridgeSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BridgeSettings")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .finish()
-    }
-}
-
 /// The WhatsApp engine: it posts events to `POST /engine/v1/events` with `token`, and
-/// the API sends through it at `url` with the same token.
-#[derive(Clone, Default, Deserialize)]
+/// the API sends through it at `url` with the same token. `Debug` redacts the token.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct EngineSettings {
     pub url: Option<String>,
     /// Shared secret (`ENGINE_TOKEN`). Without it the ingest route answers 404.
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for EngineSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineSettings")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub token: Option<SecretString>,
 }
 
 /// How long the event hub keeps events the bridge has not acknowledged.
@@ -98,19 +81,11 @@ pub struct EventHubRetentionSettings {
     pub max_age_secs: u64,
 }
 
-/// `GET /metrics`.
-#[derive(Clone, Default, Deserialize)]
+/// `GET /metrics`. `Debug` redacts the token.
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct MetricsSettings {
     /// When set, `/metrics` needs `Authorization: Bearer <token>`.
-    pub token: Option<String>,
-}
-
-impl std::fmt::Debug for MetricsSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsSettings")
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .finish()
-    }
+    pub token: Option<SecretString>,
 }
 
 /// The bridge service itself (`ryze bridge`, and the bridge half of `ryze serve`).
@@ -138,24 +113,15 @@ pub struct BridgeServiceSettings {
     pub reconnect_max_delay_secs: u64,
 }
 
-#[derive(Clone, Deserialize)]
+/// The master keys. `Debug` redacts every key.
+#[derive(Debug, Clone, Deserialize)]
 pub struct VaultSettings {
     /// Current master key (32 bytes, hex or base64).
-    pub master_key: Option<String>,
+    pub master_key: Option<SecretString>,
     /// Older keys still needed to read secrets sealed before a rotation.
-    pub previous_master_keys: Vec<String>,
+    pub previous_master_keys: Vec<SecretString>,
     /// Embedded mode without `master_key`: the key file, created on first run.
     pub key_file: PathBuf,
-}
-
-impl std::fmt::Debug for VaultSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VaultSettings")
-            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
-            .field("previous_master_keys", &self.previous_master_keys.len())
-            .field("key_file", &self.key_file)
-            .finish()
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -343,9 +309,9 @@ impl Settings {
 
     /// The shared secrets are long enough, and `/metrics` has a token in production.
     pub fn check_api_secrets(&self) -> Result<(), InsecureSetting> {
-        check_secret_length("BRIDGE_TOKEN", self.bridge.token.as_deref())?;
-        check_secret_length("ENGINE_TOKEN", self.engine.token.as_deref())?;
-        check_secret_length("METRICS_TOKEN", self.metrics.token.as_deref())?;
+        check_secret_length("BRIDGE_TOKEN", exposed(&self.bridge.token))?;
+        check_secret_length("ENGINE_TOKEN", exposed(&self.engine.token))?;
+        check_secret_length("METRICS_TOKEN", exposed(&self.metrics.token))?;
         if self.mode == Mode::Production && self.metrics.token.is_none() {
             return Err(InsecureSetting::MetricsTokenMissingInProduction);
         }
@@ -354,7 +320,7 @@ impl Settings {
 
     /// `BRIDGE_TOKEN` is long enough (the bridge alone).
     pub fn check_bridge_secret(&self) -> Result<(), InsecureSetting> {
-        check_secret_length("BRIDGE_TOKEN", self.bridge.token.as_deref())
+        check_secret_length("BRIDGE_TOKEN", exposed(&self.bridge.token))
     }
 
     pub fn migrate_on_start(&self) -> bool {
@@ -362,6 +328,11 @@ impl Settings {
             .migrate_on_start
             .unwrap_or(self.mode == Mode::Embedded)
     }
+}
+
+/// A secret setting's text, at the point of use.
+fn exposed(secret: &Option<SecretString>) -> Option<&str> {
+    secret.as_ref().map(ExposeSecret::expose_secret)
 }
 
 fn check_secret_length(name: &'static str, secret: Option<&str>) -> Result<(), InsecureSetting> {
@@ -375,6 +346,8 @@ fn check_secret_length(name: &'static str, secret: Option<&str>) -> Result<(), I
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -420,11 +393,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(settings.engine.url.as_deref(), Some("http://engine:7000"));
-        assert_eq!(settings.engine.token.as_deref(), Some("engine-secret"));
+        assert_eq!(exposed(&settings.engine.token), Some("engine-secret"));
         assert_eq!(settings.api_public_url(), "https://api.example.com");
         assert_eq!(settings.event_hub.max_events, 500);
         assert_eq!(settings.event_hub.max_age_secs, 3600);
-        assert_eq!(settings.metrics.token.as_deref(), Some("metrics-secret"));
+        assert_eq!(exposed(&settings.metrics.token), Some("metrics-secret"));
         let shown = format!("{settings:?}");
         assert!(!shown.contains("engine-secret") && !shown.contains("metrics-secret"));
     }
@@ -447,7 +420,14 @@ mod tests {
         assert_eq!(settings.mode, Mode::Production);
         assert!(!settings.migrate_on_start());
         assert!(!settings.allow_private_addresses() && !settings.allow_loopback_addresses());
-        assert_eq!(settings.vault.previous_master_keys, vec!["a", "b"]);
+        let previous: Vec<&str> = settings
+            .vault
+            .previous_master_keys
+            .iter()
+            .map(ExposeSecret::expose_secret)
+            .collect();
+        assert_eq!(previous, vec!["a", "b"]);
+        assert_eq!(exposed(&settings.bridge.token), Some("bridge-secret"));
         assert!(!format!("{:?}", settings.bridge).contains("bridge-secret"));
     }
 
@@ -501,5 +481,47 @@ mod tests {
         .unwrap();
         assert_eq!(settings.rate_limit.trusted_proxy_hops, 1);
         assert_eq!(settings.rate_limit.media_concurrency, 2);
+    }
+
+    #[test]
+    fn debug_of_the_settings_never_shows_a_secret() {
+        let secrets = [
+            ("BRIDGE_TOKEN", "bridge-token-value"),
+            ("ENGINE_TOKEN", "engine-token-value"),
+            ("METRICS_TOKEN", "metrics-token-value"),
+            ("RYZE_MASTER_KEY", "current-master-key-value"),
+            (
+                "RYZE_PREVIOUS_MASTER_KEYS",
+                "previous-key-one,previous-key-two",
+            ),
+        ];
+        let settings = load_from(None, &env_of(&secrets)).unwrap();
+        assert_eq!(
+            exposed(&settings.vault.master_key),
+            Some("current-master-key-value")
+        );
+        assert_eq!(settings.vault.previous_master_keys.len(), 2);
+        let shown = [
+            format!("{settings:?}"),
+            format!("{settings:#?}"),
+            format!("{:?}", settings.bridge),
+            format!("{:?}", settings.engine),
+            format!("{:?}", settings.metrics),
+            format!("{:?}", settings.vault),
+        ];
+        for text in &shown {
+            for secret in [
+                "bridge-token-value",
+                "engine-token-value",
+                "metrics-token-value",
+                "current-master-key-value",
+                "previous-key-one",
+                "previous-key-two",
+            ] {
+                assert!(!text.contains(secret), "{secret} shown in {text}");
+            }
+        }
+        // What is not secret is still shown.
+        assert!(shown[0].contains("key_file") && shown[0].contains("connect_timeout_secs"));
     }
 }

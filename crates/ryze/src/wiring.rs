@@ -172,7 +172,7 @@ pub fn gateway(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Integration
                 .with_context(|| format!("BRIDGE_URL is not a valid URL: {url}"))?;
             let client = HttpIntegrationGateway::new(BridgeClientSettings {
                 base_url,
-                token: SecretString::from(token.clone()),
+                token: token.clone(),
                 connect_timeout: Duration::from_secs(settings.bridge.connect_timeout_secs),
                 request_timeout: Duration::from_secs(settings.bridge.request_timeout_secs),
             })
@@ -394,11 +394,8 @@ pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::R
     let base_url = url
         .parse()
         .with_context(|| format!("ENGINE_URL is not a valid URL: {url}"))?;
-    let whatsapp = EngineClient::new(EngineClientSettings::new(
-        base_url,
-        SecretString::from(token.clone()),
-    ))
-    .context("building the WhatsApp engine client")?;
+    let whatsapp = EngineClient::new(EngineClientSettings::new(base_url, token.clone()))
+        .context("building the WhatsApp engine client")?;
     let media_fetcher =
         GuardedMediaFetcher::new(MediaFetcherSettings::new(address_policy(settings)))
             .context("building the media download client")?;
@@ -433,9 +430,9 @@ pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> anyhow::Re
         ),
         body_limit_bytes: settings.http.body_limit_bytes,
         event_hub: EventHubRoutes {
-            engine_token: settings.engine.token.clone().map(SecretString::from),
-            bridge_token: settings.bridge.token.clone().map(SecretString::from),
-            metrics_token: settings.metrics.token.clone().map(SecretString::from),
+            engine_token: settings.engine.token.clone(),
+            bridge_token: settings.bridge.token.clone(),
+            metrics_token: settings.metrics.token.clone(),
             stream: EventStreamSettings::default(),
         },
     })

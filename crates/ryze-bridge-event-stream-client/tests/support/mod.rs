@@ -13,6 +13,7 @@ use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettin
 use ryze_domain::InstanceId;
 use ryze_ports::{EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem};
 use secrecy::SecretString;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -156,6 +157,26 @@ pub(crate) async fn api_never_answering() -> (Url, JoinHandle<()>) {
         while let Ok((tcp, _)) = listener.accept().await {
             held.push(tcp);
         }
+    });
+    (url, handle)
+}
+
+/// An `https` URL whose server speaks plain HTTP: it reads what the client sends first,
+/// answers with a plain-text HTTP error, and the handle gives the bytes it read.
+pub(crate) async fn plain_http_behind_an_https_url() -> (Url, JoinHandle<Vec<u8>>) {
+    let (listener, mut url) = listener().await;
+    url.set_scheme("https").expect("https");
+    let handle = tokio::spawn(async move {
+        let (mut tcp, _) = listener.accept().await.expect("accept");
+        let mut first_bytes = vec![0; 512];
+        let read = tcp.read(&mut first_bytes).await.expect("read");
+        first_bytes.truncate(read);
+        tcp.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .expect("write");
+        // Keep the connection open until the client gives up on it.
+        let _ = tcp.read(&mut [0; 64]).await;
+        first_bytes
     });
     (url, handle)
 }
