@@ -4,12 +4,14 @@
 //! A session-level advisory lock serialises migration runs, so replicas starting
 //! together do not race to apply the same migration.
 
-use diesel::{Connection, RunQueryDsl};
+use diesel::RunQueryDsl;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::AsyncPgConnection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 use ryze_store_diesel::errors::describe_connection_error;
 use ryze_store_diesel::migrations::{apply_pending, revert_all};
+
+use crate::connection::{ConnectionSettingsError, PostgresConnector};
 
 /// Every migration of this crate, compiled in.
 pub(crate) const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
@@ -20,6 +22,8 @@ const MIGRATION_LOCK_KEY: i64 = 0x5259_5A45_4D49_4752;
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
+    #[error(transparent)]
+    Settings(#[from] ConnectionSettingsError),
     #[error("could not connect to the database to migrate it: {0}")]
     Connect(String),
     #[error("could not take the migration lock: {0}")]
@@ -44,7 +48,8 @@ pub async fn revert_all_migrations(url: &str) -> Result<Vec<String>, MigrationEr
     with_migration_lock(url, |connection| revert_all(connection, MIGRATIONS)).await
 }
 
-/// Runs `migrate` on a blocking thread, on a fresh connection holding the migration lock.
+/// Runs `migrate` on a blocking thread, on a fresh connection (opened as `url` says, TLS
+/// included) holding the migration lock.
 async fn with_migration_lock<Migrate>(
     url: &str,
     migrate: Migrate,
@@ -53,10 +58,13 @@ where
     Migrate:
         FnOnce(&mut MigrationConnection) -> diesel::migration::Result<Vec<String>> + Send + 'static,
 {
-    let url = url.to_owned();
+    let connection = PostgresConnector::from_url(url)?
+        .connect()
+        .await
+        .map_err(|error| MigrationError::Connect(describe_connection_error(&error)))?;
     let versions = tokio::task::spawn_blocking(move || {
-        let mut connection = MigrationConnection::establish(&url)
-            .map_err(|error| MigrationError::Connect(describe_connection_error(&error)))?;
+        // Blocks on the current runtime, which drives the connection.
+        let mut connection = MigrationConnection::from(connection);
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
             .execute(&mut connection)
             .map_err(MigrationError::Lock)?;
