@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mockall::predicate::eq;
 use ryze_api_use_cases::{
     Budgets, ControlPlane, DeleteInput, EditInput, EngineFailure, InstanceAccessError,
@@ -16,7 +16,7 @@ use ryze_api_use_cases::{
     MessagingCaller, MessagingEngine, MessagingSettings, ReactionInput, SentMessage,
     TextMessageInput,
 };
-use ryze_domain::{Account, AccountId, AccountName, Instance, InstanceId, InstanceName, Principal};
+use ryze_domain::{Instance, InstanceId, Principal};
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaDownload, MediaSource,
     OutgoingMediaType, SendMedia, SendReaction, SendText,
@@ -25,31 +25,18 @@ use ryze_ports::{
     FetchedMedia, MediaFetchError, MockMediaFetcher, MockSecretVault, MockStore,
     MockWhatsAppSender, SendError, WhatsAppSender,
 };
+use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
 const OGG_OPUS: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead\x01\x01";
 const SENT_ID: &str = "3EB0F1E2D3C4B5A6978877";
 
-fn fixed_time() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
-}
-
 fn instance(account: &str, name: &str) -> Instance {
-    Instance {
-        id: InstanceId::new(format!("ins_{name}")),
-        account_id: AccountId::new(account),
-        name: InstanceName::parse(name).unwrap(),
-        created_at: fixed_time(),
-    }
+    InstanceBuilder::new(account, name).build()
 }
 
 fn account_caller() -> MessagingCaller {
-    MessagingCaller::Token(Principal::Account(Account {
-        id: AccountId::new("acc_1"),
-        name: AccountName::parse("Acme").unwrap(),
-        instance_quota: None,
-        created_at: fixed_time(),
-    }))
+    MessagingCaller::Token(AccountBuilder::default().principal())
 }
 
 fn instance_caller(name: &str) -> MessagingCaller {
