@@ -26,6 +26,7 @@ use ryze_ports::{
     MockWhatsAppSender, SendError, WhatsAppSender,
 };
 use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
+use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
 const OGG_OPUS: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead\x01\x01";
@@ -43,22 +44,9 @@ fn instance_caller(name: &str) -> MessagingCaller {
     MessagingCaller::Token(Principal::Instance(instance("acc_1", name)))
 }
 
-/// Account `acc_1` has `suporte`; account `acc_2` has `vendas`. Lookups by name are per
-/// account; by id, global.
+/// Account `acc_1` has `suporte`; account `acc_2` has `vendas`.
 fn store() -> MockStore {
-    let mut store = MockStore::new();
-    store.expect_find_instance().returning(|account, name| {
-        Ok((account.as_str() == "acc_1" && name.as_str() == "suporte")
-            .then(|| instance("acc_1", "suporte")))
-    });
-    store.expect_find_instance_by_id().returning(|id| {
-        Ok(match id.as_str() {
-            "ins_suporte" => Some(instance("acc_1", "suporte")),
-            "ins_vendas" => Some(instance("acc_2", "vendas")),
-            _ => None,
-        })
-    });
-    store
+    store_with_suporte_and_vendas()
 }
 
 fn control_plane() -> ControlPlane {
