@@ -182,6 +182,31 @@ impl InstanceBuilder {
     }
 }
 
+/// The setters the API's and the bridge's integration builders share (their
+/// integrations have the same settings, inbox id, status and last error).
+macro_rules! shared_integration_setters {
+    () => {
+        /// Uses `settings`.
+        pub fn settings(mut self, settings: ChatwootSettings) -> Self {
+            self.integration.settings = settings;
+            self
+        }
+
+        /// Sets the inbox id (`None`: not created yet).
+        pub fn inbox_id(mut self, inbox_id: Option<i64>) -> Self {
+            self.integration.inbox_id = inbox_id;
+            self
+        }
+
+        /// Sets the status and its last error.
+        pub fn status(mut self, status: IntegrationStatus, last_error: &str) -> Self {
+            self.integration.status = status;
+            self.integration.last_error = last_error.to_owned();
+            self
+        }
+    };
+}
+
 /// Builds the API's [`ChatwootIntegration`] of an instance.
 #[derive(Debug, Clone)]
 pub struct ChatwootIntegrationBuilder {
@@ -189,6 +214,8 @@ pub struct ChatwootIntegrationBuilder {
 }
 
 impl ChatwootIntegrationBuilder {
+    shared_integration_setters!();
+
     /// The default integration (see the module documentation) of `instance_id`.
     pub fn new(instance_id: &InstanceId) -> Self {
         Self {
@@ -204,12 +231,6 @@ impl ChatwootIntegrationBuilder {
                 updated_at: default_time(),
             },
         }
-    }
-
-    /// Uses `settings`.
-    pub fn settings(mut self, settings: ChatwootSettings) -> Self {
-        self.integration.settings = settings;
-        self
     }
 
     /// Names the inbox `inbox_name` (the default name when `None`).
@@ -228,19 +249,6 @@ impl ChatwootIntegrationBuilder {
     /// Links it to the bridge's integration `id`.
     pub fn bridge_integration_id(mut self, id: &str) -> Self {
         self.integration.bridge_integration_id = BridgeIntegrationId::new(id);
-        self
-    }
-
-    /// Sets the inbox id (`None`: not created yet).
-    pub fn inbox_id(mut self, inbox_id: Option<i64>) -> Self {
-        self.integration.inbox_id = inbox_id;
-        self
-    }
-
-    /// Sets the status and its last error.
-    pub fn status(mut self, status: IntegrationStatus, last_error: &str) -> Self {
-        self.integration.status = status;
-        self.integration.last_error = last_error.to_owned();
         self
     }
 
@@ -270,6 +278,8 @@ pub struct BridgeIntegrationBuilder {
 }
 
 impl BridgeIntegrationBuilder {
+    shared_integration_setters!();
+
     /// The integration `id` of the instance `instance_id` named `instance_name`, with the
     /// defaults of the module documentation; its webhook secret is sealed under "k2".
     pub fn new(id: &str, instance_id: &str, instance_name: &str) -> Self {
@@ -291,29 +301,10 @@ impl BridgeIntegrationBuilder {
         }
     }
 
-    /// Uses `settings`.
-    pub fn settings(mut self, settings: ChatwootSettings) -> Self {
-        self.integration.settings = settings;
-        self
-    }
-
     /// Seals the Chatwoot token as `api_token` and the webhook secret as `webhook_secret`.
     pub fn secrets(mut self, api_token: SealedSecret, webhook_secret: SealedSecret) -> Self {
         self.integration.api_token = api_token;
         self.integration.webhook_secret = webhook_secret;
-        self
-    }
-
-    /// Sets the inbox id (`None`: not created yet).
-    pub fn inbox_id(mut self, inbox_id: Option<i64>) -> Self {
-        self.integration.inbox_id = inbox_id;
-        self
-    }
-
-    /// Sets the status and its last error.
-    pub fn status(mut self, status: IntegrationStatus, last_error: &str) -> Self {
-        self.integration.status = status;
-        self.integration.last_error = last_error.to_owned();
         self
     }
 
