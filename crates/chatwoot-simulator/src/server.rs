@@ -217,23 +217,12 @@ impl SimulatorHandle {
     where
         F: FnMut(&[RequestLogEntry], &[WebhookDelivery]) -> bool,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.state.activity.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let holds = {
-                let requests = lock(&self.state.request_log);
-                let deliveries = lock(&self.state.webhook_deliveries);
-                condition(&requests, &deliveries)
-            };
-            if holds {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return false;
-            }
-        }
+        ryze_test_support::waiting::until_notified(&self.state.activity, timeout, || {
+            let requests = lock(&self.state.request_log);
+            let deliveries = lock(&self.state.webhook_deliveries);
+            condition(&requests, &deliveries)
+        })
+        .await
     }
 
     /// Waits for at least `count` webhook deliveries; returns them all.

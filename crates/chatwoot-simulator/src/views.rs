@@ -185,9 +185,9 @@ pub fn contact(store: &Store, contact: &Contact, with_contact_inboxes: bool) -> 
     Value::Object(fields)
 }
 
-/// `Contact#push_event_data`.
-pub fn contact_push_event_data(contact: &Contact) -> Value {
-    json!({
+/// The contact columns `Contact#push_event_data` and `Contact#webhook_data` share.
+fn contact_columns(contact: &Contact) -> Map<String, Value> {
+    let Value::Object(fields) = json!({
         "additional_attributes": contact.additional_attributes,
         "custom_attributes": contact.custom_attributes,
         "email": contact.email,
@@ -197,25 +197,28 @@ pub fn contact_push_event_data(contact: &Contact) -> Value {
         "phone_number": contact.phone_number,
         "thumbnail": "",
         "blocked": contact.blocked,
-        "type": "contact",
-    })
+    }) else {
+        unreachable!("a json! object literal is an object")
+    };
+    fields
+}
+
+/// `Contact#push_event_data`.
+pub fn contact_push_event_data(contact: &Contact) -> Value {
+    let mut fields = contact_columns(contact);
+    fields.insert("type".into(), json!("contact"));
+    Value::Object(fields)
 }
 
 /// `Contact#webhook_data`.
 pub fn contact_webhook_data(store: &Store, contact: &Contact) -> Value {
-    json!({
-        "account": account_webhook_data(store, contact.account_id),
-        "additional_attributes": contact.additional_attributes,
-        "avatar": "",
-        "custom_attributes": contact.custom_attributes,
-        "email": contact.email,
-        "id": contact.id,
-        "identifier": contact.identifier,
-        "name": contact.name,
-        "phone_number": contact.phone_number,
-        "thumbnail": "",
-        "blocked": contact.blocked,
-    })
+    let mut fields = contact_columns(contact);
+    fields.insert(
+        "account".into(),
+        account_webhook_data(store, contact.account_id),
+    );
+    fields.insert("avatar".into(), json!(""));
+    Value::Object(fields)
 }
 
 /// `Account#webhook_data`.
@@ -364,15 +367,29 @@ pub fn unread_incoming_count(store: &Store, conversation: &Conversation) -> usiz
         .min(10)
 }
 
-/// `Message#push_event_data`: every column, with integer `created_at` and
-/// `message_type`, the conversation's display id, a conversation summary and the sender.
-pub fn message_push_event_data(store: &Store, message: &Message, base_url: &str) -> Value {
-    let conversation = store.conversations.get(&message.conversation_id);
-    let (sender_type, sender_id) = sender_columns(message.sender);
+/// The columns every rendering of a message (API view, push event, webhook) shows
+/// the same way.
+fn message_columns(message: &Message) -> Map<String, Value> {
     let mut fields = Map::new();
     fields.insert("id".into(), json!(message.id));
     fields.insert("content".into(), json!(message.content));
-    fields.insert("account_id".into(), json!(message.account_id));
+    fields.insert("content_type".into(), json!(message.content_type));
+    fields.insert(
+        "content_attributes".into(),
+        Value::Object(message.content_attributes.clone()),
+    );
+    fields.insert("private".into(), json!(message.private));
+    fields.insert("source_id".into(), json!(message.source_id));
+    fields
+}
+
+/// [`message_columns`] plus what the API view and the push event add the same way:
+/// the inbox, the conversation's display id, and integer `message_type` and `created_at`.
+fn message_api_columns(
+    message: &Message,
+    conversation: Option<&Conversation>,
+) -> Map<String, Value> {
+    let mut fields = message_columns(message);
     fields.insert("inbox_id".into(), json!(message.inbox_id));
     fields.insert(
         "conversation_id".into(),
@@ -382,16 +399,19 @@ pub fn message_push_event_data(store: &Store, message: &Message, base_url: &str)
         "message_type".into(),
         json!(message.message_type.as_integer()),
     );
-    fields.insert("created_at".into(), json!(message.created_at.timestamp()));
-    fields.insert("updated_at".into(), rails_time(message.updated_at));
-    fields.insert("private".into(), json!(message.private));
     fields.insert("status".into(), json!(message.status.as_str()));
-    fields.insert("source_id".into(), json!(message.source_id));
-    fields.insert("content_type".into(), json!(message.content_type));
-    fields.insert(
-        "content_attributes".into(),
-        Value::Object(message.content_attributes.clone()),
-    );
+    fields.insert("created_at".into(), json!(message.created_at.timestamp()));
+    fields
+}
+
+/// `Message#push_event_data`: every column, with integer `created_at` and
+/// `message_type`, the conversation's display id, a conversation summary and the sender.
+pub fn message_push_event_data(store: &Store, message: &Message, base_url: &str) -> Value {
+    let conversation = store.conversations.get(&message.conversation_id);
+    let (sender_type, sender_id) = sender_columns(message.sender);
+    let mut fields = message_api_columns(message, conversation);
+    fields.insert("account_id".into(), json!(message.account_id));
+    fields.insert("updated_at".into(), rails_time(message.updated_at));
     fields.insert("sender_type".into(), sender_type);
     fields.insert("sender_id".into(), sender_id);
     fields.insert(
@@ -444,30 +464,10 @@ fn attachments(message: &Message, base_url: &str) -> Value {
 /// `api/v1/models/_message.json.jbuilder` (message create, index, update, destroy).
 pub fn message(store: &Store, message: &Message, base_url: &str) -> Value {
     let conversation = store.conversations.get(&message.conversation_id);
-    let mut fields = Map::new();
-    fields.insert("id".into(), json!(message.id));
-    fields.insert("content".into(), json!(message.content));
-    fields.insert("inbox_id".into(), json!(message.inbox_id));
+    let mut fields = message_api_columns(message, conversation);
     if let Some(echo_id) = &message.echo_id {
         fields.insert("echo_id".into(), json!(echo_id));
     }
-    fields.insert(
-        "conversation_id".into(),
-        json!(conversation.map(|conversation| conversation.display_id)),
-    );
-    fields.insert(
-        "message_type".into(),
-        json!(message.message_type.as_integer()),
-    );
-    fields.insert("content_type".into(), json!(message.content_type));
-    fields.insert("status".into(), json!(message.status.as_str()));
-    fields.insert(
-        "content_attributes".into(),
-        Value::Object(message.content_attributes.clone()),
-    );
-    fields.insert("created_at".into(), json!(message.created_at.timestamp()));
-    fields.insert("private".into(), json!(message.private));
-    fields.insert("source_id".into(), json!(message.source_id));
     if let Some(sender) = sender_push_event_data(store, message.sender) {
         fields.insert("sender".into(), sender);
     }
@@ -490,7 +490,7 @@ pub fn message_webhook_data(store: &Store, message: &Message, base_url: &str) ->
             .map_or(Value::Null, user_webhook_data),
         None => Value::Null,
     };
-    let mut fields = Map::new();
+    let mut fields = message_columns(message);
     fields.insert(
         "account".into(),
         account_webhook_data(store, message.account_id),
@@ -499,12 +499,6 @@ pub fn message_webhook_data(store: &Store, message: &Message, base_url: &str) ->
         "additional_attributes".into(),
         Value::Object(message.additional_attributes.clone()),
     );
-    fields.insert(
-        "content_attributes".into(),
-        Value::Object(message.content_attributes.clone()),
-    );
-    fields.insert("content_type".into(), json!(message.content_type));
-    fields.insert("content".into(), json!(message.content));
     fields.insert(
         "conversation".into(),
         store
@@ -515,7 +509,6 @@ pub fn message_webhook_data(store: &Store, message: &Message, base_url: &str) ->
             }),
     );
     fields.insert("created_at".into(), rails_time(message.created_at));
-    fields.insert("id".into(), json!(message.id));
     fields.insert(
         "inbox".into(),
         store
@@ -524,9 +517,7 @@ pub fn message_webhook_data(store: &Store, message: &Message, base_url: &str) ->
             .map_or(Value::Null, inbox_webhook_data),
     );
     fields.insert("message_type".into(), json!(message.message_type.as_str()));
-    fields.insert("private".into(), json!(message.private));
     fields.insert("sender".into(), sender);
-    fields.insert("source_id".into(), json!(message.source_id));
     if !message.attachments.is_empty() {
         fields.insert("attachments".into(), attachments(message, base_url));
     }

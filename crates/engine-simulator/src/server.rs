@@ -253,19 +253,10 @@ impl EngineSimulatorHandle {
     where
         F: FnMut(&[ReceivedCommand]) -> bool,
     {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = self.state.activity.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let commands = self.commands();
-            if condition(&commands) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return false;
-            }
-        }
+        ryze_test_support::waiting::until_notified(&self.state.activity, timeout, || {
+            condition(&self.commands())
+        })
+        .await
     }
 
     /// Waits until at least `count` commands were received; returns them all.

@@ -20,16 +20,16 @@ use ryze_api_server::{
     ApiState, EventHubRoutes, EventStreamSettings, PathOnlyRootSpan, RateLimits,
 };
 use ryze_api_use_cases::{Budgets, ControlPlane, EventHub, EventHubSettings, InstanceDirectory};
-use ryze_domain::{
-    Account, AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
-    ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
-    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
-};
+use ryze_domain::{ChatwootIntegration, Instance, InstanceId, InstanceName};
 use ryze_ports::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
     HubCursor, HubEvent, IntegrationGateway, MockIntegrationGateway, MockSecretVault, MockStore,
     NewHubEvent, RetentionOutcome, StoreError,
 };
+use ryze_test_support::control_plane::{
+    AccountBuilder, ChatwootIntegrationBuilder, InstanceBuilder,
+};
+use ryze_test_support::engine_events::WhatsAppMessageEvent;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
@@ -217,35 +217,16 @@ fn created() -> DateTime<Utc> {
 }
 
 fn instance(id: &str) -> Instance {
-    Instance {
-        id: InstanceId::new(id),
-        account_id: AccountId::new("acc_1"),
-        name: InstanceName::parse(id.trim_start_matches("ins_")).unwrap(),
-        created_at: created(),
-    }
+    InstanceBuilder::new("acc_1", id.trim_start_matches("ins_"))
+        .id(id)
+        .created_at(created())
+        .build()
 }
 
 fn integration(instance_id: &InstanceId) -> ChatwootIntegration {
-    ChatwootIntegration {
-        instance_id: instance_id.clone(),
-        settings: ChatwootSettings {
-            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com").unwrap(),
-            account_id: ChatwootAccountId::new(5).unwrap(),
-            inbox_name: InboxName::parse(None).unwrap(),
-            flags: RelayFlags::default(),
-        },
-        api_token: SealedSecret {
-            key_id: KeyId::new("k1"),
-            nonce: vec![1; 12],
-            ciphertext: vec![9; 30],
-        },
-        bridge_integration_id: BridgeIntegrationId::new("int_1"),
-        inbox_id: Some(4),
-        status: IntegrationStatus::Active,
-        last_error: String::new(),
-        created_at: created(),
-        updated_at: created(),
-    }
+    ChatwootIntegrationBuilder::new(instance_id)
+        .created_at(created())
+        .build()
 }
 
 struct Directory;
@@ -444,12 +425,7 @@ impl TestApi {
     }
 
     async fn deactivate_suporte(&self) {
-        let principal = Principal::Account(Account {
-            id: AccountId::new("acc_1"),
-            name: AccountName::parse("Acme").unwrap(),
-            instance_quota: None,
-            created_at: created(),
-        });
+        let principal = AccountBuilder::default().created_at(created()).principal();
         self.control_plane
             .deactivate_chatwoot(&principal, "suporte")
             .await
@@ -458,22 +434,7 @@ impl TestApi {
 }
 
 fn text_event(instance_id: &str, message_id: &str) -> Value {
-    json!({
-        "event": "message.exchange",
-        "data": {
-            "id": message_id,
-            "message": {
-                "id": message_id,
-                "direction": "incoming",
-                "timestamp": 1718000100,
-                "type": "text",
-                "chat": {"jid": "5511912345678@s.whatsapp.net", "name": "Maria", "type": "private"},
-                "sender": {"jid": "5511912345678@s.whatsapp.net", "name": "Maria"},
-                "content": {"text": format!("message {message_id}")}
-            }
-        },
-        "instanceData": {"baseUrl": "", "instance": instance_id}
-    })
+    WhatsAppMessageEvent::text(instance_id, message_id, &format!("message {message_id}")).to_json()
 }
 
 async fn connect_with(url: &str, bearer: Option<&str>) -> Result<Socket, WsError> {

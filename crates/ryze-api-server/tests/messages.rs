@@ -11,15 +11,12 @@ use actix_web::http::StatusCode;
 use actix_web::{test, App};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
 use ryze_api_rate_limit_memory::InMemoryRateLimiter;
 use ryze_api_server::{
     ApiState, EventHubRoutes, MediaWorkLimit, RateLimits, MEDIA_BODY_LIMIT_BYTES,
 };
 use ryze_api_use_cases::{Budgets, ControlPlane, Messaging, MessagingEngine, MessagingSettings};
-use ryze_domain::{
-    Account, AccountId, AccountName, Instance, InstanceId, InstanceName, Principal, TokenHash,
-};
+use ryze_domain::{Instance, Principal, TokenHash};
 use ryze_outbound_address_guard::AddressPolicy;
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::whatsapp_events::{
@@ -29,6 +26,8 @@ use ryze_ports::{
     MediaFetcher, MockMediaFetcher, MockSecretVault, MockStore, MockWhatsAppSender, SendError,
     WhatsAppSender,
 };
+use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
+use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::matchers::path;
@@ -40,49 +39,24 @@ const BRIDGE_TOKEN: &str = "bridge-token-for-tests-0123456789abcdef";
 const SENT_ID: &str = "3EB0F1E2D3C4B5A6978877";
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
 
-fn fixed_time() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
-}
-
 fn instance(account: &str, name: &str) -> Instance {
-    Instance {
-        id: InstanceId::new(format!("ins_{name}")),
-        account_id: AccountId::new(account),
-        name: InstanceName::parse(name).unwrap(),
-        created_at: fixed_time(),
-    }
+    InstanceBuilder::new(account, name).build()
 }
 
 /// `acc_1` owns `suporte` (with an instance token); `acc_2` owns `vendas`.
 fn store() -> MockStore {
-    let mut store = MockStore::new();
+    let mut store = store_with_suporte_and_vendas();
     store
         .expect_find_principal_by_token_hash()
         .returning(|hash| {
             Ok(if *hash == TokenHash::of(ACCOUNT_TOKEN) {
-                Some(Principal::Account(Account {
-                    id: AccountId::new("acc_1"),
-                    name: AccountName::parse("Acme").unwrap(),
-                    instance_quota: None,
-                    created_at: fixed_time(),
-                }))
+                Some(AccountBuilder::default().principal())
             } else if *hash == TokenHash::of(INSTANCE_TOKEN) {
                 Some(Principal::Instance(instance("acc_1", "suporte")))
             } else {
                 None
             })
         });
-    store.expect_find_instance().returning(|account, name| {
-        Ok((account.as_str() == "acc_1" && name.as_str() == "suporte")
-            .then(|| instance("acc_1", "suporte")))
-    });
-    store.expect_find_instance_by_id().returning(|id| {
-        Ok(match id.as_str() {
-            "ins_suporte" => Some(instance("acc_1", "suporte")),
-            "ins_vendas" => Some(instance("acc_2", "vendas")),
-            _ => None,
-        })
-    });
     store
 }
 

@@ -25,6 +25,7 @@ use ryze_ports::{
     MockOutboundQueueStore, MockRelayStore, MockSecretVault, MockWhatsAppSender, StoreError,
     StoreHealth,
 };
+use ryze_test_support::chatwoot_webhooks::MessageWebhook;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
@@ -139,19 +140,7 @@ fn state(bridge: Bridge) -> BridgeState {
 }
 
 fn agent_reply(message_id: i64) -> Value {
-    json!({
-        "event": "message_created",
-        "id": message_id,
-        "content": "Seu pedido sai hoje",
-        "message_type": "outgoing",
-        "private": false,
-        "source_id": null,
-        "content_attributes": {},
-        "sender": {"id": 3, "name": "Ana", "type": "user"},
-        "inbox": {"id": 7},
-        "account": {"id": 5},
-        "conversation": {"id": 12, "meta": {"sender": {"identifier": "5511912345678@s.whatsapp.net"}}}
-    })
+    MessageWebhook::agent_reply(message_id).to_json()
 }
 
 macro_rules! app {

@@ -16,6 +16,8 @@ use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError, NewAccount,
     NewInstance, OutboundQueueStore, RelayStore, Store, StoreError,
 };
+use std::future::Future;
+
 use tokio::task::JoinSet;
 
 use crate::fixtures::{
@@ -61,6 +63,11 @@ async fn stored_instance(store: &impl Store, instance: NewInstance) -> Instance 
         .expect("inserting a sample instance succeeds")
 }
 
+/// The answer of a store call that must succeed (a lookup, a listing).
+async fn answered<T, E: std::fmt::Debug>(call: impl Future<Output = Result<T, E>>) -> T {
+    call.await.expect("the store call succeeds")
+}
+
 fn expected_account(account: &NewAccount) -> Account {
     Account {
         id: account.id.clone(),
@@ -88,10 +95,7 @@ pub async fn insert_account_returns_the_stored_account(store: impl StoreUnderTes
     let inserted = stored_account(&store, acme.clone()).await;
     assert_eq!(inserted, expected_account(&acme));
 
-    let found = store
-        .find_principal_by_token_hash(&acme.token_hash)
-        .await
-        .expect("lookup succeeds");
+    let found = answered(store.find_principal_by_token_hash(&acme.token_hash)).await;
     assert_eq!(found, Some(Principal::Account(expected_account(&acme))));
 }
 
@@ -108,10 +112,7 @@ pub async fn insert_account_refuses_a_token_hash_used_by_an_account(store: impl 
         Err(InsertAccountError::TokenTaken)
     );
     assert_eq!(
-        store
-            .find_principal_by_token_hash(&acme.token_hash)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_principal_by_token_hash(&acme.token_hash)).await,
         Some(Principal::Account(expected_account(&acme))),
         "the refused account must not replace the owner of the token"
     );
@@ -131,10 +132,7 @@ pub async fn insert_account_refuses_a_token_hash_used_by_an_instance(store: impl
         Err(InsertAccountError::TokenTaken)
     );
     assert_eq!(
-        store
-            .find_principal_by_token_hash(&instance_token)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_principal_by_token_hash(&instance_token)).await,
         Some(Principal::Instance(sales))
     );
 }
@@ -147,10 +145,7 @@ pub async fn find_principal_finds_an_account_by_its_token_hash(store: impl Store
 
     for account in [acme, other] {
         assert_eq!(
-            store
-                .find_principal_by_token_hash(&account.token_hash)
-                .await
-                .expect("lookup succeeds"),
+            answered(store.find_principal_by_token_hash(&account.token_hash)).await,
             Some(Principal::Account(expected_account(&account)))
         );
     }
@@ -161,10 +156,7 @@ pub async fn find_principal_finds_an_instance_by_its_token_hash(store: impl Stor
     let sales = new_instance(&acme.id, "sales");
     stored_instance(&store, sales.clone()).await;
 
-    let principal = store
-        .find_principal_by_token_hash(&sales.token_hash)
-        .await
-        .expect("lookup succeeds");
+    let principal = answered(store.find_principal_by_token_hash(&sales.token_hash)).await;
     assert_eq!(
         principal,
         Some(Principal::Instance(expected_instance(&sales)))
@@ -178,10 +170,7 @@ pub async fn find_principal_finds_an_instance_by_its_token_hash(store: impl Stor
 pub async fn find_principal_returns_none_for_an_unknown_token_hash(store: impl StoreUnderTest) {
     stored_account(&store, new_account("acme")).await;
     assert_eq!(
-        store
-            .find_principal_by_token_hash(&token_hash("nobody"))
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_principal_by_token_hash(&token_hash("nobody"))).await,
         None
     );
 }
@@ -193,10 +182,7 @@ pub async fn insert_instance_returns_the_stored_instance(store: impl StoreUnderT
     let inserted = stored_instance(&store, sales.clone()).await;
     assert_eq!(inserted, expected_instance(&sales));
     assert_eq!(
-        store
-            .find_instance(&acme.id, &sales.name)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance(&acme.id, &sales.name)).await,
         Some(expected_instance(&sales))
     );
 }
@@ -215,10 +201,7 @@ pub async fn insert_instance_refuses_a_name_taken_in_the_same_account(store: imp
         Err(InsertInstanceError::NameTaken)
     );
     assert_eq!(
-        store
-            .list_instances(&acme.id)
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_instances(&acme.id)).await,
         vec![(original, None)]
     );
 }
@@ -248,10 +231,7 @@ pub async fn insert_instance_refuses_a_token_hash_used_by_an_instance(store: imp
         Err(InsertInstanceError::TokenTaken)
     );
     assert_eq!(
-        store
-            .find_principal_by_token_hash(&sales_token)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_principal_by_token_hash(&sales_token)).await,
         Some(Principal::Instance(sales))
     );
 }
@@ -268,13 +248,7 @@ pub async fn insert_instance_refuses_a_token_hash_used_by_an_account(store: impl
         store.insert_instance(copycat).await,
         Err(InsertInstanceError::TokenTaken)
     );
-    assert_eq!(
-        store
-            .list_instances(&acme.id)
-            .await
-            .expect("listing succeeds"),
-        vec![]
-    );
+    assert_eq!(answered(store.list_instances(&acme.id)).await, vec![]);
 }
 
 pub async fn insert_instance_refuses_an_unknown_account(store: impl StoreUnderTest) {
@@ -300,10 +274,8 @@ pub async fn insert_instance_enforces_the_account_quota(store: impl StoreUnderTe
         Err(InsertInstanceError::QuotaExceeded { quota: 0 })
     );
 
-    let one = store
-        .find_instance(&acme.id, &instance_name("one"))
+    let one = answered(store.find_instance(&acme.id, &instance_name("one")))
         .await
-        .expect("lookup succeeds")
         .expect("instance one exists");
     assert!(store
         .delete_instance(&one.id)
@@ -321,14 +293,7 @@ pub async fn insert_instance_without_a_quota_is_unlimited(store: impl StoreUnder
         )
         .await;
     }
-    assert_eq!(
-        store
-            .list_instances(&acme.id)
-            .await
-            .expect("listing succeeds")
-            .len(),
-        12
-    );
+    assert_eq!(answered(store.list_instances(&acme.id)).await.len(), 12);
 }
 
 pub async fn concurrent_inserts_never_exceed_the_quota(store: impl StoreUnderTest) {
@@ -352,11 +317,7 @@ pub async fn concurrent_inserts_never_exceed_the_quota(store: impl StoreUnderTes
     assert_eq!(succeeded, QUOTA as usize, "outcomes: {outcomes:?}");
     assert_eq!(refused, ATTEMPTS - QUOTA as usize, "outcomes: {outcomes:?}");
     assert_eq!(
-        store
-            .list_instances(&acme.id)
-            .await
-            .expect("listing succeeds")
-            .len(),
+        answered(store.list_instances(&acme.id)).await.len(),
         QUOTA as usize
     );
 }
@@ -392,24 +353,15 @@ pub async fn find_instance_is_scoped_to_its_account(store: impl StoreUnderTest) 
     let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
 
     assert_eq!(
-        store
-            .find_instance(&acme.id, &sales.name)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance(&acme.id, &sales.name)).await,
         Some(sales.clone())
     );
     assert_eq!(
-        store
-            .find_instance(&globex.id, &sales.name)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance(&globex.id, &sales.name)).await,
         None
     );
     assert_eq!(
-        store
-            .find_instance(&acme.id, &instance_name("support"))
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance(&acme.id, &instance_name("support"))).await,
         None
     );
 }
@@ -422,10 +374,7 @@ pub async fn find_instance_by_id_finds_it_whatever_its_account(store: impl Store
 
     for instance in [acme_sales, globex_sales] {
         assert_eq!(
-            store
-                .find_instance_by_id(&instance.id)
-                .await
-                .expect("lookup succeeds"),
+            answered(store.find_instance_by_id(&instance.id)).await,
             Some(instance)
         );
     }
@@ -436,10 +385,8 @@ pub async fn find_instance_by_id_returns_none_for_an_unknown_id(store: impl Stor
     let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
 
     assert_eq!(
-        store
-            .find_instance_by_id(&InstanceId::new(format!("{}_unknown", sales.id)))
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance_by_id(&InstanceId::new(format!("{}_unknown", sales.id))))
+            .await,
         None
     );
 }
@@ -456,18 +403,9 @@ pub async fn find_instance_by_id_returns_none_once_the_instance_is_deleted(
         .await
         .expect("deleting succeeds"));
 
+    assert_eq!(answered(store.find_instance_by_id(&sales.id)).await, None);
     assert_eq!(
-        store
-            .find_instance_by_id(&sales.id)
-            .await
-            .expect("lookup succeeds"),
-        None
-    );
-    assert_eq!(
-        store
-            .find_instance_by_id(&support.id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance_by_id(&support.id)).await,
         Some(support)
     );
 }
@@ -493,10 +431,7 @@ pub async fn list_instances_orders_by_name_and_includes_integrations(store: impl
     }
     expected.sort_by(|(left, _), (right, _)| left.name.as_str().cmp(right.name.as_str()));
 
-    let listed = store
-        .list_instances(&acme.id)
-        .await
-        .expect("listing succeeds");
+    let listed = answered(store.list_instances(&acme.id)).await;
     let listed_names: Vec<&str> = listed
         .iter()
         .map(|(instance, _)| instance.name.as_str())
@@ -510,18 +445,9 @@ pub async fn list_instances_of_an_account_without_instances_is_empty(store: impl
     let globex = stored_account(&store, new_account("globex")).await;
     stored_instance(&store, new_instance(&globex.id, "sales")).await;
 
+    assert_eq!(answered(store.list_instances(&acme.id)).await, vec![]);
     assert_eq!(
-        store
-            .list_instances(&acme.id)
-            .await
-            .expect("listing succeeds"),
-        vec![]
-    );
-    assert_eq!(
-        store
-            .list_instances(&AccountId::new("acc_ghost"))
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_instances(&AccountId::new("acc_ghost"))).await,
         vec![]
     );
 }
@@ -546,39 +472,22 @@ pub async fn delete_instance_removes_it_and_its_integration(store: impl StoreUnd
         .expect("deleting succeeds"));
 
     assert_eq!(
-        store
-            .find_instance(&acme.id, &sales.name)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance(&acme.id, &sales.name)).await,
         None
     );
     assert_eq!(
-        store
-            .find_principal_by_token_hash(&sales.token_hash)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_principal_by_token_hash(&sales.token_hash)).await,
         None
     );
-    assert_eq!(
-        store
-            .find_integration(&instance.id)
-            .await
-            .expect("lookup succeeds"),
-        None
-    );
-    let secrets_left: Vec<InstanceId> = store
-        .list_sealed_secrets()
+    assert_eq!(answered(store.find_integration(&instance.id)).await, None);
+    let secrets_left: Vec<InstanceId> = answered(store.list_sealed_secrets())
         .await
-        .expect("listing succeeds")
         .into_iter()
         .map(|(owner, _)| owner)
         .collect();
     assert_eq!(secrets_left, vec![support.id.clone()]);
     assert_eq!(
-        store
-            .list_instances(&acme.id)
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_instances(&acme.id)).await,
         vec![(support.clone(), Some(sample_integration(&support.id)))]
     );
 }
@@ -629,10 +538,7 @@ pub async fn save_integration_round_trips_every_field(store: impl StoreUnderTest
             .await
             .expect("saving succeeds");
         assert_eq!(
-            store
-                .find_integration(&integration.instance_id)
-                .await
-                .expect("lookup succeeds"),
+            answered(store.find_integration(&integration.instance_id)).await,
             Some(integration)
         );
     }
@@ -673,14 +579,11 @@ pub async fn save_integration_replaces_and_keeps_created_at(store: impl StoreUnd
         ..replacement
     };
     assert_eq!(
-        store
-            .find_integration(&sales.id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_integration(&sales.id)).await,
         Some(expected.clone())
     );
     assert_eq!(
-        store.list_sealed_secrets().await.expect("listing succeeds"),
+        answered(store.list_sealed_secrets()).await,
         vec![(sales.id.clone(), sealed_secret(3))],
         "a replace must not leave a second row behind"
     );
@@ -708,10 +611,7 @@ pub async fn save_integration_refuses_an_unknown_instance_without_leaking_values
         );
     }
     assert_eq!(
-        store
-            .find_integration(&orphan.instance_id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_integration(&orphan.instance_id)).await,
         None
     );
 }
@@ -720,18 +620,9 @@ pub async fn find_integration_returns_none_when_absent(store: impl StoreUnderTes
     let acme = stored_account(&store, new_account("acme")).await;
     let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
 
+    assert_eq!(answered(store.find_integration(&sales.id)).await, None);
     assert_eq!(
-        store
-            .find_integration(&sales.id)
-            .await
-            .expect("lookup succeeds"),
-        None
-    );
-    assert_eq!(
-        store
-            .find_integration(&InstanceId::new("ins_ghost"))
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_integration(&InstanceId::new("ins_ghost"))).await,
         None
     );
 }
@@ -753,18 +644,9 @@ pub async fn delete_integration_returns_whether_it_existed(store: impl StoreUnde
         .delete_integration(&instance.id)
         .await
         .expect("deleting succeeds"));
+    assert_eq!(answered(store.find_integration(&instance.id)).await, None);
     assert_eq!(
-        store
-            .find_integration(&instance.id)
-            .await
-            .expect("lookup succeeds"),
-        None
-    );
-    assert_eq!(
-        store
-            .find_instance(&acme.id, &sales.name)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_instance(&acme.id, &sales.name)).await,
         Some(instance),
         "deleting the integration keeps the instance"
     );
@@ -791,10 +673,7 @@ pub async fn backfill_inbox_id_only_fills_a_missing_inbox_id(store: impl StoreUn
         .await
         .expect("backfilling an inbox id already known succeeds");
     assert_eq!(
-        store
-            .find_integration(&sales.id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_integration(&sales.id)).await,
         Some(ChatwootIntegration {
             inbox_id: Some(41),
             ..without_inbox
@@ -808,10 +687,7 @@ pub async fn backfill_inbox_id_only_fills_a_missing_inbox_id(store: impl StoreUn
 }
 
 pub async fn list_sealed_secrets_lists_every_integration_secret(store: impl StoreUnderTest) {
-    assert_eq!(
-        store.list_sealed_secrets().await.expect("listing succeeds"),
-        vec![]
-    );
+    assert_eq!(answered(store.list_sealed_secrets()).await, vec![]);
 
     let acme = stored_account(&store, new_account("acme")).await;
     let globex = stored_account(&store, new_account("globex")).await;
@@ -828,7 +704,7 @@ pub async fn list_sealed_secrets_lists_every_integration_secret(store: impl Stor
             .expect("saving succeeds");
     }
 
-    let mut listed = store.list_sealed_secrets().await.expect("listing succeeds");
+    let mut listed = answered(store.list_sealed_secrets()).await;
     listed.sort_by(|(left, _), (right, _)| left.cmp(right));
     let mut expected = vec![
         (sales.id.clone(), sealed_secret(5)),
@@ -876,10 +752,7 @@ pub async fn replace_sealed_secret_is_a_compare_and_swap(store: impl StoreUnderT
         .await
         .expect("compare-and-swap succeeds"));
     assert_eq!(
-        store
-            .find_integration(&sales.id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_integration(&sales.id)).await,
         Some(original.clone())
     );
 
@@ -895,10 +768,7 @@ pub async fn replace_sealed_secret_is_a_compare_and_swap(store: impl StoreUnderT
         "the second swap from the same expected value must lose"
     );
     assert_eq!(
-        store
-            .find_integration(&sales.id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_integration(&sales.id)).await,
         Some(ChatwootIntegration {
             api_token: rotated,
             ..original
@@ -929,10 +799,7 @@ async fn found_bridge_integration(
     store: &impl BridgeIntegrationStore,
     id: &BridgeIntegrationId,
 ) -> Option<BridgeIntegration> {
-    store
-        .find_bridge_integration(id)
-        .await
-        .expect("lookup succeeds")
+    answered(store.find_bridge_integration(id)).await
 }
 
 pub async fn save_bridge_integration_round_trips_every_field(store: impl StoreUnderTest) {
@@ -1002,10 +869,7 @@ pub async fn save_bridge_integration_replaces_and_keeps_created_at(store: impl S
         Some(expected.clone())
     );
     assert_eq!(
-        store
-            .list_bridge_integrations()
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_bridge_integrations()).await,
         vec![expected],
         "a replace must not leave a second row behind"
     );
@@ -1041,10 +905,7 @@ pub async fn save_bridge_integration_refuses_a_second_integration_for_an_instanc
     }
     assert_eq!(found_bridge_integration(&store, &second.id).await, None);
     assert_eq!(
-        store
-            .find_bridge_integration_for_instance(&first.instance_id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_bridge_integration_for_instance(&first.instance_id)).await,
         Some(first)
     );
 }
@@ -1055,10 +916,7 @@ pub async fn find_bridge_integration_returns_none_when_absent(store: impl StoreU
         None
     );
     assert_eq!(
-        store
-            .find_bridge_integration_for_instance(&InstanceId::new("ins_ghost"))
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_bridge_integration_for_instance(&InstanceId::new("ins_ghost"))).await,
         None
     );
 }
@@ -1069,18 +927,12 @@ pub async fn find_bridge_integration_for_instance_finds_it_by_instance(store: im
 
     for integration in [sales, support] {
         assert_eq!(
-            store
-                .find_bridge_integration_for_instance(&integration.instance_id)
-                .await
-                .expect("lookup succeeds"),
+            answered(store.find_bridge_integration_for_instance(&integration.instance_id)).await,
             Some(integration)
         );
     }
     assert_eq!(
-        store
-            .find_bridge_integration_for_instance(&InstanceId::new("ins_ghost"))
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_bridge_integration_for_instance(&InstanceId::new("ins_ghost"))).await,
         None
     );
 }
@@ -1099,40 +951,25 @@ pub async fn delete_bridge_integration_returns_whether_it_existed(store: impl St
         .expect("deleting succeeds"));
     assert_eq!(found_bridge_integration(&store, &sales.id).await, None);
     assert_eq!(
-        store
-            .find_bridge_integration_for_instance(&sales.instance_id)
-            .await
-            .expect("lookup succeeds"),
+        answered(store.find_bridge_integration_for_instance(&sales.instance_id)).await,
         None
     );
     assert_eq!(
-        store
-            .list_bridge_integrations()
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_bridge_integrations()).await,
         vec![support],
         "deleting one integration keeps the others"
     );
 }
 
 pub async fn list_bridge_integrations_orders_oldest_first(store: impl StoreUnderTest) {
-    assert_eq!(
-        store
-            .list_bridge_integrations()
-            .await
-            .expect("listing succeeds"),
-        Vec::new()
-    );
+    assert_eq!(answered(store.list_bridge_integrations()).await, Vec::new());
     // Saved in neither the order of creation nor that of the ids.
     let alpha = saved_bridge_integration(&store, sample_bridge_integration("alpha", 200)).await;
     let zulu = saved_bridge_integration(&store, sample_bridge_integration("zulu", 0)).await;
     let mike = saved_bridge_integration(&store, sample_bridge_integration("mike", 100)).await;
 
     assert_eq!(
-        store
-            .list_bridge_integrations()
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_bridge_integrations()).await,
         vec![zulu, mike, alpha]
     );
 }
@@ -1200,10 +1037,7 @@ pub async fn record_bridge_integration_state_of_an_unknown_id_returns_false(
         .await
         .expect("recording succeeds"));
     assert_eq!(
-        store
-            .list_bridge_integrations()
-            .await
-            .expect("listing succeeds"),
+        answered(store.list_bridge_integrations()).await,
         Vec::new(),
         "recording never creates an integration"
     );

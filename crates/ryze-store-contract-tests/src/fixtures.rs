@@ -8,11 +8,14 @@
 
 use chrono::{DateTime, Utc};
 use ryze_domain::{
-    AccountId, AccountName, BridgeIntegration, BridgeIntegrationId, ChatwootAccountId,
-    ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, InstanceId, InstanceName,
-    IntegrationStatus, KeyId, RelayFlags, SealedSecret, TokenHash,
+    AccountId, BridgeIntegration, BridgeIntegrationId, ChatwootIntegration, ChatwootSettings,
+    InstanceId, KeyId, RelayFlags, SealedSecret, TokenHash,
 };
 use ryze_ports::{LinkDirection, NewAccount, NewHubEvent, NewInstance, NewMessageLink};
+use ryze_test_support::control_plane::{
+    chatwoot_settings, AccountBuilder, BridgeIntegrationBuilder, ChatwootIntegrationBuilder,
+    InstanceBuilder,
+};
 
 /// 2025-03-04T05:06:07.123456Z in microseconds since the epoch.
 const REFERENCE_INSTANT_MICROS: i64 = 1_741_064_767_123_456;
@@ -31,14 +34,10 @@ pub fn token_hash(label: &str) -> TokenHash {
 
 /// An account `acc_<label>` without a quota, holding the token labelled `label`.
 pub fn new_account(label: &str) -> NewAccount {
-    NewAccount {
-        id: AccountId::new(format!("acc_{label}")),
-        name: AccountName::parse(&format!("Account {label}"))
-            .expect("sample account names are valid"),
-        token_hash: token_hash(&format!("account-{label}")),
-        instance_quota: None,
-        created_at: instant(0),
-    }
+    AccountBuilder::new(&format!("acc_{label}"))
+        .name(&format!("Account {label}"))
+        .created_at(instant(0))
+        .build_new(token_hash(&format!("account-{label}")))
 }
 
 /// [`new_account`] limited to `quota` instances.
@@ -51,13 +50,10 @@ pub fn new_account_with_quota(label: &str, quota: u32) -> NewAccount {
 
 /// An instance `name` of `account_id`, with an id and token unique to the pair.
 pub fn new_instance(account_id: &AccountId, name: &str) -> NewInstance {
-    NewInstance {
-        id: InstanceId::new(format!("ins_{account_id}_{name}")),
-        account_id: account_id.clone(),
-        name: InstanceName::parse(name).expect("sample instance names are valid"),
-        token_hash: token_hash(&format!("instance-{account_id}-{name}")),
-        created_at: instant(60),
-    }
+    InstanceBuilder::new(account_id.as_str(), name)
+        .id(&format!("ins_{account_id}_{name}"))
+        .created_at(instant(60))
+        .build_new(token_hash(&format!("instance-{account_id}-{name}")))
 }
 
 /// A sealed secret whose bytes depend on `variant`; the ciphertext holds a NUL and
@@ -75,33 +71,33 @@ pub fn sealed_secret(variant: u8) -> SealedSecret {
     }
 }
 
+/// The Chatwoot settings of the sample integrations: every optional field set, with
+/// `flags`.
+fn support_settings(flags: RelayFlags) -> ChatwootSettings {
+    chatwoot_settings(
+        "https://chatwoot.example.com/support",
+        4_200_000_001,
+        Some("WhatsApp - Suporte"),
+        flags,
+    )
+}
+
 /// A complete integration of `instance_id` with every optional field set and every
 /// flag differing from its neighbour, so a swapped column would show.
 pub fn sample_integration(instance_id: &InstanceId) -> ChatwootIntegration {
-    ChatwootIntegration {
-        instance_id: instance_id.clone(),
-        settings: ChatwootSettings {
-            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com/support")
-                .expect("the sample base URL is valid"),
-            account_id: ChatwootAccountId::new(4_200_000_001)
-                .expect("the sample Chatwoot account id is valid"),
-            inbox_name: InboxName::parse(Some("WhatsApp - Suporte"))
-                .expect("the sample inbox name is valid"),
-            flags: RelayFlags {
-                sign_messages: true,
-                ignore_groups: false,
-                start_as_pending: true,
-                reopen_resolved: false,
-            },
-        },
-        api_token: sealed_secret(1),
-        bridge_integration_id: BridgeIntegrationId::new(format!("int_{instance_id}")),
-        inbox_id: Some(9_000_000_007),
-        status: IntegrationStatus::Active,
-        last_error: String::new(),
-        created_at: instant(120),
-        updated_at: instant(180),
-    }
+    ChatwootIntegrationBuilder::new(instance_id)
+        .settings(support_settings(RelayFlags {
+            sign_messages: true,
+            ignore_groups: false,
+            start_as_pending: true,
+            reopen_resolved: false,
+        }))
+        .api_token(sealed_secret(1))
+        .bridge_integration_id(&format!("int_{instance_id}"))
+        .inbox_id(Some(9_000_000_007))
+        .created_at(instant(120))
+        .updated_at(instant(180))
+        .build()
 }
 
 /// A complete bridge integration `int_<label>` of the instance `ins_<label>` (which need
@@ -109,33 +105,21 @@ pub fn sample_integration(instance_id: &InstanceId) -> ChatwootIntegration {
 /// Every optional field is set, every flag differs from its neighbour, and the two
 /// sealed secrets differ, so a swapped column would show.
 pub fn sample_bridge_integration(label: &str, offset_seconds: i64) -> BridgeIntegration {
-    BridgeIntegration {
-        id: BridgeIntegrationId::new(format!("int_{label}")),
-        instance_id: InstanceId::new(format!("ins_{label}")),
-        instance_name: InstanceName::parse(&format!("whatsapp-{label}"))
-            .expect("sample instance names are valid"),
-        settings: ChatwootSettings {
-            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com/support")
-                .expect("the sample base URL is valid"),
-            account_id: ChatwootAccountId::new(4_200_000_001)
-                .expect("the sample Chatwoot account id is valid"),
-            inbox_name: InboxName::parse(Some("WhatsApp - Suporte"))
-                .expect("the sample inbox name is valid"),
-            flags: RelayFlags {
-                sign_messages: false,
-                ignore_groups: true,
-                start_as_pending: false,
-                reopen_resolved: true,
-            },
-        },
-        api_token: sealed_secret(4),
-        webhook_secret: sealed_secret(5),
-        inbox_id: Some(9_000_000_011),
-        status: IntegrationStatus::Active,
-        last_error: String::new(),
-        created_at: instant(offset_seconds),
-        updated_at: instant(offset_seconds + 30),
-    }
+    BridgeIntegrationBuilder::new(
+        &format!("int_{label}"),
+        &format!("ins_{label}"),
+        &format!("whatsapp-{label}"),
+    )
+    .settings(support_settings(RelayFlags {
+        sign_messages: false,
+        ignore_groups: true,
+        start_as_pending: false,
+        reopen_resolved: true,
+    }))
+    .secrets(sealed_secret(4), sealed_secret(5))
+    .inbox_id(Some(9_000_000_011))
+    .timestamps(instant(offset_seconds), instant(offset_seconds + 30))
+    .build()
 }
 
 /// A `message.exchange` event labelled `label`, received at `instant(offset_seconds)`:

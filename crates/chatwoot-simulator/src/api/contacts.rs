@@ -4,12 +4,12 @@
 //! `Contacts::ConversationsController#index`. Contacts are open to every
 //! account member (`ContactPolicy`); inbox access still applies to inboxes.
 
-use super::{account_action, parse_id, AccountContext, Outcome, Params, SharedState};
+use super::{parse_id, AccountContext, AccountRequest, Outcome, Params};
 use crate::error::ApiError;
 use crate::model::{Contact, JsonObject};
 use crate::store::{now, Store, Table};
 use crate::views;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
 /// Page size of index, search and filter (`RESULTS_PER_PAGE`).
@@ -99,32 +99,24 @@ fn account_contacts(store: &Store, account_id: u64) -> Vec<&Contact> {
 }
 
 /// `GET /contacts`.
-pub async fn index(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &[])?;
-    account_action(&state, &request, &path, |context, store, _| {
+pub async fn index(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let params = call.params;
         let mut contacts: Vec<&Contact> = account_contacts(store, context.account_id)
             .into_iter()
             .filter(|contact| is_resolved(contact))
             .collect();
         sort_contacts(&mut contacts, params.text("sort").as_deref());
-        Ok(Outcome::body(contact_page(store, &contacts, &params)))
+        Ok(Outcome::body(contact_page(store, &contacts, params)))
     })
 }
 
 /// `GET /contacts/search?q=`: ILIKE on name, email, phone number, identifier
 /// and company name; one extra row tells `has_more`.
-pub async fn search(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &[])?;
-    account_action(&state, &request, &path, |context, store, _| {
-        let (page_value, page) = current_page(&params);
+pub async fn search(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let params = call.params;
+        let (page_value, page) = current_page(params);
         // Upstream's guard `render … if params[:q].blank? && return` returns
         // before rendering, so a blank query falls through to the view with no
         // contacts: an empty payload and no count.
@@ -156,7 +148,7 @@ pub async fn search(
             })
             .collect();
         sort_contacts(&mut contacts, params.text("sort").as_deref());
-        let per_page = per_page(&params);
+        let per_page = per_page(params);
         let window: Vec<&&Contact> = contacts
             .iter()
             .skip((page - 1) * per_page)
@@ -235,14 +227,9 @@ fn condition_matches(
 
 /// `POST /contacts/filter` with `{ payload: [{ attribute_key, filter_operator,
 /// values, query_operator }] }`, conditions chained left to right.
-pub async fn filter(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &path, |context, store, _| {
+pub async fn filter(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let params = call.params;
         let Some(Value::Array(conditions)) = params.get("payload") else {
             return Err(ApiError::Internal);
         };
@@ -295,19 +282,15 @@ pub async fn filter(
                 matched.push(contact);
             }
         }
-        Ok(Outcome::body(contact_page(store, &matched, &params)))
+        Ok(Outcome::body(contact_page(store, &matched, params)))
     })
 }
 
 /// `GET /contacts/{id}`: `{ payload: contact }`.
-pub async fn show(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, contact_id) = path.into_inner();
-    account_action(&state, &request, &account, |context, store, _| {
-        let contact = store.contact(context.account_id, parse_id(&contact_id)?)?;
+pub async fn show(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let contact_id = call.path_segment("id");
+        let contact = store.contact(context.account_id, parse_id(contact_id)?)?;
         Ok(Outcome::body(
             json!({ "payload": views::contact(store, contact, true) }),
         ))
@@ -490,14 +473,9 @@ fn inbox_record(store: &Store, inbox_id: u64) -> Value {
 }
 
 /// `POST /contacts`: `{ payload: { contact, contact_inbox: { inbox, source_id } } }`.
-pub async fn create(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &path, |context, store, _| {
+pub async fn create(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let params = call.params;
         let created_at = now();
         let mut contact = Contact {
             id: 0,
@@ -513,7 +491,7 @@ pub async fn create(
             created_at,
             updated_at: created_at,
         };
-        ContactChanges::from_params(&params).apply(&mut contact, false);
+        ContactChanges::from_params(params).apply(&mut contact, false);
         validate_contact(store, &contact)?;
         let inbox_id = match params.id("inbox_id")? {
             Some(inbox_id) => Some(store.inbox(context.account_id, inbox_id)?.id),
@@ -550,19 +528,13 @@ pub async fn create(
 }
 
 /// `PATCH /contacts/{id}`: jsonb attributes are merged; `{ payload: contact }`.
-pub async fn update(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let (account, contact_id) = path.into_inner();
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &account, |context, store, _| {
+pub async fn update(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let (contact_id, params) = (call.path_segment("id"), call.params);
         let mut contact = store
-            .contact(context.account_id, parse_id(&contact_id)?)?
+            .contact(context.account_id, parse_id(contact_id)?)?
             .clone();
-        ContactChanges::from_params(&params).apply(&mut contact, true);
+        ContactChanges::from_params(params).apply(&mut contact, true);
         validate_contact(store, &contact)?;
         let body = json!({ "payload": views::contact(store, &contact, true) });
         store.contacts.insert(contact.id, contact);
@@ -586,17 +558,12 @@ fn accessible_inbox(
 
 /// `POST /contacts/{id}/contact_inboxes` with `inbox_id` and optional `source_id`.
 pub async fn create_contact_inbox(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
+    request: AccountRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (account, contact_id) = path.into_inner();
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &account, |context, store, _| {
-        let contact_id = store
-            .contact(context.account_id, parse_id(&contact_id)?)?
-            .id;
+    request.run(&body, |context, store, call| {
+        let (contact_id, params) = (call.path_segment("id"), call.params);
+        let contact_id = store.contact(context.account_id, parse_id(contact_id)?)?.id;
         let inbox_id = params.id("inbox_id")?.ok_or(ApiError::NotFound)?;
         let inbox_id = accessible_inbox(context, store, inbox_id)?;
         let contact_inbox_id = store
@@ -612,16 +579,10 @@ pub async fn create_contact_inbox(
 
 /// `GET /contacts/{id}/conversations`: the contact's conversations the caller
 /// may see, latest activity first (at most 20).
-pub async fn conversations(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, contact_id) = path.into_inner();
-    account_action(&state, &request, &account, |context, store, base_url| {
-        let contact_id = store
-            .contact(context.account_id, parse_id(&contact_id)?)?
-            .id;
+pub async fn conversations(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let (contact_id, base_url) = (call.path_segment("id"), call.base_url);
+        let contact_id = store.contact(context.account_id, parse_id(contact_id)?)?.id;
         let mut conversations: Vec<_> = store
             .conversations
             .values()

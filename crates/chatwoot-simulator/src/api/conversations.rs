@@ -6,13 +6,13 @@
 //! `display_id`.
 
 use super::messages::{accessible_conversation, create_message};
-use super::{account_action, AccountContext, Outcome, Params, SharedState};
+use super::{AccountContext, AccountRequest, Outcome, Params};
 use crate::error::ApiError;
 use crate::model::{Conversation, ConversationStatus};
 use crate::store::{now, Store, Table};
 use crate::views;
 use crate::webhooks::DomainEvent;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -29,13 +29,9 @@ fn visible(context: &AccountContext, store: &Store, conversation: &Conversation)
 
 /// `GET /conversations`: `{ data: { meta: {mine_count, assigned_count,
 /// unassigned_count, all_count}, payload: [...] } }`.
-pub async fn index(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &[])?;
-    account_action(&state, &request, &path, |context, store, base_url| {
+pub async fn index(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let (params, base_url) = (call.params, call.base_url);
         let status = params.text("status").unwrap_or_else(|| "open".to_owned());
         let inbox_filter = params.id("inbox_id").ok().flatten();
         let mut conversations: Vec<&Conversation> = store
@@ -100,14 +96,10 @@ pub async fn index(
 }
 
 /// `GET /conversations/{id}`.
-pub async fn show(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, display_id) = path.into_inner();
-    account_action(&state, &request, &account, |context, store, base_url| {
-        let conversation_id = accessible_conversation(context, store, &display_id)?;
+pub async fn show(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let (display_id, base_url) = (call.path_segment("id"), call.base_url);
+        let conversation_id = accessible_conversation(context, store, display_id)?;
         let conversation = store
             .conversations
             .get(&conversation_id)
@@ -194,16 +186,11 @@ fn resolve_contact_inbox(
 
 /// `POST /conversations`: creates (or, for `lock_to_single_conversation`
 /// inboxes, reuses) a conversation, plus the optional `message`.
-pub async fn create(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &path, |context, store, base_url| {
-        let status = status_param(&params)?;
-        let contact_inbox_id = resolve_contact_inbox(context, store, &params)?;
+pub async fn create(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let (params, base_url) = (call.params, call.base_url);
+        let status = status_param(params)?;
+        let contact_inbox_id = resolve_contact_inbox(context, store, params)?;
         let contact_inbox = store
             .contact_inboxes
             .get(&contact_inbox_id)
@@ -262,7 +249,7 @@ pub async fn create(
                             .unwrap_or_default(),
                         custom_attributes: params.object("custom_attributes").unwrap_or_default(),
                         snoozed_until: if status == ConversationStatus::Snoozed {
-                            parse_time(&params, "snoozed_until")
+                            parse_time(params, "snoozed_until")
                         } else {
                             None
                         },
@@ -308,16 +295,13 @@ pub async fn create(
 /// `snoozed_until`) if given, else toggles open ↔ resolved (pending and snoozed
 /// become open).
 pub async fn toggle_status(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
+    request: AccountRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let (account, display_id) = path.into_inner();
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &account, |context, store, _| {
-        let conversation_id = accessible_conversation(context, store, &display_id)?;
-        let requested = status_param(&params)?;
+    request.run(&body, |context, store, call| {
+        let (display_id, params) = (call.path_segment("id"), call.params);
+        let conversation_id = accessible_conversation(context, store, display_id)?;
+        let requested = status_param(params)?;
         let conversation = store
             .conversations
             .get_mut(&conversation_id)
@@ -329,7 +313,7 @@ pub async fn toggle_status(
         });
         conversation.status = next_status;
         conversation.snoozed_until = if next_status == ConversationStatus::Snoozed {
-            parse_time(&params, "snoozed_until").or(conversation.snoozed_until)
+            parse_time(params, "snoozed_until").or(conversation.snoozed_until)
         } else {
             None
         };

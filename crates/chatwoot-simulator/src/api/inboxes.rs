@@ -2,12 +2,12 @@
 //! agent sees only the inboxes they are a member of), show (`authorize :show?`),
 //! create / update / destroy (administrators only, `InboxPolicy`).
 
-use super::{account_action, parse_id, AccountContext, Outcome, Params, SharedState};
+use super::{parse_id, AccountContext, AccountRequest, Outcome, Params};
 use crate::error::ApiError;
 use crate::model::Inbox;
 use crate::store::{now, secure_token, Store, Table};
 use crate::views;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -26,12 +26,8 @@ fn fetch_inbox<'a>(
 }
 
 /// `GET /inboxes`: `{ payload: [inbox…] }`, ordered by name.
-pub async fn index(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    account_action(&state, &request, &path, |context, store, _| {
+pub async fn index(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, _| {
         let mut inboxes: Vec<&Inbox> = store
             .inboxes
             .values()
@@ -48,14 +44,10 @@ pub async fn index(
 }
 
 /// `GET /inboxes/{id}`.
-pub async fn show(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, inbox_id) = path.into_inner();
-    account_action(&state, &request, &account, |context, store, _| {
-        let inbox = fetch_inbox(context, store, &inbox_id)?;
+pub async fn show(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let inbox_id = call.path_segment("id");
+        let inbox = fetch_inbox(context, store, inbox_id)?;
         Ok(Outcome::body(views::inbox(inbox, context.role)))
     })
 }
@@ -150,14 +142,9 @@ impl InboxAttributes<'_> {
 }
 
 /// `POST /inboxes` with `channel.type == "api"`.
-pub async fn create(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &path, |context, store, _| {
+pub async fn create(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let params = call.params;
         context.require_administrator()?;
         let channel_type = params
             .object("channel")
@@ -165,7 +152,7 @@ pub async fn create(
         if channel_type.as_deref() != Some("api") {
             return Err(ApiError::invalid("Channel must exist", "channel"));
         }
-        let attributes = InboxAttributes { params: &params };
+        let attributes = InboxAttributes { params };
         attributes.validate_name(None)?;
         let id = store.next_id(Table::Inbox);
         let channel_id = store.next_id(Table::Channel);
@@ -202,18 +189,12 @@ pub async fn create(
 }
 
 /// `PATCH /inboxes/{id}`.
-pub async fn update(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let (account, inbox_id) = path.into_inner();
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &account, |context, store, _| {
-        let inbox_id = fetch_inbox(context, store, &inbox_id)?.id;
+pub async fn update(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let (inbox_id, params) = (call.path_segment("id"), call.params);
+        let inbox_id = fetch_inbox(context, store, inbox_id)?.id;
         context.require_administrator()?;
-        let attributes = InboxAttributes { params: &params };
+        let attributes = InboxAttributes { params };
         let inbox = store.inbox_mut(context.account_id, inbox_id)?;
         attributes.validate_name(Some(&inbox.name))?;
         attributes.apply(inbox);
@@ -225,14 +206,10 @@ pub async fn update(
 /// `DELETE /inboxes/{id}`: Chatwoot enqueues `DeleteObjectJob` and answers at
 /// once; the simulator deletes the inbox with its contact inboxes,
 /// conversations and messages right away.
-pub async fn destroy(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, inbox_id) = path.into_inner();
-    account_action(&state, &request, &account, |context, store, _| {
-        let inbox_id = fetch_inbox(context, store, &inbox_id)?.id;
+pub async fn destroy(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let inbox_id = call.path_segment("id");
+        let inbox_id = fetch_inbox(context, store, inbox_id)?.id;
         context.require_administrator()?;
         store.inboxes.remove(&inbox_id);
         store

@@ -5,7 +5,9 @@
 //! by "This message was deleted"). Also the message side effects on the
 //! conversation (reopening, activity times) that the model callbacks perform.
 
-use super::{account_action, parse_id, AccountContext, Outcome, Params, SharedState};
+use super::{
+    account_action, parse_id, AccountContext, AccountRequest, Outcome, Params, SharedState,
+};
 use crate::error::ApiError;
 use crate::model::{
     Attachment, ConversationStatus, FileType, JsonObject, Message, MessageStatus, MessageType,
@@ -300,15 +302,10 @@ fn apply_message_side_effects(
 
 /// `GET /conversations/{id}/messages`: the latest 20, or 20 `before` an id, or
 /// 100 `after` one; with the conversation meta.
-pub async fn index(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, display_id) = path.into_inner();
-    let params = Params::from_request(&request, &[])?;
-    account_action(&state, &request, &account, |context, store, base_url| {
-        let conversation_id = accessible_conversation(context, store, &display_id)?;
+pub async fn index(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let (display_id, params, base_url) = (call.path_segment("id"), call.params, call.base_url);
+        let conversation_id = accessible_conversation(context, store, display_id)?;
         let conversation = store
             .conversations
             .get(&conversation_id)
@@ -495,17 +492,16 @@ fn conversation_message(
 /// `PATCH /conversations/{id}/messages/{message_id}` with `status` (and
 /// `external_error` for `failed`): only for API inboxes (403 otherwise); an
 /// unknown status or `read` → `delivered` changes nothing.
-pub async fn update(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String, String)>,
-    body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
-    let (account, display_id, raw_message_id) = path.into_inner();
-    let params = Params::from_request(&request, &body)?;
-    account_action(&state, &request, &account, |context, store, base_url| {
-        let conversation_id = accessible_conversation(context, store, &display_id)?;
-        let message_id = conversation_message(store, conversation_id, &raw_message_id)?;
+pub async fn update(request: AccountRequest, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    request.run(&body, |context, store, call| {
+        let (display_id, raw_message_id, params, base_url) = (
+            call.path_segment("id"),
+            call.path_segment("message_id"),
+            call.params,
+            call.base_url,
+        );
+        let conversation_id = accessible_conversation(context, store, display_id)?;
+        let message_id = conversation_message(store, conversation_id, raw_message_id)?;
         let mut events = Vec::new();
         let requested = params
             .text("status")
@@ -543,15 +539,15 @@ pub async fn update(
 /// `DELETE /conversations/{id}/messages/{message_id}`: content becomes "This
 /// message was deleted", `content_attributes` becomes `{ deleted: true }`,
 /// attachments are removed; answers with the message.
-pub async fn destroy(
-    state: SharedState,
-    request: HttpRequest,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, display_id, raw_message_id) = path.into_inner();
-    account_action(&state, &request, &account, |context, store, base_url| {
-        let conversation_id = accessible_conversation(context, store, &display_id)?;
-        let message_id = conversation_message(store, conversation_id, &raw_message_id)?;
+pub async fn destroy(request: AccountRequest) -> Result<HttpResponse, ApiError> {
+    request.run(&[], |context, store, call| {
+        let (display_id, raw_message_id, base_url) = (
+            call.path_segment("id"),
+            call.path_segment("message_id"),
+            call.base_url,
+        );
+        let conversation_id = accessible_conversation(context, store, display_id)?;
+        let message_id = conversation_message(store, conversation_id, raw_message_id)?;
         let message = store
             .messages
             .get_mut(&message_id)

@@ -16,9 +16,11 @@ use crate::state::{lock, SimulatorState};
 use crate::store::Store;
 use crate::views;
 use crate::webhooks::{self, DomainEvent};
+use actix_web::dev::Payload;
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::Value;
+use std::future::{ready, Ready};
 use std::sync::Arc;
 
 /// The shared state as handlers receive it.
@@ -242,6 +244,73 @@ where
     let outcome = action(&context, &mut store, &base_url)?;
     webhooks::dispatch(state, &store, outcome.events);
     Ok(HttpResponse::Ok().json(outcome.body))
+}
+
+/// A request to an account's endpoint (`/api/v1/accounts/{account_id}/…`): the shared
+/// state and the request, extracted once so every endpoint runs through
+/// [`AccountRequest::run`].
+pub struct AccountRequest {
+    state: SharedState,
+    request: HttpRequest,
+}
+
+impl FromRequest for AccountRequest {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(
+            request
+                .app_data::<SharedState>()
+                .cloned()
+                .map(|state| Self {
+                    state,
+                    request: request.clone(),
+                })
+                .ok_or(ApiError::Internal),
+        )
+    }
+}
+
+impl AccountRequest {
+    /// Parses the parameters (query string and `body`; a body that does not parse is a
+    /// 400 before authentication), then runs `action` through [`account_action`].
+    pub fn run<F>(&self, body: &[u8], action: F) -> Result<HttpResponse, ApiError>
+    where
+        F: FnOnce(&AccountContext, &mut Store, &AccountCall<'_>) -> Result<Outcome, ApiError>,
+    {
+        let params = Params::from_request(&self.request, body)?;
+        let account = self.request.match_info().query("account_id");
+        account_action(
+            &self.state,
+            &self.request,
+            account,
+            |context, store, base_url| {
+                let call = AccountCall {
+                    request: &self.request,
+                    params: &params,
+                    base_url,
+                };
+                action(context, store, &call)
+            },
+        )
+    }
+}
+
+/// What an endpoint reads besides the account and the store.
+pub struct AccountCall<'request> {
+    request: &'request HttpRequest,
+    /// The request's parameters.
+    pub params: &'request Params,
+    /// The simulator's public base URL (for attachment links).
+    pub base_url: &'request str,
+}
+
+impl AccountCall<'_> {
+    /// The raw path segment `name` (`id`, `message_id`), as the route matched it.
+    pub fn path_segment(&self, name: &str) -> &str {
+        self.request.match_info().query(name)
+    }
 }
 
 /// `GET /api/v1/profile`.

@@ -187,6 +187,34 @@ impl Fixture {
         assert_eq!(status, StatusCode::OK, "{body}");
         body["id"].as_u64().expect("display id")
     }
+
+    /// Creates an API inbox, a contact `phone_number` in it and their conversation;
+    /// returns the conversation's display id and the contact's id.
+    pub(crate) async fn create_api_conversation(&self, phone_number: &str) -> (u64, u64) {
+        let inbox_id = self.create_inbox("API", None).await["id"]
+            .as_u64()
+            .expect("id");
+        let (contact_id, source_id) = self.create_contact(inbox_id, phone_number).await;
+        let display_id = self
+            .create_conversation(inbox_id, contact_id, &source_id)
+            .await;
+        (display_id, contact_id)
+    }
+
+    /// Posts `form` as multipart to `path` with the administrator's token.
+    pub(crate) async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.simulator.base_url(), path))
+            .header("api_access_token", ADMIN_TOKEN)
+            .multipart(form)
+            .send()
+            .await
+            .expect("sent")
+    }
 }
 
 /// Polls `condition` until it holds or `timeout` passes.

@@ -95,13 +95,7 @@ async fn agents_cannot_manage_inboxes() {
 #[tokio::test]
 async fn agents_cannot_reach_conversations_of_other_inboxes() {
     let fixture = Fixture::start().await;
-    let inbox_id = fixture.create_inbox("API", None).await["id"]
-        .as_u64()
-        .expect("id");
-    let (contact_id, source_id) = fixture.create_contact(inbox_id, "+5511999990010").await;
-    let display_id = fixture
-        .create_conversation(inbox_id, contact_id, &source_id)
-        .await;
+    let (display_id, _) = fixture.create_api_conversation("+5511999990010").await;
     let (status, body) = fixture
         .get(
             &fixture.account_path(&format!("/conversations/{display_id}/messages")),
@@ -137,13 +131,7 @@ async fn missing_records_are_not_found() {
             "{path}"
         );
     }
-    let inbox_id = fixture.create_inbox("API", None).await["id"]
-        .as_u64()
-        .expect("id");
-    let (contact_id, source_id) = fixture.create_contact(inbox_id, "+5511999990011").await;
-    let display_id = fixture
-        .create_conversation(inbox_id, contact_id, &source_id)
-        .await;
+    let (display_id, _) = fixture.create_api_conversation("+5511999990011").await;
     let (status, body) = fixture
         .delete(
             &fixture.account_path(&format!("/conversations/{display_id}/messages/999")),

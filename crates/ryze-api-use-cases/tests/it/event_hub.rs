@@ -14,9 +14,8 @@ use ryze_api_use_cases::{
     StreamAcknowledgeError, StreamEnd, StreamSignal, StreamSignals,
 };
 use ryze_domain::{
-    Account, AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
-    ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
-    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
+    Account, AccountId, AccountName, ChatwootIntegration, Instance, InstanceId, InstanceName,
+    Principal,
 };
 use ryze_ports::whatsapp_events::EventEnvelope;
 use ryze_ports::{
@@ -24,6 +23,8 @@ use ryze_ports::{
     IntegrationGateway, MockEventHubStore, MockIntegrationGateway, MockSecretVault, MockStore,
     NewHubEvent, RetentionOutcome, StoreError,
 };
+use ryze_test_support::control_plane::{ChatwootIntegrationBuilder, InstanceBuilder};
+use ryze_test_support::engine_events::{envelope, instance_state_event, WhatsAppMessageEvent};
 use serde_json::{json, Value};
 
 const PUBLIC_URL: &str = "https://api.example.com";
@@ -33,64 +34,24 @@ fn fixed_time() -> DateTime<Utc> {
 }
 
 fn instance() -> Instance {
-    Instance {
-        id: InstanceId::new("ins_01J9Z8Y7X6W5V4"),
-        account_id: AccountId::new("acc_1"),
-        name: InstanceName::parse("suporte").unwrap(),
-        created_at: fixed_time(),
-    }
+    InstanceBuilder::new("acc_1", "suporte")
+        .id("ins_01J9Z8Y7X6W5V4")
+        .created_at(fixed_time())
+        .build()
 }
 
 fn integration() -> ChatwootIntegration {
-    ChatwootIntegration {
-        instance_id: instance().id,
-        settings: ChatwootSettings {
-            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com").unwrap(),
-            account_id: ChatwootAccountId::new(5).unwrap(),
-            inbox_name: InboxName::parse(None).unwrap(),
-            flags: RelayFlags::default(),
-        },
-        api_token: SealedSecret {
-            key_id: KeyId::new("k1"),
-            nonce: vec![1; 12],
-            ciphertext: vec![9; 30],
-        },
-        bridge_integration_id: BridgeIntegrationId::new("int_1"),
-        inbox_id: Some(4),
-        status: IntegrationStatus::Active,
-        last_error: String::new(),
-        created_at: fixed_time(),
-        updated_at: fixed_time(),
-    }
+    ChatwootIntegrationBuilder::new(&instance().id)
+        .created_at(fixed_time())
+        .build()
 }
 
 fn text_event(instance_ref: &str, message_id: &str) -> EventEnvelope {
-    serde_json::from_value(json!({
-        "event": "message.exchange",
-        "data": {
-            "id": message_id,
-            "message": {
-                "id": message_id,
-                "direction": "incoming",
-                "timestamp": 1718000100,
-                "type": "text",
-                "chat": {"jid": "5511912345678@s.whatsapp.net", "name": "Maria", "type": "private"},
-                "sender": {"jid": "5511912345678@s.whatsapp.net", "name": "Maria"},
-                "content": {"text": "Olá"}
-            }
-        },
-        "instanceData": {"baseUrl": "", "instance": instance_ref}
-    }))
-    .unwrap()
+    WhatsAppMessageEvent::text(instance_ref, message_id, "Olá").envelope()
 }
 
 fn state_event(instance_ref: &str) -> EventEnvelope {
-    serde_json::from_value(json!({
-        "event": "instance.state",
-        "data": {"state": "connecting", "reason": "network", "timestamp": 1718000810},
-        "instanceData": {"baseUrl": "https://engine.internal", "instance": instance_ref}
-    }))
-    .unwrap()
+    envelope(instance_state_event(instance_ref))
 }
 
 /// A directory that knows [`instance`] only.

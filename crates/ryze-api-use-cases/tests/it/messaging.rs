@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use mockall::predicate::eq;
 use ryze_api_use_cases::{
     Budgets, CommandDone, ControlPlane, EngineFailure, InstanceAccessError, MediaDownloadError,
@@ -16,9 +16,9 @@ use ryze_api_use_cases::{
     SentMessage,
 };
 use ryze_domain::{
-    Account, AccountId, AccountName, DeleteMessageCommand, DeleteMessageRequest as DeleteInput,
-    EditMessageCommand, EditMessageRequest as EditInput, Instance, InstanceId, InstanceName,
-    MarkReadCommand, MarkReadRequest as MarkReadInput, MediaMessageRequest as MediaMessageInput,
+    DeleteMessageCommand, DeleteMessageRequest as DeleteInput, EditMessageCommand,
+    EditMessageRequest as EditInput, Instance, InstanceId, MarkReadCommand,
+    MarkReadRequest as MarkReadInput, MediaMessageRequest as MediaMessageInput,
     MessageCommandRefusal, Principal, ReactionRequest as ReactionInput, SendMediaCommand,
     SendReactionCommand, SendTextCommand, TextMessageRequest as TextMessageInput,
 };
@@ -30,53 +30,28 @@ use ryze_ports::{
     FetchedMedia, MediaFetchError, MockMediaFetcher, MockSecretVault, MockStore,
     MockWhatsAppSender, SendError, WhatsAppSender,
 };
+use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
+use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
 const OGG_OPUS: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead\x01\x01";
 const SENT_ID: &str = "3EB0F1E2D3C4B5A6978877";
 
-fn fixed_time() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
-}
-
 fn instance(account: &str, name: &str) -> Instance {
-    Instance {
-        id: InstanceId::new(format!("ins_{name}")),
-        account_id: AccountId::new(account),
-        name: InstanceName::parse(name).unwrap(),
-        created_at: fixed_time(),
-    }
+    InstanceBuilder::new(account, name).build()
 }
 
 fn account_caller() -> MessagingCaller {
-    MessagingCaller::Token(Principal::Account(Account {
-        id: AccountId::new("acc_1"),
-        name: AccountName::parse("Acme").unwrap(),
-        instance_quota: None,
-        created_at: fixed_time(),
-    }))
+    MessagingCaller::Token(AccountBuilder::default().principal())
 }
 
 fn instance_caller(name: &str) -> MessagingCaller {
     MessagingCaller::Token(Principal::Instance(instance("acc_1", name)))
 }
 
-/// Account `acc_1` has `suporte`; account `acc_2` has `vendas`. Lookups by name are per
-/// account; by id, global.
+/// Account `acc_1` has `suporte`; account `acc_2` has `vendas`.
 fn store() -> MockStore {
-    let mut store = MockStore::new();
-    store.expect_find_instance().returning(|account, name| {
-        Ok((account.as_str() == "acc_1" && name.as_str() == "suporte")
-            .then(|| instance("acc_1", "suporte")))
-    });
-    store.expect_find_instance_by_id().returning(|id| {
-        Ok(match id.as_str() {
-            "ins_suporte" => Some(instance("acc_1", "suporte")),
-            "ins_vendas" => Some(instance("acc_2", "vendas")),
-            _ => None,
-        })
-    });
-    store
+    store_with_suporte_and_vendas()
 }
 
 fn control_plane() -> ControlPlane {

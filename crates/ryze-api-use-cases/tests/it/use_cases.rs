@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use mockall::predicate::eq;
 use ryze_api_use_cases::{
     ActivateError, AuthError, Budgets, ChatwootActivationInput, ControlPlane, CreateInstanceError,
@@ -12,66 +11,39 @@ use ryze_api_use_cases::{
     NewInstanceInput, StatusError,
 };
 use ryze_domain::{
-    Account, AccountId, AccountName, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
-    ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
-    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret, TokenHash,
+    Account, BridgeIntegrationId, ChatwootIntegration, Instance, InstanceId, IntegrationStatus,
+    KeyId, Principal, RelayFlags, SealedSecret, TokenHash,
 };
 use ryze_ports::{
     ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError,
     InsertInstanceError, IntegrationGateway, LiveIntegrationStatus, MockIntegrationGateway,
     MockSecretVault, MockStore, RelayCounters, StoreError,
 };
+use ryze_test_support::control_plane::{
+    sealed_secret, AccountBuilder, ChatwootIntegrationBuilder, InstanceBuilder,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 const CHATWOOT_TOKEN: &str = "sk_live_abc123";
 
-fn fixed_time() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000, 0).unwrap()
-}
-
 fn account() -> Account {
-    Account {
-        id: AccountId::new("acc_1"),
-        name: AccountName::parse("Acme").unwrap(),
-        instance_quota: None,
-        created_at: fixed_time(),
-    }
+    AccountBuilder::default().build()
 }
 
 fn instance(name: &str) -> Instance {
-    Instance {
-        id: InstanceId::new(format!("ins_{name}")),
-        account_id: AccountId::new("acc_1"),
-        name: InstanceName::parse(name).unwrap(),
-        created_at: fixed_time(),
-    }
+    InstanceBuilder::new("acc_1", name).build()
 }
 
 fn sealed(key: &str) -> SealedSecret {
-    SealedSecret {
-        key_id: KeyId::new(key),
-        nonce: vec![1; 12],
-        ciphertext: vec![9; 30],
-    }
+    sealed_secret(key)
 }
 
 fn integration(instance_name: &str, bridge_id: &str, inbox_id: Option<i64>) -> ChatwootIntegration {
-    ChatwootIntegration {
-        instance_id: instance(instance_name).id,
-        settings: ChatwootSettings {
-            base_url: ChatwootBaseUrl::parse("https://chatwoot.example.com").unwrap(),
-            account_id: ChatwootAccountId::new(5).unwrap(),
-            inbox_name: InboxName::parse(Some("WhatsApp - Orion")).unwrap(),
-            flags: RelayFlags::default(),
-        },
-        api_token: sealed("k1"),
-        bridge_integration_id: BridgeIntegrationId::new(bridge_id),
-        inbox_id,
-        status: IntegrationStatus::Active,
-        last_error: String::new(),
-        created_at: fixed_time(),
-        updated_at: fixed_time(),
-    }
+    ChatwootIntegrationBuilder::new(&instance(instance_name).id)
+        .inbox_name(Some("WhatsApp - Orion"))
+        .bridge_integration_id(bridge_id)
+        .inbox_id(inbox_id)
+        .build()
 }
 
 fn valid_input() -> ChatwootActivationInput {
@@ -118,6 +90,15 @@ fn store_with_instance(name: &'static str) -> MockStore {
     store
         .expect_find_instance()
         .returning(move |_, requested| Ok((requested.as_str() == name).then(|| instance(name))));
+    store
+}
+
+/// [`store_with_instance`] `suporte`, with its integration `int_1` on inbox 4.
+fn store_with_suporte_integrated() -> MockStore {
+    let mut store = store_with_instance("suporte");
+    store
+        .expect_find_integration()
+        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
     store
 }
 
@@ -458,10 +439,7 @@ async fn status_takes_live_state_and_backfills_the_inbox_id() {
 
 #[tokio::test]
 async fn status_says_so_when_the_bridge_lost_the_integration() {
-    let mut store = store_with_instance("suporte");
-    store
-        .expect_find_integration()
-        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+    let store = store_with_suporte_integrated();
     let mut gateway = MockIntegrationGateway::new();
     gateway
         .expect_status()
@@ -504,10 +482,7 @@ async fn deactivation_removes_the_local_row_even_when_the_bridge_fails() {
             detail: "connection refused".to_owned(),
         },
     ] {
-        let mut store = store_with_instance("suporte");
-        store
-            .expect_find_integration()
-            .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+        let mut store = store_with_suporte_integrated();
         store
             .expect_delete_integration()
             .with(eq(InstanceId::new("ins_suporte")))
@@ -529,10 +504,7 @@ async fn deactivation_removes_the_local_row_even_when_the_bridge_fails() {
 
 #[tokio::test]
 async fn deactivation_without_a_bridge_keeps_the_integration() {
-    let mut store = store_with_instance("suporte");
-    store
-        .expect_find_integration()
-        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+    let mut store = store_with_suporte_integrated();
     store.expect_delete_integration().never();
     let plane = plane(store, MockSecretVault::new(), None);
     let error = plane
@@ -622,10 +594,7 @@ async fn a_failed_inline_activation_still_creates_the_instance() {
 #[tokio::test]
 async fn deleting_an_instance_tears_its_integration_down_first() {
     let mut sequence = mockall::Sequence::new();
-    let mut store = store_with_instance("suporte");
-    store
-        .expect_find_integration()
-        .returning(|_| Ok(Some(integration("suporte", "int_1", Some(4)))));
+    let mut store = store_with_suporte_integrated();
     let mut gateway = MockIntegrationGateway::new();
     gateway
         .expect_deactivate()

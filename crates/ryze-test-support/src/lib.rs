@@ -1,0 +1,17 @@
+//! Builders of the values tests across the workspace set up by hand: accounts,
+//! instances, the API's and the bridge's integrations ([`control_plane`]), engine
+//! events ([`engine_events`]) and Chatwoot webhook bodies ([`chatwoot_webhooks`]), plus
+//! [`waiting`] for simulators that wait on a notification, and (with the `mock`
+//! feature) `mock_stores`, mocked stores holding sample instances.
+//!
+//! A dev-dependency only (and a dependency of the test tools: the store contract tests
+//! and the simulators): production crates never link it. Every builder starts from a
+//! complete, valid value and lets a test change only what it is about, so a test reads
+//! as what it sets up.
+
+pub mod chatwoot_webhooks;
+pub mod control_plane;
+pub mod engine_events;
+#[cfg(feature = "mock")]
+pub mod mock_stores;
+pub mod waiting;
