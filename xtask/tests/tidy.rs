@@ -397,3 +397,32 @@ fn helpers_match_whole_words() {
     assert!(!mentions_package("see ryze-domain", "ryze"));
     assert!(mentions_package("ryze-domain, ryze-ports", "ryze-domain"));
 }
+
+#[test]
+fn a_dependency_against_the_layers_is_named_with_its_reason() {
+    use xtask::tidy::dependencies::forbidden_dependency;
+    for (from, to) in [
+        ("ryze-api-server", "ryze-store-sqlite"),
+        ("ryze-bridge-server", "ryze-bridge-chatwoot-client"),
+        ("ryze-api-use-cases", "ryze-bridge-use-cases"),
+        ("ryze-bridge-message-client", "ryze-api-server"),
+        ("ryze-store-diesel", "ryze-store-postgres"),
+        ("ryze-bridge-use-cases", "chatwoot-simulator"),
+        ("ryze-api-server", "ryze-test-support"),
+    ] {
+        assert!(
+            forbidden_dependency(from, to).is_some(),
+            "{from} → {to} must be refused"
+        );
+    }
+    for (from, to) in [
+        ("ryze-api-server", "ryze-api-use-cases"),
+        ("ryze-api-server", "ryze-http-auth"),
+        ("ryze-bridge-use-cases", "ryze-ports"),
+        ("ryze-store-sqlite", "ryze-store-diesel"),
+        ("chatwoot-simulator", "ryze-test-support"),
+        ("ryze", "engine-simulator"),
+    ] {
+        assert_eq!(forbidden_dependency(from, to), None, "{from} → {to}");
+    }
+}

@@ -175,3 +175,79 @@ pub fn production_build_has_no_simulator(tree: &str) -> Vec<Problem> {
         })
         .collect()
 }
+
+/// Rule: the layers depend inward. A delivery crate depends on no adapter, one service's
+/// crates on none of the other's, the shared diesel crate on no store crate, and no
+/// crate that ships on a test tool.
+pub const LAYERS_RULE: &str = "layers-depend-inward";
+
+/// Why `from` must not depend on `to` (two workspace crates, a normal dependency), if
+/// it must not.
+pub fn forbidden_dependency(from: &str, to: &str) -> Option<&'static str> {
+    let is_adapter = |name: &str| {
+        name.ends_with("-client")
+            || name.starts_with("ryze-store-")
+            || name.starts_with("ryze-api-rate-limit-")
+            || matches!(
+                name,
+                "ryze-vault" | "ryze-outbound-address-guard" | "ryze-outbound-media-fetcher"
+            )
+    };
+    let is_test_tool = |name: &str| {
+        name.ends_with("-simulator")
+            || name.ends_with("-contract-tests")
+            || name == "ryze-test-support"
+    };
+    let is_api = |name: &str| name.starts_with("ryze-api-");
+    let is_bridge = |name: &str| name.starts_with("ryze-bridge-");
+    if matches!(from, "ryze-api-server" | "ryze-bridge-server") && is_adapter(to) {
+        Some(
+            "a delivery crate works through ports and use cases only; the binary (`ryze`) \
+             wires the adapters in",
+        )
+    } else if (is_api(from) && is_bridge(to)) || (is_bridge(from) && is_api(to)) {
+        Some(
+            "the API and the bridge are two services that talk over HTTP; share code \
+             through a crate of both (ryze-domain, ryze-ports, ryze-outbound-*)",
+        )
+    } else if from == "ryze-store-diesel" && to.starts_with("ryze-store-") {
+        Some(
+            "the shared diesel crate never knows a backend: pass what differs in from the \
+             store crate",
+        )
+    } else if is_test_tool(to) && !is_test_tool(from) && from != "ryze" {
+        // `ryze` links the simulators only under its `demo` feature; rule
+        // `production-build-has-no-simulator` checks the build without it.
+        Some("test tools never ship: take it as a dev-dependency")
+    } else {
+        None
+    }
+}
+
+/// Rule [`LAYERS_RULE`]: every normal dependency between two workspace members is
+/// allowed by [`forbidden_dependency`].
+pub fn layers_depend_inward(metadata: &Metadata) -> Vec<Problem> {
+    let dependencies = metadata.normal_dependencies();
+    let mut problems = Vec::new();
+    for member in metadata.members() {
+        for &dependency in dependencies.get(member.id.as_str()).into_iter().flatten() {
+            let Some(target) = metadata.package(dependency) else {
+                continue;
+            };
+            if !metadata.is_member(dependency) {
+                continue;
+            }
+            if let Some(why) = forbidden_dependency(&member.name, &target.name) {
+                problems.push(Problem::new(
+                    LAYERS_RULE,
+                    format!(
+                        "`{}` depends on `{}`: {why}; remove the dependency \
+                         (docs/ARCHITECTURE.md shows where each crate sits)",
+                        member.name, target.name
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}

@@ -5,7 +5,9 @@
 //! The rules, by module:
 //! - [`dependencies`]: the domain, ports and use-case crates depend on no infrastructure
 //!   (web framework, HTTP client, database driver, broker client, WebSocket library),
-//!   and the production build of `ryze` (no default features) links no simulator;
+//!   the layers depend inward (delivery on no adapter, one service on none of the
+//!   other's crates, nothing that ships on a test tool), and the production build of
+//!   `ryze` (no default features) links no simulator;
 //! - [`manifests`]: every member inherits the workspace lints and takes every dependency
 //!   from `[workspace.dependencies]`;
 //! - [`sources`]: only delivery and client crates name HTTP statuses; every crate and
@@ -68,6 +70,7 @@ pub fn run(root: &Path) -> Result<Vec<Problem>, TidyError> {
     let production_tree = dependencies::production_dependency_tree(root)?;
     let mut problems = Vec::new();
     problems.extend(dependencies::core_crates_free_of_infrastructure(&metadata));
+    problems.extend(dependencies::layers_depend_inward(&metadata));
     problems.extend(dependencies::production_build_has_no_simulator(
         &production_tree,
     ));
