@@ -40,7 +40,7 @@ pub async fn redis_for_tests(test: &str) -> Option<String> {
     };
     match answered {
         Ok(()) => Some(url),
-        Err(error) if std::env::var("CI").is_ok_and(|ci| ci == "true") => panic!(
+        Err(error) if running_in_ci() => panic!(
             "CI=true and no Redis answers at {TEST_REDIS_URL} ({error}); the Redis tests are \
              never skipped in CI: start one (e.g. a `redis` service container) and set {TEST_REDIS_URL}"
         ),
@@ -52,6 +52,11 @@ pub async fn redis_for_tests(test: &str) -> Option<String> {
             None
         }
     }
+}
+
+/// `CI=true` (or `1`), as `cargo xtask test` reads it.
+fn running_in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1")
 }
 
 /// A limiter on the tests' Redis in a fresh key namespace, or `None` (skipped) as
