@@ -1,8 +1,9 @@
 //! The Redis of the tests: `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`), and a
 //! limiter per test in a key namespace of its own, so tests run in parallel.
 //!
-//! Without a Redis answering there, a test is skipped (it says so on stderr), unless
-//! `CI=true`: in CI a missing Redis fails the test, as `cargo xtask test` does.
+//! Without a Redis answering there, a test is skipped (it says so on stderr: the
+//! callers print [`RedisUnavailable`]), unless `CI=true`: in CI a missing Redis fails
+//! the test, as `cargo xtask test` does.
 
 use std::time::Duration;
 
@@ -26,31 +27,31 @@ pub fn unique_key_prefix() -> String {
     format!("ryze-test:{}", uuid::Uuid::new_v4().simple())
 }
 
-/// The tests' Redis URL when it answers; `None` (the test should return, skipped) when
-/// it does not and `CI` is not `true`.
+/// Why a Redis test is skipped: no Redis answers at [`TEST_REDIS_URL`]. The test says
+/// so on stderr (`skipped <test>: <this>`) and returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no Redis answers at {TEST_REDIS_URL} (default {DEFAULT_TEST_REDIS_URL}): {0}")]
+pub struct RedisUnavailable(pub String);
+
+/// The tests' Redis URL when it answers; [`RedisUnavailable`] (the test should say it
+/// is skipped and return) when it does not and `CI` is not `true`.
 ///
 /// # Panics
 ///
 /// When Redis does not answer and `CI=true`: CI never skips the Redis tests.
-pub async fn redis_for_tests(test: &str) -> Option<String> {
+pub async fn redis_for_tests() -> Result<String, RedisUnavailable> {
     let url = test_redis_url();
     let answered = match RedisRateLimiter::new(&url, RedisRateLimiterSettings::default()) {
         Ok(limiter) => limiter.ping().await,
         Err(invalid) => panic!("{TEST_REDIS_URL}: {invalid}"),
     };
     match answered {
-        Ok(()) => Some(url),
+        Ok(()) => Ok(url),
         Err(error) if running_in_ci() => panic!(
             "CI=true and no Redis answers at {TEST_REDIS_URL} ({error}); the Redis tests are \
              never skipped in CI: start one (e.g. a `redis` service container) and set {TEST_REDIS_URL}"
         ),
-        Err(error) => {
-            eprintln!(
-                "skipped {test}: no Redis answers at {TEST_REDIS_URL} (default \
-                 {DEFAULT_TEST_REDIS_URL}): {error}"
-            );
-            None
-        }
+        Err(error) => Err(RedisUnavailable(error.to_string())),
     }
 }
 
@@ -59,11 +60,11 @@ fn running_in_ci() -> bool {
     std::env::var("CI").is_ok_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1")
 }
 
-/// A limiter on the tests' Redis in a fresh key namespace, or `None` (skipped) as
+/// A limiter on the tests' Redis in a fresh key namespace, or [`RedisUnavailable`] as
 /// [`redis_for_tests`] says.
-pub async fn test_limiter(test: &str) -> Option<RedisRateLimiter> {
-    let url = redis_for_tests(test).await?;
-    Some(limiter_with_prefix(&url, unique_key_prefix()))
+pub async fn test_limiter() -> Result<RedisRateLimiter, RedisUnavailable> {
+    let url = redis_for_tests().await?;
+    Ok(limiter_with_prefix(&url, unique_key_prefix()))
 }
 
 /// A limiter on the Redis at `url` keeping its windows under `key_prefix`, with

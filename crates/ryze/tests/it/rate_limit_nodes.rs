@@ -28,9 +28,12 @@ async fn another_node(api: &TestApi) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_101st_request_of_a_token_spread_over_two_nodes_is_refused() {
-    let test = "the_101st_request_of_a_token_spread_over_two_nodes_is_refused";
-    let Some(redis_url) = redis_for_tests(test).await else {
-        return;
+    let redis_url = match redis_for_tests().await {
+        Ok(url) => url,
+        Err(unavailable) => {
+            eprintln!("skipped the two-node rate limit test: {unavailable}");
+            return;
+        }
     };
     let api =
         TestApi::start_with(Options::new(Backend::Postgres).env("REDIS_URL", redis_url)).await;
