@@ -1,5 +1,6 @@
 //! `cargo xtask test`: the project's test command. Provides a Postgres (see
-//! [`crate::postgres`]), exports it as `TEST_DATABASE_URL` and runs the workspace tests
+//! [`crate::postgres`]), exports it as `TEST_DATABASE_URL`, checks the Redis of the rate
+//! limiter tests (see [`crate::redis`]), exports it as `TEST_REDIS_URL`, and runs the workspace tests
 //! with cargo-nextest (`--profile ci` in CI), falling back to `cargo test` locally.
 
 use std::process::Stdio;
@@ -8,6 +9,7 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use crate::postgres::{self, TEST_DATABASE_URL};
+use crate::redis::{self, TEST_REDIS_URL};
 use crate::util;
 
 /// Options of `cargo xtask test` (also taken by `cargo xtask ci`).
@@ -30,6 +32,8 @@ pub(crate) fn run(args: &TestArgs) -> Result<u8> {
     // cargo-nextest (CI only) takes minutes.
     let pg = postgres::provide(args.fresh_postgres)?;
     println!("xtask: Postgres: {}", pg.description);
+    let redis = redis::provide()?;
+    println!("xtask: Redis: {}", redis.description);
     let runner = Runner::find()?;
     util::bail_if_interrupted()?;
 
@@ -47,6 +51,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<u8> {
     }
     cmd.args(&args.nextest_args)
         .env(TEST_DATABASE_URL, &pg.url)
+        .env(TEST_REDIS_URL, &redis.url)
         // Lets the xtask tests check that the database really reached the tests.
         .env("XTASK_TEST_RUN", "1");
     let status = util::run_inherited(&mut cmd)?;

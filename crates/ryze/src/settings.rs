@@ -137,6 +137,10 @@ pub struct RateLimitSettings {
     /// Media requests (`/api/message/media`, `/api/chat/base64`) handled at once
     /// (`MEDIA_CONCURRENCY`).
     pub media_concurrency: usize,
+    /// `redis://host:port` (`REDIS_URL`): every API node counts the limits there.
+    /// Unset, each process counts its own. Secret: it may hold a password.
+    #[serde(default)]
+    pub redis_url: Option<secrecy::SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -189,6 +193,7 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("METRICS_TOKEN", "metrics.token"),
     ("TRUSTED_PROXY_HOPS", "rate_limit.trusted_proxy_hops"),
     ("MEDIA_CONCURRENCY", "rate_limit.media_concurrency"),
+    ("REDIS_URL", "rate_limit.redis_url"),
 ];
 
 /// Shortest shared secret (`BRIDGE_TOKEN`, `ENGINE_TOKEN`, `METRICS_TOKEN`) accepted.
@@ -523,5 +528,22 @@ mod tests {
         }
         // What is not secret is still shown.
         assert!(shown[0].contains("key_file") && shown[0].contains("connect_timeout_secs"));
+    }
+
+    #[test]
+    fn redis_url_shares_the_limits_and_stays_out_of_debug_output() {
+        let settings = load_from(None, &env_of(&[])).unwrap();
+        assert!(settings.rate_limit.redis_url.is_none());
+        let settings = load_from(
+            None,
+            &env_of(&[("REDIS_URL", "redis://:hunter2-password@127.0.0.1:6379")]),
+        )
+        .unwrap();
+        let url = settings.rate_limit.redis_url.as_ref().unwrap();
+        assert_eq!(
+            secrecy::ExposeSecret::expose_secret(url),
+            "redis://:hunter2-password@127.0.0.1:6379"
+        );
+        assert!(!format!("{settings:?}").contains("hunter2-password"));
     }
 }

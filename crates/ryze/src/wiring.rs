@@ -1,7 +1,8 @@
 //! Builds the services from settings: the store chosen by the `DATABASE_URL` scheme, the
 //! vault from the configured key (or the embedded key file), the bridge client when
-//! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, the in-process rate limiter, and the bridge
-//! itself (Chatwoot client behind the outbound-address guard).
+//! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, the rate limiter (on Redis with `REDIS_URL`,
+//! else in-process), and the bridge itself (Chatwoot client behind the outbound-address
+//! guard).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use anyhow::{bail, Context};
 use ryze_api_bridge_client::{BridgeClientSettings, HttpIntegrationGateway};
 use ryze_api_engine_client::{EngineClient, EngineClientSettings};
 use ryze_api_rate_limit_memory::InMemoryRateLimiter;
+use ryze_api_rate_limit_redis::{RedisRateLimiter, RedisRateLimiterSettings};
 use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, MediaWorkLimit, RateLimits};
 use ryze_api_use_cases::{
     Budgets, ControlPlane, EventHub, EventHubSettings, Messaging, MessagingEngine,
@@ -25,13 +27,13 @@ use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyO
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
-    BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RelayStore,
-    SecretVault, Store, StoreHealth, WhatsAppSender,
+    BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RateLimiter,
+    RelayStore, SecretVault, Store, StoreHealth, WhatsAppSender,
 };
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
 use ryze_vault::{AesGcmVault, KeyFile, KeyFileOutcome, KeyRing};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::settings::{Mode, Settings};
@@ -409,6 +411,19 @@ pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::R
     ))
 }
 
+/// The API's rate limiter: on the Redis at `REDIS_URL`, shared by every API node, or
+/// else in this process.
+pub fn rate_limiter(settings: &Settings) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    let Some(url) = &settings.rate_limit.redis_url else {
+        tracing::info!("rate limits are counted in this process (set REDIS_URL to share them between API nodes)");
+        return Ok(Arc::new(InMemoryRateLimiter::new()));
+    };
+    let limiter = RedisRateLimiter::new(url.expose_secret(), RedisRateLimiterSettings::default())
+        .context("REDIS_URL")?;
+    tracing::info!("rate limits are counted in Redis (REDIS_URL), shared by every API node");
+    Ok(Arc::new(limiter))
+}
+
 /// The API's HTTP state. The event hub's routes take `ENGINE_TOKEN`, `BRIDGE_TOKEN` and
 /// `METRICS_TOKEN` from the settings (`ryze serve` puts its run's bridge token in); the
 /// message endpoints, [`messaging`].
@@ -417,7 +432,7 @@ pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> anyhow::Re
     Ok(ApiState {
         messaging: messaging(settings, &control_plane)?,
         control_plane,
-        rate_limiter: Arc::new(InMemoryRateLimiter::new()),
+        rate_limiter: rate_limiter(settings)?,
         rate_limits: RateLimits::per_minute(
             settings.rate_limit.per_minute,
             settings.rate_limit.instance_creation_per_minute,

@@ -15,6 +15,7 @@ mod instances;
 mod messages;
 mod outbound;
 mod outbound_crash;
+mod rate_limit_nodes;
 mod relay;
 mod relay_crash;
 mod support;

@@ -1,0 +1,269 @@
+//! Redis [`RateLimiter`]: one fixed window per (policy, key) kept in Redis, so every API
+//! node that points at the same Redis counts a token against one limit.
+//!
+//! The semantics are the in-process limiter's (`ryze-api-rate-limit-memory`): a window
+//! opens at the key's first request and lasts `policy.window`; inside it the first
+//! `policy.limit` requests are allowed and every further one is refused (refusals are
+//! not counted). Each request is one Lua script run atomically by Redis (one round
+//! trip), on Redis's own clock, so nodes whose clocks differ still agree on a window.
+//!
+//! A window is a hash `{prefix}:{policy}:{key}` holding its count and the instant it
+//! closes (unix milliseconds), set to expire at that instant: Redis holds no window
+//! longer than the window lasts, so its memory is bounded by the keys active within the
+//! longest window.
+//!
+//! Every call is bounded: connecting waits at most [`RedisRateLimiterSettings::connect_timeout`]
+//! and each command at most [`RedisRateLimiterSettings::command_timeout`]; past either,
+//! the call fails with a [`RateLimitError`] (the API lets the request through and logs
+//! it). The connection is opened at the first call, not at construction, and reopened
+//! after Redis restarts, so the API starts and serves while Redis is away. Needs Redis 5
+//! or later (the script reads `TIME` before writing).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Client, RedisError, Script};
+use ryze_ports::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
+use tokio::sync::OnceCell;
+
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
+/// Default of [`RedisRateLimiterSettings::key_prefix`].
+pub const DEFAULT_KEY_PREFIX: &str = "ryze:rate-limit";
+/// Default of [`RedisRateLimiterSettings::connect_timeout`].
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default of [`RedisRateLimiterSettings::command_timeout`].
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// Longest window Redis is asked to keep (about 139 years): a longer policy window is
+/// cut to it, which no client can tell apart.
+const MAX_WINDOW_MS: u64 = 1 << 42;
+
+/// Counts (`ARGV[3]` = `1`) or reads (`0`) the window in `KEYS[1]` for a limit of
+/// `ARGV[1]` requests per `ARGV[2]` milliseconds. Returns `{allowed, count, resets_at}`
+/// (`resets_at` in unix milliseconds), or `{-1}` when reading and no window is open.
+const WINDOW_SCRIPT: &str = r"
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local counting = ARGV[3] == '1'
+local window = redis.call('HMGET', KEYS[1], 'count', 'resets_at')
+local count = tonumber(window[1])
+local resets_at = tonumber(window[2])
+local opening = count == nil or resets_at == nil or resets_at <= now
+if opening then
+  if not counting then
+    return {-1}
+  end
+  count = 0
+  resets_at = now + tonumber(ARGV[2])
+end
+local allowed = 0
+if count < limit then
+  allowed = 1
+end
+if counting and (allowed == 1 or opening) then
+  count = count + allowed
+  redis.call('HSET', KEYS[1], 'count', count, 'resets_at', resets_at)
+  redis.call('PEXPIREAT', KEYS[1], resets_at)
+end
+return {allowed, count, resets_at}
+";
+
+/// How to reach Redis and where to keep the windows.
+#[derive(Debug, Clone)]
+pub struct RedisRateLimiterSettings {
+    /// Prepended to every key (`{prefix}:{policy}:{key}`), so several deployments or
+    /// tests can share one Redis.
+    pub key_prefix: String,
+    /// Longest wait for a connection (the first one, or one after Redis went away).
+    pub connect_timeout: Duration,
+    /// Longest wait for one command's answer.
+    pub command_timeout: Duration,
+}
+
+impl Default for RedisRateLimiterSettings {
+    fn default() -> Self {
+        Self {
+            key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+        }
+    }
+}
+
+/// The URL given is not a Redis URL. Carries no part of it (it may hold a password).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid Redis URL (expected redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://…)")]
+pub struct InvalidRedisUrl;
+
+/// The Redis limiter. Cheap to share through an `Arc`; one connection (multiplexed)
+/// serves every request.
+pub struct RedisRateLimiter {
+    client: Client,
+    settings: RedisRateLimiterSettings,
+    connection: OnceCell<ConnectionManager>,
+    script: Script,
+}
+
+/// What the window script answered.
+enum WindowState {
+    Open {
+        allowed: bool,
+        count: u32,
+        resets_at_ms: i64,
+    },
+    Closed,
+}
+
+impl RedisRateLimiter {
+    /// A limiter on the Redis at `url` (`redis://host:port`). Connects at the first call.
+    pub fn new(url: &str, settings: RedisRateLimiterSettings) -> Result<Self, InvalidRedisUrl> {
+        let client = Client::open(url).map_err(|_| InvalidRedisUrl)?;
+        Ok(Self {
+            client,
+            settings,
+            connection: OnceCell::new(),
+            script: Script::new(WINDOW_SCRIPT),
+        })
+    }
+
+    /// Checks that Redis answers, within the timeouts.
+    pub async fn ping(&self) -> Result<(), RateLimitError> {
+        let mut connection = self.connection().await?;
+        let command = redis::cmd("PING");
+        self.bounded(command.query_async::<String>(&mut connection))
+            .await
+            .map(drop)
+    }
+
+    /// The Redis key of `key`'s window under `policy`.
+    fn window_key(&self, key: &str, policy: &RateLimitPolicy) -> String {
+        format!("{}:{}:{key}", self.settings.key_prefix, policy.name)
+    }
+
+    /// The shared connection, opened on first use (and retried at the next call if
+    /// that fails); the connection manager reopens it after Redis went away.
+    async fn connection(&self) -> Result<ConnectionManager, RateLimitError> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(self.settings.connect_timeout)
+            .set_response_timeout(self.settings.command_timeout)
+            // One attempt per call: a later call tries again, each within the timeouts.
+            .set_number_of_retries(0);
+        let open = self
+            .connection
+            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config));
+        match tokio::time::timeout(self.settings.connect_timeout, open).await {
+            Ok(Ok(connection)) => Ok(connection.clone()),
+            Ok(Err(error)) => Err(RateLimitError(format!(
+                "cannot connect to Redis: {}",
+                describe(&error)
+            ))),
+            Err(_) => Err(RateLimitError(format!(
+                "cannot connect to Redis: no connection within {} ms",
+                self.settings.connect_timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Runs `command`, failing past the command timeout.
+    async fn bounded<T>(
+        &self,
+        command: impl std::future::Future<Output = Result<T, RedisError>>,
+    ) -> Result<T, RateLimitError> {
+        match tokio::time::timeout(self.settings.command_timeout, command).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(error)) => Err(RateLimitError(format!(
+                "Redis command failed: {}",
+                describe(&error)
+            ))),
+            Err(_) => Err(RateLimitError(format!(
+                "Redis did not answer within {} ms",
+                self.settings.command_timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Runs the window script on `key`'s window, counting a request or not.
+    async fn window(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+        counting: bool,
+    ) -> Result<WindowState, RateLimitError> {
+        let mut connection = self.connection().await?;
+        let window_ms = u64::try_from(policy.window.as_millis())
+            .unwrap_or(MAX_WINDOW_MS)
+            .clamp(1, MAX_WINDOW_MS);
+        let mut invocation = self.script.key(self.window_key(key, policy));
+        invocation
+            .arg(policy.limit)
+            .arg(window_ms)
+            .arg(u8::from(counting));
+        let answer: Vec<i64> = self
+            .bounded(invocation.invoke_async(&mut connection))
+            .await?;
+        match answer.as_slice() {
+            [-1] => Ok(WindowState::Closed),
+            [allowed, count, resets_at_ms] => Ok(WindowState::Open {
+                allowed: *allowed == 1,
+                count: u32::try_from(*count).unwrap_or(u32::MAX),
+                resets_at_ms: *resets_at_ms,
+            }),
+            _ => Err(RateLimitError(format!(
+                "unexpected answer from the Redis window script: {answer:?}"
+            ))),
+        }
+    }
+}
+
+impl WindowState {
+    fn decision(self, policy: &RateLimitPolicy) -> Option<RateLimitDecision> {
+        match self {
+            Self::Closed => None,
+            Self::Open {
+                allowed,
+                count,
+                resets_at_ms,
+            } => Some(RateLimitDecision {
+                allowed,
+                limit: policy.limit,
+                remaining: policy.limit.saturating_sub(count),
+                resets_at: DateTime::from_timestamp_millis(resets_at_ms)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+            }),
+        }
+    }
+}
+
+/// A Redis error in words, without the connection details (no URL, no password).
+fn describe(error: &RedisError) -> String {
+    // The driver's texts name the failure (`Connection refused`, a server error), never
+    // the URL it was given.
+    error.to_string()
+}
+
+#[async_trait]
+impl RateLimiter for RedisRateLimiter {
+    async fn hit(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+    ) -> Result<RateLimitDecision, RateLimitError> {
+        self.window(key, policy, true)
+            .await?
+            .decision(policy)
+            .ok_or_else(|| RateLimitError("the Redis window script counted no request".to_owned()))
+    }
+
+    async fn peek(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+    ) -> Result<Option<RateLimitDecision>, RateLimitError> {
+        Ok(self.window(key, policy, false).await?.decision(policy))
+    }
+}
