@@ -27,6 +27,6 @@ pub use ids::{AccountId, BridgeIntegrationId, InstanceId};
 pub use instance::{Instance, InstanceName};
 pub use integration::{ChatwootIntegration, IntegrationStatus};
 pub use principal::Principal;
-pub use sealed_secret::{KeyId, SealedSecret, SecretOwner};
+pub use sealed_secret::{KeyId, SealedSecret, SealedSecretKind, SecretOwner};
 pub use validation::InvalidValue;
 pub use whatsapp_identity::{ContactKey, IdentityKey, JidKind, PhoneNumber, WhatsAppJid};
