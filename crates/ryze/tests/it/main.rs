@@ -10,6 +10,7 @@ mod chatwoot_module;
 mod cli;
 mod event_hub;
 mod instances;
+mod key_rotation;
 mod messages;
 mod outbound;
 mod outbound_crash;

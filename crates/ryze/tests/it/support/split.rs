@@ -1,7 +1,8 @@
-//! The product as separate processes of the real binary, for the crash tests: `ryze api`
-//! and `ryze bridge`, each with its own SQLite database, the Chatwoot and engine
-//! simulators in the test process, and an instance `loja` with an active integration.
-//! The bridge can be killed with SIGKILL and started again.
+//! The product as separate processes of the real binary, for the crash and key rotation
+//! tests: `ryze api` and `ryze bridge`, each with its own SQLite database, the Chatwoot
+//! and engine simulators in the test process, and an instance `loja` with an active
+//! integration. Either service can be killed with SIGKILL and started again, with other
+//! master keys, and other commands run against either database.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -115,8 +116,17 @@ pub(crate) struct SplitDeployment {
     bridge: Option<Process>,
     bridge_env: Vec<(&'static str, String)>,
     bridge_directory: TempDir,
-    _api: Process,
-    _api_directory: TempDir,
+    api: Option<Process>,
+    api_env: Vec<(&'static str, String)>,
+    api_directory: TempDir,
+}
+
+/// One of the two services of a [`SplitDeployment`], each with its own directory,
+/// settings and database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    Api,
+    Bridge,
 }
 
 impl SplitDeployment {
@@ -194,8 +204,9 @@ impl SplitDeployment {
             bridge: None,
             bridge_env: all_bridge_env,
             bridge_directory,
-            _api: api,
-            _api_directory: api_directory,
+            api: Some(api),
+            api_env,
+            api_directory,
         };
         deployment.start_bridge().await;
         wait_until_ready(&deployment.client, &deployment.api_url).await;
@@ -251,5 +262,66 @@ impl SplitDeployment {
     /// Stops the bridge (at the end of a test, so nothing more lands).
     pub(crate) fn stop_bridge(&mut self) {
         self.bridge = None;
+    }
+
+    /// Stops `ryze api`.
+    pub(crate) fn stop_api(&mut self) {
+        self.api.take().expect("the API runs").kill();
+    }
+
+    /// Starts `ryze api` (again) and waits until it is ready.
+    pub(crate) async fn start_api(&mut self) {
+        self.api = Some(Process(
+            ryze(self.api_directory.path(), &self.api_env)
+                .arg("api")
+                .spawn()
+                .unwrap(),
+        ));
+        wait_until_ready(&self.client, &self.api_url).await;
+    }
+
+    /// From now on, every command of both services runs with `RYZE_MASTER_KEY=current`
+    /// and `RYZE_PREVIOUS_MASTER_KEYS=previous`.
+    pub(crate) fn set_master_keys(&mut self, current: &str, previous: &str) {
+        for env in [&mut self.api_env, &mut self.bridge_env] {
+            env.retain(|(name, _)| {
+                !matches!(*name, "RYZE_MASTER_KEY" | "RYZE_PREVIOUS_MASTER_KEYS")
+            });
+            env.push(("RYZE_MASTER_KEY", current.to_owned()));
+            env.push(("RYZE_PREVIOUS_MASTER_KEYS", previous.to_owned()));
+        }
+    }
+
+    /// Runs `ryze <args>` as `service` would (its directory, settings and database, plus
+    /// `extra_env`) and returns its output; `None` when it was still running after
+    /// `within` (then killed).
+    pub(crate) fn run(
+        &self,
+        service: Service,
+        args: &[&str],
+        extra_env: &[(&str, String)],
+        within: Duration,
+    ) -> Option<std::process::Output> {
+        let (directory, env) = match service {
+            Service::Api => (self.api_directory.path(), &self.api_env),
+            Service::Bridge => (self.bridge_directory.path(), &self.bridge_env),
+        };
+        let mut child = ryze(directory, env)
+            .envs(extra_env.iter().map(|(name, value)| (name, value)))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + within;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(child.wait_with_output().unwrap())
     }
 }
