@@ -6,14 +6,13 @@
 //! were re-sealed, not only the API's token). A service whose keys lack the key of a
 //! stored secret refuses to start, naming it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::product::{ENGINE_TOKEN, MASTER_KEY};
 use crate::support::split::{free_port, Service, SplitDeployment};
 use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};
-use ryze_ports::whatsapp_events::EventPayload;
 use ryze_vault::MasterKey;
 
 const NEW_KEY: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
@@ -53,36 +52,8 @@ fn refused_start(
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Maria writes `text`; waits until it lands in Chatwoot and returns its conversation's
-/// display id.
-async fn maria_writes(split: &SplitDeployment, text: &str) -> u64 {
-    let event = split
-        .engine
-        .script(split.instance_id.clone())
-        .text(Contact::new("Maria Silva", "5511987654321"), text)
-        .build();
-    let EventPayload::MessageExchange(exchange) = &event.payload else {
-        unreachable!("a text is a message");
-    };
-    let message_id = exchange.message.id.clone();
-    let publisher = split
-        .engine
-        .publisher(&split.api_url, ENGINE_TOKEN)
-        .unwrap();
-    assert!(publisher.publish(&event).await.unwrap().is_stored());
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let store = split.chatwoot.snapshot();
-        let landed = store
-            .messages
-            .values()
-            .find(|message| message.source_id.as_deref() == Some(message_id.as_str()));
-        if let Some(message) = landed {
-            return store.conversations[&message.conversation_id].display_id;
-        }
-        assert!(Instant::now() < deadline, "{text:?} never reached Chatwoot");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+fn maria() -> Contact {
+    Contact::new("Maria Silva", "5511987654321")
 }
 
 /// Ada answers `content` in `conversation`; waits until WhatsApp sent it.
@@ -125,7 +96,7 @@ async fn after_rotating_both_databases_the_services_run_on_the_new_key_alone() {
         &[("RYZE__BRIDGE_SERVICE__RECONNECT_MAX_DELAY_SECS", "1")],
     )
     .await;
-    let conversation = maria_writes(&split, "Oi").await;
+    let conversation = split.contact_writes(maria(), "Oi").await;
 
     // The documented procedure: the new key current, the old one previous, then one
     // rotation per database, the services still running.
@@ -156,7 +127,10 @@ async fn after_rotating_both_databases_the_services_run_on_the_new_key_alone() {
     split.start_bridge().await;
 
     // Inbound: the restarted bridge opened the Chatwoot token to start its session.
-    assert_eq!(maria_writes(&split, "Ainda aí?").await, conversation);
+    assert_eq!(
+        split.contact_writes(maria(), "Ainda aí?").await,
+        conversation
+    );
     // Outbound: the webhook secret opened, so Chatwoot's webhook is accepted.
     agent_reply_reaches_whatsapp(&split, conversation, "Sim, pode falar").await;
 

@@ -12,7 +12,9 @@ use chatwoot_simulator::model::User;
 use chatwoot_simulator::{
     Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
 };
+use engine_simulator::script::Contact;
 use engine_simulator::EngineSimulatorHandle;
+use ryze_ports::whatsapp_events::EventPayload;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -245,13 +247,7 @@ impl SplitDeployment {
 
     /// Starts `ryze bridge` (again) and waits until it is ready.
     pub(crate) async fn start_bridge(&mut self) {
-        self.bridge = Some(Process(
-            ryze(self.bridge_directory.path(), &self.bridge_env)
-                .arg("bridge")
-                .spawn()
-                .unwrap(),
-        ));
-        wait_until_ready(&self.client, &self.bridge_url).await;
+        self.bridge = Some(self.started(Service::Bridge).await);
     }
 
     /// SIGKILLs the bridge.
@@ -271,13 +267,56 @@ impl SplitDeployment {
 
     /// Starts `ryze api` (again) and waits until it is ready.
     pub(crate) async fn start_api(&mut self) {
-        self.api = Some(Process(
-            ryze(self.api_directory.path(), &self.api_env)
-                .arg("api")
-                .spawn()
-                .unwrap(),
-        ));
-        wait_until_ready(&self.client, &self.api_url).await;
+        self.api = Some(self.started(Service::Api).await);
+    }
+
+    /// `service`'s directory and settings.
+    fn directory_and_env(&self, service: Service) -> (&Path, &[(&'static str, String)]) {
+        match service {
+            Service::Api => (self.api_directory.path(), &self.api_env),
+            Service::Bridge => (self.bridge_directory.path(), &self.bridge_env),
+        }
+    }
+
+    /// `ryze api` or `ryze bridge`, once ready.
+    async fn started(&self, service: Service) -> Process {
+        let (directory, env) = self.directory_and_env(service);
+        let (command, url) = match service {
+            Service::Api => ("api", &self.api_url),
+            Service::Bridge => ("bridge", &self.bridge_url),
+        };
+        let process = Process(ryze(directory, env).arg(command).spawn().unwrap());
+        wait_until_ready(&self.client, url).await;
+        process
+    }
+
+    /// `contact` writes `text` on WhatsApp; waits until it lands in Chatwoot and returns
+    /// its conversation's display id.
+    pub(crate) async fn contact_writes(&self, contact: Contact, text: &str) -> u64 {
+        let event = self
+            .engine
+            .script(self.instance_id.clone())
+            .text(contact, text)
+            .build();
+        let EventPayload::MessageExchange(exchange) = &event.payload else {
+            unreachable!("a text is a message");
+        };
+        let message_id = exchange.message.id.clone();
+        let publisher = self.engine.publisher(&self.api_url, ENGINE_TOKEN).unwrap();
+        assert!(publisher.publish(&event).await.unwrap().is_stored());
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            let store = self.chatwoot.snapshot();
+            let landed = store
+                .messages
+                .values()
+                .find(|message| message.source_id.as_deref() == Some(message_id.as_str()));
+            if let Some(message) = landed {
+                return store.conversations[&message.conversation_id].display_id;
+            }
+            assert!(Instant::now() < deadline, "{text:?} never reached Chatwoot");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// From now on, every command of both services runs with `RYZE_MASTER_KEY=current`
@@ -302,10 +341,7 @@ impl SplitDeployment {
         extra_env: &[(&str, String)],
         within: Duration,
     ) -> Option<std::process::Output> {
-        let (directory, env) = match service {
-            Service::Api => (self.api_directory.path(), &self.api_env),
-            Service::Bridge => (self.bridge_directory.path(), &self.bridge_env),
-        };
+        let (directory, env) = self.directory_and_env(service);
         let mut child = ryze(directory, env)
             .envs(extra_env.iter().map(|(name, value)| (name, value)))
             .args(args)
