@@ -40,7 +40,10 @@ pub use instances::{
     CreateInstanceError, CreatedInstance, DeleteInstanceError, InlineChatwootOutcome,
     InstanceSummary, ListInstancesError, NewInstanceInput,
 };
-pub use key_rotation::{RotationFailure, RotationReport};
+pub use key_rotation::{
+    keys_missing_from_ring, KeyRotation, MissingKey, RotationCounts, RotationFailure,
+    RotationReport,
+};
 pub use live_streams::{StreamEnd, StreamSignal, StreamSignals};
 pub use messaging::{
     AuthorizedInstance, CommandDone, DownloadedMedia, EngineFailure, MediaDownloadError,

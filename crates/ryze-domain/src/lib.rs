@@ -39,7 +39,7 @@ pub use message_values::{
     ChatAddress, FileName, MediaKind, MessageId, MimeType, NewMessageId, PersonJid,
 };
 pub use principal::Principal;
-pub use sealed_secret::{KeyId, SealedSecret, SecretOwner};
+pub use sealed_secret::{KeyId, SealedSecret, SealedSecretKind, SecretOwner};
 pub use text_cut::cut_on_char_boundary;
 pub use validation::InvalidValue;
 pub use whatsapp_identity::{ContactKey, IdentityKey, JidKind, PhoneNumber, WhatsAppJid};

@@ -15,6 +15,7 @@ pub mod media_fetcher;
 pub mod outbound_guard;
 pub mod rate_limit;
 pub mod relay_store;
+pub mod sealed_secret_store;
 pub mod store;
 pub mod vault;
 pub mod whatsapp_events;
@@ -46,6 +47,7 @@ pub use relay_store::{
     EnqueueOutcome, KnownContact, LinkDirection, LinkState, MessageLink, NewMessageLink,
     OutboundQueueStore, QueuedWebhook, RelayStore,
 };
+pub use sealed_secret_store::{SealedSecretStore, StoredSealedSecret};
 pub use store::{
     AccountStore, InsertAccountError, InsertInstanceError, InstanceStore, IntegrationStore,
     NewAccount, NewInstance, Store, StoreError, StoreHealth,
@@ -71,6 +73,8 @@ pub use outbound_guard::MockOutboundGuard;
 pub use rate_limit::MockRateLimiter;
 #[cfg(any(test, feature = "mock"))]
 pub use relay_store::{MockOutboundQueueStore, MockRelayStore};
+#[cfg(any(test, feature = "mock"))]
+pub use sealed_secret_store::MockSealedSecretStore;
 #[cfg(any(test, feature = "mock"))]
 pub use store::MockStore;
 #[cfg(any(test, feature = "mock"))]

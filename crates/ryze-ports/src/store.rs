@@ -132,17 +132,10 @@ pub trait IntegrationStore: Send + Sync {
         inbox_id: i64,
     ) -> Result<(), StoreError>;
 
-    /// Every sealed secret, with its owner, for key rotation.
+    /// Every integration's sealed Chatwoot token, with its instance (the event hub lists
+    /// the instances with an integration through it). Key rotation goes through
+    /// [`crate::SealedSecretStore`], which sees every kind of secret.
     async fn list_sealed_secrets(&self) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError>;
-
-    /// Replaces a sealed secret only if it is still `expected` (so a concurrent `set`
-    /// is never overwritten with an older token). `true` when it was replaced.
-    async fn replace_sealed_secret(
-        &self,
-        instance_id: &InstanceId,
-        expected: &SealedSecret,
-        replacement: &SealedSecret,
-    ) -> Result<bool, StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -203,12 +196,6 @@ mockall::mock! {
             inbox_id: i64,
         ) -> Result<(), StoreError>;
         async fn list_sealed_secrets(&self) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError>;
-        async fn replace_sealed_secret(
-            &self,
-            instance_id: &InstanceId,
-            expected: &SealedSecret,
-            replacement: &SealedSecret,
-        ) -> Result<bool, StoreError>;
     }
 
     #[async_trait]

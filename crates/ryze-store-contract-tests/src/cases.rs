@@ -10,11 +10,12 @@ use chrono::{SubsecRound, Utc};
 use ryze_domain::{
     Account, AccountId, BridgeIntegration, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl,
     ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId, InstanceName,
-    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret,
+    IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret, SealedSecretKind,
 };
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError, NewAccount,
-    NewInstance, OutboundQueueStore, RelayStore, Store, StoreError,
+    NewInstance, OutboundQueueStore, RelayStore, SealedSecretStore, Store, StoreError,
+    StoredSealedSecret,
 };
 use std::future::Future;
 
@@ -34,13 +35,21 @@ pub use relay::*;
 /// What every case needs from the store under test: the API's ports, the bridge's, the
 /// event hub's and the relay's.
 pub trait StoreUnderTest:
-    Store + BridgeIntegrationStore + EventHubStore + RelayStore + OutboundQueueStore + Clone + 'static
+    Store
+    + BridgeIntegrationStore
+    + SealedSecretStore
+    + EventHubStore
+    + RelayStore
+    + OutboundQueueStore
+    + Clone
+    + 'static
 {
 }
 
 impl<T> StoreUnderTest for T where
     T: Store
         + BridgeIntegrationStore
+        + SealedSecretStore
         + EventHubStore
         + RelayStore
         + OutboundQueueStore
@@ -714,66 +723,219 @@ pub async fn list_sealed_secrets_lists_every_integration_secret(store: impl Stor
     assert_eq!(listed, expected);
 }
 
-pub async fn replace_sealed_secret_is_a_compare_and_swap(store: impl StoreUnderTest) {
+pub async fn list_sealed_secrets_of_kind_lists_each_kind_from_its_own_columns(
+    store: impl StoreUnderTest,
+) {
+    for kind in SealedSecretKind::ALL {
+        assert_eq!(
+            store
+                .list_sealed_secrets_of_kind(kind)
+                .await
+                .expect("listing succeeds"),
+            vec![],
+            "{kind:?} in an empty database"
+        );
+    }
+
     let acme = stored_account(&store, new_account("acme")).await;
     let sales = stored_instance(&store, new_instance(&acme.id, "sales")).await;
-    let original = sample_integration(&sales.id);
-    store
-        .save_integration(original.clone())
-        .await
-        .expect("saving succeeds");
-    let current = original.api_token.clone();
-    let rotated = sealed_secret(8);
+    let support = stored_instance(&store, new_instance(&acme.id, "support")).await;
+    stored_instance(&store, new_instance(&acme.id, "no-integration")).await;
+    for (instance, variant) in [(&support, 21), (&sales, 20)] {
+        store
+            .save_integration(ChatwootIntegration {
+                api_token: sealed_secret(variant),
+                ..sample_integration(&instance.id)
+            })
+            .await
+            .expect("saving succeeds");
+    }
+    for (label, variant) in [("zulu", 30), ("alpha", 40)] {
+        store
+            .save_bridge_integration(BridgeIntegration {
+                api_token: sealed_secret(variant),
+                webhook_secret: sealed_secret(variant + 1),
+                ..sample_bridge_integration(label, 0)
+            })
+            .await
+            .expect("saving succeeds");
+    }
 
-    // Anything but the exact current (key id, nonce, ciphertext) is refused.
-    let stale_variants = [
-        sealed_secret(9),
-        SealedSecret {
-            key_id: KeyId::new("another-key"),
-            ..current.clone()
-        },
-        SealedSecret {
-            nonce: vec![0; 12],
-            ..current.clone()
-        },
-        SealedSecret {
-            ciphertext: vec![1, 2, 3],
-            ..current.clone()
-        },
-    ];
-    for stale in &stale_variants {
+    let api_token = |instance: &Instance, variant| StoredSealedSecret {
+        holder_id: instance.id.as_str().to_owned(),
+        instance_id: instance.id.clone(),
+        sealed: sealed_secret(variant),
+    };
+    let bridge_secret = |label: &str, variant| StoredSealedSecret {
+        holder_id: format!("int_{label}"),
+        instance_id: InstanceId::new(format!("ins_{label}")),
+        sealed: sealed_secret(variant),
+    };
+    for (kind, expected) in [
+        (
+            SealedSecretKind::ChatwootApiToken,
+            vec![api_token(&sales, 20), api_token(&support, 21)],
+        ),
+        (
+            SealedSecretKind::BridgeChatwootApiToken,
+            vec![bridge_secret("alpha", 40), bridge_secret("zulu", 30)],
+        ),
+        (
+            SealedSecretKind::BridgeWebhookSecret,
+            vec![bridge_secret("alpha", 41), bridge_secret("zulu", 31)],
+        ),
+    ] {
+        assert_eq!(
+            store
+                .list_sealed_secrets_of_kind(kind)
+                .await
+                .expect("listing succeeds"),
+            expected,
+            "{kind:?}, by holder"
+        );
+    }
+}
+
+/// Stores a row holding a secret of `kind` (with, for the API's token, its account and
+/// instance); returns that secret as the store lists it.
+async fn stored_secret_of_kind(
+    store: &impl StoreUnderTest,
+    kind: SealedSecretKind,
+) -> StoredSealedSecret {
+    match kind {
+        SealedSecretKind::ChatwootApiToken => {
+            let acme = stored_account(store, new_account("acme")).await;
+            let sales = stored_instance(store, new_instance(&acme.id, "sales")).await;
+            store
+                .save_integration(sample_integration(&sales.id))
+                .await
+                .expect("saving succeeds");
+        }
+        SealedSecretKind::BridgeChatwootApiToken | SealedSecretKind::BridgeWebhookSecret => {
+            store
+                .save_bridge_integration(sample_bridge_integration("sales", 0))
+                .await
+                .expect("saving succeeds");
+        }
+    }
+    let mut listed = store
+        .list_sealed_secrets_of_kind(kind)
+        .await
+        .expect("listing succeeds");
+    assert_eq!(listed.len(), 1, "{kind:?}");
+    listed.remove(0)
+}
+
+/// Every sealed secret of the row `holder_id` of `kind`'s table, read through the port
+/// that owns the table, in a fixed order (so a swap that touched another column shows).
+async fn every_secret_of_the_row(
+    store: &impl StoreUnderTest,
+    kind: SealedSecretKind,
+    holder_id: &str,
+) -> Vec<SealedSecret> {
+    match kind {
+        SealedSecretKind::ChatwootApiToken => {
+            let integration = store
+                .find_integration(&InstanceId::new(holder_id))
+                .await
+                .expect("lookup succeeds")
+                .expect("the integration exists");
+            vec![integration.api_token]
+        }
+        SealedSecretKind::BridgeChatwootApiToken | SealedSecretKind::BridgeWebhookSecret => {
+            let integration = store
+                .find_bridge_integration(&BridgeIntegrationId::new(holder_id))
+                .await
+                .expect("lookup succeeds")
+                .expect("the integration exists");
+            vec![integration.api_token, integration.webhook_secret]
+        }
+    }
+}
+
+pub async fn replace_sealed_secret_of_kind_is_a_compare_and_swap(store: impl StoreUnderTest) {
+    for kind in SealedSecretKind::ALL {
+        let stored = stored_secret_of_kind(&store, kind).await;
+        let holder = stored.holder_id.as_str();
+        let current = stored.sealed.clone();
+        let before = every_secret_of_the_row(&store, kind, holder).await;
+        let rotated = sealed_secret(8);
+
+        // Anything but the exact current (key id, nonce, ciphertext) is refused.
+        let stale_variants = [
+            sealed_secret(9),
+            SealedSecret {
+                key_id: KeyId::new("another-key"),
+                ..current.clone()
+            },
+            SealedSecret {
+                nonce: vec![0; 12],
+                ..current.clone()
+            },
+            SealedSecret {
+                ciphertext: vec![1, 2, 3],
+                ..current.clone()
+            },
+        ];
+        for stale in &stale_variants {
+            assert!(
+                !store
+                    .replace_sealed_secret_of_kind(kind, holder, stale, &rotated)
+                    .await
+                    .expect("compare-and-swap succeeds"),
+                "{kind:?}"
+            );
+        }
         assert!(!store
-            .replace_sealed_secret(&sales.id, stale, &rotated)
+            .replace_sealed_secret_of_kind(kind, "ghost", &current, &rotated)
             .await
             .expect("compare-and-swap succeeds"));
-    }
-    assert!(!store
-        .replace_sealed_secret(&InstanceId::new("ins_ghost"), &current, &rotated)
-        .await
-        .expect("compare-and-swap succeeds"));
-    assert_eq!(
-        answered(store.find_integration(&sales.id)).await,
-        Some(original.clone())
-    );
+        assert_eq!(
+            every_secret_of_the_row(&store, kind, holder).await,
+            before,
+            "{kind:?}: a refused swap changes nothing"
+        );
 
-    assert!(store
-        .replace_sealed_secret(&sales.id, &current, &rotated)
-        .await
-        .expect("compare-and-swap succeeds"));
-    assert!(
-        !store
-            .replace_sealed_secret(&sales.id, &current, &sealed_secret(10))
-            .await
-            .expect("compare-and-swap succeeds"),
-        "the second swap from the same expected value must lose"
-    );
-    assert_eq!(
-        answered(store.find_integration(&sales.id)).await,
-        Some(ChatwootIntegration {
-            api_token: rotated,
-            ..original
-        })
-    );
+        assert!(
+            store
+                .replace_sealed_secret_of_kind(kind, holder, &current, &rotated)
+                .await
+                .expect("compare-and-swap succeeds"),
+            "{kind:?}"
+        );
+        assert!(
+            !store
+                .replace_sealed_secret_of_kind(kind, holder, &current, &sealed_secret(10))
+                .await
+                .expect("compare-and-swap succeeds"),
+            "{kind:?}: the second swap from the same expected value must lose"
+        );
+        let expected: Vec<SealedSecret> = before
+            .into_iter()
+            .map(|secret| {
+                if secret == current {
+                    rotated.clone()
+                } else {
+                    secret
+                }
+            })
+            .collect();
+        assert_eq!(
+            every_secret_of_the_row(&store, kind, holder).await,
+            expected,
+            "{kind:?}: only its own column changed"
+        );
+        assert_eq!(
+            store
+                .list_sealed_secrets_of_kind(kind)
+                .await
+                .expect("listing succeeds"),
+            vec![StoredSealedSecret {
+                sealed: rotated,
+                ..stored
+            }]
+        );
+    }
 }
 
 pub async fn ping_succeeds(store: impl StoreUnderTest) {

@@ -1,5 +1,6 @@
 //! One behavioural test suite for every implementation of the store ports
-//! (`ryze_ports::store`, the bridge's `ryze_ports::bridge_store`, the event hub's
+//! (`ryze_ports::store`, the bridge's `ryze_ports::bridge_store`, every sealed secret's
+//! `ryze_ports::sealed_secret_store`, the event hub's
 //! `ryze_ports::event_hub` and the relay's `ryze_ports::relay_store`), so the PostgreSQL
 //! and SQLite adapters are held to exactly the same contract.
 //!
@@ -67,7 +68,8 @@ macro_rules! store_contract_tests {
             delete_integration_returns_whether_it_existed,
             backfill_inbox_id_only_fills_a_missing_inbox_id,
             list_sealed_secrets_lists_every_integration_secret,
-            replace_sealed_secret_is_a_compare_and_swap,
+            list_sealed_secrets_of_kind_lists_each_kind_from_its_own_columns,
+            replace_sealed_secret_of_kind_is_a_compare_and_swap,
             ping_succeeds,
             save_bridge_integration_round_trips_every_field,
             save_bridge_integration_replaces_and_keeps_created_at,

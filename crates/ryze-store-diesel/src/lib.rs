@@ -9,6 +9,8 @@
 //!   what differs between backends comes in through [`errors::ErrorTranslation`].
 //! - [`impl_store_ports!`]: the queries of every store port, expanded in each store crate
 //!   for its own connection type, with the backend's transaction and locks passed in.
+//! - [`impl_sealed_secret_store!`]: the queries of `SealedSecretStore`, every kind of
+//!   sealed secret over its own table (expanded by [`impl_store_ports!`]).
 //! - [`impl_bridge_integration_store!`]: the queries of the bridge's own port
 //!   (`BridgeIntegrationStore`, table `bridge_integrations`), expanded the same way.
 //! - [`impl_event_hub_store!`]: the queries of the event hub's port (`EventHubStore`,
@@ -34,6 +36,7 @@ mod ports;
 pub mod relay;
 pub mod rows;
 pub mod schema;
+mod sealed_secrets;
 pub mod sql_types;
 
 /// What [`impl_store_ports!`] expands to refers to: re-exported so the expansion does not

@@ -16,7 +16,9 @@
 //! ([`crate::errors`]).
 
 /// Implements `AccountStore`, `InstanceStore`, `IntegrationStore` and `StoreHealth` for a
-/// store type, with the backend's own transaction and locks:
+/// store type, with the backend's own transaction and locks, and `SealedSecretStore`
+/// (through [`impl_sealed_secret_store!`](crate::impl_sealed_secret_store): every store
+/// of the API's tables holds the bridge's too, the migrations being one set):
 ///
 /// ```ignore
 /// ryze_store_diesel::impl_store_ports! {
@@ -59,6 +61,11 @@ macro_rules! impl_store_ports {
         $(account_row_lock: $account_row_lock:ident,)?
         $(token_hash_lock: $token_hash_lock:path,)?
     ) => {
+        $crate::impl_sealed_secret_store! {
+            store: $store,
+            errors: $errors,
+        }
+
         const _: () = {
             use $crate::__private::async_trait;
             use $crate::__private::diesel;
@@ -71,16 +78,16 @@ macro_rules! impl_store_ports {
             use $crate::__private::diesel_async::RunQueryDsl;
             use $crate::__private::ryze_domain::{
                 Account, AccountId, ChatwootIntegration, Instance, InstanceId, InstanceName,
-                Principal, SealedSecret, TokenHash,
+                Principal, SealedSecret, SealedSecretKind, TokenHash,
             };
             use $crate::__private::ryze_ports::{
                 AccountStore, InsertAccountError, InsertInstanceError, InstanceStore,
-                IntegrationStore, NewAccount, NewInstance, StoreError, StoreHealth,
+                IntegrationStore, NewAccount, NewInstance, SealedSecretStore, StoreError,
+                StoreHealth,
             };
             use $crate::errors::{ErrorTranslation as _, TransactionError};
             use $crate::rows::{
                 quota_column, quota_from_column, AccountRow, InstanceRow, IntegrationRow,
-                SealedSecretRow,
             };
             use $crate::schema::{accounts, chatwoot_integrations, instances};
             use $crate::sql_types::StoredTimestamp;
@@ -413,42 +420,15 @@ macro_rules! impl_store_ports {
                 async fn list_sealed_secrets(
                     &self,
                 ) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError> {
-                    let mut connection = self.connection().await?;
-                    let rows: Vec<SealedSecretRow> = chatwoot_integrations::table
-                        .order(chatwoot_integrations::instance_id.asc())
-                        .select(SealedSecretRow::as_select())
-                        .load(&mut connection)
-                        .await
-                        .map_err(|error| <$errors>::query_failure("list sealed secrets", &error))?;
-                    Ok(rows.into_iter().map(SealedSecretRow::into_domain).collect())
-                }
-
-                async fn replace_sealed_secret(
-                    &self,
-                    owner: &InstanceId,
-                    expected: &SealedSecret,
-                    replacement: &SealedSecret,
-                ) -> Result<bool, StoreError> {
-                    use chatwoot_integrations::{
-                        api_token_ciphertext, api_token_key_id, api_token_nonce,
-                    };
-                    let mut connection = self.connection().await?;
-                    let replaced = diesel::update(
-                        chatwoot_integrations::table
-                            .find(owner.as_str())
-                            .filter(api_token_key_id.eq(expected.key_id.as_str()))
-                            .filter(api_token_nonce.eq(&expected.nonce))
-                            .filter(api_token_ciphertext.eq(&expected.ciphertext)),
+                    let secrets = SealedSecretStore::list_sealed_secrets_of_kind(
+                        self,
+                        SealedSecretKind::ChatwootApiToken,
                     )
-                    .set((
-                        api_token_key_id.eq(replacement.key_id.as_str()),
-                        api_token_nonce.eq(&replacement.nonce),
-                        api_token_ciphertext.eq(&replacement.ciphertext),
-                    ))
-                    .execute(&mut connection)
-                    .await
-                    .map_err(|error| <$errors>::query_failure("replace sealed secret", &error))?;
-                    Ok(replaced > 0)
+                    .await?;
+                    Ok(secrets
+                        .into_iter()
+                        .map(|secret| (secret.instance_id, secret.sealed))
+                        .collect())
                 }
             }
 

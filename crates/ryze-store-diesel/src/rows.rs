@@ -17,7 +17,7 @@ use ryze_domain::{
     ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId,
     InstanceName, IntegrationStatus, InvalidValue, KeyId, RelayFlags, SealedSecret,
 };
-use ryze_ports::{EventSequence, HubCursor, HubEvent, StoreError};
+use ryze_ports::{EventSequence, HubCursor, HubEvent, StoreError, StoredSealedSecret};
 
 use crate::schema::{
     accounts, bridge_integrations, chatwoot_integrations, hub_cursors, hub_events, instances,
@@ -196,27 +196,18 @@ impl IntegrationRow {
     }
 }
 
-/// The sealed API token of a `chatwoot_integrations` row, and its instance.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = chatwoot_integrations)]
-pub struct SealedSecretRow {
-    pub instance_id: String,
-    pub api_token_key_id: String,
-    pub api_token_nonce: Vec<u8>,
-    pub api_token_ciphertext: Vec<u8>,
-}
+/// A stored sealed secret as its table's columns hold it: holder id, instance id, key
+/// id, nonce, ciphertext.
+pub type StoredSealedSecretRow = (String, String, String, Vec<u8>, Vec<u8>);
 
-impl SealedSecretRow {
-    /// The instance and its sealed secret.
-    pub fn into_domain(self) -> (InstanceId, SealedSecret) {
-        (
-            InstanceId::new(self.instance_id),
-            sealed_secret(
-                self.api_token_key_id,
-                self.api_token_nonce,
-                self.api_token_ciphertext,
-            ),
-        )
+/// The stored secret of a [`StoredSealedSecretRow`].
+pub fn stored_sealed_secret(
+    (holder_id, instance_id, key_id, nonce, ciphertext): StoredSealedSecretRow,
+) -> StoredSealedSecret {
+    StoredSealedSecret {
+        holder_id,
+        instance_id: InstanceId::new(instance_id),
+        sealed: sealed_secret(key_id, nonce, ciphertext),
     }
 }
 

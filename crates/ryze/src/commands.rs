@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
-use ryze_api_use_cases::{Budgets, ControlPlane};
+use ryze_api_use_cases::{Budgets, ControlPlane, KeyRotation};
 use ryze_bridge_server::BridgeState;
 use ryze_ports::SecretVault;
 use ryze_vault::{AesGcmVault, KeyFile, MasterKey};
@@ -55,8 +55,8 @@ pub async fn serve_api_and_bridge(
         Some(token) => token.clone(),
         None => wiring::random_secret()?,
     };
-    let vault = wiring::vault(settings)?;
     let stores = wiring::open_stores(settings).await?;
+    let vault = wiring::checked_vault(settings, &stores).await?;
     let gateway = wiring::gateway_to(&bridge_url, &token, settings)?;
     let api_access = wiring::ApiAccess::new(&local_url(&api_listener)?, token.clone())?;
     let (bridge, public_url) = bridge_server(
@@ -145,7 +145,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
     let (server, public_url) = bridge_server(
         settings,
         &stores,
-        wiring::vault(settings)?,
+        wiring::checked_vault(settings, &stores).await?,
         listener,
         token.clone(),
         api_access.as_ref(),
@@ -269,8 +269,10 @@ pub fn generate_key() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Re-seals every stored secret under the current key. With the embedded key file, a
-/// new key is generated first (the old one is kept in the file to read older secrets).
+/// Re-seals every stored secret of the database at `DATABASE_URL` (the API's Chatwoot
+/// tokens and the bridge's tokens and webhook secrets, whichever it holds) under the
+/// current key. With the embedded key file, a new key is generated first (the old one is
+/// kept in the file to read older secrets).
 pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
     let ring = if settings.vault.master_key.is_some() {
         wiring::key_ring(settings)?
@@ -282,26 +284,39 @@ pub async fn rotate_keys(settings: &Settings) -> anyhow::Result<()> {
         ring
     };
     let vault = Arc::new(AesGcmVault::new(ring));
-    let store = wiring::open_store(settings).await?;
-    let control_plane = ControlPlane::new(store, vault, None, Budgets::default());
-    let report = control_plane
-        .rotate_secrets()
+    let stores = wiring::open_stores(settings).await?;
+    let report = KeyRotation::new(stores.sealed_secrets, vault)
+        .rotate()
         .await
         .context("re-sealing the stored secrets")?;
+    let total = report.total();
     println!(
-        "re-sealed {} secret(s); {} already under the current key; {} changed meanwhile",
-        report.rotated, report.already_current, report.changed_concurrently
+        "re-sealed {} secret(s); {} already under the current key; {} changed meanwhile; {} failed",
+        total.rotated, total.already_current, total.changed_concurrently, total.failed
     );
-    for failure in &report.failed {
+    for (kind, counts) in &report.by_kind {
         println!(
-            "could not re-seal the Chatwoot token of instance {}: {} — activate its integration again with POST /api/chatwoot/set",
-            failure.instance_id, failure.error
+            "  {}: re-sealed {}, {} already current, {} changed meanwhile, {} failed",
+            kind.description(),
+            counts.rotated,
+            counts.already_current,
+            counts.changed_concurrently,
+            counts.failed
         );
     }
-    if report.failed.is_empty() {
+    for failure in &report.failed {
+        println!(
+            "could not re-seal the {} of instance {} (held by {}): {} — activate its integration again with POST /api/chatwoot/set",
+            failure.kind.description(),
+            failure.instance_id,
+            failure.holder_id,
+            failure.error
+        );
+    }
+    if total.failed == 0 {
         Ok(())
     } else {
-        anyhow::bail!("{} secret(s) could not be re-sealed", report.failed.len())
+        anyhow::bail!("{} secret(s) could not be re-sealed", total.failed)
     }
 }
 

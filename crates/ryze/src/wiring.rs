@@ -14,8 +14,8 @@ use ryze_api_rate_limit_memory::InMemoryRateLimiter;
 use ryze_api_rate_limit_redis::{RedisRateLimiter, RedisRateLimiterSettings};
 use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, MediaWorkLimit, RateLimits};
 use ryze_api_use_cases::{
-    Budgets, ControlPlane, EventHub, EventHubSettings, Messaging, MessagingEngine,
-    MessagingSettings, StoreInstanceDirectory,
+    keys_missing_from_ring, Budgets, ControlPlane, EventHub, EventHubSettings, Messaging,
+    MessagingEngine, MessagingSettings, StoreInstanceDirectory,
 };
 use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
 use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
@@ -23,12 +23,13 @@ use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
 use ryze_bridge_use_cases::outbound::{OutboundPorts, OutboundSettings};
 use ryze_bridge_use_cases::sessions::RetryPolicy;
 use ryze_bridge_use_cases::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
+use ryze_domain::KeyId;
 use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RateLimiter,
-    RelayStore, SecretVault, Store, StoreHealth, WhatsAppSender,
+    RelayStore, SealedSecretStore, SecretVault, Store, StoreHealth, WhatsAppSender,
 };
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -82,27 +83,31 @@ pub struct Stores {
     pub relay: Arc<dyn RelayStore>,
     /// The bridge's queue of Chatwoot webhooks.
     pub outbound_queue: Arc<dyn OutboundQueueStore>,
+    /// Every sealed secret in the database, whichever service's table keeps it.
+    pub sealed_secrets: Arc<dyn SealedSecretStore>,
 }
 
 fn stores_of<
-    S: Store + BridgeIntegrationStore + EventHubStore + RelayStore + OutboundQueueStore + 'static,
+    S: Store
+        + BridgeIntegrationStore
+        + EventHubStore
+        + RelayStore
+        + OutboundQueueStore
+        + SealedSecretStore
+        + 'static,
 >(
     store: S,
 ) -> Stores {
     let store = Arc::new(store);
     Stores {
         control_plane: store.clone(),
+        sealed_secrets: store.clone(),
         bridge: store.clone(),
         event_hub: store.clone(),
         relay: store.clone(),
         outbound_queue: store.clone(),
         health: store,
     }
-}
-
-/// Opens the store (after migrating, when the settings say so).
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(open_stores(settings).await?.control_plane)
 }
 
 /// Opens the database (after migrating, when the settings say so).
@@ -186,30 +191,42 @@ pub fn gateway(settings: &Settings) -> anyhow::Result<Option<Arc<dyn Integration
     }
 }
 
-/// The control plane for operator commands (`account create`, `keys rotate`): no bridge
-/// involved, so the bridge settings are not read (`ryze serve` accepts `BRIDGE_TOKEN`
-/// without `BRIDGE_URL`, and so must these).
+/// The control plane for operator commands (`account create`): no bridge involved, so
+/// the bridge settings are not read (`ryze serve` accepts `BRIDGE_TOKEN` without
+/// `BRIDGE_URL`, and so must these), and no stored secret is opened, so the keys are not
+/// checked against them.
 pub async fn operator_control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
-    control_plane_with(settings, None).await
-}
-
-/// Everything `ryze api` needs, built from the settings.
-pub async fn control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
-    control_plane_with(settings, gateway(settings)?).await
-}
-
-async fn control_plane_with(
-    settings: &Settings,
-    gateway: Option<Arc<dyn IntegrationGateway>>,
-) -> anyhow::Result<ControlPlane> {
     let stores = open_stores(settings).await?;
-    Ok(ControlPlane::new(
-        stores.control_plane.clone(),
+    Ok(control_plane_over(
+        settings,
+        &stores,
         vault(settings)?,
+        None,
+    ))
+}
+
+/// Everything `ryze api` needs, built from the settings. Fails when a stored secret was
+/// sealed under a key the configured keys lack ([`checked_vault`]).
+pub async fn control_plane(settings: &Settings) -> anyhow::Result<ControlPlane> {
+    let gateway = gateway(settings)?;
+    let stores = open_stores(settings).await?;
+    let vault = checked_vault(settings, &stores).await?;
+    Ok(control_plane_over(settings, &stores, vault, gateway))
+}
+
+fn control_plane_over(
+    settings: &Settings,
+    stores: &Stores,
+    vault: Arc<dyn SecretVault>,
+    gateway: Option<Arc<dyn IntegrationGateway>>,
+) -> ControlPlane {
+    ControlPlane::new(
+        stores.control_plane.clone(),
+        vault,
         gateway,
         Budgets::default(),
     )
-    .with_event_hub(event_hub(settings, &stores, settings.api_public_url())))
+    .with_event_hub(event_hub(settings, stores, settings.api_public_url()))
 }
 
 /// The event hub over `stores`, announcing `public_url` (the API's) in the events it
@@ -230,6 +247,36 @@ pub fn event_hub(settings: &Settings, stores: &Stores, public_url: String) -> Ev
 /// The vault over [`key_ring`].
 pub fn vault(settings: &Settings) -> anyhow::Result<Arc<dyn SecretVault>> {
     Ok(Arc::new(AesGcmVault::new(key_ring(settings)?)))
+}
+
+/// The vault over [`key_ring`], for a service about to serve from `stores`: refuses
+/// (naming the key) when a secret stored there, of any kind, was sealed under a master
+/// key the ring lacks, rather than failing on every use of that secret later (a webhook
+/// refused, a relay session that never starts).
+pub async fn checked_vault(
+    settings: &Settings,
+    stores: &Stores,
+) -> anyhow::Result<Arc<dyn SecretVault>> {
+    let ring = key_ring(settings)?;
+    let held: Vec<KeyId> = ring.keys().map(|key| key.id().clone()).collect();
+    let missing = keys_missing_from_ring(stores.sealed_secrets.as_ref(), &held)
+        .await
+        .context("listing the stored secrets to check the master keys")?;
+    if let Some(first) = missing.first() {
+        let named: Vec<String> = missing
+            .iter()
+            .map(|key| format!("{} ({} secret(s))", key.key_id, key.secrets))
+            .collect();
+        bail!(
+            "the database holds secrets sealed under master key {} that this service does not have: missing {}. \
+             Add the key with id {} to RYZE_PREVIOUS_MASTER_KEYS (or restore the key file that held it) and start again; \
+             then run `ryze keys rotate` against this database to re-seal them under the current key",
+            first.key_id,
+            named.join(", "),
+            first.key_id
+        );
+    }
+    Ok(Arc::new(AesGcmVault::new(ring)))
 }
 
 /// The API's client of a bridge at `url` with `token`.

@@ -6,18 +6,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use mockall::predicate::eq;
 use ryze_api_use_cases::{
-    ActivateError, AuthError, Budgets, ChatwootActivationInput, ControlPlane, CreateInstanceError,
-    DeactivateError, DeleteInstanceError, InlineChatwootOutcome, InstanceAccessError,
-    NewInstanceInput, StatusError,
+    keys_missing_from_ring, ActivateError, AuthError, Budgets, ChatwootActivationInput,
+    ControlPlane, CreateInstanceError, DeactivateError, DeleteInstanceError, InlineChatwootOutcome,
+    InstanceAccessError, KeyRotation, MissingKey, NewInstanceInput, RotationCounts, StatusError,
 };
 use ryze_domain::{
     Account, BridgeIntegrationId, ChatwootIntegration, Instance, InstanceId, IntegrationStatus,
-    KeyId, Principal, RelayFlags, SealedSecret, TokenHash,
+    KeyId, Principal, RelayFlags, SealedSecret, SealedSecretKind, SecretOwner, TokenHash,
 };
 use ryze_ports::{
     ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError,
     InsertInstanceError, IntegrationGateway, LiveIntegrationStatus, MockIntegrationGateway,
-    MockSecretVault, MockStore, RelayCounters, StoreError,
+    MockSealedSecretStore, MockSecretVault, MockStore, RelayCounters, StoreError,
+    StoredSealedSecret,
 };
 use ryze_test_support::control_plane::{
     sealed_secret, AccountBuilder, ChatwootIntegrationBuilder, InstanceBuilder,
@@ -656,23 +657,42 @@ async fn an_instance_token_lists_only_its_own_instance() {
 
 // ---------------------------------------------------------------- key rotation
 
+fn stored(holder_id: &str, instance_id: &str, key: &str) -> StoredSealedSecret {
+    StoredSealedSecret {
+        holder_id: holder_id.to_owned(),
+        instance_id: InstanceId::new(instance_id),
+        sealed: sealed(key),
+    }
+}
+
 #[tokio::test]
 async fn rotation_reseals_old_secrets_and_reports_unreadable_ones() {
-    let mut store = MockStore::new();
-    store.expect_list_sealed_secrets().returning(|| {
-        Ok(vec![
-            (InstanceId::new("ins_old"), sealed("k0")),
-            (InstanceId::new("ins_current"), sealed("k1")),
-            (InstanceId::new("ins_broken"), sealed("k0")),
-        ])
-    });
+    let mut store = MockSealedSecretStore::new();
     store
-        .expect_replace_sealed_secret()
-        .withf(|id, expected, replacement| {
-            id.as_str() == "ins_old" && *expected == sealed("k0") && *replacement == sealed("k1")
+        .expect_list_sealed_secrets_of_kind()
+        .returning(|kind| {
+            Ok(match kind {
+                SealedSecretKind::ChatwootApiToken => vec![
+                    stored("ins_old", "ins_old", "k0"),
+                    stored("ins_current", "ins_current", "k1"),
+                    stored("ins_broken", "ins_broken", "k0"),
+                ],
+                SealedSecretKind::BridgeChatwootApiToken
+                | SealedSecretKind::BridgeWebhookSecret => {
+                    vec![]
+                }
+            })
+        });
+    store
+        .expect_replace_sealed_secret_of_kind()
+        .withf(|kind, id, expected, replacement| {
+            *kind == SealedSecretKind::ChatwootApiToken
+                && id == "ins_old"
+                && *expected == sealed("k0")
+                && *replacement == sealed("k1")
         })
         .times(1)
-        .returning(|_, _, _| Ok(true));
+        .returning(|_, _, _, _| Ok(true));
     let mut vault = MockSecretVault::new();
     vault.expect_current_key_id().returning(|| KeyId::new("k1"));
     vault.expect_open().returning(|_, owner| {
@@ -683,10 +703,133 @@ async fn rotation_reseals_old_secrets_and_reports_unreadable_ones() {
         }
     });
     vault.expect_seal().returning(|_, _| Ok(sealed("k1")));
-    let plane = plane(store, vault, None);
-    let report = plane.rotate_secrets().await.unwrap();
-    assert_eq!(report.rotated, 1);
-    assert_eq!(report.already_current, 1);
+    let rotation = KeyRotation::new(Arc::new(store), Arc::new(vault));
+    let report = rotation.rotate().await.unwrap();
+    assert_eq!(report.total().rotated, 1);
+    assert_eq!(report.total().already_current, 1);
     assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].holder_id, "ins_broken");
     assert_eq!(report.failed[0].instance_id.as_str(), "ins_broken");
+    assert_eq!(report.failed[0].kind, SealedSecretKind::ChatwootApiToken);
+}
+
+#[tokio::test]
+async fn rotation_reseals_the_bridges_secrets_each_for_its_own_owner() {
+    let mut store = MockSealedSecretStore::new();
+    store
+        .expect_list_sealed_secrets_of_kind()
+        .times(SealedSecretKind::ALL.len())
+        .returning(|kind| {
+            Ok(match kind {
+                SealedSecretKind::ChatwootApiToken => vec![],
+                SealedSecretKind::BridgeChatwootApiToken => vec![
+                    stored("int_a", "ins_a", "k0"),
+                    stored("int_b", "ins_b", "k0"),
+                ],
+                SealedSecretKind::BridgeWebhookSecret => vec![
+                    stored("int_a", "ins_a", "k0"),
+                    stored("int_b", "ins_b", "k1"),
+                ],
+            })
+        });
+    // int_b's token changed meanwhile (a concurrent activation re-sealed it).
+    store
+        .expect_replace_sealed_secret_of_kind()
+        .withf(|_, _, expected, replacement| {
+            *expected == sealed("k0") && *replacement == sealed("k1")
+        })
+        .times(3)
+        .returning(|kind, id, _, _| {
+            Ok(!(kind == SealedSecretKind::BridgeChatwootApiToken && id == "int_b"))
+        });
+    let mut vault = MockSecretVault::new();
+    vault.expect_current_key_id().returning(|| KeyId::new("k1"));
+    // Each secret is opened and sealed again for the owner the bridge sealed it for.
+    let owners_of_a = [
+        SecretOwner::bridge_chatwoot_api_token(&BridgeIntegrationId::new("int_a")),
+        SecretOwner::bridge_webhook_secret(&BridgeIntegrationId::new("int_a")),
+        SecretOwner::bridge_chatwoot_api_token(&BridgeIntegrationId::new("int_b")),
+    ];
+    let opened = owners_of_a.clone();
+    vault
+        .expect_open()
+        .times(3)
+        .withf(move |_, owner| opened.contains(owner))
+        .returning(|_, _| Ok(SecretString::from("plaintext".to_owned())));
+    vault
+        .expect_seal()
+        .times(3)
+        .withf(move |plaintext, owner| {
+            plaintext.expose_secret() == "plaintext" && owners_of_a.contains(owner)
+        })
+        .returning(|_, _| Ok(sealed("k1")));
+
+    let report = KeyRotation::new(Arc::new(store), Arc::new(vault))
+        .rotate()
+        .await
+        .unwrap();
+    assert_eq!(
+        report.by_kind[&SealedSecretKind::BridgeChatwootApiToken],
+        RotationCounts {
+            rotated: 1,
+            changed_concurrently: 1,
+            ..RotationCounts::default()
+        }
+    );
+    assert_eq!(
+        report.by_kind[&SealedSecretKind::BridgeWebhookSecret],
+        RotationCounts {
+            rotated: 1,
+            already_current: 1,
+            ..RotationCounts::default()
+        }
+    );
+    assert_eq!(
+        report.by_kind[&SealedSecretKind::ChatwootApiToken],
+        RotationCounts::default()
+    );
+    assert_eq!(
+        report.total(),
+        RotationCounts {
+            rotated: 2,
+            already_current: 1,
+            changed_concurrently: 1,
+            failed: 0,
+        }
+    );
+    assert!(report.failed.is_empty());
+}
+
+#[tokio::test]
+async fn keys_missing_from_the_ring_are_named_with_their_secret_counts() {
+    let mut store = MockSealedSecretStore::new();
+    store
+        .expect_list_sealed_secrets_of_kind()
+        .returning(|kind| {
+            Ok(match kind {
+                SealedSecretKind::ChatwootApiToken => vec![stored("ins_a", "ins_a", "k1")],
+                SealedSecretKind::BridgeChatwootApiToken => vec![
+                    stored("int_a", "ins_a", "k0"),
+                    stored("int_b", "ins_b", "k2"),
+                ],
+                SealedSecretKind::BridgeWebhookSecret => vec![stored("int_a", "ins_a", "k0")],
+            })
+        });
+    let missing = keys_missing_from_ring(&store, &[KeyId::new("k1"), KeyId::new("k2")])
+        .await
+        .unwrap();
+    assert_eq!(
+        missing,
+        vec![MissingKey {
+            key_id: KeyId::new("k0"),
+            secrets: 2
+        }]
+    );
+    let none_missing = keys_missing_from_ring(
+        &store,
+        &[KeyId::new("k0"), KeyId::new("k1"), KeyId::new("k2")],
+    )
+    .await
+    .unwrap();
+    assert!(none_missing.is_empty());
 }

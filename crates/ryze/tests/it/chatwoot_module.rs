@@ -864,25 +864,50 @@ async fn key_rotation_moves_every_stored_token_to_the_new_key() {
         .unwrap();
 
     // The new key alone now reads every secret; a key that never sealed anything reads none.
-    let report = ryze::wiring::control_plane(&settings_with(NEW_KEY, ""))
+    let rotation_with = |current: &str| {
+        let settings = settings_with(current, "");
+        async move {
+            let stores = ryze::wiring::open_stores(&settings).await.unwrap();
+            ryze_api_use_cases::KeyRotation::new(
+                stores.sealed_secrets,
+                ryze::wiring::vault(&settings).unwrap(),
+            )
+            .rotate()
+            .await
+            .unwrap()
+        }
+    };
+    ryze::wiring::control_plane(&settings_with(NEW_KEY, ""))
         .await
-        .unwrap()
-        .rotate_secrets()
-        .await
-        .unwrap();
+        .expect("the API starts with the new key alone");
+    let report = rotation_with(NEW_KEY).await;
     assert_eq!(
-        (report.already_current, report.rotated, report.failed.len()),
+        (
+            report.total().already_current,
+            report.total().rotated,
+            report.failed.len()
+        ),
         (2, 0, 0)
     );
-    let report = ryze::wiring::control_plane(&settings_with(UNRELATED_KEY, ""))
-        .await
-        .unwrap()
-        .rotate_secrets()
-        .await
-        .unwrap();
+    let report = rotation_with(UNRELATED_KEY).await;
     assert_eq!(report.failed.len(), 2);
     assert!(report.failed[0]
         .error
         .to_string()
         .starts_with("no master key with id"));
+    // And the API refuses to start with it, naming the key the stored secrets need.
+    let new_key_id = ryze_vault::MasterKey::parse(NEW_KEY)
+        .unwrap()
+        .id()
+        .to_string();
+    let refused = ryze::wiring::control_plane(&settings_with(UNRELATED_KEY, ""))
+        .await
+        .err()
+        .expect("a key ring without the stored secrets' key is refused")
+        .to_string();
+    assert!(
+        refused.contains(&format!("master key {new_key_id}"))
+            && refused.contains("RYZE_PREVIOUS_MASTER_KEYS"),
+        "{refused}"
+    );
 }

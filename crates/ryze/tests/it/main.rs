@@ -12,6 +12,7 @@ mod deploy;
 mod event_hub;
 mod healthcheck;
 mod instances;
+mod key_rotation;
 mod messages;
 mod outbound;
 mod outbound_crash;

@@ -12,14 +12,14 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::product::ENGINE_TOKEN;
 use crate::support::split::SplitDeployment;
 use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings, ReceivedCommand};
-use ryze_ports::whatsapp_events::{EngineErrorCode, EventPayload};
+use ryze_ports::whatsapp_events::EngineErrorCode;
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -109,36 +109,9 @@ impl Deployment {
         .await;
 
         // Maria writes first, so Chatwoot has her conversation.
-        let hello = split
-            .engine
-            .script(split.instance_id.clone())
-            .text(Contact::new("Maria Silva", "5511987654321"), "Oi")
-            .build();
-        let EventPayload::MessageExchange(exchange) = &hello.payload else {
-            unreachable!("a text is a message");
-        };
-        let hello_id = exchange.message.id.clone();
-        let publisher = split
-            .engine
-            .publisher(&split.api_url, ENGINE_TOKEN)
-            .unwrap();
-        assert!(publisher.publish(&hello).await.unwrap().is_stored());
-        let deadline = Instant::now() + WAIT;
-        let conversation = loop {
-            let store = split.chatwoot.snapshot();
-            let landed = store
-                .messages
-                .values()
-                .find(|message| message.source_id.as_deref() == Some(hello_id.as_str()));
-            if let Some(message) = landed {
-                break store.conversations[&message.conversation_id].display_id;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Maria's message never reached Chatwoot"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let conversation = split
+            .contact_writes(Contact::new("Maria Silva", "5511987654321"), "Oi")
+            .await;
         Deployment {
             split,
             gate,

@@ -1,7 +1,8 @@
-//! The product as separate processes of the real binary, for the crash tests: `ryze api`
-//! and `ryze bridge`, each with its own SQLite database, the Chatwoot and engine
-//! simulators in the test process, and an instance `loja` with an active integration.
-//! The bridge can be killed with SIGKILL and started again.
+//! The product as separate processes of the real binary, for the crash and key rotation
+//! tests: `ryze api` and `ryze bridge`, each with its own SQLite database, the Chatwoot
+//! and engine simulators in the test process, and an instance `loja` with an active
+//! integration. Either service can be killed with SIGKILL and started again, with other
+//! master keys, and other commands run against either database.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -11,7 +12,9 @@ use chatwoot_simulator::model::User;
 use chatwoot_simulator::{
     Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
 };
+use engine_simulator::script::Contact;
 use engine_simulator::EngineSimulatorHandle;
+use ryze_ports::whatsapp_events::EventPayload;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
@@ -115,8 +118,17 @@ pub(crate) struct SplitDeployment {
     bridge: Option<Process>,
     bridge_env: Vec<(&'static str, String)>,
     bridge_directory: TempDir,
-    _api: Process,
-    _api_directory: TempDir,
+    api: Option<Process>,
+    api_env: Vec<(&'static str, String)>,
+    api_directory: TempDir,
+}
+
+/// One of the two services of a [`SplitDeployment`], each with its own directory,
+/// settings and database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    Api,
+    Bridge,
 }
 
 impl SplitDeployment {
@@ -194,8 +206,9 @@ impl SplitDeployment {
             bridge: None,
             bridge_env: all_bridge_env,
             bridge_directory,
-            _api: api,
-            _api_directory: api_directory,
+            api: Some(api),
+            api_env,
+            api_directory,
         };
         deployment.start_bridge().await;
         wait_until_ready(&deployment.client, &deployment.api_url).await;
@@ -234,13 +247,7 @@ impl SplitDeployment {
 
     /// Starts `ryze bridge` (again) and waits until it is ready.
     pub(crate) async fn start_bridge(&mut self) {
-        self.bridge = Some(Process(
-            ryze(self.bridge_directory.path(), &self.bridge_env)
-                .arg("bridge")
-                .spawn()
-                .unwrap(),
-        ));
-        wait_until_ready(&self.client, &self.bridge_url).await;
+        self.bridge = Some(self.started(Service::Bridge).await);
     }
 
     /// SIGKILLs the bridge.
@@ -251,5 +258,106 @@ impl SplitDeployment {
     /// Stops the bridge (at the end of a test, so nothing more lands).
     pub(crate) fn stop_bridge(&mut self) {
         self.bridge = None;
+    }
+
+    /// Stops `ryze api`.
+    pub(crate) fn stop_api(&mut self) {
+        self.api.take().expect("the API runs").kill();
+    }
+
+    /// Starts `ryze api` (again) and waits until it is ready.
+    pub(crate) async fn start_api(&mut self) {
+        self.api = Some(self.started(Service::Api).await);
+    }
+
+    /// `service`'s directory and settings.
+    fn directory_and_env(&self, service: Service) -> (&Path, &[(&'static str, String)]) {
+        match service {
+            Service::Api => (self.api_directory.path(), &self.api_env),
+            Service::Bridge => (self.bridge_directory.path(), &self.bridge_env),
+        }
+    }
+
+    /// `ryze api` or `ryze bridge`, once ready.
+    async fn started(&self, service: Service) -> Process {
+        let (directory, env) = self.directory_and_env(service);
+        let (command, url) = match service {
+            Service::Api => ("api", &self.api_url),
+            Service::Bridge => ("bridge", &self.bridge_url),
+        };
+        let process = Process(ryze(directory, env).arg(command).spawn().unwrap());
+        wait_until_ready(&self.client, url).await;
+        process
+    }
+
+    /// `contact` writes `text` on WhatsApp; waits until it lands in Chatwoot and returns
+    /// its conversation's display id.
+    pub(crate) async fn contact_writes(&self, contact: Contact, text: &str) -> u64 {
+        let event = self
+            .engine
+            .script(self.instance_id.clone())
+            .text(contact, text)
+            .build();
+        let EventPayload::MessageExchange(exchange) = &event.payload else {
+            unreachable!("a text is a message");
+        };
+        let message_id = exchange.message.id.clone();
+        let publisher = self.engine.publisher(&self.api_url, ENGINE_TOKEN).unwrap();
+        assert!(publisher.publish(&event).await.unwrap().is_stored());
+        let deadline = Instant::now() + READY_WITHIN;
+        loop {
+            let store = self.chatwoot.snapshot();
+            let landed = store
+                .messages
+                .values()
+                .find(|message| message.source_id.as_deref() == Some(message_id.as_str()));
+            if let Some(message) = landed {
+                return store.conversations[&message.conversation_id].display_id;
+            }
+            assert!(Instant::now() < deadline, "{text:?} never reached Chatwoot");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// From now on, every command of both services runs with `RYZE_MASTER_KEY=current`
+    /// and `RYZE_PREVIOUS_MASTER_KEYS=previous`.
+    pub(crate) fn set_master_keys(&mut self, current: &str, previous: &str) {
+        for env in [&mut self.api_env, &mut self.bridge_env] {
+            env.retain(|(name, _)| {
+                !matches!(*name, "RYZE_MASTER_KEY" | "RYZE_PREVIOUS_MASTER_KEYS")
+            });
+            env.push(("RYZE_MASTER_KEY", current.to_owned()));
+            env.push(("RYZE_PREVIOUS_MASTER_KEYS", previous.to_owned()));
+        }
+    }
+
+    /// Runs `ryze <args>` as `service` would (its directory, settings and database, plus
+    /// `extra_env`) and returns its output; `None` when it was still running after
+    /// `within` (then killed).
+    pub(crate) fn run(
+        &self,
+        service: Service,
+        args: &[&str],
+        extra_env: &[(&str, String)],
+        within: Duration,
+    ) -> Option<std::process::Output> {
+        let (directory, env) = self.directory_and_env(service);
+        let mut child = ryze(directory, env)
+            .envs(extra_env.iter().map(|(name, value)| (name, value)))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + within;
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(child.wait_with_output().unwrap())
     }
 }
