@@ -37,14 +37,11 @@ impl HttpIntegrationGateway {
         let service = ServiceClient::new(ServiceClientSettings {
             base_url: settings.base_url,
             token: settings.token,
-            timeouts: Timeouts {
-                connect: settings.connect_timeout,
-                request: settings.request_timeout,
-            },
-            user_agent: concat!("ryze-api/", env!("CARGO_PKG_VERSION")),
-            peer: PEER,
+            timeouts: Timeouts::new(settings.connect_timeout, settings.request_timeout),
             // The control plane reports the error a failure becomes.
             unanswered_log: UnansweredLog::Debug,
+            user_agent: concat!("ryze-api/", env!("CARGO_PKG_VERSION")),
+            peer: PEER,
         })?;
         Ok(Self { service })
     }

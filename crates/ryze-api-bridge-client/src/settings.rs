@@ -18,27 +18,13 @@ pub struct BridgeClientSettings {
     pub request_timeout: Duration,
 }
 
-/// Why the settings cannot make a client. Never contains the token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BridgeClientBuildError {
-    #[error("BRIDGE_URL must use http or https, not {scheme}")]
-    UnsupportedScheme { scheme: String },
-    #[error(
-        "BRIDGE_URL must be an absolute http or https URL with a host, e.g. http://bridge:8080"
-    )]
-    NotAHostUrl,
-    #[error("BRIDGE_URL must not contain a user name or password; the bridge is authenticated with BRIDGE_TOKEN")]
-    CredentialsInUrl,
-    #[error("BRIDGE_URL must not contain a query or a fragment")]
-    QueryOrFragment,
-    #[error("BRIDGE_TOKEN is empty")]
-    EmptyToken,
-    #[error(
-        "BRIDGE_TOKEN may contain only visible ASCII characters (it is sent in an HTTP header)"
-    )]
-    TokenNotHeaderSafe,
-    #[error("cannot build the HTTP client for the bridge: {0}")]
-    HttpClient(String),
+ryze_outbound_service_client::service_client_build_error! {
+    /// Why the settings cannot make a client. Never contains the token.
+    pub enum BridgeClientBuildError {
+        url_setting: "BRIDGE_URL",
+        example_url: "http://bridge:8080",
+        token_setting: "BRIDGE_TOKEN",
+        authenticated_with: "the bridge is authenticated with BRIDGE_TOKEN",
+        peer: "the bridge",
+    }
 }
-
-ryze_outbound_service_client::impl_from_service_client_setup_error!(BridgeClientBuildError);

@@ -52,10 +52,7 @@ impl EngineClient {
         let service = ServiceClient::new(ServiceClientSettings {
             base_url: settings.base_url,
             token: settings.token,
-            timeouts: Timeouts {
-                connect: settings.connect_timeout,
-                request: settings.request_timeout,
-            },
+            timeouts: Timeouts::new(settings.connect_timeout, settings.request_timeout),
             user_agent: concat!("ryze-api/", env!("CARGO_PKG_VERSION")),
             peer: PEER,
             unanswered_log: UnansweredLog::Warning,

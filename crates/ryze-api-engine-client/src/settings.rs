@@ -41,27 +41,13 @@ impl EngineClientSettings {
     }
 }
 
-/// Why the settings cannot make a client. Never contains the token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EngineClientBuildError {
-    #[error("ENGINE_URL must use http or https, not {scheme}")]
-    UnsupportedScheme { scheme: String },
-    #[error(
-        "ENGINE_URL must be an absolute http or https URL with a host, e.g. http://engine:8081"
-    )]
-    NotAHostUrl,
-    #[error("ENGINE_URL must not contain a user name or password; the engine is authenticated with ENGINE_TOKEN")]
-    CredentialsInUrl,
-    #[error("ENGINE_URL must not contain a query or a fragment")]
-    QueryOrFragment,
-    #[error("ENGINE_TOKEN is empty")]
-    EmptyToken,
-    #[error(
-        "ENGINE_TOKEN may contain only visible ASCII characters (it is sent in an HTTP header)"
-    )]
-    TokenNotHeaderSafe,
-    #[error("cannot build the HTTP client for the WhatsApp engine: {0}")]
-    HttpClient(String),
+ryze_outbound_service_client::service_client_build_error! {
+    /// Why the settings cannot make a client. Never contains the token.
+    pub enum EngineClientBuildError {
+        url_setting: "ENGINE_URL",
+        example_url: "http://engine:8081",
+        token_setting: "ENGINE_TOKEN",
+        authenticated_with: "the engine is authenticated with ENGINE_TOKEN",
+        peer: "the WhatsApp engine",
+    }
 }
-
-ryze_outbound_service_client::impl_from_service_client_setup_error!(EngineClientBuildError);

@@ -12,7 +12,6 @@ mod error_status;
 mod event_hub;
 mod media_work;
 mod rate_limit;
-mod request_span;
 mod routes;
 
 use std::sync::Arc;
@@ -25,13 +24,13 @@ pub use envelope::ApiError;
 pub use event_hub::{EventHubRoutes, EventStreamSettings, ENGINE_EVENT_BODY_LIMIT_BYTES};
 pub use media_work::{MediaWorkLimit, MediaWorkPermit, DEFAULT_MEDIA_CONCURRENCY};
 pub use rate_limit::{RateLimits, DEFAULT_UNAUTHENTICATED_PER_MINUTE};
-pub use request_span::PathOnlyRootSpan;
 pub use routes::engine_events::ENGINE_NOT_CONFIGURED;
 pub use routes::event_stream::{
     CLOSE_GOING_AWAY, CLOSE_INTEGRATION_ENDED, CLOSE_INTERNAL_ERROR, CLOSE_PROTOCOL_ERROR,
     CLOSE_REPLACED, STREAM_NOT_AVAILABLE,
 };
 pub use routes::messages::MEDIA_BODY_LIMIT_BYTES;
+pub use ryze_http_request_span::PathOnlyRootSpan;
 
 /// Largest JSON body accepted by the API's routes.
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;

@@ -101,7 +101,7 @@ impl ChatwootHttpClient {
 #[async_trait]
 impl ChatwootApi for ChatwootHttpClient {
     async fn profile(&self, target: &ChatwootTarget) -> Result<Profile, ChatwootError> {
-        let endpoint = self.endpoint(target, Method::GET, &["profile"], &[])?;
+        let endpoint = Self::endpoint(target, Method::GET, &["profile"], &[])?;
         self.send_json(
             target,
             &endpoint,

@@ -75,7 +75,6 @@ impl ChatwootHttpClient {
     /// `{base}/api/v1/{segments…}`, each segment percent-encoded, with the query pairs
     /// form-encoded.
     pub(crate) fn endpoint(
-        &self,
         target: &ChatwootTarget,
         method: Method,
         segments: &[&str],
@@ -112,7 +111,7 @@ impl ChatwootHttpClient {
         let account = target.account_id.to_string();
         let mut path = vec!["accounts", account.as_str()];
         path.extend_from_slice(segments);
-        self.endpoint(target, method, &path, query)
+        Self::endpoint(target, method, &path, query)
     }
 
     /// Sends the request and accepts any 2xx answer, whatever its body.
@@ -254,14 +253,13 @@ mod tests {
             endpoint.to_string(),
             "GET https://cw.example/chatwoot/api/v1/accounts/5/contacts/search?q=%2B55+11+9%26x%3D1"
         );
-        let profile = client
-            .endpoint(
-                &target("http://10.0.0.5:3000"),
-                Method::GET,
-                &["profile"],
-                &[],
-            )
-            .unwrap();
+        let profile = ChatwootHttpClient::endpoint(
+            &target("http://10.0.0.5:3000"),
+            Method::GET,
+            &["profile"],
+            &[],
+        )
+        .unwrap();
         assert_eq!(profile.url.as_str(), "http://10.0.0.5:3000/api/v1/profile");
     }
 

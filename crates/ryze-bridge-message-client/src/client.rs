@@ -77,10 +77,7 @@ impl ApiMessageClient {
         let service = ServiceClient::new(ServiceClientSettings {
             base_url: settings.api_url,
             token: settings.bridge_token,
-            timeouts: Timeouts {
-                connect: settings.connect_timeout,
-                request: settings.request_timeout,
-            },
+            timeouts: Timeouts::new(settings.connect_timeout, settings.request_timeout),
             user_agent: concat!("ryze-bridge/", env!("CARGO_PKG_VERSION")),
             peer: PEER,
             unanswered_log: UnansweredLog::Warning,

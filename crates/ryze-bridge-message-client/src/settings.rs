@@ -42,25 +42,13 @@ impl ApiMessageClientSettings {
     }
 }
 
-/// Why the settings cannot make a client. Never contains the token.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ApiMessageClientBuildError {
-    #[error("API_URL must use http or https, not {scheme}")]
-    UnsupportedScheme { scheme: String },
-    #[error("API_URL must be an absolute http or https URL with a host, e.g. http://api:8080")]
-    NotAHostUrl,
-    #[error("API_URL must not contain a user name or password; the bridge is authenticated with BRIDGE_TOKEN")]
-    CredentialsInUrl,
-    #[error("API_URL must not contain a query or a fragment")]
-    QueryOrFragment,
-    #[error("BRIDGE_TOKEN is empty")]
-    EmptyToken,
-    #[error(
-        "BRIDGE_TOKEN may contain only visible ASCII characters (it is sent in an HTTP header)"
-    )]
-    TokenNotHeaderSafe,
-    #[error("cannot build the HTTP client for the API: {0}")]
-    HttpClient(String),
+ryze_outbound_service_client::service_client_build_error! {
+    /// Why the settings cannot make a client. Never contains the token.
+    pub enum ApiMessageClientBuildError {
+        url_setting: "API_URL",
+        example_url: "http://api:8080",
+        token_setting: "BRIDGE_TOKEN",
+        authenticated_with: "the bridge is authenticated with BRIDGE_TOKEN",
+        peer: "the API",
+    }
 }
-
-ryze_outbound_service_client::impl_from_service_client_setup_error!(ApiMessageClientBuildError);

@@ -5,7 +5,6 @@
 //! statuses and codes.
 
 mod answers;
-mod request_span;
 mod routes;
 
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use ryze_bridge_use_cases::Bridge;
 use ryze_ports::StoreHealth;
 use secrecy::SecretString;
 
-pub use request_span::RoutePatternRootSpan;
+pub use ryze_http_request_span::RoutePatternRootSpan;
 
 /// What the bridge's handlers need.
 #[derive(Clone)]

@@ -46,7 +46,7 @@ pub enum UnansweredLog {
 
 /// Why the settings cannot make a [`ServiceClient`]. Never contains the token. Each
 /// client turns it into its own build error, naming its own settings
-/// ([`impl_from_service_client_setup_error!`](crate::impl_from_service_client_setup_error)).
+/// ([`service_client_build_error!`](crate::service_client_build_error)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServiceClientSetupError {
     /// The base URL's scheme is neither http nor https.
@@ -65,13 +65,95 @@ pub enum ServiceClientSetupError {
     HttpClient(String),
 }
 
-/// Implements `From<ServiceClientSetupError>` for a client's build error, an enum with
-/// the variants `UnsupportedScheme { scheme: String }`, `NotAHostUrl`,
-/// `CredentialsInUrl`, `QueryOrFragment`, `EmptyToken`, `TokenNotHeaderSafe` and
-/// `HttpClient(String)`, whose texts name that client's settings.
+/// Defines a client's build error: the variants of [`ServiceClientSetupError`], whose
+/// texts name that client's settings, with `Display`, `Error` and
+/// `From<ServiceClientSetupError>`. One definition serves every client of our own
+/// services, so their texts keep one wording:
+///
+/// ```
+/// ryze_outbound_service_client::service_client_build_error! {
+///     /// Why the settings cannot make a client. Never contains the token.
+///     pub enum BridgeClientBuildError {
+///         url_setting: "BRIDGE_URL",
+///         example_url: "http://bridge:8080",
+///         token_setting: "BRIDGE_TOKEN",
+///         authenticated_with: "the bridge is authenticated with BRIDGE_TOKEN",
+///         peer: "the bridge",
+///     }
+/// }
+/// let error = BridgeClientBuildError::from(
+///     ryze_outbound_service_client::ServiceClientSetupError::EmptyToken,
+/// );
+/// assert_eq!(error, BridgeClientBuildError::EmptyToken);
+/// assert_eq!(error.to_string(), "BRIDGE_TOKEN is empty");
+/// ```
 #[macro_export]
-macro_rules! impl_from_service_client_setup_error {
-    ($build_error:ty) => {
+macro_rules! service_client_build_error {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $build_error:ident {
+            url_setting: $url_setting:literal,
+            example_url: $example_url:literal,
+            token_setting: $token_setting:literal,
+            authenticated_with: $authenticated_with:literal,
+            peer: $peer:literal $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        $vis enum $build_error {
+            #[doc = concat!("`", $url_setting, "`'s scheme is neither http nor https.")]
+            UnsupportedScheme { scheme: String },
+            #[doc = concat!("`", $url_setting, "` has no host (or cannot have a path).")]
+            NotAHostUrl,
+            #[doc = concat!("`", $url_setting, "` holds a user name or password.")]
+            CredentialsInUrl,
+            #[doc = concat!("`", $url_setting, "` holds a query or a fragment.")]
+            QueryOrFragment,
+            #[doc = concat!("`", $token_setting, "` is empty or blank.")]
+            EmptyToken,
+            #[doc = concat!("`", $token_setting, "` cannot be sent in an HTTP header.")]
+            TokenNotHeaderSafe,
+            #[doc = concat!("reqwest could not build the client for ", $peer, " (its reason).")]
+            HttpClient(String),
+        }
+
+        impl ::core::fmt::Display for $build_error {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                match self {
+                    Self::UnsupportedScheme { scheme } => {
+                        write!(f, concat!($url_setting, " must use http or https, not {}"), scheme)
+                    }
+                    Self::NotAHostUrl => f.write_str(concat!(
+                        $url_setting,
+                        " must be an absolute http or https URL with a host, e.g. ",
+                        $example_url
+                    )),
+                    Self::CredentialsInUrl => f.write_str(concat!(
+                        $url_setting,
+                        " must not contain a user name or password; ",
+                        $authenticated_with
+                    )),
+                    Self::QueryOrFragment => f.write_str(concat!(
+                        $url_setting,
+                        " must not contain a query or a fragment"
+                    )),
+                    Self::EmptyToken => f.write_str(concat!($token_setting, " is empty")),
+                    Self::TokenNotHeaderSafe => f.write_str(concat!(
+                        $token_setting,
+                        " may contain only visible ASCII characters (it is sent in an HTTP header)"
+                    )),
+                    Self::HttpClient(reason) => write!(
+                        f,
+                        concat!("cannot build the HTTP client for ", $peer, ": {}"),
+                        reason
+                    ),
+                }
+            }
+        }
+
+        impl ::std::error::Error for $build_error {}
+
         impl ::core::convert::From<$crate::ServiceClientSetupError> for $build_error {
             fn from(error: $crate::ServiceClientSetupError) -> Self {
                 use $crate::ServiceClientSetupError as Setup;

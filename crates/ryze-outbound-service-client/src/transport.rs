@@ -13,6 +13,13 @@ pub struct Timeouts {
     pub request: Duration,
 }
 
+impl Timeouts {
+    /// The budgets for connecting and for a whole request.
+    pub fn new(connect: Duration, request: Duration) -> Self {
+        Self { connect, request }
+    }
+}
+
 /// Why the request failed before an answer was read: `connection timed out after 5s`,
 /// `timed out after 30s`, `connection refused`, `could not connect: <cause>`, or the
 /// innermost cause. `peer` names who resets a connection (`connection reset by {peer}`).
