@@ -19,6 +19,7 @@
 
 mod activation;
 mod bridge;
+mod chatwoot_target;
 mod errors;
 pub mod inbound;
 mod media_types;

@@ -3,11 +3,12 @@
 //! [`crate::outbound`]).
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
-use ryze_ports::chatwoot::{ChatwootError, ChatwootTarget, InboxId};
+use ryze_ports::chatwoot::{ChatwootError, InboxId};
 use ryze_ports::EnqueueOutcome;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
+use crate::chatwoot_target::chatwoot_target_of;
 use crate::outbound::payload::{AgentMessage, Triage};
 use crate::outbound::{ReceiveWebhookError, WebhookCall, WebhookReceipt};
 use crate::view::BridgeIntegrationView;
@@ -61,20 +62,12 @@ impl Bridge {
 
     async fn delete_inbox_of(&self, integration: &BridgeIntegration) -> Option<ChatwootError> {
         let inbox_id = integration.inbox_id?;
-        let api_token = match self.vault.open(
-            &integration.api_token,
-            &SecretOwner::bridge_chatwoot_api_token(&integration.id),
-        ) {
-            Ok(token) => ryze_domain::ChatwootApiToken::from_secret(token),
+        let target = match chatwoot_target_of(self.vault.as_ref(), integration) {
+            Ok(target) => target,
             Err(error) => {
                 tracing::error!(integration_id = %integration.id, error = %error, "cannot read the Chatwoot token to delete the inbox; delete it in Chatwoot");
                 return None;
             }
-        };
-        let target = ChatwootTarget {
-            base_url: integration.settings.base_url.clone(),
-            account_id: integration.settings.account_id,
-            api_token,
         };
         match self.chatwoot.delete_inbox(&target, InboxId(inbox_id)).await {
             Ok(()) | Err(ChatwootError::NotFound { .. }) => None,

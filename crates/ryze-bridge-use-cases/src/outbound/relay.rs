@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ryze_domain::{
-    BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus, RelayFlags, SecretOwner,
+    BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus, RelayFlags,
 };
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
 use ryze_ports::{
@@ -34,6 +34,7 @@ use tokio::sync::Notify;
 use super::payload::{ReadWebhook, WebhookEvent};
 use super::signature::SigningSecrets;
 use super::OutboundPorts;
+use crate::chatwoot_target::chatwoot_target_of;
 
 /// What became of a queued webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,23 +156,13 @@ impl OutboundRelay {
         let Some(inbox_id) = integration.inbox_id else {
             return Ok(None);
         };
-        let token = self
-            .vault
-            .open(
-                &integration.api_token,
-                &SecretOwner::bridge_chatwoot_api_token(&integration.id),
-            )
-            .map_err(|error| {
-                OutboundFailure::Transient(format!("cannot open the Chatwoot token: {error}"))
-            })?;
+        let target = chatwoot_target_of(self.vault.as_ref(), integration).map_err(|error| {
+            OutboundFailure::Transient(format!("cannot open the Chatwoot token: {error}"))
+        })?;
         Ok(Some(OutboundContext {
             integration_id: integration.id.clone(),
             instance_id: integration.instance_id.clone(),
-            target: ChatwootTarget {
-                base_url: integration.settings.base_url.clone(),
-                account_id: integration.settings.account_id,
-                api_token: ryze_domain::ChatwootApiToken::from_secret(token),
-            },
+            target,
             inbox_id: InboxId(inbox_id),
             account_id: integration.settings.account_id.get(),
             flags: integration.settings.flags,

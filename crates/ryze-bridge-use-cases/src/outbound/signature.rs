@@ -25,10 +25,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ring::hmac;
-use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
-use ryze_ports::chatwoot::{ChatwootApi, ChatwootTarget, InboxId};
+use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
+use ryze_ports::chatwoot::{ChatwootApi, InboxId};
 use ryze_ports::SecretVault;
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::chatwoot_target::chatwoot_target_of;
 
 /// How far a signed timestamp may be from the bridge's clock.
 pub const SIGNATURE_TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -194,37 +196,28 @@ impl SigningSecrets {
                 return known.secret.clone();
             }
         }
-        match self.read_from_chatwoot(integration, inbox).await {
+        let (secret, trusted_for) = match self.read_from_chatwoot(integration, inbox).await {
             Ok(secret) => {
                 if secret.is_none() {
                     tracing::debug!(integration_id = %integration.id, "Chatwoot shows no webhook signing secret for the inbox; webhooks are checked by the URL secret only");
                 }
-                self.remember(
-                    &integration.id,
-                    Known {
-                        inbox,
-                        secret: secret.clone(),
-                        read_at: now,
-                        valid_until: now + SECRET_TTL,
-                    },
-                );
-                secret
+                (secret, SECRET_TTL)
             }
             Err(reason) => {
                 tracing::info!(integration_id = %integration.id, %reason, "cannot read the inbox's webhook signing secret");
-                let secret = remembered.and_then(|known| known.secret);
-                self.remember(
-                    &integration.id,
-                    Known {
-                        inbox,
-                        secret: secret.clone(),
-                        read_at: now,
-                        valid_until: now + RETRY_AFTER,
-                    },
-                );
-                secret
+                (remembered.and_then(|known| known.secret), RETRY_AFTER)
             }
-        }
+        };
+        self.remember(
+            &integration.id,
+            Known {
+                inbox,
+                secret: secret.clone(),
+                read_at: now,
+                valid_until: now + trusted_for,
+            },
+        );
+        secret
     }
 
     async fn read_from_chatwoot(
@@ -232,18 +225,8 @@ impl SigningSecrets {
         integration: &BridgeIntegration,
         inbox: InboxId,
     ) -> Result<Option<SecretString>, String> {
-        let token = self
-            .vault
-            .open(
-                &integration.api_token,
-                &SecretOwner::bridge_chatwoot_api_token(&integration.id),
-            )
+        let target = chatwoot_target_of(self.vault.as_ref(), integration)
             .map_err(|error| format!("cannot open the Chatwoot token: {error}"))?;
-        let target = ChatwootTarget {
-            base_url: integration.settings.base_url.clone(),
-            account_id: integration.settings.account_id,
-            api_token: ryze_domain::ChatwootApiToken::from_secret(token),
-        };
         match tokio::time::timeout(FETCH_TIMEOUT, self.chatwoot.get_inbox(&target, inbox)).await {
             Ok(Ok(found)) => Ok(found.webhook_secret),
             Ok(Err(error)) => Err(error.to_string()),

@@ -8,13 +8,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
-use ryze_ports::chatwoot::{ChatwootApi, ChatwootTarget, InboxId};
+use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
+use ryze_ports::chatwoot::{ChatwootApi, InboxId};
 use ryze_ports::{EventStreamConnector, EventStreamError, RelayStore, SecretVault, WhatsAppSender};
 use tokio::task::JoinHandle;
 
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
 use super::live_state::{LiveSnapshot, LiveState};
+use crate::chatwoot_target::chatwoot_target_of;
 use crate::inbound::{InboundRelay, RelayContext};
 
 /// How sessions pace themselves.
@@ -151,12 +152,7 @@ impl RelaySessions {
         let inbox_id = integration
             .inbox_id
             .ok_or_else(|| "the integration has no Chatwoot inbox".to_owned())?;
-        let token = self
-            .vault
-            .open(
-                &integration.api_token,
-                &SecretOwner::bridge_chatwoot_api_token(&integration.id),
-            )
+        let target = chatwoot_target_of(self.vault.as_ref(), integration)
             .map_err(|error| format!("cannot open the Chatwoot token: {error}"))?;
         Ok(InboundRelay::new(
             self.chatwoot.clone(),
@@ -165,11 +161,7 @@ impl RelaySessions {
             RelayContext {
                 integration_id: integration.id.clone(),
                 instance_id: integration.instance_id.clone(),
-                target: ChatwootTarget {
-                    base_url: integration.settings.base_url.clone(),
-                    account_id: integration.settings.account_id,
-                    api_token: ryze_domain::ChatwootApiToken::from_secret(token),
-                },
+                target,
                 inbox_id: InboxId(inbox_id),
                 flags: integration.settings.flags,
             },

@@ -3,19 +3,18 @@
 //! the seed's table comes from a real Chatwoot-shaped exchange.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use chatwoot_simulator::{
-    Faults, Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
-};
+use chatwoot_simulator::{Faults, Role, SimulatorHandle};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const ADMIN_TOKEN: &str = "admin-access-token-1234";
+use crate::support::harness::{chatwoot_with_users, ServedInProcess};
+use crate::support::product::{ADMIN_TOKEN, MASTER_KEY};
+use crate::support::split::wait_until_ready;
+
 const AGENT_TOKEN: &str = "agent-access-token-5678";
 const BRIDGE_TOKEN: &str = "bridge-token-for-provisioning-tests";
-const MASTER_KEY: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 struct Product {
     api: String,
@@ -33,32 +32,11 @@ impl Product {
 
     async fn start_with(extra_env: &[(&str, &str)]) -> Product {
         crate::support::logs::capture();
-        let chatwoot = SimulatorServer::start(SimulatorSettings::default())
-            .await
-            .unwrap();
-        chatwoot
-            .seed_account(SeedAccount {
-                id: Some(1),
-                name: "Acme".to_owned(),
-            })
-            .unwrap();
-        for (name, token, role) in [
+        let (chatwoot, _users) = chatwoot_with_users(&[
             ("Ada Admin", ADMIN_TOKEN, Role::Administrator),
             ("Alan Agent", AGENT_TOKEN, Role::Agent),
-        ] {
-            chatwoot
-                .seed_user(SeedUser {
-                    name: name.to_owned(),
-                    email: format!(
-                        "{}@acme.test",
-                        name.split(' ').next().unwrap().to_lowercase()
-                    ),
-                    access_token: Some(token.to_owned()),
-                    account_id: Some(1),
-                    role: Some(role),
-                })
-                .unwrap();
-        }
+        ])
+        .await;
 
         let database = tempfile::tempdir().unwrap();
         let mut env: HashMap<String, String> = HashMap::from([
@@ -73,26 +51,11 @@ impl Product {
         for (name, value) in extra_env {
             env.insert((*name).to_owned(), (*value).to_owned());
         }
-        let settings = ryze::settings::load_from(None, &env).unwrap();
-        let account_token = ryze::wiring::operator_control_plane(&settings)
-            .await
-            .unwrap()
-            .create_account("Acme", None)
-            .await
-            .unwrap()
-            .token
-            .expose()
-            .to_owned();
-
-        let api_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let bridge_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let api = format!("http://{}", api_listener.local_addr().unwrap());
-        let bridge = format!("http://{}", bridge_listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            ryze::commands::serve_api_and_bridge(&settings, api_listener, bridge_listener)
-                .await
-                .unwrap();
-        });
+        let ServedInProcess {
+            api,
+            bridge,
+            account_token,
+        } = ServedInProcess::start(&env).await;
         let product = Product {
             api,
             bridge,
@@ -106,20 +69,8 @@ impl Product {
     }
 
     async fn wait_until_healthy(&self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let api = self.client.get(format!("{}/readyz", self.api)).send().await;
-            let bridge = self
-                .client
-                .get(format!("{}/readyz", self.bridge))
-                .send()
-                .await;
-            if api.is_ok_and(|r| r.status() == 200) && bridge.is_ok_and(|r| r.status() == 200) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("the API and the bridge did not become ready");
+        wait_until_ready(&self.client, &self.api).await;
+        wait_until_ready(&self.client, &self.bridge).await;
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -165,6 +116,11 @@ impl Product {
         .await
     }
 
+    /// Activates `suporte` with the administrator's token and nothing else changed.
+    async fn set_suporte_as_admin(&self) -> (u16, Value) {
+        self.set("suporte", self.activation(ADMIN_TOKEN)).await
+    }
+
     fn inboxes(&self) -> Vec<chatwoot_simulator::model::Inbox> {
         self.chatwoot.snapshot().inboxes.into_values().collect()
     }
@@ -183,9 +139,7 @@ async fn set_creates_one_inbox_list_shows_it_and_delete_removes_it() {
     let product = Product::start().await;
     product.create_instance("suporte").await;
 
-    let (status, activated) = product
-        .set("suporte", product.activation(ADMIN_TOKEN))
-        .await;
+    let (status, activated) = product.set_suporte_as_admin().await;
     assert_eq!(status, 201, "{activated}");
     let integration_id = activated["bridge_integration_id"]
         .as_str()
@@ -216,9 +170,7 @@ async fn set_creates_one_inbox_list_shows_it_and_delete_removes_it() {
     assert_eq!(listed["counters"]["received"], 0, "{listed}");
 
     // Again: the same integration and still one inbox.
-    let (status, again) = product
-        .set("suporte", product.activation(ADMIN_TOKEN))
-        .await;
+    let (status, again) = product.set_suporte_as_admin().await;
     assert_eq!(status, 201);
     assert_eq!(again["bridge_integration_id"], integration_id.as_str());
     assert_eq!(product.inboxes().len(), 1);
@@ -361,42 +313,42 @@ async fn every_error_row_comes_from_a_real_chatwoot_answer() {
         )
     );
 
-    // Chatwoot answering 5xx.
+    // Chatwoot answering 5xx, slow or down.
+    let unreachable = |detail: String| {
+        format!("Chatwoot is unreachable at {base} — verify chatwootBaseUrl and that the host is reachable from the server. Detail: {detail}")
+    };
     product.chatwoot.set_faults(Faults {
         server_error_share: 1.0,
         ..Faults::default()
     });
-    let (status, body) = product
-        .set("suporte", product.activation(ADMIN_TOKEN))
-        .await;
+    let (status, body) = product.set_suporte_as_admin().await;
     assert_eq!(status, 502);
     let message = error_of(&body);
-    assert!(message.starts_with(&format!("Chatwoot is unreachable at {base} — verify chatwootBaseUrl and that the host is reachable from the server. Detail: {inboxes_url} HTTP 500: ")), "{message}");
+    assert!(
+        message.starts_with(&unreachable(format!("{inboxes_url} HTTP 500: "))),
+        "{message}"
+    );
 
     // Chatwoot slower than the bridge's budget for a call.
     product.chatwoot.set_faults(Faults {
         latency_ms: 3_000,
         ..Faults::default()
     });
-    let (status, body) = product
-        .set("suporte", product.activation(ADMIN_TOKEN))
-        .await;
+    let (status, body) = product.set_suporte_as_admin().await;
     assert_eq!(status, 502);
     assert_eq!(
         error_of(&body),
-        format!("Chatwoot is unreachable at {base} — verify chatwootBaseUrl and that the host is reachable from the server. Detail: GET {inboxes_url}: timed out after 1s")
+        unreachable(format!("GET {inboxes_url}: timed out after 1s"))
     );
 
     // Chatwoot down.
     product.chatwoot.set_faults(Faults::default());
     product.chatwoot.refuse_connections().await;
-    let (status, body) = product
-        .set("suporte", product.activation(ADMIN_TOKEN))
-        .await;
+    let (status, body) = product.set_suporte_as_admin().await;
     assert_eq!(status, 502);
     assert_eq!(
         error_of(&body),
-        format!("Chatwoot is unreachable at {base} — verify chatwootBaseUrl and that the host is reachable from the server. Detail: GET {inboxes_url}: connection refused")
+        unreachable(format!("GET {inboxes_url}: connection refused"))
     );
     product.chatwoot.accept_connections().unwrap();
 

@@ -206,20 +206,10 @@ async fn the_token_is_never_returned_logged_or_stored_in_plaintext(backend: Back
     for response in [
         api.activate("vault", &api.account_token, &activation_body())
             .await,
-        api.request(
-            Method::GET,
-            "/api/chatwoot/list/vault",
-            Some(&api.account_token),
-            None,
-        )
-        .await,
-        api.request(
-            Method::GET,
-            "/api/instance/list",
-            Some(&api.account_token),
-            None,
-        )
-        .await,
+        api.request_as_account(Method::GET, "/api/chatwoot/list/vault", None)
+            .await,
+        api.request_as_account(Method::GET, "/api/instance/list", None)
+            .await,
     ] {
         seen_by_client.push_str(&format!("{:?}", response.headers()));
         seen_by_client.push_str(&response.text().await.unwrap());
@@ -230,22 +220,12 @@ async fn the_token_is_never_returned_logged_or_stored_in_plaintext(backend: Back
     let mut inline = json!({"name": "inline", "chatwootEnabled": true, "chatwootApiToken": CHATWOOT_TOKEN,
         "chatwootBaseUrl": "https://chatwoot.example.com", "chatwootAccountId": 5});
     let response = api
-        .request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&api.account_token),
-            Some(&inline),
-        )
+        .request_as_account(Method::POST, "/api/instance/new", Some(&inline))
         .await;
     seen_by_client.push_str(&response.text().await.unwrap());
     inline["chatwootAccountId"] = json!("not a number");
     let response = api
-        .request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&api.account_token),
-            Some(&inline),
-        )
+        .request_as_account(Method::POST, "/api/instance/new", Some(&inline))
         .await;
     seen_by_client.push_str(&response.text().await.unwrap());
 
@@ -584,30 +564,17 @@ async fn instance_tokens_and_account_tokens_stay_in_their_lane() {
     }
     // Another account's token: "instance not found", as for a name nobody has.
     for target in ["mine", "does-not-exist"] {
-        assert_error(
-            api.request(
-                Method::GET,
-                &format!("/api/chatwoot/list/{target}"),
-                Some(&other_account),
-                None,
+        for (method, path) in [
+            (Method::GET, format!("/api/chatwoot/list/{target}")),
+            (Method::DELETE, format!("/api/instance/delete/{target}")),
+        ] {
+            assert_error(
+                api.request(method, &path, Some(&other_account), None).await,
+                404,
+                "instance not found",
             )
-            .await,
-            404,
-            "instance not found",
-        )
-        .await;
-        assert_error(
-            api.request(
-                Method::DELETE,
-                &format!("/api/instance/delete/{target}"),
-                Some(&other_account),
-                None,
-            )
-            .await,
-            404,
-            "instance not found",
-        )
-        .await;
+            .await;
+        }
     }
     // Another account lists only its own (none).
     let (_, listed) = status_and_body(
@@ -680,12 +647,7 @@ async fn request_101_within_a_minute_is_refused_with_the_documented_answer() {
     let started = chrono::Utc::now().timestamp();
     for number in 1..=100u32 {
         let response = api
-            .request(
-                Method::GET,
-                "/api/instance/list",
-                Some(&api.account_token),
-                None,
-            )
+            .request_as_account(Method::GET, "/api/instance/list", None)
             .await;
         assert_eq!(response.status(), 200, "request {number}");
         let remaining: u32 = response.headers()["x-ratelimit-remaining"]
@@ -697,12 +659,7 @@ async fn request_101_within_a_minute_is_refused_with_the_documented_answer() {
         assert_eq!(response.headers()["x-ratelimit-limit"], "100");
     }
     let response = api
-        .request(
-            Method::GET,
-            "/api/instance/list",
-            Some(&api.account_token),
-            None,
-        )
+        .request_as_account(Method::GET, "/api/instance/list", None)
         .await;
     let headers = response.headers().clone();
     assert_eq!(headers["x-ratelimit-limit"], "100");
@@ -799,10 +756,9 @@ async fn instance_creation_is_limited_on(path: &str) {
     let api = TestApi::start(Backend::Sqlite).await;
     for number in 1..=20 {
         let response = api
-            .request(
+            .request_as_account(
                 Method::POST,
                 path,
-                Some(&api.account_token),
                 Some(&json!({"name": format!("i{number}")})),
             )
             .await;
@@ -810,25 +766,15 @@ async fn instance_creation_is_limited_on(path: &str) {
         assert_eq!(response.headers()["x-ratelimit-limit"], "20");
     }
     assert_error(
-        api.request(
-            Method::POST,
-            path,
-            Some(&api.account_token),
-            Some(&json!({"name": "i21"})),
-        )
-        .await,
+        api.request_as_account(Method::POST, path, Some(&json!({"name": "i21"})))
+            .await,
         429,
         "Rate limit exceeded. Try again later.",
     )
     .await;
     // Other routes still have their global budget.
     let response = api
-        .request(
-            Method::GET,
-            "/api/instance/list",
-            Some(&api.account_token),
-            None,
-        )
+        .request_as_account(Method::GET, "/api/instance/list", None)
         .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-ratelimit-limit"], "100");

@@ -2,12 +2,14 @@
 //! `ryze account create`, then `ryze api` (no bridge) or `ryze serve` (API and bridge)
 //! on the embedded default.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+use crate::support::harness::{
+    chatwoot_with_users, create_instance, free_port, printed_account_token, wait_until_answers,
+};
 
 fn ryze(directory: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ryze"));
@@ -29,27 +31,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_until_healthy(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("ryze serve did not become healthy within 30 s");
-}
-
 #[tokio::test]
 async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
     let directory = tempfile::tempdir().unwrap();
@@ -62,13 +43,7 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let token = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("TokenAccount:"))
-        .map(str::trim)
-        .expect("the token is printed")
-        .to_owned();
+    let token = printed_account_token(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("created a new master key file"), "{stderr}");
 
@@ -93,15 +68,10 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
     );
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    wait_until_healthy(&client, &base).await;
+    wait_until_answers(&client, &base, "/healthz").await;
 
-    let created: Value = client
-        .post(format!("{base}/api/instance/new"))
-        .header("token", &token)
-        .json(&json!({"name": "suporte"}))
-        .send()
+    let created: Value = create_instance(&client, &base, &token, "suporte")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -154,25 +124,12 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
-    use chatwoot_simulator::{Role, SeedAccount, SeedUser, SimulatorServer, SimulatorSettings};
-    let chatwoot = SimulatorServer::start(SimulatorSettings::default())
-        .await
-        .unwrap();
-    chatwoot
-        .seed_account(SeedAccount {
-            id: Some(1),
-            name: "Acme".to_owned(),
-        })
-        .unwrap();
-    chatwoot
-        .seed_user(SeedUser {
-            name: "Ada".to_owned(),
-            email: "ada@acme.test".to_owned(),
-            access_token: Some("admin-token-for-cli-test".to_owned()),
-            account_id: Some(1),
-            role: Some(Role::Administrator),
-        })
-        .unwrap();
+    let (chatwoot, _users) = chatwoot_with_users(&[(
+        "Ada",
+        "admin-token-for-cli-test",
+        chatwoot_simulator::Role::Administrator,
+    )])
+    .await;
 
     let directory = tempfile::tempdir().unwrap();
     // BRIDGE_TOKEN alone is a valid `serve` setup, and operator commands accept it.
@@ -186,13 +143,7 @@ async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
         "{}",
         String::from_utf8_lossy(&created.stderr)
     );
-    let stdout = String::from_utf8(created.stdout).unwrap();
-    let token = stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("TokenAccount:"))
-        .map(str::trim)
-        .unwrap()
-        .to_owned();
+    let token = printed_account_token(&created.stdout);
     let (api_port, bridge_port) = (free_port(), free_port());
     let _server = Server(
         ryze(directory.path())
@@ -207,14 +158,8 @@ async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
     );
     let base = format!("http://127.0.0.1:{api_port}");
     let client = reqwest::Client::new();
-    wait_until_healthy(&client, &base).await;
-    let instance = client
-        .post(format!("{base}/api/instance/new"))
-        .header("token", &token)
-        .json(&json!({"name": "suporte"}))
-        .send()
-        .await
-        .unwrap();
+    wait_until_answers(&client, &base, "/healthz").await;
+    let instance = create_instance(&client, &base, &token, "suporte").await;
     assert_eq!(instance.status(), 201);
     let set = client
         .post(format!("{base}/api/chatwoot/set/suporte"))

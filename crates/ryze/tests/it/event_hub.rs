@@ -31,13 +31,7 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Creates the instance and activates its integration; returns the instance id.
 async fn instance_with_integration(api: &TestApi, name: &str) -> String {
     bridge_activates(api.bridge(), "int_e2e", 7).await;
-    let (status, created) = api
-        .call_as_account(
-            Method::POST,
-            "/api/instance/new",
-            Some(&json!({"name": name})),
-        )
-        .await;
+    let (status, created) = api.new_instance(&json!({"name": name})).await;
     assert_eq!(status, 201, "{created}");
     let instance_id = created["data"]["id"].as_str().unwrap().to_owned();
     let response = api

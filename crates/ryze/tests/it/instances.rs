@@ -13,13 +13,7 @@ use wiremock::{Mock, ResponseTemplate};
 #[tokio::test]
 async fn an_instance_is_created_with_a_token_that_works_once_shown() {
     let api = TestApi::start(Backend::Sqlite).await;
-    let (status, body) = api
-        .call_as_account(
-            Method::POST,
-            "/api/instance/new",
-            Some(&json!({"name": "suporte"})),
-        )
-        .await;
+    let (status, body) = api.new_instance(&json!({"name": "suporte"})).await;
     assert_eq!(status, 201);
     assert_eq!(body["success"], true);
     assert_eq!(body["data"]["name"], "suporte");
@@ -45,22 +39,16 @@ async fn names_are_unique_per_account_and_custom_tokens_unique_everywhere() {
     let api = TestApi::start(Backend::Sqlite).await;
     let custom = json!({"name": "sales", "token": "my-own-instance-token-123"});
     let response = api
-        .request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&api.account_token),
-            Some(&custom),
-        )
+        .request_as_account(Method::POST, "/api/instance/new", Some(&custom))
         .await;
     let (status, body) = status_and_body(response).await;
     assert_eq!(status, 201);
     assert_eq!(body["data"]["token"], "my-own-instance-token-123");
 
     assert_error(
-        api.request(
+        api.request_as_account(
             Method::POST,
             "/api/instance/new",
-            Some(&api.account_token),
             Some(&json!({"name": "sales"})),
         )
         .await,
@@ -70,74 +58,37 @@ async fn names_are_unique_per_account_and_custom_tokens_unique_everywhere() {
     .await;
     // The same name in another account is fine; the same custom token is not.
     let other = api.another_account(None).await;
-    let response = api
-        .request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&other),
-            Some(&json!({"name": "sales"})),
-        )
-        .await;
+    let response = api.new_instance_as(&other, &json!({"name": "sales"})).await;
     assert_eq!(response.status(), 201);
-    assert_error(
-        api.request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&other),
-            Some(&json!({"name": "x", "token": "my-own-instance-token-123"})),
-        )
-        .await,
-        409,
-        "token already in use — choose another token, or leave it out to have one generated",
-    )
-    .await;
-    assert_error(
-        api.request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&other),
-            Some(&json!({"name": "bad name"})),
-        )
-        .await,
-        400,
-        "invalid body: name: may contain only letters, digits, '-', '_' and '.'",
-    )
-    .await;
-    assert_error(
-        api.request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&other),
-            Some(&json!({"name": "y", "token": "short"})),
-        )
-        .await,
-        400,
-        "invalid body: token: must be between 16 and 256 characters",
-    )
-    .await;
+    for (body, status, message) in [
+        (
+            json!({"name": "x", "token": "my-own-instance-token-123"}),
+            409,
+            "token already in use — choose another token, or leave it out to have one generated",
+        ),
+        (
+            json!({"name": "bad name"}),
+            400,
+            "invalid body: name: may contain only letters, digits, '-', '_' and '.'",
+        ),
+        (
+            json!({"name": "y", "token": "short"}),
+            400,
+            "invalid body: token: must be between 16 and 256 characters",
+        ),
+    ] {
+        assert_error(api.new_instance_as(&other, &body).await, status, message).await;
+    }
 }
 
 #[tokio::test]
 async fn the_account_quota_is_enforced() {
     let api = TestApi::start(Backend::Sqlite).await;
     let limited = api.another_account(Some(1)).await;
-    let first = api
-        .request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&limited),
-            Some(&json!({"name": "one"})),
-        )
-        .await;
+    let first = api.new_instance_as(&limited, &json!({"name": "one"})).await;
     assert_eq!(first.status(), 201);
     assert_error(
-        api.request(
-            Method::POST,
-            "/api/instance/new",
-            Some(&limited),
-            Some(&json!({"name": "two"})),
-        )
-        .await,
+        api.new_instance_as(&limited, &json!({"name": "two"})).await,
         403,
         "Account instance quota exceeded",
     )
@@ -157,9 +108,7 @@ async fn inline_chatwoot_activates_or_reports_without_failing_the_creation() {
         "chatwootInboxName": "Inline inbox",
         "chatwootIgnoreGroups": true
     });
-    let (status, created) = api
-        .call_as_account(Method::POST, "/api/instance/new", Some(&body))
-        .await;
+    let (status, created) = api.new_instance(&body).await;
     assert_eq!(status, 201);
     assert_eq!(
         created["data"]["chatwoot"],
@@ -172,9 +121,7 @@ async fn inline_chatwoot_activates_or_reports_without_failing_the_creation() {
 
     body["name"] = json!("inline-broken");
     body["chatwootAccountId"] = json!(0);
-    let (status, created) = api
-        .call_as_account(Method::POST, "/api/instance/new", Some(&body))
-        .await;
+    let (status, created) = api.new_instance(&body).await;
     assert_eq!(status, 201);
     assert_eq!(
         created["data"]["chatwoot"],
@@ -227,13 +174,8 @@ async fn deleting_an_instance_tears_its_integration_down() {
         json!({"success": true, "message": "instance deleted"})
     );
     assert_error(
-        api.request(
-            Method::GET,
-            "/api/chatwoot/list/suporte",
-            Some(&api.account_token),
-            None,
-        )
-        .await,
+        api.request_as_account(Method::GET, "/api/chatwoot/list/suporte", None)
+            .await,
         404,
         "instance not found",
     )
@@ -252,12 +194,7 @@ async fn probes_and_unknown_routes() {
         assert_eq!((status, body), (200, expected));
     }
     let response = api
-        .request(
-            Method::GET,
-            "/api/nothing/here",
-            Some(&api.account_token),
-            None,
-        )
+        .request_as_account(Method::GET, "/api/nothing/here", None)
         .await;
     assert!(response.headers().contains_key("x-ratelimit-limit"));
     assert_error(

@@ -8,8 +8,9 @@
 
 use std::time::Duration;
 
+use crate::support::harness::free_port;
 use crate::support::product::{ENGINE_TOKEN, MASTER_KEY};
-use crate::support::split::{free_port, Service, SplitDeployment};
+use crate::support::split::{Service, SplitDeployment};
 use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};

@@ -38,10 +38,9 @@ async fn world() -> World {
     )
     .await;
     let created: Value = api
-        .request(
+        .request_as_account(
             Method::POST,
             "/api/instance/new",
-            Some(&api.account_token),
             Some(&json!({"name": "suporte"})),
         )
         .await

@@ -7,15 +7,15 @@
 
 use std::time::Duration;
 
+use crate::support::harness::json_answer;
 use crate::support::product::{
-    maria, message_id_of, message_with_source, Product, ADMIN_TOKEN, WAIT,
+    maria, message_id_of, message_with_source, sales_team, Product, ADMIN_TOKEN, WAIT,
 };
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chatwoot_simulator::model::{Message, MessageStatus, MessageType};
 use chatwoot_simulator::store::Store;
 use chatwoot_simulator::{AgentReply, Faults};
-use engine_simulator::script::{Contact, Group};
 use engine_simulator::{CommandKind, EngineCommand, MediaFile, ReceivedCommand};
 use ryze_ports::whatsapp_events::{
     EngineErrorCode, MediaSource, OutgoingMediaType, ReceiptStatus, SendMedia, SendText,
@@ -40,6 +40,16 @@ struct Upload {
     file_name: &'static str,
     content_type: &'static str,
     bytes: Vec<u8>,
+}
+
+impl Upload {
+    fn new(file_name: &'static str, content_type: &'static str, bytes: Vec<u8>) -> Upload {
+        Upload {
+            file_name,
+            content_type,
+            bytes,
+        }
+    }
 }
 
 impl Product {
@@ -306,21 +316,18 @@ async fn private_notes_incoming_messages_and_messages_from_whatsapp_send_nothing
     // A private note by the agent.
     let note = product.agent_writes(customer.conversation, "cliente VIP", true, None);
     // An incoming message another integration wrote through Chatwoot's API.
-    let incoming: Value = product
-        .client
-        .post(format!(
-            "{}/api/v1/accounts/1/conversations/{}/messages",
-            product.chatwoot.base_url(),
-            customer.conversation
-        ))
-        .header("api_access_token", ADMIN_TOKEN)
-        .json(&json!({"content": "via API", "message_type": "incoming"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let incoming = json_answer(
+        product
+            .client
+            .post(format!(
+                "{}/api/v1/accounts/1/conversations/{}/messages",
+                product.chatwoot.base_url(),
+                customer.conversation
+            ))
+            .header("api_access_token", ADMIN_TOKEN)
+            .json(&json!({"content": "via API", "message_type": "incoming"})),
+    )
+    .await;
     let incoming_id = incoming["id"].as_u64().unwrap();
 
     product
@@ -359,17 +366,9 @@ async fn an_image_and_a_pdf_go_out_as_two_media_messages_in_order_with_the_capti
             customer.conversation,
             Some("Segue o **comprovante**"),
             vec![
-                Upload {
-                    file_name: "foto.jpg",
-                    content_type: "image/jpeg",
-                    bytes: jpeg.clone(),
-                },
+                Upload::new("foto.jpg", "image/jpeg", jpeg.clone()),
                 // The browser did not know the type: the bytes tell.
-                Upload {
-                    file_name: "relatório.pdf",
-                    content_type: "application/octet-stream",
-                    bytes: pdf.clone(),
-                },
+                Upload::new("relatório.pdf", "application/octet-stream", pdf.clone()),
             ],
             &[],
         )
@@ -455,11 +454,11 @@ async fn a_recorded_audio_goes_out_as_a_voice_note_and_an_audio_file_as_audio() 
         .agent_sends_files(
             customer.conversation,
             Some("Ouça:"),
-            vec![Upload {
-                file_name: "audio-1700000000.mp3",
-                content_type: "audio/mpeg",
-                bytes: mp3.clone(),
-            }],
+            vec![Upload::new(
+                "audio-1700000000.mp3",
+                "audio/mpeg",
+                mp3.clone(),
+            )],
             &["audio-1700000000.mp3"],
         )
         .await;
@@ -488,11 +487,7 @@ async fn a_recorded_audio_goes_out_as_a_voice_note_and_an_audio_file_as_audio() 
         .agent_sends_files(
             customer.conversation,
             None,
-            vec![Upload {
-                file_name: "musica.mp3",
-                content_type: "audio/mpeg",
-                bytes: mp3.clone(),
-            }],
+            vec![Upload::new("musica.mp3", "audio/mpeg", mp3.clone())],
             &[],
         )
         .await;
@@ -595,32 +590,21 @@ async fn receipts_from_whatsapp_mark_the_agents_message_delivered_then_read() {
     let reply = product.agent_replies(customer.conversation, "Já verifico");
     let sent = product.wait_for_text("Já verifico").await;
 
-    product
-        .publish(
-            &product
-                .script
-                .receipt(maria(), ReceiptStatus::Delivered, [&sent])
-                .build(),
-        )
-        .await;
-    product
-        .wait_for_message("the reply delivered", reply.id, |message| {
-            message.status == MessageStatus::Delivered
-        })
-        .await;
-    product
-        .publish(
-            &product
-                .script
-                .receipt(maria(), ReceiptStatus::Read, [&sent])
-                .build(),
-        )
-        .await;
-    product
-        .wait_for_message("the reply read", reply.id, |message| {
-            message.status == MessageStatus::Read
-        })
-        .await;
+    for (receipt, what, status) in [
+        (
+            ReceiptStatus::Delivered,
+            "the reply delivered",
+            MessageStatus::Delivered,
+        ),
+        (ReceiptStatus::Read, "the reply read", MessageStatus::Read),
+    ] {
+        product
+            .publish(&product.script.receipt(maria(), receipt, [&sent]).build())
+            .await;
+        product
+            .wait_for_message(what, reply.id, |message| message.status == status)
+            .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -691,13 +675,7 @@ async fn an_agents_reply_marks_the_customers_chat_read_up_to_their_newest_messag
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_in_a_group_conversation_goes_to_the_group_and_reads_its_newest_message() {
     let product = Product::start(json!({})).await;
-    let ana = Contact::new("Ana", "5521987650000");
-    let bruno = Contact::new("Bruno", "5531987651111");
-    let group = Group::new(
-        "120363025246125486@g.us",
-        "Equipe Vendas",
-        [ana.clone(), bruno.clone()],
-    );
+    let (ana, bruno, group) = sales_team();
     product
         .publish(&product.script.text(group.by(&ana), "bom dia").build())
         .await;
@@ -901,16 +879,8 @@ async fn the_engines_echo_of_a_sent_reply_does_not_add_a_second_message_in_chatw
             customer.conversation,
             Some("Fotos"),
             vec![
-                Upload {
-                    file_name: "a.jpg",
-                    content_type: "image/jpeg",
-                    bytes: MediaFile::sample_jpeg().bytes,
-                },
-                Upload {
-                    file_name: "b.pdf",
-                    content_type: "application/pdf",
-                    bytes: MediaFile::sample_pdf().bytes,
-                },
+                Upload::new("a.jpg", "image/jpeg", MediaFile::sample_jpeg().bytes),
+                Upload::new("b.pdf", "application/pdf", MediaFile::sample_pdf().bytes),
             ],
             &[],
         )

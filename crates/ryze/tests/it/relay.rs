@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::product::{
-    maria, message_id_of, message_with_source, relayed, Product, ADMIN_TOKEN, WAIT,
+    maria, message_id_of, message_with_source, relayed, sales_team, Product, ADMIN_TOKEN, WAIT,
 };
 use chatwoot_simulator::model::{ConversationStatus, MessageStatus, MessageType};
 use engine_simulator::script::{Contact, Group};
@@ -231,13 +231,7 @@ async fn every_message_kind_lands_readably_with_files_and_reply_links() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_messages_share_one_conversation_named_after_the_group_with_each_author_shown() {
     let product = Product::start(json!({})).await;
-    let ana = Contact::new("Ana", "5521987650000");
-    let bruno = Contact::new("Bruno", "5531987651111");
-    let group = Group::new(
-        "120363025246125486@g.us",
-        "Equipe Vendas",
-        [ana.clone(), bruno.clone()],
-    );
+    let (ana, bruno, group) = sales_team();
     product
         .publish(&product.script.text(group.by(&ana), "bom dia").build())
         .await;

@@ -1,6 +1,7 @@
 //! End-to-end harness: the real API (real store, real vault, real HTTP server on a
 //! loopback port) with a mock bridge (wiremock) standing in for RyzeIntegrations.
 
+pub(crate) mod harness;
 pub(crate) mod logs;
 pub(crate) mod product;
 pub(crate) mod split;
@@ -178,6 +179,17 @@ impl TestApi {
         request.send().await.expect("request sent")
     }
 
+    /// A request with the account token.
+    pub(crate) async fn request_as_account(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Response {
+        self.request(method, path, Some(&self.account_token), body)
+            .await
+    }
+
     /// A request with the account token; the status and the parsed JSON body.
     pub(crate) async fn call_as_account(
         &self,
@@ -185,11 +197,7 @@ impl TestApi {
         path: &str,
         body: Option<&Value>,
     ) -> (u16, Value) {
-        status_and_body(
-            self.request(method, path, Some(&self.account_token), body)
-                .await,
-        )
-        .await
+        status_and_body(self.request_as_account(method, path, body).await).await
     }
 
     pub(crate) async fn raw_post(
@@ -208,13 +216,24 @@ impl TestApi {
             .expect("request sent")
     }
 
+    /// `POST /api/instance/new` with `body` as the account whose token is `token`.
+    pub(crate) async fn new_instance_as(&self, token: &str, body: &Value) -> Response {
+        self.request(Method::POST, "/api/instance/new", Some(token), Some(body))
+            .await
+    }
+
+    /// `POST /api/instance/new` with `body` as the account; the status and the JSON body.
+    pub(crate) async fn new_instance(&self, body: &Value) -> (u16, Value) {
+        self.call_as_account(Method::POST, "/api/instance/new", Some(body))
+            .await
+    }
+
     /// Creates an instance with the account token; returns its TokenInstance.
     pub(crate) async fn create_instance(&self, name: &str) -> String {
         let response = self
-            .request(
+            .request_as_account(
                 Method::POST,
                 "/api/instance/new",
-                Some(&self.account_token),
                 Some(&json!({"name": name})),
             )
             .await;

@@ -4,18 +4,19 @@
 //! active and whose bridge is connected to the API's event stream.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::{Message, User};
 use chatwoot_simulator::store::Store;
 use chatwoot_simulator::SimulatorHandle;
-use engine_simulator::script::{Contact, EventScript};
+use engine_simulator::script::{Contact, EventScript, Group};
 use engine_simulator::{
     EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, EventPublisher,
 };
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
 use serde_json::{json, Value};
+
+use super::harness::{create_instance, ServedInProcess};
 
 pub(crate) const ADMIN_TOKEN: &str = "admin-access-token-1234";
 pub(crate) const BRIDGE_TOKEN: &str = "bridge-token-for-relay-tests-0123456789";
@@ -62,35 +63,14 @@ impl Product {
             ("ENGINE_URL".to_owned(), engine.base_url()),
             ("RYZE__HTTP__WORKERS".to_owned(), "2".to_owned()),
         ]);
-        let settings = ryze::settings::load_from(None, &env).unwrap();
-        let account_token = ryze::wiring::operator_control_plane(&settings)
-            .await
-            .unwrap()
-            .create_account("Acme", None)
-            .await
-            .unwrap()
-            .token
-            .expose()
-            .to_owned();
-
-        let api_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let bridge_listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let api = format!("http://{}", api_listener.local_addr().unwrap());
-        tokio::spawn(async move {
-            ryze::commands::serve_api_and_bridge(&settings, api_listener, bridge_listener)
-                .await
-                .unwrap();
-        });
+        let ServedInProcess {
+            api, account_token, ..
+        } = ServedInProcess::start(&env).await;
         let client = reqwest::Client::new();
         super::split::wait_until_ready(&client, &api).await;
 
-        let created: Value = client
-            .post(format!("{api}/api/instance/new"))
-            .header("token", &account_token)
-            .json(&json!({"name": "suporte"}))
-            .send()
+        let created: Value = create_instance(&client, &api, &account_token, "suporte")
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -218,4 +198,16 @@ pub(crate) fn message_id_of(event: &EventEnvelope) -> String {
 
 pub(crate) fn maria() -> Contact {
     Contact::new("Maria Silva", "5511987654321")
+}
+
+/// The group "Equipe Vendas" with its members Ana and Bruno: `(ana, bruno, group)`.
+pub(crate) fn sales_team() -> (Contact, Contact, Group) {
+    let ana = Contact::new("Ana", "5521987650000");
+    let bruno = Contact::new("Bruno", "5531987651111");
+    let group = Group::new(
+        "120363025246125486@g.us",
+        "Equipe Vendas",
+        [ana.clone(), bruno.clone()],
+    );
+    (ana, bruno, group)
 }

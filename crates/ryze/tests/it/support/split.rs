@@ -9,19 +9,18 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::User;
-use chatwoot_simulator::{
-    Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
-};
+use chatwoot_simulator::{Role, SimulatorHandle};
 use engine_simulator::script::Contact;
 use engine_simulator::EngineSimulatorHandle;
 use ryze_ports::whatsapp_events::EventPayload;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
+use super::harness::{
+    chatwoot_with_users, create_instance, free_port, printed_account_token, wait_until_answers,
+    READY_WITHIN,
+};
 use super::product::{ADMIN_TOKEN, BRIDGE_TOKEN, ENGINE_TOKEN, MASTER_KEY};
-
-/// How long a process may take to become ready.
-const READY_WITHIN: Duration = Duration::from_secs(30);
 
 /// A child process, killed when dropped, pass or fail.
 pub(crate) struct Process(Child);
@@ -39,15 +38,6 @@ impl Drop for Process {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// A loopback port nobody listens on (yet).
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The real binary in `directory` with only `env` (and the shared test secrets) set.
@@ -69,40 +59,15 @@ fn ryze(directory: &Path, env: &[(&str, String)]) -> Command {
 }
 
 pub(crate) async fn wait_until_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + READY_WITHIN;
-    while Instant::now() < deadline {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{base} did not become ready within {READY_WITHIN:?}");
+    wait_until_answers(client, base, "/readyz").await;
 }
 
 /// The Chatwoot simulator with account 1 and its administrator "Ada Admin", whose token
 /// is [`ADMIN_TOKEN`].
 pub(crate) async fn seeded_chatwoot() -> (SimulatorHandle, User) {
-    let chatwoot = SimulatorServer::start(SimulatorSettings::default())
-        .await
-        .unwrap();
-    chatwoot
-        .seed_account(SeedAccount {
-            id: Some(1),
-            name: "Acme".to_owned(),
-        })
-        .unwrap();
-    let admin = chatwoot
-        .seed_user(SeedUser {
-            name: "Ada Admin".to_owned(),
-            email: "ada@acme.test".to_owned(),
-            access_token: Some(ADMIN_TOKEN.to_owned()),
-            account_id: Some(1),
-            role: Some(Role::Administrator),
-        })
-        .unwrap();
-    (chatwoot, admin)
+    let (chatwoot, mut users) =
+        chatwoot_with_users(&[("Ada Admin", ADMIN_TOKEN, Role::Administrator)]).await;
+    (chatwoot, users.remove(0))
 }
 
 pub(crate) struct SplitDeployment {
@@ -181,13 +146,7 @@ impl SplitDeployment {
             .output()
             .unwrap();
         assert!(created.status.success());
-        let account_token = String::from_utf8(created.stdout)
-            .unwrap()
-            .lines()
-            .find_map(|line| line.strip_prefix("TokenAccount:"))
-            .map(str::trim)
-            .unwrap()
-            .to_owned();
+        let account_token = printed_account_token(&created.stdout);
         let api = Process(
             ryze(api_directory.path(), &api_env)
                 .arg("api")
@@ -218,17 +177,12 @@ impl SplitDeployment {
 
     /// Creates the instance `loja` and activates its integration; returns its id.
     async fn activate_loja(&self) -> String {
-        let instance: Value = self
-            .client
-            .post(format!("{}/api/instance/new", self.api_url))
-            .header("token", &self.account_token)
-            .json(&json!({"name": "loja"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let instance: Value =
+            create_instance(&self.client, &self.api_url, &self.account_token, "loja")
+                .await
+                .json()
+                .await
+                .unwrap();
         let activated = self
             .client
             .post(format!("{}/api/chatwoot/set/loja", self.api_url))
