@@ -1161,9 +1161,9 @@ fn an_undocumented_variable_is_refused_wherever_it_is_given() {
         &deploy_with(
             "compose.yaml",
             "      RYZE_MODE: production\n",
-            "      RYZE_MODE: production\n      REDIS_URL: redis://x\n",
+            "      RYZE_MODE: production\n      SLACK_WEBHOOK_URL: https://x\n",
         ),
-        "REDIS_URL is not a setting",
+        "SLACK_WEBHOOK_URL is not a setting",
     );
     assert_refused(
         &deploy_with(

@@ -4,7 +4,6 @@
 //!
 //! One test runs every case in sequence on one cluster (nextest runs each test in a
 //! process of its own, and a cluster takes a second or two to start).
-#![allow(clippy::unwrap_used)]
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, TcpListener};

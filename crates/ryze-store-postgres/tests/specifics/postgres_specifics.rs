@@ -1,7 +1,6 @@
 //! What the contract suite cannot check through the ports: migrations revert and
 //! re-apply, rows breaking the domain's rules are reported as corrupt, and an
 //! unreachable server is reported as unavailable.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
