@@ -77,6 +77,20 @@ async fn answer_once(server: &MockServer, request: MockBuilder, answer: Response
     request.respond_with(answer).expect(1).mount(server).await;
 }
 
+/// A Chatwoot that answers every request to `request_path` with `answer`, whatever its
+/// method and headers.
+async fn chatwoot_answering_at(
+    request_path: impl Into<String>,
+    answer: ResponseTemplate,
+) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(request_path))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
+}
+
 fn ok_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(body)
 }
@@ -801,13 +815,11 @@ async fn paths_go_under_a_base_url_with_its_own_path() {
 
 #[tokio::test]
 async fn a_401_for_a_bad_token_keeps_chatwoots_url_status_and_body() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"error": "Invalid Access Token"})),
-        )
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ResponseTemplate::new(401).set_body_json(json!({"error": "Invalid Access Token"})),
+    )
+    .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
 
@@ -825,14 +837,11 @@ async fn a_401_for_a_bad_token_keeps_chatwoots_url_status_and_body() {
 
 #[tokio::test]
 async fn a_404_for_an_unknown_resource_is_not_found() {
-    let server = MockServer::start().await;
-    Mock::given(path(account_path("/inboxes/99")))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(json!({"error": "Resource could not be found"})),
-        )
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        account_path("/inboxes/99"),
+        ResponseTemplate::new(404).set_body_json(json!({"error": "Resource could not be found"})),
+    )
+    .await;
 
     let error = client()
         .get_inbox(&target(&server), InboxId(99))
@@ -894,13 +903,13 @@ async fn a_422_is_invalid_with_the_fields_and_the_validation_body() {
 
 #[tokio::test]
 async fn a_403_for_a_status_update_outside_an_api_inbox_is_forbidden() {
-    let server = MockServer::start().await;
-    Mock::given(path(account_path("/conversations/12/messages/901")))
-        .respond_with(ResponseTemplate::new(403).set_body_json(
+    let server = chatwoot_answering_at(
+        account_path("/conversations/12/messages/901"),
+        ResponseTemplate::new(403).set_body_json(
             json!({"error": "Message status update is only allowed for API inboxes"}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
 
     let error = client()
         .update_message_status(
@@ -948,13 +957,11 @@ async fn a_500_html_page_is_unavailable_with_its_start_and_is_transient() {
 
 #[tokio::test]
 async fn a_token_echoed_in_an_error_body_is_scrubbed() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_string(format!("bad token {TOKEN} given")),
-        )
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ResponseTemplate::new(400).set_body_string(format!("bad token {TOKEN} given")),
+    )
+    .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
     let url = format!("{}/api/v1/profile", server.uri());
@@ -970,11 +977,11 @@ async fn a_token_echoed_in_an_error_body_is_scrubbed() {
 
 #[tokio::test]
 async fn a_slow_chatwoot_times_out_with_a_readable_reason() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(ok_json(fixture("profile.json")).set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ok_json(fixture("profile.json")).set_delay(Duration::from_secs(3)),
+    )
+    .await;
     let client = ChatwootHttpClient::new(ChatwootClientSettings {
         request_timeout: Duration::from_millis(300),
         ..settings()
@@ -1019,13 +1026,11 @@ async fn a_closed_port_is_reported_as_connection_refused() {
 
 #[tokio::test]
 async fn an_unreadable_200_is_an_invalid_answer_quoting_the_body_without_the_token() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(ok_json(
-            json!({"name": "Ana", "access_token": TOKEN, "accounts": []}),
-        ))
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ok_json(json!({"name": "Ana", "access_token": TOKEN, "accounts": []})),
+    )
+    .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
 
@@ -1041,11 +1046,11 @@ async fn an_unreadable_200_is_an_invalid_answer_quoting_the_body_without_the_tok
 
 #[tokio::test]
 async fn html_or_an_empty_body_on_200_is_an_invalid_answer() {
-    let server = MockServer::start().await;
-    Mock::given(path(account_path("/inboxes")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"))
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        account_path("/inboxes"),
+        ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"),
+    )
+    .await;
     Mock::given(path(account_path("/conversations/12")))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
