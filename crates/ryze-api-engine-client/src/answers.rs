@@ -4,8 +4,7 @@
 //! shape) is read by its HTTP status; an engine that cannot be reached counts as
 //! `not_connected`. Every text taken from an answer is scrubbed of the token first.
 
-use reqwest::StatusCode;
-use ryze_outbound_service_client::{BoundedAnswer, RequestLabel, Scrubber, ServiceErrors};
+use ryze_outbound_service_client::{BoundedAnswer, RequestLabel, Scrubber, ServiceErrorWords};
 use ryze_ports::whatsapp_events::{EngineErrorCode, EngineErrorResponse};
 use ryze_ports::SendError;
 
@@ -15,14 +14,13 @@ pub(crate) const PEER: &str = "the WhatsApp engine";
 /// The engine's refusal of one command.
 struct Refusal<'a> {
     request: &'a RequestLabel,
-    status: StatusCode,
-    body: &'a [u8],
+    answer: &'a BoundedAnswer,
 }
 
 impl Refusal<'_> {
     /// The error this answer stands for.
     fn into_error(self, scrubber: &Scrubber<'_>) -> SendError {
-        let parsed = serde_json::from_slice::<EngineErrorResponse>(self.body).ok();
+        let parsed = serde_json::from_slice::<EngineErrorResponse>(&self.answer.body).ok();
         let (code, message) = match parsed {
             Some(EngineErrorResponse { error }) => {
                 (Some(error.code), scrubber.scrub(error.message.trim()))
@@ -56,7 +54,7 @@ impl Refusal<'_> {
 
     /// An unknown code, or no engine error body: the HTTP status decides.
     fn by_status(&self, message: &str, detail: String) -> SendError {
-        match self.status.as_u16() {
+        match self.answer.status.as_u16() {
             400 => invalid_request(message),
             401 => self.unauthorized(detail),
             404 | 503 => SendError::NotConnected { detail },
@@ -78,7 +76,7 @@ impl Refusal<'_> {
     fn unauthorized(&self, detail: String) -> SendError {
         tracing::error!(
             request = %self.request,
-            status = self.status.as_u16(),
+            status = self.answer.status.as_u16(),
             "the WhatsApp engine refused ENGINE_TOKEN: the API and the engine must be configured with the same ENGINE_TOKEN"
         );
         SendError::NotConnected { detail }
@@ -92,13 +90,16 @@ impl Refusal<'_> {
         message: &str,
         scrubber: &Scrubber<'_>,
     ) -> String {
-        let status = self.status.as_u16();
+        let status = self.answer.status.as_u16();
         let what = match code {
             Some(code) if message.is_empty() => {
                 format!("{status} {}", scrubber.scrub(code.as_str()))
             }
             Some(code) => format!("{status} {}: {message}", scrubber.scrub(code.as_str())),
-            None => format!("{status}, body: {}", scrubber.quote_answer_body(self.body)),
+            None => format!(
+                "{status}, body: {}",
+                scrubber.quote_answer_body(&self.answer.body)
+            ),
         };
         scrubber.detail(self.request, &what)
     }
@@ -140,30 +141,8 @@ fn media_too_large(message: &str) -> SendError {
 /// The engine's answers as [`SendError`]s: by the table of docs/engine-contract.md §5;
 /// an engine that does not answer (refused, DNS, TLS, reset, timeout) is
 /// `NotConnected`, one whose answer is not understood `WhatsAppFailed`.
-pub(crate) struct EngineAnswers;
-
-impl ServiceErrors for EngineAnswers {
-    type Error = SendError;
-
-    fn unanswered(&self, detail: String) -> SendError {
-        SendError::NotConnected { detail }
-    }
-
-    fn refused(
-        &self,
-        label: &RequestLabel,
-        answer: &BoundedAnswer,
-        scrubber: &Scrubber<'_>,
-    ) -> SendError {
-        Refusal {
-            request: label,
-            status: answer.status,
-            body: &answer.body,
-        }
-        .into_error(scrubber)
-    }
-
-    fn unreadable(&self, detail: String) -> SendError {
-        SendError::WhatsAppFailed { detail }
-    }
-}
+pub(crate) const ENGINE_ANSWERS: ServiceErrorWords<SendError> = ServiceErrorWords {
+    unanswered: |detail| SendError::NotConnected { detail },
+    refused: |request, answer, scrubber| Refusal { request, answer }.into_error(scrubber),
+    unreadable: |detail| SendError::WhatsAppFailed { detail },
+};

@@ -17,7 +17,7 @@ use ryze_ports::{SendError, WhatsAppSender};
 use serde::Serialize;
 use url::Url;
 
-use crate::answers::{EngineAnswers, PEER};
+use crate::answers::{ENGINE_ANSWERS, PEER};
 use crate::{EngineClientBuildError, EngineClientSettings};
 
 /// Longest answer read for a command (a receipt or an error: a few hundred bytes).
@@ -88,17 +88,17 @@ impl EngineClient {
         let request = self.service.request(&label).json(command);
         let answer = self
             .service
-            .call(&EngineAnswers, request, &label, COMMAND_ANSWER_MAX_BYTES)
+            .call(&ENGINE_ANSWERS, request, &label, COMMAND_ANSWER_MAX_BYTES)
             .await?;
         let mut receipt: EngineReceipt =
             self.service
-                .read_json(&EngineAnswers, &label, &answer, BlankBody::IsEmptyObject)?;
+                .read_json(&ENGINE_ANSWERS, &label, &answer, BlankBody::IsEmptyObject)?;
         if sends == Sends::Message {
             match (&receipt.message_id, requested_id) {
                 (None, Some(requested)) => receipt.message_id = Some(requested.to_owned()),
                 (None, None) => {
                     return Err(self.service.unreadable(
-                        &EngineAnswers,
+                        &ENGINE_ANSWERS,
                         &label,
                         &"the answer names no messageId",
                         &answer,
@@ -225,7 +225,7 @@ impl WhatsAppSender for EngineClient {
         let request = self.service.request(&label);
         let answer = self
             .service
-            .call(&EngineAnswers, request, &label, self.max_download_bytes)
+            .call(&ENGINE_ANSWERS, request, &label, self.max_download_bytes)
             .await?;
         if answer.cut_short && answer.status.is_success() {
             return Err(SendError::MediaTooLarge {
@@ -236,6 +236,6 @@ impl WhatsAppSender for EngineClient {
             });
         }
         self.service
-            .read_json(&EngineAnswers, &label, &answer, BlankBody::IsEmptyObject)
+            .read_json(&ENGINE_ANSWERS, &label, &answer, BlankBody::IsEmptyObject)
     }
 }

@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ryze_api_engine_client::{EngineClient, EngineClientBuildError, EngineClientSettings};
-use ryze_domain::InstanceId;
-use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaSource, OutgoingMediaType,
-    SendMedia, SendReaction, SendText,
-};
+use ryze_ports::whatsapp_events::{DeleteMessage, EditMessage, EngineReceipt, MarkRead, SendText};
 use ryze_ports::{SendError, WhatsAppSender};
+use ryze_test_support::sent_commands::{
+    agent_text, check_a_send_answered_without_an_id, group_reaction, sending_instance,
+    service_answering_every, voice_note, SENDING_INSTANCE_ID,
+};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use url::Url;
@@ -22,7 +22,6 @@ use wiremock::matchers::{body_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "engine-token-Zx81kq0Wm3VbT5";
-const INSTANCE: &str = "ins_01J9Z8Y7X6W5V4";
 const TEXT_PATH: &str = "/v1/instances/ins_01J9Z8Y7X6W5V4/message/text";
 
 fn settings(base_url: &str) -> EngineClientSettings {
@@ -37,17 +36,8 @@ fn client_for(server: &MockServer) -> EngineClient {
     EngineClient::new(settings(&server.uri())).unwrap()
 }
 
-fn instance() -> InstanceId {
-    InstanceId::new(INSTANCE)
-}
-
 fn text(id: Option<&str>) -> SendText {
-    SendText {
-        number: "5511987654321@s.whatsapp.net".into(),
-        message: "*Ana (suporte)*:\nSeu pedido sai hoje.".into(),
-        reply_to: Some("3EB0C431D5A7B2F1A9E0C1".into()),
-        id: id.map(str::to_owned),
-    }
+    agent_text(Some("3EB0C431D5A7B2F1A9E0C1"), id)
 }
 
 fn engine_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
@@ -57,12 +47,10 @@ fn engine_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
 
 /// Sends a text to an engine answering `answer` to every request.
 async fn text_answered_with(answer: ResponseTemplate) -> Result<EngineReceipt, SendError> {
-    let engine = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(answer)
-        .mount(&engine)
-        .await;
-    client_for(&engine).send_text(&instance(), text(None)).await
+    let engine = service_answering_every("POST", answer).await;
+    client_for(&engine)
+        .send_text(&sending_instance(), text(None))
+        .await
 }
 
 #[tokio::test]
@@ -86,7 +74,7 @@ async fn a_text_is_posted_with_the_bearer_token_and_its_receipt_returned() {
         .mount(&engine)
         .await;
     let receipt = client_for(&engine)
-        .send_text(&instance(), text(Some("3EB0F1E2D3C4B5A6978877")))
+        .send_text(&sending_instance(), text(Some("3EB0F1E2D3C4B5A6978877")))
         .await
         .unwrap();
     assert_eq!(
@@ -101,7 +89,7 @@ async fn a_text_is_posted_with_the_bearer_token_and_its_receipt_returned() {
 #[tokio::test]
 async fn every_command_goes_to_its_path_with_its_contract_body() {
     let engine = MockServer::start().await;
-    let base = format!("/v1/instances/{INSTANCE}");
+    let base = format!("/v1/instances/{SENDING_INSTANCE_ID}");
     let cases: Vec<(String, Value, Value)> = vec![
         (
             format!("{base}/message/media"),
@@ -140,25 +128,9 @@ async fn every_command_goes_to_its_path_with_its_contract_body() {
             .await;
     }
     let client = client_for(&engine);
-    let media = SendMedia {
-        number: "5511987654321".into(),
-        media_type: OutgoingMediaType::Audio,
-        source: MediaSource::Base64(MediaData::new("T2dnUwACAAAAAAAAAAA=")),
-        message: None,
-        mime_type: Some("audio/ogg; codecs=opus".into()),
-        file_name: Some("resposta.ogg".into()),
-        is_voice: true,
-        reply_to: None,
-        id: Some("3EB0F1E2D3C4B5A6978878".into()),
-    };
-    let reaction = SendReaction {
-        number: "120363025246125486@g.us".into(),
-        message_id: "3EB0606060ABCDEF0123".into(),
-        reaction: "❤️".into(),
-        from_me: false,
-        participant: Some("5521999990000@s.whatsapp.net".into()),
-        id: Some("3EB0F1E2D3C4B5A6978879".into()),
-    };
+    let instance = sending_instance();
+    let media = voice_note("3EB0F1E2D3C4B5A6978878");
+    let reaction = group_reaction(Some("3EB0F1E2D3C4B5A6978879"));
     let edit = EditMessage {
         message_id: "3EB0F1E2D3C4B5A6978877".into(),
         content: "novo".into(),
@@ -177,11 +149,11 @@ async fn every_command_goes_to_its_path_with_its_contract_body() {
         sender: Some("5521999990000@s.whatsapp.net".into()),
     };
     let receipts = [
-        client.send_media(&instance(), media).await.unwrap(),
-        client.send_reaction(&instance(), reaction).await.unwrap(),
-        client.edit_message(&instance(), edit).await.unwrap(),
-        client.delete_message(&instance(), delete).await.unwrap(),
-        client.mark_read(&instance(), read).await.unwrap(),
+        client.send_media(&instance, media).await.unwrap(),
+        client.send_reaction(&instance, reaction).await.unwrap(),
+        client.edit_message(&instance, edit).await.unwrap(),
+        client.delete_message(&instance, delete).await.unwrap(),
+        client.mark_read(&instance, read).await.unwrap(),
     ];
     for (receipt, (route, _, answer)) in receipts.iter().zip(&cases) {
         assert_eq!(serde_json::to_value(receipt).unwrap(), *answer, "{route}");
@@ -195,34 +167,7 @@ async fn a_receipt_without_message_id_takes_the_requested_id_or_is_unreadable() 
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"timestamp": 5})))
         .mount(&engine)
         .await;
-    let client = client_for(&engine);
-    let receipt = client
-        .send_text(&instance(), text(Some("3EB0F1E2D3C4B5A6978877")))
-        .await
-        .unwrap();
-    assert_eq!(
-        receipt.message_id.as_deref(),
-        Some("3EB0F1E2D3C4B5A6978877")
-    );
-    let error = client.send_text(&instance(), text(None)).await.unwrap_err();
-    assert!(
-        matches!(&error, SendError::WhatsAppFailed { detail } if detail.contains("names no messageId")),
-        "{error:?}"
-    );
-    // A delete for the instance only sends nothing: `{}` (or an empty body) is its answer.
-    let receipt = client
-        .delete_message(
-            &instance(),
-            DeleteMessage {
-                message_id: "3EB0F1E2D3C4B5A6978877".into(),
-                delete_for_everyone: false,
-                number: None,
-                id: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(receipt.message_id, None);
+    check_a_send_answered_without_an_id(&client_for(&engine), text, "3EB0F1E2D3C4B5A6978877").await;
 }
 
 #[tokio::test]
@@ -377,7 +322,10 @@ async fn an_unreachable_engine_is_not_connected() {
         .unwrap()
         .port();
     let client = EngineClient::new(settings(&format!("http://127.0.0.1:{port}"))).unwrap();
-    let error = client.send_text(&instance(), text(None)).await.unwrap_err();
+    let error = client
+        .send_text(&sending_instance(), text(None))
+        .await
+        .unwrap_err();
     let SendError::NotConnected { detail } = &error else {
         panic!("{error:?}");
     };
@@ -400,7 +348,7 @@ async fn a_slow_engine_times_out_as_not_connected() {
     settings.request_timeout = Duration::from_millis(200);
     let error = EngineClient::new(settings)
         .unwrap()
-        .send_text(&instance(), text(None))
+        .send_text(&sending_instance(), text(None))
         .await
         .unwrap_err();
     let SendError::NotConnected { detail } = &error else {
@@ -490,7 +438,7 @@ async fn media_is_downloaded_by_message_id() {
     let engine = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path(format!(
-            "/prefix/v1/instances/{INSTANCE}/media/3A7D2C1B0A9F8E7D6C5B"
+            "/prefix/v1/instances/{SENDING_INSTANCE_ID}/media/3A7D2C1B0A9F8E7D6C5B"
         )))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -501,20 +449,22 @@ async fn media_is_downloaded_by_message_id() {
         .mount(&engine)
         .await;
     Mock::given(method("GET"))
-        .and(path(format!("/prefix/v1/instances/{INSTANCE}/media/GONE")))
+        .and(path(format!(
+            "/prefix/v1/instances/{SENDING_INSTANCE_ID}/media/GONE"
+        )))
         .respond_with(engine_error(410, "media_gone", "too old"))
         .mount(&engine)
         .await;
     Mock::given(method("GET"))
         .and(path(format!(
-            "/prefix/v1/instances/{INSTANCE}/media/UNKNOWN"
+            "/prefix/v1/instances/{SENDING_INSTANCE_ID}/media/UNKNOWN"
         )))
         .respond_with(engine_error(404, "message_not_found", "never seen"))
         .mount(&engine)
         .await;
     let client = EngineClient::new(settings(&format!("{}/prefix/", engine.uri()))).unwrap();
     let download = client
-        .download_media(&instance(), "3A7D2C1B0A9F8E7D6C5B")
+        .download_media(&sending_instance(), "3A7D2C1B0A9F8E7D6C5B")
         .await
         .unwrap();
     assert_eq!(download.base64.as_str(), "T2dnUwACAAAAAAAAAAA=");
@@ -523,7 +473,7 @@ async fn media_is_downloaded_by_message_id() {
         ("GONE", SendError::MediaGone),
         ("UNKNOWN", SendError::MessageNotFound),
     ] {
-        let refused = client.download_media(&instance(), message_id).await;
+        let refused = client.download_media(&sending_instance(), message_id).await;
         assert_eq!(refused.unwrap_err(), expected, "{message_id}");
     }
 }
@@ -532,13 +482,15 @@ async fn media_is_downloaded_by_message_id() {
 async fn ids_with_url_characters_stay_one_path_segment() {
     let engine = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path(format!("/v1/instances/{INSTANCE}/media/a%2Fb%3Fc")))
+        .and(path(format!(
+            "/v1/instances/{SENDING_INSTANCE_ID}/media/a%2Fb%3Fc"
+        )))
         .respond_with(engine_error(404, "message_not_found", ""))
         .expect(1)
         .mount(&engine)
         .await;
     let error = client_for(&engine)
-        .download_media(&instance(), "a/b?c")
+        .download_media(&sending_instance(), "a/b?c")
         .await
         .unwrap_err();
     assert_eq!(error, SendError::MessageNotFound);
@@ -546,18 +498,14 @@ async fn ids_with_url_characters_stay_one_path_segment() {
 
 #[tokio::test]
 async fn a_download_larger_than_the_limit_is_too_large() {
-    let engine = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "messageId": "X", "base64": "A".repeat(4096)
-        })))
-        .mount(&engine)
-        .await;
+    let too_large = json!({"messageId": "X", "base64": "A".repeat(4096)});
+    let engine =
+        service_answering_every("GET", ResponseTemplate::new(200).set_body_json(too_large)).await;
     let mut settings = settings(&engine.uri());
     settings.max_download_bytes = 1024;
     let error = EngineClient::new(settings)
         .unwrap()
-        .download_media(&instance(), "X")
+        .download_media(&sending_instance(), "X")
         .await
         .unwrap_err();
     assert!(

@@ -144,8 +144,7 @@ impl ChatwootApi for ChatwootHttpClient {
                 webhook_url,
             },
         };
-        let body = self.json_body(target, &endpoint, &body)?;
-        self.send_json(target, &endpoint, body, |answer: InboxAnswer| {
+        self.send_json_body(target, &endpoint, &body, |answer: InboxAnswer| {
             Ok(answer.into_port())
         })
         .await
@@ -167,8 +166,7 @@ impl ChatwootApi for ChatwootHttpClient {
                 webhook_url,
             },
         };
-        let body = self.json_body(target, &endpoint, &body)?;
-        self.send_json(target, &endpoint, body, |answer: InboxAnswer| {
+        self.send_json_body(target, &endpoint, &body, |answer: InboxAnswer| {
             Ok(answer.into_port())
         })
         .await
@@ -224,11 +222,10 @@ impl ChatwootApi for ChatwootHttpClient {
             return Ok(Vec::new());
         }
         let endpoint = self.account_endpoint(target, Method::POST, &["contacts", "filter"], &[])?;
-        let body = self.json_body(target, &endpoint, &filter)?;
-        self.send_json(
+        self.send_json_body(
             target,
             &endpoint,
-            body,
+            &filter,
             |answer: Payload<Vec<ContactAnswer>>| Ok(answer.into_each(ContactAnswer::into_port)),
         )
         .await
@@ -248,11 +245,10 @@ impl ChatwootApi for ChatwootHttpClient {
             source_id: contact.source_id.as_deref(),
             custom_attributes: &contact.custom_attributes,
         };
-        let body = self.json_body(target, &endpoint, &body)?;
-        self.send_json(
+        self.send_json_body(
             target,
             &endpoint,
-            body,
+            &body,
             |answer: Payload<CreatedContactAnswer>| Ok(answer.payload.into_port(contact.inbox_id)),
         )
         .await
@@ -272,10 +268,12 @@ impl ChatwootApi for ChatwootHttpClient {
             identifier: update.identifier.as_deref(),
             custom_attributes: &update.custom_attributes,
         };
-        let body = self.json_body(target, &endpoint, &body)?;
-        self.send_json(target, &endpoint, body, |answer: Payload<ContactAnswer>| {
-            Ok(answer.payload.into_port())
-        })
+        self.send_json_body(
+            target,
+            &endpoint,
+            &body,
+            |answer: Payload<ContactAnswer>| Ok(answer.payload.into_port()),
+        )
         .await
     }
 
@@ -297,11 +295,10 @@ impl ChatwootApi for ChatwootHttpClient {
             inbox_id: inbox_id.get(),
             source_id: source_id.as_deref(),
         };
-        let body = self.json_body(target, &endpoint, &body)?;
-        self.send_json(
+        self.send_json_body(
             target,
             &endpoint,
-            body,
+            &body,
             ContactInboxAnswer::into_required_port,
         )
         .await
@@ -319,8 +316,7 @@ impl ChatwootApi for ChatwootHttpClient {
             contact_id: conversation.contact_id.get(),
             status: conversation.status.as_str(),
         };
-        let body = self.json_body(target, &endpoint, &body)?;
-        self.send_json(target, &endpoint, body, ConversationAnswer::into_port)
+        self.send_json_body(target, &endpoint, &body, ConversationAnswer::into_port)
             .await
     }
 
@@ -387,17 +383,12 @@ impl ChatwootApi for ChatwootHttpClient {
             &["conversations", &id, "toggle_status"],
             &[],
         )?;
-        let body = self.json_body(
+        self.send_json_body(
             target,
             &endpoint,
             &ToggleStatusBody {
                 status: status.as_str(),
             },
-        )?;
-        self.send_json(
-            target,
-            &endpoint,
-            body,
             |answer: Payload<ToggledStatusAnswer>| answer.payload.into_port(),
         )
         .await
@@ -416,10 +407,12 @@ impl ChatwootApi for ChatwootHttpClient {
             &["conversations", &id, "messages"],
             &[],
         )?;
-        let body = self.json_body(target, &endpoint, &Self::message_body(message))?;
-        self.send_json(target, &endpoint, body, |answer: MessageAnswer| {
-            Ok(answer.into_port())
-        })
+        self.send_json_body(
+            target,
+            &endpoint,
+            &Self::message_body(message),
+            |answer: MessageAnswer| Ok(answer.into_port()),
+        )
         .await
     }
 

@@ -145,6 +145,21 @@ impl ChatwootHttpClient {
         convert(wire).map_err(|problem| answer.invalid(endpoint, &problem, &scrubber))
     }
 
+    /// [`Self::send_json`] with `value` as the request's JSON body.
+    pub(crate) async fn send_json_body<Wire, Out>(
+        &self,
+        target: &ChatwootTarget,
+        endpoint: &Endpoint,
+        value: &(impl Serialize + Sync),
+        convert: impl FnOnce(Wire) -> Result<Out, String>,
+    ) -> Result<Out, ChatwootError>
+    where
+        Wire: DeserializeOwned,
+    {
+        let body = self.json_body(target, endpoint, value)?;
+        self.send_json(target, endpoint, body, convert).await
+    }
+
     /// A JSON body; a value that cannot be serialized fails before anything is sent.
     pub(crate) fn json_body(
         &self,

@@ -19,7 +19,7 @@ use ryze_ports::{
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use wiremock::matchers::{body_json, header, method, path, query_param};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, MockBuilder, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "cw-test-token-6Qx2LmP9";
 const ACCOUNT: i64 = 5;
@@ -59,10 +59,36 @@ fn account_path(rest: &str) -> String {
 }
 
 /// A mock that only answers requests carrying the token header.
-fn chatwoot(http_method: &str, request_path: &str) -> wiremock::MockBuilder {
+fn chatwoot(http_method: &str, request_path: &str) -> MockBuilder {
     Mock::given(method(http_method))
         .and(path(request_path))
         .and(header("api_access_token", TOKEN))
+}
+
+/// A Chatwoot that answers `request` (a [`chatwoot`] mock) with `answer`, once.
+async fn chatwoot_answering_once(request: MockBuilder, answer: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    answer_once(&server, request, answer).await;
+    server
+}
+
+/// Makes `server` answer `request` with `answer`, once.
+async fn answer_once(server: &MockServer, request: MockBuilder, answer: ResponseTemplate) {
+    request.respond_with(answer).expect(1).mount(server).await;
+}
+
+/// A Chatwoot that answers every request to `request_path` with `answer`, whatever its
+/// method and headers.
+async fn chatwoot_answering_at(
+    request_path: impl Into<String>,
+    answer: ResponseTemplate,
+) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(path(request_path))
+        .respond_with(answer)
+        .mount(&server)
+        .await;
+    server
 }
 
 fn ok_json(body: Value) -> ResponseTemplate {
@@ -95,13 +121,11 @@ fn new_message() -> NewMessage {
 
 #[tokio::test]
 async fn profile_reads_the_user_and_its_roles_per_account() {
-    let server = MockServer::start().await;
-    chatwoot("GET", "/api/v1/profile")
-        .and(header("accept", "application/json"))
-        .respond_with(ok_json(fixture("profile.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", "/api/v1/profile").and(header("accept", "application/json")),
+        ok_json(fixture("profile.json")),
+    )
+    .await;
 
     let profile = client().profile(&target(&server)).await.unwrap();
 
@@ -120,12 +144,11 @@ async fn profile_reads_the_user_and_its_roles_per_account() {
 
 #[tokio::test]
 async fn list_inboxes_reads_the_payload_with_the_api_channel_fields() {
-    let server = MockServer::start().await;
-    chatwoot("GET", &account_path("/inboxes"))
-        .respond_with(ok_json(fixture("inboxes_index.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", &account_path("/inboxes")),
+        ok_json(fixture("inboxes_index.json")),
+    )
+    .await;
 
     let inboxes = client().list_inboxes(&target(&server)).await.unwrap();
 
@@ -153,12 +176,11 @@ async fn list_inboxes_reads_the_payload_with_the_api_channel_fields() {
 
 #[tokio::test]
 async fn get_inbox_reads_one_inbox() {
-    let server = MockServer::start().await;
-    chatwoot("GET", &account_path("/inboxes/7"))
-        .respond_with(ok_json(fixture("inbox_api.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", &account_path("/inboxes/7")),
+        ok_json(fixture("inbox_api.json")),
+    )
+    .await;
 
     let inbox = client()
         .get_inbox(&target(&server), InboxId(7))
@@ -170,17 +192,16 @@ async fn get_inbox_reads_one_inbox() {
 
 #[tokio::test]
 async fn create_api_inbox_posts_an_api_channel_with_its_webhook() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/inboxes"))
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/inboxes"))
         .and(header("content-type", "application/json"))
         .and(body_json(json!({
             "name": "RyzeAPI",
             "channel": {"type": "api", "webhook_url": "https://bridge.example/webhooks/chatwoot/int_01J0/Xq9"}
-        })))
-        .respond_with(ok_json(fixture("inbox_api.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }))),
+        ok_json(fixture("inbox_api.json")),
+    )
+    .await;
 
     let inbox = client()
         .create_api_inbox(
@@ -196,24 +217,22 @@ async fn create_api_inbox_posts_an_api_channel_with_its_webhook() {
 
 #[tokio::test]
 async fn update_inbox_webhook_patches_the_channel_and_renames_only_when_asked() {
-    let server = MockServer::start().await;
-    chatwoot("PATCH", &account_path("/inboxes/7"))
-        .and(body_json(json!({
+    let server = chatwoot_answering_once(
+        chatwoot("PATCH", &account_path("/inboxes/7")).and(body_json(json!({
             "name": "RyzeAPI 2",
             "channel": {"webhook_url": "https://bridge.example/new"}
-        })))
-        .respond_with(ok_json(fixture("inbox_api.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    chatwoot("PATCH", &account_path("/inboxes/8"))
-        .and(body_json(
+        }))),
+        ok_json(fixture("inbox_api.json")),
+    )
+    .await;
+    answer_once(
+        &server,
+        chatwoot("PATCH", &account_path("/inboxes/8")).and(body_json(
             json!({"channel": {"webhook_url": "https://bridge.example/new"}}),
-        ))
-        .respond_with(ok_json(fixture("inbox_api.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        )),
+        ok_json(fixture("inbox_api.json")),
+    )
+    .await;
 
     let client = client();
     let target = target(&server);
@@ -234,14 +253,11 @@ async fn update_inbox_webhook_patches_the_channel_and_renames_only_when_asked() 
 
 #[tokio::test]
 async fn delete_inbox_accepts_chatwoots_deletion_message() {
-    let server = MockServer::start().await;
-    chatwoot("DELETE", &account_path("/inboxes/7"))
-        .respond_with(ok_json(
-            json!({"message": "Your inbox deletion request will be processed in some time."}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("DELETE", &account_path("/inboxes/7")),
+        ok_json(json!({"message": "Your inbox deletion request will be processed in some time."})),
+    )
+    .await;
 
     client()
         .delete_inbox(&target(&server), InboxId(7))
@@ -251,13 +267,12 @@ async fn delete_inbox_accepts_chatwoots_deletion_message() {
 
 #[tokio::test]
 async fn search_contacts_percent_encodes_the_query_and_reads_contact_inboxes() {
-    let server = MockServer::start().await;
-    chatwoot("GET", &account_path("/contacts/search"))
-        .and(query_param("q", "+55 11 98765&x=1"))
-        .respond_with(ok_json(fixture("contacts_search.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", &account_path("/contacts/search"))
+            .and(query_param("q", "+55 11 98765&x=1")),
+        ok_json(fixture("contacts_search.json")),
+    )
+    .await;
 
     let contacts = client()
         .search_contacts(&target(&server), "+55 11 98765&x=1")
@@ -292,18 +307,16 @@ async fn search_contacts_percent_encodes_the_query_and_reads_contact_inboxes() {
 
 #[tokio::test]
 async fn filter_contacts_asks_for_identifier_or_phone_without_its_plus() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/contacts/filter"))
-        .and(body_json(json!({"payload": [
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/contacts/filter")).and(body_json(json!({"payload": [
             {"attribute_key": "identifier", "filter_operator": "equal_to",
              "values": ["5511987654321@s.whatsapp.net"], "query_operator": "OR"},
             {"attribute_key": "phone_number", "filter_operator": "equal_to",
              "values": ["5511987654321"], "query_operator": null}
-        ]})))
-        .respond_with(ok_json(fixture("contacts_filter.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ]}))),
+        ok_json(fixture("contacts_filter.json")),
+    )
+    .await;
 
     let contacts = client()
         .filter_contacts_by_identifier_or_phone(
@@ -343,20 +356,18 @@ async fn an_empty_lookup_finds_nothing_without_asking_chatwoot() {
 
 #[tokio::test]
 async fn create_contact_posts_the_contact_with_its_inbox_and_returns_the_source_id() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/contacts"))
-        .and(body_json(json!({
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/contacts")).and(body_json(json!({
             "inbox_id": 7,
             "name": "Maria Oliveira",
             "phone_number": "+5511987654321",
             "identifier": "5511987654321@s.whatsapp.net",
             "source_id": "5511987654321@s.whatsapp.net",
             "custom_attributes": {"whatsapp_lid": "204871635220571@lid"}
-        })))
-        .respond_with(ok_json(fixture("contact_create.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }))),
+        ok_json(fixture("contact_create.json")),
+    )
+    .await;
 
     let created = client()
         .create_contact(
@@ -391,12 +402,13 @@ async fn create_contact_sends_only_the_fields_given() {
     let server = MockServer::start().await;
     let mut answer = fixture("contact_create.json");
     answer["payload"]["contact_inbox"] = json!({"inbox": null, "source_id": null});
-    chatwoot("POST", &account_path("/contacts"))
-        .and(body_json(json!({"inbox_id": 7, "name": "Maria"})))
-        .respond_with(ok_json(answer))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        chatwoot("POST", &account_path("/contacts"))
+            .and(body_json(json!({"inbox_id": 7, "name": "Maria"}))),
+        ok_json(answer),
+    )
+    .await;
 
     let created = client()
         .create_contact(
@@ -421,16 +433,14 @@ async fn create_contact_sends_only_the_fields_given() {
 
 #[tokio::test]
 async fn update_contact_puts_the_changed_fields() {
-    let server = MockServer::start().await;
-    chatwoot("PUT", &account_path("/contacts/31"))
-        .and(body_json(json!({
+    let server = chatwoot_answering_once(
+        chatwoot("PUT", &account_path("/contacts/31")).and(body_json(json!({
             "name": "Maria O.",
             "custom_attributes": {"whatsapp_lid": "204871635220571@lid"}
-        })))
-        .respond_with(ok_json(fixture("contact_update.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }))),
+        ok_json(fixture("contact_update.json")),
+    )
+    .await;
 
     let contact = client()
         .update_contact(
@@ -452,21 +462,20 @@ async fn update_contact_puts_the_changed_fields() {
 
 #[tokio::test]
 async fn create_contact_inbox_posts_the_inbox_and_source_id() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/contacts/31/contact_inboxes"))
-        .and(body_json(
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/contacts/31/contact_inboxes")).and(body_json(
             json!({"inbox_id": 7, "source_id": "5511987654321@s.whatsapp.net"}),
-        ))
-        .respond_with(ok_json(fixture("contact_inbox.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    chatwoot("POST", &account_path("/contacts/32/contact_inboxes"))
-        .and(body_json(json!({"inbox_id": 7})))
-        .respond_with(ok_json(fixture("contact_inbox.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        )),
+        ok_json(fixture("contact_inbox.json")),
+    )
+    .await;
+    answer_once(
+        &server,
+        chatwoot("POST", &account_path("/contacts/32/contact_inboxes"))
+            .and(body_json(json!({"inbox_id": 7}))),
+        ok_json(fixture("contact_inbox.json")),
+    )
+    .await;
 
     let client = client();
     let target = target(&server);
@@ -494,18 +503,16 @@ async fn create_contact_inbox_posts_the_inbox_and_source_id() {
 
 #[tokio::test]
 async fn create_conversation_posts_the_source_id_and_reads_the_display_id() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/conversations"))
-        .and(body_json(json!({
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/conversations")).and(body_json(json!({
             "source_id": "5511987654321@s.whatsapp.net",
             "inbox_id": 7,
             "contact_id": 31,
             "status": "pending"
-        })))
-        .respond_with(ok_json(fixture("conversation.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }))),
+        ok_json(fixture("conversation.json")),
+    )
+    .await;
 
     let conversation = client()
         .create_conversation(
@@ -529,12 +536,11 @@ async fn create_conversation_posts_the_source_id_and_reads_the_display_id() {
 
 #[tokio::test]
 async fn get_conversation_uses_the_display_id_in_the_path() {
-    let server = MockServer::start().await;
-    chatwoot("GET", &account_path("/conversations/12"))
-        .respond_with(ok_json(fixture("conversation.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", &account_path("/conversations/12")),
+        ok_json(fixture("conversation.json")),
+    )
+    .await;
 
     let conversation = client()
         .get_conversation(&target(&server), ConversationDisplayId(12))
@@ -545,12 +551,11 @@ async fn get_conversation_uses_the_display_id_in_the_path() {
 
 #[tokio::test]
 async fn list_contact_conversations_reads_each_conversation() {
-    let server = MockServer::start().await;
-    chatwoot("GET", &account_path("/contacts/31/conversations"))
-        .respond_with(ok_json(fixture("contact_conversations.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", &account_path("/contacts/31/conversations")),
+        ok_json(fixture("contact_conversations.json")),
+    )
+    .await;
 
     let conversations = client()
         .list_contact_conversations(&target(&server), ContactId(31))
@@ -571,13 +576,12 @@ async fn list_contact_conversations_reads_each_conversation() {
 
 #[tokio::test]
 async fn toggle_conversation_status_posts_the_status_and_returns_the_current_one() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/conversations/12/toggle_status"))
-        .and(body_json(json!({"status": "open"})))
-        .respond_with(ok_json(fixture("toggle_status.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/conversations/12/toggle_status"))
+            .and(body_json(json!({"status": "open"}))),
+        ok_json(fixture("toggle_status.json")),
+    )
+    .await;
 
     let status = client()
         .toggle_conversation_status(
@@ -592,19 +596,17 @@ async fn toggle_conversation_status_posts_the_status_and_returns_the_current_one
 
 #[tokio::test]
 async fn create_message_posts_json_with_source_id_and_reply_and_reads_the_message() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/conversations/12/messages"))
-        .and(body_json(json!({
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/conversations/12/messages")).and(body_json(json!({
             "content": "Oi, tudo bem?",
             "message_type": "incoming",
             "private": false,
             "source_id": "WAID:3EB0C767D26A1D",
             "content_attributes": {"in_reply_to": 900}
-        })))
-        .respond_with(ok_json(fixture("message.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }))),
+        ok_json(fixture("message.json")),
+    )
+    .await;
 
     let message = client()
         .create_message(&target(&server), ConversationDisplayId(12), &new_message())
@@ -623,17 +625,15 @@ async fn create_message_posts_json_with_source_id_and_reply_and_reads_the_messag
 
 #[tokio::test]
 async fn a_message_without_extras_sends_neither_source_id_nor_content_attributes() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/conversations/12/messages"))
-        .and(body_json(json!({
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/conversations/12/messages")).and(body_json(json!({
             "content": "note",
             "message_type": "outgoing",
             "private": true
-        })))
-        .respond_with(ok_json(fixture("message.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+        }))),
+        ok_json(fixture("message.json")),
+    )
+    .await;
 
     client()
         .create_message(
@@ -653,12 +653,11 @@ async fn a_message_without_extras_sends_neither_source_id_nor_content_attributes
 
 #[tokio::test]
 async fn create_message_with_attachments_sends_multipart_attachments() {
-    let server = MockServer::start().await;
-    chatwoot("POST", &account_path("/conversations/12/messages"))
-        .respond_with(ok_json(fixture("message.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("POST", &account_path("/conversations/12/messages")),
+        ok_json(fixture("message.json")),
+    )
+    .await;
 
     let message = client()
         .create_message_with_attachments(
@@ -741,11 +740,12 @@ async fn delete_message_deletes_by_display_id_and_message_id() {
     let mut deleted = fixture("message.json");
     deleted["content"] = json!("This message was deleted");
     deleted["content_attributes"] = json!({"deleted": true});
-    chatwoot("DELETE", &account_path("/conversations/12/messages/901"))
-        .respond_with(ok_json(deleted))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        chatwoot("DELETE", &account_path("/conversations/12/messages/901")),
+        ok_json(deleted),
+    )
+    .await;
 
     client()
         .delete_message(&target(&server), ConversationDisplayId(12), MessageId(901))
@@ -755,21 +755,20 @@ async fn delete_message_deletes_by_display_id_and_message_id() {
 
 #[tokio::test]
 async fn update_message_status_patches_the_status_and_the_failure_reason() {
-    let server = MockServer::start().await;
-    chatwoot("PATCH", &account_path("/conversations/12/messages/901"))
-        .and(body_json(json!({"status": "read"})))
-        .respond_with(ok_json(fixture("message.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
-    chatwoot("PATCH", &account_path("/conversations/12/messages/902"))
-        .and(body_json(
+    let server = chatwoot_answering_once(
+        chatwoot("PATCH", &account_path("/conversations/12/messages/901"))
+            .and(body_json(json!({"status": "read"}))),
+        ok_json(fixture("message.json")),
+    )
+    .await;
+    answer_once(
+        &server,
+        chatwoot("PATCH", &account_path("/conversations/12/messages/902")).and(body_json(
             json!({"status": "failed", "external_error": "number not on WhatsApp"}),
-        ))
-        .respond_with(ResponseTemplate::new(204))
-        .expect(1)
-        .mount(&server)
-        .await;
+        )),
+        ResponseTemplate::new(204),
+    )
+    .await;
 
     let client = client();
     let target = target(&server);
@@ -797,12 +796,11 @@ async fn update_message_status_patches_the_status_and_the_failure_reason() {
 
 #[tokio::test]
 async fn paths_go_under_a_base_url_with_its_own_path() {
-    let server = MockServer::start().await;
-    chatwoot("GET", "/chatwoot/api/v1/accounts/5/inboxes")
-        .respond_with(ok_json(json!({"payload": []})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", "/chatwoot/api/v1/accounts/5/inboxes"),
+        ok_json(json!({"payload": []})),
+    )
+    .await;
 
     let inboxes = client()
         .list_inboxes(&target_at(&format!("{}/chatwoot/", server.uri())))
@@ -817,13 +815,11 @@ async fn paths_go_under_a_base_url_with_its_own_path() {
 
 #[tokio::test]
 async fn a_401_for_a_bad_token_keeps_chatwoots_url_status_and_body() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(
-            ResponseTemplate::new(401).set_body_json(json!({"error": "Invalid Access Token"})),
-        )
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ResponseTemplate::new(401).set_body_json(json!({"error": "Invalid Access Token"})),
+    )
+    .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
 
@@ -841,14 +837,11 @@ async fn a_401_for_a_bad_token_keeps_chatwoots_url_status_and_body() {
 
 #[tokio::test]
 async fn a_404_for_an_unknown_resource_is_not_found() {
-    let server = MockServer::start().await;
-    Mock::given(path(account_path("/inboxes/99")))
-        .respond_with(
-            ResponseTemplate::new(404)
-                .set_body_json(json!({"error": "Resource could not be found"})),
-        )
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        account_path("/inboxes/99"),
+        ResponseTemplate::new(404).set_body_json(json!({"error": "Resource could not be found"})),
+    )
+    .await;
 
     let error = client()
         .get_inbox(&target(&server), InboxId(99))
@@ -910,13 +903,13 @@ async fn a_422_is_invalid_with_the_fields_and_the_validation_body() {
 
 #[tokio::test]
 async fn a_403_for_a_status_update_outside_an_api_inbox_is_forbidden() {
-    let server = MockServer::start().await;
-    Mock::given(path(account_path("/conversations/12/messages/901")))
-        .respond_with(ResponseTemplate::new(403).set_body_json(
+    let server = chatwoot_answering_at(
+        account_path("/conversations/12/messages/901"),
+        ResponseTemplate::new(403).set_body_json(
             json!({"error": "Message status update is only allowed for API inboxes"}),
-        ))
-        .mount(&server)
-        .await;
+        ),
+    )
+    .await;
 
     let error = client()
         .update_message_status(
@@ -964,13 +957,11 @@ async fn a_500_html_page_is_unavailable_with_its_start_and_is_transient() {
 
 #[tokio::test]
 async fn a_token_echoed_in_an_error_body_is_scrubbed() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(
-            ResponseTemplate::new(400).set_body_string(format!("bad token {TOKEN} given")),
-        )
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ResponseTemplate::new(400).set_body_string(format!("bad token {TOKEN} given")),
+    )
+    .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
     let url = format!("{}/api/v1/profile", server.uri());
@@ -986,11 +977,11 @@ async fn a_token_echoed_in_an_error_body_is_scrubbed() {
 
 #[tokio::test]
 async fn a_slow_chatwoot_times_out_with_a_readable_reason() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(ok_json(fixture("profile.json")).set_delay(Duration::from_secs(3)))
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ok_json(fixture("profile.json")).set_delay(Duration::from_secs(3)),
+    )
+    .await;
     let client = ChatwootHttpClient::new(ChatwootClientSettings {
         request_timeout: Duration::from_millis(300),
         ..settings()
@@ -1035,13 +1026,11 @@ async fn a_closed_port_is_reported_as_connection_refused() {
 
 #[tokio::test]
 async fn an_unreadable_200_is_an_invalid_answer_quoting_the_body_without_the_token() {
-    let server = MockServer::start().await;
-    Mock::given(path("/api/v1/profile"))
-        .respond_with(ok_json(
-            json!({"name": "Ana", "access_token": TOKEN, "accounts": []}),
-        ))
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        "/api/v1/profile",
+        ok_json(json!({"name": "Ana", "access_token": TOKEN, "accounts": []})),
+    )
+    .await;
 
     let error = client().profile(&target(&server)).await.unwrap_err();
 
@@ -1057,11 +1046,11 @@ async fn an_unreadable_200_is_an_invalid_answer_quoting_the_body_without_the_tok
 
 #[tokio::test]
 async fn html_or_an_empty_body_on_200_is_an_invalid_answer() {
-    let server = MockServer::start().await;
-    Mock::given(path(account_path("/inboxes")))
-        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"))
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_at(
+        account_path("/inboxes"),
+        ResponseTemplate::new(200).set_body_raw("<html>login</html>", "text/html"),
+    )
+    .await;
     Mock::given(path(account_path("/conversations/12")))
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
@@ -1132,14 +1121,13 @@ async fn redirects_are_not_followed_so_the_token_stays_with_chatwoot() {
 
 #[tokio::test]
 async fn a_caller_supplied_builder_is_used_with_the_settings_on_top() {
-    let server = MockServer::start().await;
-    chatwoot("GET", "/api/v1/profile")
-        .and(header("x-outbound-guard", "on"))
-        .and(header("user-agent", "ryze-test/1"))
-        .respond_with(ok_json(fixture("profile.json")))
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = chatwoot_answering_once(
+        chatwoot("GET", "/api/v1/profile")
+            .and(header("x-outbound-guard", "on"))
+            .and(header("user-agent", "ryze-test/1")),
+        ok_json(fixture("profile.json")),
+    )
+    .await;
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         "x-outbound-guard",

@@ -5,8 +5,7 @@
 //! an engine that cannot be reached does. Every text taken from an answer is scrubbed of
 //! the token first.
 
-use reqwest::StatusCode;
-use ryze_outbound_service_client::{BoundedAnswer, RequestLabel, Scrubber, ServiceErrors};
+use ryze_outbound_service_client::{BoundedAnswer, RequestLabel, Scrubber, ServiceErrorWords};
 use ryze_ports::SendError;
 use serde::Deserialize;
 
@@ -34,28 +33,27 @@ struct EnvelopeError {
 /// The API's refusal of one command.
 struct Refusal<'a> {
     request: &'a RequestLabel,
-    status: StatusCode,
-    body: &'a [u8],
+    answer: &'a BoundedAnswer,
 }
 
 impl Refusal<'_> {
     /// The error this answer stands for.
     fn into_error(self, scrubber: &Scrubber<'_>) -> SendError {
-        let message = serde_json::from_slice::<Envelope>(self.body)
+        let message = serde_json::from_slice::<Envelope>(&self.answer.body)
             .map(|envelope| scrubber.scrub(envelope.error.message.trim()))
             .unwrap_or_default();
         let what = if message.is_empty() {
             format!(
                 "{}, body: {}",
-                self.status.as_u16(),
-                scrubber.quote_answer_body(self.body)
+                self.answer.status.as_u16(),
+                scrubber.quote_answer_body(&self.answer.body)
             )
         } else {
-            format!("{}: {message}", self.status.as_u16())
+            format!("{}: {message}", self.answer.status.as_u16())
         };
         let detail = scrubber.detail(self.request, &what);
         tracing::debug!(detail = %detail, "the API refused a command");
-        match self.status.as_u16() {
+        match self.answer.status.as_u16() {
             400 => SendError::InvalidRequest {
                 message: if message.is_empty() {
                     "invalid body: the API refused the command as invalid".to_owned()
@@ -66,7 +64,7 @@ impl Refusal<'_> {
             401 | 403 => {
                 tracing::error!(
                     request = %self.request,
-                    status = self.status.as_u16(),
+                    status = self.answer.status.as_u16(),
                     "the API refused BRIDGE_TOKEN: the API and the bridge must be configured with the same BRIDGE_TOKEN"
                 );
                 SendError::NotConnected { detail }
@@ -96,30 +94,8 @@ impl Refusal<'_> {
 /// The API's answers as [`SendError`]s: by status and message (`docs/api.md`); an API
 /// that does not answer (refused, DNS, TLS, reset, timeout) is `NotConnected`, one whose
 /// answer is not understood `WhatsAppFailed`.
-pub(crate) struct ApiAnswers;
-
-impl ServiceErrors for ApiAnswers {
-    type Error = SendError;
-
-    fn unanswered(&self, detail: String) -> SendError {
-        SendError::NotConnected { detail }
-    }
-
-    fn refused(
-        &self,
-        label: &RequestLabel,
-        answer: &BoundedAnswer,
-        scrubber: &Scrubber<'_>,
-    ) -> SendError {
-        Refusal {
-            request: label,
-            status: answer.status,
-            body: &answer.body,
-        }
-        .into_error(scrubber)
-    }
-
-    fn unreadable(&self, detail: String) -> SendError {
-        SendError::WhatsAppFailed { detail }
-    }
-}
+pub(crate) const API_ANSWERS: ServiceErrorWords<SendError> = ServiceErrorWords {
+    unanswered: |detail| SendError::NotConnected { detail },
+    refused: |request, answer, scrubber| Refusal { request, answer }.into_error(scrubber),
+    unreadable: |detail| SendError::WhatsAppFailed { detail },
+};

@@ -18,7 +18,7 @@ use ryze_ports::{SendError, WhatsAppSender};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::answers::{ApiAnswers, PEER};
+use crate::answers::{API_ANSWERS, PEER};
 use crate::{ApiMessageClientBuildError, ApiMessageClientSettings};
 
 /// Longest answer read for a command (a receipt or an error: a few hundred bytes).
@@ -113,11 +113,11 @@ impl ApiMessageClient {
         let request = self.service.request(&label).json(command);
         let answer = self
             .service
-            .call(&ApiAnswers, request, &label, COMMAND_ANSWER_MAX_BYTES)
+            .call(&API_ANSWERS, request, &label, COMMAND_ANSWER_MAX_BYTES)
             .await?;
         let answered: ReceiptAnswer =
             self.service
-                .read_json(&ApiAnswers, &label, &answer, BlankBody::IsUnreadable)?;
+                .read_json(&API_ANSWERS, &label, &answer, BlankBody::IsUnreadable)?;
         let mut receipt = EngineReceipt {
             message_id: answered.message_id.filter(|id| !id.is_empty()),
             timestamp: answered.timestamp,
@@ -127,7 +127,7 @@ impl ApiMessageClient {
                 Some(requested) => receipt.message_id = Some(requested.to_owned()),
                 None => {
                     return Err(self.service.unreadable(
-                        &ApiAnswers,
+                        &API_ANSWERS,
                         &label,
                         &"the answer names no messageId",
                         &answer,
@@ -248,7 +248,7 @@ impl WhatsAppSender for ApiMessageClient {
         let request = self.service.request(&label);
         let answer = self
             .service
-            .call(&ApiAnswers, request, &label, self.max_download_bytes)
+            .call(&API_ANSWERS, request, &label, self.max_download_bytes)
             .await?;
         if answer.cut_short && answer.status.is_success() {
             return Err(SendError::MediaTooLarge {
@@ -260,7 +260,7 @@ impl WhatsAppSender for ApiMessageClient {
         }
         let media: MediaAnswer =
             self.service
-                .read_json(&ApiAnswers, &label, &answer, BlankBody::IsUnreadable)?;
+                .read_json(&API_ANSWERS, &label, &answer, BlankBody::IsUnreadable)?;
         Ok(MediaDownload {
             message_id: media
                 .message_id

@@ -9,12 +9,12 @@ use std::time::Duration;
 use ryze_bridge_message_client::{
     ApiMessageClient, ApiMessageClientBuildError, ApiMessageClientSettings,
 };
-use ryze_domain::InstanceId;
-use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaSource, OutgoingMediaType,
-    SendMedia, SendReaction, SendText,
-};
+use ryze_ports::whatsapp_events::{DeleteMessage, EditMessage, EngineReceipt, MarkRead, SendText};
 use ryze_ports::{SendError, WhatsAppSender};
+use ryze_test_support::sent_commands::{
+    agent_text, check_a_send_answered_without_an_id, group_reaction, sending_instance,
+    service_answering_every, voice_note, SENDING_INSTANCE_ID,
+};
 use secrecy::SecretString;
 use serde_json::json;
 use url::Url;
@@ -22,32 +22,22 @@ use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const TOKEN: &str = "bridge-token-Qp71sLk2Vn8Xc4";
-const INSTANCE: &str = "ins_01J9Z8Y7X6W5V4";
 const SENT_ID: &str = "3EB0F1E2D3C4B5A6978877";
 
 fn settings(api_url: &str) -> ApiMessageClientSettings {
-    let mut settings =
-        ApiMessageClientSettings::new(Url::parse(api_url).unwrap(), SecretString::from(TOKEN));
-    settings.connect_timeout = Duration::from_secs(2);
-    settings.request_timeout = Duration::from_millis(500);
-    settings
+    ApiMessageClientSettings {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_millis(500),
+        ..ApiMessageClientSettings::new(Url::parse(api_url).unwrap(), SecretString::from(TOKEN))
+    }
 }
 
 fn client_for(server: &MockServer) -> ApiMessageClient {
     ApiMessageClient::new(settings(&server.uri())).unwrap()
 }
 
-fn instance() -> InstanceId {
-    InstanceId::new(INSTANCE)
-}
-
 fn text(id: Option<&str>) -> SendText {
-    SendText {
-        number: "5511987654321@s.whatsapp.net".into(),
-        message: "*Ana (suporte)*:\nSeu pedido sai hoje.".into(),
-        reply_to: None,
-        id: id.map(str::to_owned),
-    }
+    agent_text(None, id)
 }
 
 fn api_error(status: u16, message: &str) -> ResponseTemplate {
@@ -57,12 +47,10 @@ fn api_error(status: u16, message: &str) -> ResponseTemplate {
 
 /// Sends a text to an API answering `answer` to every request.
 async fn text_answered_with(answer: ResponseTemplate) -> Result<EngineReceipt, SendError> {
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(answer)
-        .mount(&api)
-        .await;
-    client_for(&api).send_text(&instance(), text(None)).await
+    let api = service_answering_every("POST", answer).await;
+    client_for(&api)
+        .send_text(&sending_instance(), text(None))
+        .await
 }
 
 fn sent(id: &str) -> ResponseTemplate {
@@ -75,7 +63,7 @@ fn sent(id: &str) -> ResponseTemplate {
 async fn a_text_goes_to_the_instance_by_id_with_the_bridge_token() {
     let api = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/api/message/text/{INSTANCE}")))
+        .and(path(format!("/api/message/text/{SENDING_INSTANCE_ID}")))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .and(body_json(json!({
             "number": "5511987654321@s.whatsapp.net",
@@ -87,7 +75,7 @@ async fn a_text_goes_to_the_instance_by_id_with_the_bridge_token() {
         .mount(&api)
         .await;
     let receipt = client_for(&api)
-        .send_text(&instance(), text(Some(SENT_ID)))
+        .send_text(&sending_instance(), text(Some(SENT_ID)))
         .await
         .unwrap();
     assert_eq!(
@@ -102,29 +90,24 @@ async fn a_text_goes_to_the_instance_by_id_with_the_bridge_token() {
 #[tokio::test]
 async fn an_api_url_with_a_path_keeps_it() {
     let api = MockServer::start().await;
-    Mock::given(path(format!("/ryze/api/message/text/{INSTANCE}")))
-        .respond_with(sent(SENT_ID))
-        .expect(1)
-        .mount(&api)
-        .await;
+    Mock::given(path(format!(
+        "/ryze/api/message/text/{SENDING_INSTANCE_ID}"
+    )))
+    .respond_with(sent(SENT_ID))
+    .expect(1)
+    .mount(&api)
+    .await;
     let client = ApiMessageClient::new(settings(&format!("{}/ryze/", api.uri()))).unwrap();
-    client.send_text(&instance(), text(None)).await.unwrap();
+    client
+        .send_text(&sending_instance(), text(None))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn every_command_has_its_endpoint_and_body() {
     let api = MockServer::start().await;
-    let media = SendMedia {
-        number: "5511987654321".into(),
-        media_type: OutgoingMediaType::Audio,
-        source: MediaSource::Base64(MediaData::new("T2dnUwACAAAAAAAAAAA=")),
-        message: None,
-        mime_type: Some("audio/ogg; codecs=opus".into()),
-        file_name: Some("resposta.ogg".into()),
-        is_voice: true,
-        reply_to: None,
-        id: Some(SENT_ID.into()),
-    };
+    let media = voice_note(SENT_ID);
     let done = || ResponseTemplate::new(200).set_body_json(json!({"success": true}));
     let commands = [
         (
@@ -158,7 +141,7 @@ async fn every_command_has_its_endpoint_and_body() {
     ];
     for (route, body, answer) in commands {
         Mock::given(method("POST"))
-            .and(path(format!("/api/{route}/{INSTANCE}")))
+            .and(path(format!("/api/{route}/{SENDING_INSTANCE_ID}")))
             .and(body_json(body))
             .respond_with(answer)
             .expect(1)
@@ -166,17 +149,11 @@ async fn every_command_has_its_endpoint_and_body() {
             .await;
     }
     let client = client_for(&api);
-    let media_sent = client.send_media(&instance(), media).await.unwrap();
+    let instance = sending_instance();
+    let media_sent = client.send_media(&instance, media).await.unwrap();
     assert_eq!(media_sent.message_id.as_deref(), Some(SENT_ID));
-    let reaction = SendReaction {
-        number: "120363025246125486@g.us".into(),
-        message_id: "3EB0606060ABCDEF0123".into(),
-        reaction: "❤️".into(),
-        from_me: false,
-        participant: Some("5521999990000@s.whatsapp.net".into()),
-        id: None,
-    };
-    let reacted = client.send_reaction(&instance(), reaction).await.unwrap();
+    let reaction = group_reaction(None);
+    let reacted = client.send_reaction(&instance, reaction).await.unwrap();
     assert_eq!(reacted.message_id.as_deref(), Some("3EB0REACTION"));
     let edit = EditMessage {
         message_id: SENT_ID.into(),
@@ -196,9 +173,9 @@ async fn every_command_has_its_endpoint_and_body() {
         sender: None,
     };
     let done = vec![
-        client.edit_message(&instance(), edit).await.unwrap(),
-        client.delete_message(&instance(), delete).await.unwrap(),
-        client.mark_read(&instance(), read).await.unwrap(),
+        client.edit_message(&instance, edit).await.unwrap(),
+        client.delete_message(&instance, delete).await.unwrap(),
+        client.mark_read(&instance, read).await.unwrap(),
     ];
     assert_eq!(
         done,
@@ -210,29 +187,15 @@ async fn every_command_has_its_endpoint_and_body() {
 #[tokio::test]
 async fn a_send_answered_without_an_id_takes_the_requested_one_or_fails() {
     let empty = || ResponseTemplate::new(200).set_body_json(json!({"success": true}));
-    let api = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(empty())
-        .mount(&api)
-        .await;
-    let client = client_for(&api);
-    let receipt = client
-        .send_text(&instance(), text(Some(SENT_ID)))
-        .await
-        .unwrap();
-    assert_eq!(receipt.message_id.as_deref(), Some(SENT_ID));
-    let error = client.send_text(&instance(), text(None)).await.unwrap_err();
-    assert!(
-        matches!(&error, SendError::WhatsAppFailed { detail } if detail.contains("names no messageId")),
-        "{error:?}"
-    );
+    let api = service_answering_every("POST", empty()).await;
+    check_a_send_answered_without_an_id(&client_for(&api), text, SENT_ID).await;
 }
 
 #[tokio::test]
 async fn media_is_downloaded_through_the_base64_endpoint() {
     let api = MockServer::start().await;
     Mock::given(method("GET"))
-        .and(path(format!("/api/chat/base64/{INSTANCE}")))
+        .and(path(format!("/api/chat/base64/{SENDING_INSTANCE_ID}")))
         .and(query_param("messageId", "3A7D 2C/1B"))
         .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -246,7 +209,7 @@ async fn media_is_downloaded_through_the_base64_endpoint() {
         .mount(&api)
         .await;
     let download = client_for(&api)
-        .download_media(&instance(), "3A7D 2C/1B")
+        .download_media(&sending_instance(), "3A7D 2C/1B")
         .await
         .unwrap();
     assert_eq!(download.message_id, "3A7D 2C/1B");
@@ -257,20 +220,19 @@ async fn media_is_downloaded_through_the_base64_endpoint() {
 
 #[tokio::test]
 async fn a_download_larger_than_the_limit_is_media_too_large() {
-    let api = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "success": true, "messageId": "x", "base64": "A".repeat(4096), "mimetype": "image/png"
-        })))
-        .mount(&api)
-        .await;
-    let mut settings = settings(&api.uri());
-    settings.max_download_bytes = 1024;
-    let error = ApiMessageClient::new(settings)
-        .unwrap()
-        .download_media(&instance(), "x")
-        .await
-        .unwrap_err();
+    let too_large = json!({
+        "success": true, "messageId": "x", "base64": "A".repeat(4096), "mimetype": "image/png"
+    });
+    let api =
+        service_answering_every("GET", ResponseTemplate::new(200).set_body_json(too_large)).await;
+    let error = ApiMessageClient::new(ApiMessageClientSettings {
+        max_download_bytes: 1024,
+        ..settings(&api.uri())
+    })
+    .unwrap()
+    .download_media(&sending_instance(), "x")
+    .await
+    .unwrap_err();
     assert!(
         matches!(error, SendError::MediaTooLarge { .. }),
         "{error:?}"
@@ -392,7 +354,10 @@ async fn an_unreachable_or_silent_api_is_not_connected() {
     let address = closed.local_addr().unwrap();
     drop(closed);
     let client = ApiMessageClient::new(settings(&format!("http://{address}"))).unwrap();
-    let error = client.send_text(&instance(), text(None)).await.unwrap_err();
+    let error = client
+        .send_text(&sending_instance(), text(None))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, SendError::NotConnected { detail } if detail.ends_with("connection refused")),
         "{error:?}"

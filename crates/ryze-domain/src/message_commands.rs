@@ -290,6 +290,16 @@ impl Problems {
         self.optional(field, raw, parse)
     }
 
+    /// The required `messageId`: the WhatsApp id of the target message.
+    fn target_message_id(&mut self, raw: Option<String>) -> Option<MessageId> {
+        self.required("messageId", raw, MESSAGE_ID_MISSING, MessageId::parse)
+    }
+
+    /// The required `number`: the chat to send to.
+    fn chat(&mut self, raw: Option<String>) -> Option<ChatAddress> {
+        self.required("number", raw, CHAT_MISSING, ChatAddress::parse)
+    }
+
     /// `Ok(value)` when nothing was wrong, else every problem `; `-separated.
     fn into_result<T>(self, value: Option<T>) -> Result<T, MessageCommandRefusal> {
         match value {
@@ -350,7 +360,7 @@ impl TryFrom<TextMessageRequest> for SendTextCommand {
 
     fn try_from(request: TextMessageRequest) -> Result<Self, Self::Error> {
         let mut problems = Problems::default();
-        let number = problems.required("number", request.number, CHAT_MISSING, ChatAddress::parse);
+        let number = problems.chat(request.number);
         let message = text(&mut problems, "message", request.message, true);
         let reply_to = problems.optional("replyTo", request.reply_to, MessageId::parse);
         let id = problems.optional("id", request.id, NewMessageId::parse);
@@ -369,13 +379,8 @@ impl TryFrom<ReactionRequest> for SendReactionCommand {
 
     fn try_from(request: ReactionRequest) -> Result<Self, Self::Error> {
         let mut problems = Problems::default();
-        let number = problems.required("number", request.number, CHAT_MISSING, ChatAddress::parse);
-        let message_id = problems.required(
-            "messageId",
-            request.message_id,
-            MESSAGE_ID_MISSING,
-            MessageId::parse,
-        );
+        let number = problems.chat(request.number);
+        let message_id = problems.target_message_id(request.message_id);
         let reaction = match request.reaction.map(|value| value.trim().to_owned()) {
             None => {
                 problems.add(
@@ -416,12 +421,7 @@ impl TryFrom<EditMessageRequest> for EditMessageCommand {
 
     fn try_from(request: EditMessageRequest) -> Result<Self, Self::Error> {
         let mut problems = Problems::default();
-        let message_id = problems.required(
-            "messageId",
-            request.message_id,
-            MESSAGE_ID_MISSING,
-            MessageId::parse,
-        );
+        let message_id = problems.target_message_id(request.message_id);
         let content = text(&mut problems, "content", request.content, true);
         let number = problems.optional("number", request.number, ChatAddress::parse);
         let id = problems.optional("id", request.id, NewMessageId::parse);
@@ -440,12 +440,7 @@ impl TryFrom<DeleteMessageRequest> for DeleteMessageCommand {
 
     fn try_from(request: DeleteMessageRequest) -> Result<Self, Self::Error> {
         let mut problems = Problems::default();
-        let message_id = problems.required(
-            "messageId",
-            request.message_id,
-            MESSAGE_ID_MISSING,
-            MessageId::parse,
-        );
+        let message_id = problems.target_message_id(request.message_id);
         if request.delete_for_everyone.is_none() {
             problems.add(
                 "deleteForEveryone",
@@ -472,13 +467,8 @@ impl TryFrom<MarkReadRequest> for MarkReadCommand {
 
     fn try_from(request: MarkReadRequest) -> Result<Self, Self::Error> {
         let mut problems = Problems::default();
-        let message_id = problems.required(
-            "messageId",
-            request.message_id,
-            MESSAGE_ID_MISSING,
-            MessageId::parse,
-        );
-        let number = problems.required("number", request.number, CHAT_MISSING, ChatAddress::parse);
+        let message_id = problems.target_message_id(request.message_id);
+        let number = problems.chat(request.number);
         let sender = problems.optional("sender", request.sender, PersonJid::parse);
         let command = message_id.zip(number).map(|(message_id, number)| Self {
             message_id,
@@ -560,7 +550,7 @@ impl SendMediaCommand {
         max_bytes: u64,
     ) -> Result<Self, MessageCommandRefusal> {
         let mut problems = Problems::default();
-        let number = problems.required("number", request.number, CHAT_MISSING, ChatAddress::parse);
+        let number = problems.chat(request.number);
         let kind = problems.required(
             "mediaType",
             request.media_type,

@@ -33,6 +33,6 @@ pub use label::RequestLabel;
 pub use scrub::{Scrubber, QUOTED_ANSWER_MAX_BYTES, REDACTED};
 pub use service::{
     check_service_url, BlankBody, ServiceClient, ServiceClientSettings, ServiceClientSetupError,
-    ServiceErrors, Unanswered, UnansweredLog,
+    ServiceErrorWords, ServiceErrors, Unanswered, UnansweredLog,
 };
 pub use transport::{readable_duration, root_cause, transport_failure_reason, Timeouts};

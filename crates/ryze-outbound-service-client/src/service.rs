@@ -200,6 +200,33 @@ pub trait ServiceErrors {
     fn unreadable(&self, detail: String) -> Self::Error;
 }
 
+/// A [`ServiceErrors`] made of three plain functions, for a client whose wording needs
+/// no state: `ServiceErrorWords { unanswered: …, refused: …, unreadable: … }`.
+pub struct ServiceErrorWords<E> {
+    /// What [`ServiceErrors::unanswered`] answers.
+    pub unanswered: fn(String) -> E,
+    /// What [`ServiceErrors::refused`] answers.
+    pub refused: fn(&RequestLabel, &BoundedAnswer, &Scrubber<'_>) -> E,
+    /// What [`ServiceErrors::unreadable`] answers.
+    pub unreadable: fn(String) -> E,
+}
+
+impl<E> ServiceErrors for ServiceErrorWords<E> {
+    type Error = E;
+
+    fn unanswered(&self, detail: String) -> E {
+        (self.unanswered)(detail)
+    }
+
+    fn refused(&self, label: &RequestLabel, answer: &BoundedAnswer, scrubber: &Scrubber<'_>) -> E {
+        (self.refused)(label, answer, scrubber)
+    }
+
+    fn unreadable(&self, detail: String) -> E {
+        (self.unreadable)(detail)
+    }
+}
+
 /// What a blank `2xx` body (nothing but white space) means to
 /// [`ServiceClient::read_json`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,53 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 use strum::{AsRefStr, Display, EnumString};
 
+/// Declares an open vocabulary: an enum of snake_case wire words whose unknown words are
+/// kept in an added `Other(String)` variant and written back unchanged. strum gives its
+/// text (`as_str`, `Display`, `From<&str>`), serde reads it from a string through
+/// `From<String>` and writes it with its derive (`Other` untagged).
+macro_rules! open_vocabulary {
+    (
+        $(#[$doc:meta])*
+        pub enum $name:ident {
+            $($variants:tt)*
+        }
+    ) => {
+        $(#[$doc])*
+        ///
+        #[doc = concat!(
+            "An open vocabulary: a value this version does not know is kept as\n[`",
+            stringify!($name),
+            "::Other`] and written back unchanged."
+        )]
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
+        )]
+        #[serde(rename_all = "snake_case", from = "String")]
+        #[strum(serialize_all = "snake_case")]
+        pub enum $name {
+            $($variants)*
+            /// A value this version does not know, kept as sent (and written back unchanged).
+            #[serde(untagged)]
+            #[strum(default, transparent)]
+            Other(String),
+        }
+
+        impl $name {
+            /// The wire text of this value.
+            pub fn as_str(&self) -> &str {
+                self.as_ref()
+            }
+        }
+
+        /// Reads any string: an unknown one is kept as `Other`.
+        impl From<String> for $name {
+            fn from(text: String) -> Self {
+                Self::from(text.as_str())
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------
 // Media bytes and redaction
 // ---------------------------------------------------------------------------------------
@@ -270,37 +317,13 @@ pub enum Direction {
     Outgoing,
 }
 
-/// `chat.type`.
-///
-/// An open vocabulary: a value this version does not know is kept as
-/// [`ChatType::Other`] and written back unchanged.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
-)]
-#[serde(rename_all = "snake_case", from = "String")]
-#[strum(serialize_all = "snake_case")]
-pub enum ChatType {
-    Private,
-    Group,
-    Newsletter,
-    Broadcast,
-    /// A value this version does not know, kept as sent (and written back unchanged).
-    #[serde(untagged)]
-    #[strum(default, transparent)]
-    Other(String),
-}
-
-impl ChatType {
-    /// The wire text of this value.
-    pub fn as_str(&self) -> &str {
-        self.as_ref()
-    }
-}
-
-/// Reads any string: an unknown one is kept as `Other`.
-impl From<String> for ChatType {
-    fn from(text: String) -> Self {
-        Self::from(text.as_str())
+open_vocabulary! {
+    /// `chat.type`.
+    pub enum ChatType {
+        Private,
+        Group,
+        Newsletter,
+        Broadcast,
     }
 }
 
@@ -823,51 +846,27 @@ impl Serialize for WhatsAppMessage {
 // message.status
 // ---------------------------------------------------------------------------------------
 
-/// `message.status` `status` (a WhatsApp receipt).
-///
-/// An open vocabulary: a value this version does not know is kept as
-/// [`ReceiptStatus::Other`] and written back unchanged.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
-)]
-#[serde(rename_all = "snake_case", from = "String")]
-#[strum(serialize_all = "snake_case")]
-pub enum ReceiptStatus {
-    /// The recipient's device received the message.
-    Delivered,
-    /// The recipient read it.
-    Read,
-    /// The recipient played a voice or video note.
-    Played,
-    /// Another device of the instance's own account read an incoming message.
-    ReadSelf,
-    /// Another device of the instance's own account played an incoming note.
-    PlayedSelf,
-    /// Another device of the instance's own account sent the message.
-    Sender,
-    /// The recipient could not decrypt it and asked for a retry.
-    Retry,
-    /// Delivered to a device that has been inactive.
-    Inactive,
-    /// WhatsApp's server failed to deliver it.
-    ServerError,
-    /// A value this version does not know, kept as sent (and written back unchanged).
-    #[serde(untagged)]
-    #[strum(default, transparent)]
-    Other(String),
-}
-
-impl ReceiptStatus {
-    /// The wire text of this value.
-    pub fn as_str(&self) -> &str {
-        self.as_ref()
-    }
-}
-
-/// Reads any string: an unknown one is kept as `Other`.
-impl From<String> for ReceiptStatus {
-    fn from(text: String) -> Self {
-        Self::from(text.as_str())
+open_vocabulary! {
+    /// `message.status` `status` (a WhatsApp receipt).
+    pub enum ReceiptStatus {
+        /// The recipient's device received the message.
+        Delivered,
+        /// The recipient read it.
+        Read,
+        /// The recipient played a voice or video note.
+        Played,
+        /// Another device of the instance's own account read an incoming message.
+        ReadSelf,
+        /// Another device of the instance's own account played an incoming note.
+        PlayedSelf,
+        /// Another device of the instance's own account sent the message.
+        Sender,
+        /// The recipient could not decrypt it and asked for a retry.
+        Retry,
+        /// Delivered to a device that has been inactive.
+        Inactive,
+        /// WhatsApp's server failed to deliver it.
+        ServerError,
     }
 }
 
@@ -891,36 +890,12 @@ pub struct MessageStatusUpdate {
 // instance.state
 // ---------------------------------------------------------------------------------------
 
-/// `instance.state` `state`.
-///
-/// An open vocabulary: a value this version does not know is kept as
-/// [`ConnectionState::Other`] and written back unchanged.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
-)]
-#[serde(rename_all = "snake_case", from = "String")]
-#[strum(serialize_all = "snake_case")]
-pub enum ConnectionState {
-    Connected,
-    Connecting,
-    Disconnected,
-    /// A value this version does not know, kept as sent (and written back unchanged).
-    #[serde(untagged)]
-    #[strum(default, transparent)]
-    Other(String),
-}
-
-impl ConnectionState {
-    /// The wire text of this value.
-    pub fn as_str(&self) -> &str {
-        self.as_ref()
-    }
-}
-
-/// Reads any string: an unknown one is kept as `Other`.
-impl From<String> for ConnectionState {
-    fn from(text: String) -> Self {
-        Self::from(text.as_str())
+open_vocabulary! {
+    /// `instance.state` `state`.
+    pub enum ConnectionState {
+        Connected,
+        Connecting,
+        Disconnected,
     }
 }
 
@@ -1088,57 +1063,33 @@ pub struct MediaDownload {
     pub file_name: Option<String>,
 }
 
-/// `error.code` of an engine's error answer.
-///
-/// An open vocabulary: a value this version does not know is kept as
-/// [`EngineErrorCode::Other`] and written back unchanged.
-#[derive(
-    Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, AsRefStr, Display, EnumString,
-)]
-#[serde(rename_all = "snake_case", from = "String")]
-#[strum(serialize_all = "snake_case")]
-pub enum EngineErrorCode {
-    /// 401: missing or wrong engine token.
-    Unauthorized,
-    /// 404: the engine has no such instance.
-    UnknownInstance,
-    /// 503: the instance is not connected to WhatsApp.
-    NotConnected,
-    /// 400: the body is malformed or a field is invalid.
-    InvalidRequest,
-    /// 422: the number is not on WhatsApp.
-    #[serde(rename = "not_on_whatsapp")]
-    #[strum(serialize = "not_on_whatsapp")]
-    NotOnWhatsApp,
-    /// 404: the target message is unknown to the engine.
-    MessageNotFound,
-    /// 410: the media can no longer be downloaded from WhatsApp.
-    MediaGone,
-    /// 413: the media is larger than WhatsApp accepts.
-    MediaTooLarge,
-    /// 429: WhatsApp or the engine is throttling.
-    RateLimited,
-    /// 502: WhatsApp refused or failed.
-    #[serde(rename = "whatsapp_error")]
-    #[strum(serialize = "whatsapp_error")]
-    WhatsAppError,
-    /// A value this version does not know, kept as sent (and written back unchanged).
-    #[serde(untagged)]
-    #[strum(default, transparent)]
-    Other(String),
-}
-
-impl EngineErrorCode {
-    /// The wire text of this value.
-    pub fn as_str(&self) -> &str {
-        self.as_ref()
-    }
-}
-
-/// Reads any string: an unknown one is kept as `Other`.
-impl From<String> for EngineErrorCode {
-    fn from(text: String) -> Self {
-        Self::from(text.as_str())
+open_vocabulary! {
+    /// `error.code` of an engine's error answer.
+    pub enum EngineErrorCode {
+        /// 401: missing or wrong engine token.
+        Unauthorized,
+        /// 404: the engine has no such instance.
+        UnknownInstance,
+        /// 503: the instance is not connected to WhatsApp.
+        NotConnected,
+        /// 400: the body is malformed or a field is invalid.
+        InvalidRequest,
+        /// 422: the number is not on WhatsApp.
+        #[serde(rename = "not_on_whatsapp")]
+        #[strum(serialize = "not_on_whatsapp")]
+        NotOnWhatsApp,
+        /// 404: the target message is unknown to the engine.
+        MessageNotFound,
+        /// 410: the media can no longer be downloaded from WhatsApp.
+        MediaGone,
+        /// 413: the media is larger than WhatsApp accepts.
+        MediaTooLarge,
+        /// 429: WhatsApp or the engine is throttling.
+        RateLimited,
+        /// 502: WhatsApp refused or failed.
+        #[serde(rename = "whatsapp_error")]
+        #[strum(serialize = "whatsapp_error")]
+        WhatsAppError,
     }
 }
 

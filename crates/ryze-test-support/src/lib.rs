@@ -1,6 +1,7 @@
 //! Builders of the values tests across the workspace set up by hand: accounts,
 //! instances, the API's and the bridge's integrations ([`control_plane`]), engine
-//! events ([`engine_events`]) and Chatwoot webhook bodies ([`chatwoot_webhooks`]), plus
+//! events ([`engine_events`]), Chatwoot webhook bodies ([`chatwoot_webhooks`]) and the
+//! commands the WhatsApp sender clients' tests send ([`sent_commands`]), plus
 //! [`waiting`] for simulators that wait on a notification, and (with the `mock`
 //! feature) `mock_stores`, mocked stores holding sample instances.
 //!
@@ -14,4 +15,5 @@ pub mod control_plane;
 pub mod engine_events;
 #[cfg(feature = "mock")]
 pub mod mock_stores;
+pub mod sent_commands;
 pub mod waiting;
