@@ -229,3 +229,82 @@ async fn resolver_keeps_only_allowed_addresses() {
         "{error}"
     );
 }
+
+const PRESIGNED_SECRET: &str = "X-Amz-Signature=secret";
+
+#[tokio::test]
+async fn a_refused_redirect_never_shows_the_targets_query() {
+    let server = redirecting_server(&format!(
+        "http://169.254.169.254/bucket/a.png?{PRESIGNED_SECRET}#frag"
+    ))
+    .await;
+    let client = guarded_client_builder(AddressPolicy::embedded_default())
+        .build()
+        .expect("client");
+
+    let error = get(&client, &format!("{}/start", server.uri()))
+        .await
+        .expect_err("refused");
+    let message = guard_error(&error).to_string();
+    assert!(
+        message.starts_with("the redirect target http://169.254.169.254/bucket/a.png resolves"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!format!("{:?}", guard_error(&error)).contains("secret"));
+}
+
+#[tokio::test]
+async fn too_many_redirects_never_shows_the_last_targets_query() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(302)
+                .insert_header("Location", format!("/again?{PRESIGNED_SECRET}").as_str()),
+        )
+        .mount(&server)
+        .await;
+    let client = guarded_client_builder(AddressPolicy::embedded_default())
+        .build()
+        .expect("client");
+
+    let error = get(&client, &format!("{}/start", server.uri()))
+        .await
+        .expect_err("too many redirects");
+    let guard = guard_error(&error);
+    assert!(
+        matches!(guard, GuardError::TooManyRedirects { .. }),
+        "{guard:?}"
+    );
+    let message = guard.to_string();
+    assert!(message.contains("/again"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!format!("{guard:?}").contains("secret"));
+}
+
+#[tokio::test]
+async fn the_media_url_policy_refuses_loopback_and_names_its_own_setting() {
+    let server = ok_server().await;
+    let policy = AddressPolicy::media_url(false);
+    let client = guarded_client_builder(policy).build().expect("client");
+    let url = format!("http://localhost:{}/", server.address().port());
+
+    let message = guard_error(&get(&client, &url).await.expect_err("refused")).to_string();
+    assert!(
+        message.ends_with(
+            "a loopback address; set MEDIA_URL_ALLOW_PRIVATE_ADDRESSES=true to allow loopback \
+             addresses"
+        ),
+        "{message}"
+    );
+    let literal = format!("http://127.0.0.1:{}/", server.address().port());
+    assert!(policy
+        .check_request_url(&literal.parse().expect("url"), "mediaUrl")
+        .is_err());
+    assert_eq!(received(&server).await, 0);
+
+    let allowed = guarded_client_builder(AddressPolicy::media_url(true))
+        .build()
+        .expect("client");
+    assert_eq!(get(&allowed, &url).await.expect("allowed").status(), 200);
+}
