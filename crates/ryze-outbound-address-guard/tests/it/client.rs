@@ -34,6 +34,23 @@ async fn redirecting_server(location: &str) -> MockServer {
     server
 }
 
+/// A server that answers every GET with a redirect to `location`, and the error of
+/// following it with an embedded-default client.
+async fn error_following_redirects_to(location: &str) -> (MockServer, reqwest::Error) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", location))
+        .mount(&server)
+        .await;
+    let client = guarded_client_builder(AddressPolicy::embedded_default())
+        .build()
+        .expect("client");
+    let error = get(&client, &format!("{}/start", server.uri()))
+        .await
+        .expect_err("refused");
+    (server, error)
+}
+
 async fn received(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -167,18 +184,7 @@ async fn redirect_to_a_refused_host_name_is_stopped_by_the_resolver() {
 
 #[tokio::test]
 async fn redirect_loops_stop_after_the_limit() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/again"))
-        .mount(&server)
-        .await;
-    let client = guarded_client_builder(AddressPolicy::embedded_default())
-        .build()
-        .expect("client");
-
-    let error = get(&client, &format!("{}/start", server.uri()))
-        .await
-        .expect_err("too many redirects");
+    let (server, error) = error_following_redirects_to("/again").await;
     assert!(
         matches!(
             guard_error(&error),
@@ -234,17 +240,10 @@ const PRESIGNED_SECRET: &str = "X-Amz-Signature=secret";
 
 #[tokio::test]
 async fn a_refused_redirect_never_shows_the_targets_query() {
-    let server = redirecting_server(&format!(
+    let (_server, error) = error_following_redirects_to(&format!(
         "http://169.254.169.254/bucket/a.png?{PRESIGNED_SECRET}#frag"
     ))
     .await;
-    let client = guarded_client_builder(AddressPolicy::embedded_default())
-        .build()
-        .expect("client");
-
-    let error = get(&client, &format!("{}/start", server.uri()))
-        .await
-        .expect_err("refused");
     let message = guard_error(&error).to_string();
     assert!(
         message.starts_with("the redirect target http://169.254.169.254/bucket/a.png resolves"),
@@ -256,21 +255,8 @@ async fn a_refused_redirect_never_shows_the_targets_query() {
 
 #[tokio::test]
 async fn too_many_redirects_never_shows_the_last_targets_query() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(
-            ResponseTemplate::new(302)
-                .insert_header("Location", format!("/again?{PRESIGNED_SECRET}").as_str()),
-        )
-        .mount(&server)
-        .await;
-    let client = guarded_client_builder(AddressPolicy::embedded_default())
-        .build()
-        .expect("client");
-
-    let error = get(&client, &format!("{}/start", server.uri()))
-        .await
-        .expect_err("too many redirects");
+    let (_server, error) =
+        error_following_redirects_to(&format!("/again?{PRESIGNED_SECRET}")).await;
     let guard = guard_error(&error);
     assert!(
         matches!(guard, GuardError::TooManyRedirects { .. }),

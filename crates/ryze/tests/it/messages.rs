@@ -65,6 +65,19 @@ async fn world_with(options: Options) -> World {
     }
 }
 
+/// `POST /api/message/media/suporte` with the account token.
+async fn send_media(world: &World, body: Value) -> reqwest::Response {
+    world
+        .api
+        .request(
+            Method::POST,
+            "/api/message/media/suporte",
+            Some(&world.api.account_token),
+            Some(&body),
+        )
+        .await
+}
+
 fn text(id: &str) -> SendText {
     SendText {
         number: "5511912345678".into(),
@@ -211,21 +224,17 @@ async fn a_media_url_reaches_the_engine_as_sniffed_base64() {
         )
         .mount(&server)
         .await;
-    let response = world
-        .api
-        .request(
-            Method::POST,
-            "/api/message/media/suporte",
-            Some(&world.api.account_token),
-            Some(&json!({
-                "number": "5511912345678",
-                "mediaType": "image",
-                "mediaUrl": format!("{}/cdn/foto", server.uri()),
-                "message": "Catálogo",
-                "id": SENT_ID
-            })),
-        )
-        .await;
+    let response = send_media(
+        &world,
+        json!({
+            "number": "5511912345678",
+            "mediaType": "image",
+            "mediaUrl": format!("{}/cdn/foto", server.uri()),
+            "message": "Catálogo",
+            "id": SENT_ID
+        }),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let executed = world.engine.executed();
     let media = executed[0].media().unwrap();
@@ -259,24 +268,24 @@ async fn a_media_url_on_loopback_is_refused_in_the_embedded_default_without_reac
         format!("http://{address}/admin/export"),
         format!("http://localhost:{}/admin/export", address.port()),
     ] {
-        let response = world
-            .api
-            .request(
-                Method::POST,
-                "/api/message/media/suporte",
-                Some(&world.api.account_token),
-                Some(&json!({
-                    "number": "5511912345678",
-                    "mediaType": "document",
-                    "mediaUrl": media_url,
-                    "id": SENT_ID
-                })),
-            )
-            .await;
+        let response = send_media(
+            &world,
+            json!({
+                "number": "5511912345678",
+                "mediaType": "document",
+                "mediaUrl": media_url,
+                "id": SENT_ID
+            }),
+        )
+        .await;
         assert_eq!(response.status(), 400, "{media_url}");
         let body = response.text().await.unwrap();
         assert!(
-            body.contains("MEDIA_URL_ALLOW_PRIVATE_ADDRESSES"),
+            body.contains("MEDIA_URL_ALLOW_PRIVATE_ADDRESSES=true to allow loopback addresses"),
+            "{media_url}: {body}"
+        );
+        assert!(
+            body.contains("mediaUrl") && body.contains(" resolves to "),
             "{media_url}: {body}"
         );
     }
