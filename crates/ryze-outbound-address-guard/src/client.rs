@@ -17,6 +17,7 @@ use url::Host;
 use crate::error::GuardError;
 use crate::policy::AddressPolicy;
 use crate::resolver::GuardedResolver;
+use crate::shown_url::shown_url;
 use crate::url_check::check_scheme;
 
 /// How many redirects [`guarded_client_builder`]'s client follows.
@@ -53,15 +54,17 @@ fn check_redirect(
     attempt: Attempt<'_>,
 ) -> reqwest::redirect::Action {
     // `previous` holds the original URL and every redirect followed so far.
+    // Error texts name the target without its query: a presigned URL carries its
+    // signature there.
     if attempt.previous().len() > max_redirects {
-        let url = attempt.url().to_string();
+        let url = shown_url(attempt.url());
         return attempt.error(GuardError::TooManyRedirects {
             max: max_redirects,
             url,
         });
     }
     let url = attempt.url();
-    let subject = format!("the redirect target {url}");
+    let subject = format!("the redirect target {}", shown_url(url));
     if let Err(error) = check_scheme(url, &subject) {
         return attempt.error(error);
     }

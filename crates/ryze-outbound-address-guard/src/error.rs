@@ -38,7 +38,7 @@ pub enum GuardError {
     },
 
     /// The host is, or resolves to, an address the policy refuses.
-    #[error("{subject} resolves to {}, {}", .refused.ip, .refused.reason)]
+    #[error("{subject} resolves to {}, {}", .refused.ip, .refused.explanation())]
     Refused {
         /// What the message is about.
         subject: String,
@@ -79,7 +79,8 @@ pub enum GuardError {
     TooManyRedirects {
         /// The limit.
         max: usize,
-        /// The last redirect target.
+        /// The last redirect target, without query, fragment or credentials
+        /// ([`shown_url`](crate::shown_url)).
         url: String,
     },
 }

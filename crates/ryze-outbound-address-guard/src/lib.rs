@@ -19,7 +19,11 @@
 //!
 //! - [`AddressPolicy`] decides which addresses may be contacted:
 //!   [`AddressPolicy::embedded_default`] allows loopback and private networks (a Chatwoot
-//!   installed next to us), [`AddressPolicy::strict`] allows neither. Link-local (cloud
+//!   installed next to us), [`AddressPolicy::strict`] allows neither. Each use has its
+//!   own policy and settings: [`AddressPolicy::chatwoot`] for `chatwootBaseUrl` and
+//!   Chatwoot's attachments, [`AddressPolicy::media_url`] for a caller's `mediaUrl`
+//!   (whose answer goes back to the caller, so it reaches no loopback or private address
+//!   unless [`MEDIA_URL_ALLOW_PRIVATE_SETTING`] says so). Link-local (cloud
 //!   metadata), unspecified, multicast, broadcast, documentation and reserved addresses
 //!   are refused under every policy; see [`RefusalReason`] for the whole table.
 //! - [`AddressPolicy::check_url`] validates a URL when the user hands it to us (scheme,
@@ -36,21 +40,24 @@
 //! whose host is an IP literal (`http://10.0.0.5/`), so the resolver alone cannot see those;
 //! the redirect policy covers IP literals in redirect targets, and the resolver covers every
 //! host name, including those reached through redirects. When a request fails,
-//! [`find_guard_error`] digs this crate's error out of the `reqwest::Error` chain.
+//! [`find_guard_error`] digs this crate's error out of the `reqwest::Error` chain. Errors
+//! name URLs through [`shown_url`], never with their query, fragment or credentials.
 
 mod client;
 mod error;
 mod outbound_guard_port;
 mod policy;
 mod resolver;
+mod shown_url;
 mod url_check;
 
 pub use client::{guarded_client_builder, guarded_redirect_policy, MAX_REDIRECTS};
 pub use error::{find_guard_error, GuardError};
 pub use outbound_guard_port::PolicyOutboundGuard;
 pub use policy::{
-    AddressPolicy, Ipv4Embedding, PrivateRange, RefusalReason, RefusedAddress,
-    ALLOW_LOOPBACK_SETTING, ALLOW_PRIVATE_SETTING,
+    AddressPolicy, AllowSettings, Ipv4Embedding, PrivateRange, RefusalReason, RefusedAddress,
+    ALLOW_LOOPBACK_SETTING, ALLOW_PRIVATE_SETTING, MEDIA_URL_ALLOW_PRIVATE_SETTING,
 };
 pub use resolver::GuardedResolver;
+pub use shown_url::shown_url;
 pub use url_check::DEFAULT_RESOLVE_TIMEOUT;

@@ -18,6 +18,37 @@ pub const ALLOW_PRIVATE_SETTING: &str = "BRIDGE_ALLOW_PRIVATE_ADDRESSES";
 /// The setting (environment variable) that allows loopback addresses.
 pub const ALLOW_LOOPBACK_SETTING: &str = "BRIDGE_ALLOW_LOOPBACK_ADDRESSES";
 
+/// The setting (environment variable) that lets a caller's `mediaUrl` reach loopback and
+/// private networks. Off by default in every mode: a `mediaUrl` comes from any API token
+/// holder, and the file it names is sent back to them through WhatsApp.
+pub const MEDIA_URL_ALLOW_PRIVATE_SETTING: &str = "MEDIA_URL_ALLOW_PRIVATE_ADDRESSES";
+
+/// The settings a refusal names when loopback or a private network is refused: each use
+/// of the guard has its own, so the message tells the operator what to change for *that*
+/// use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllowSettings {
+    /// The setting that allows loopback addresses.
+    pub loopback: &'static str,
+    /// The setting that allows private networks.
+    pub private: &'static str,
+}
+
+impl AllowSettings {
+    /// `chatwootBaseUrl` and the bridge's downloads of Chatwoot attachments:
+    /// [`ALLOW_LOOPBACK_SETTING`] and [`ALLOW_PRIVATE_SETTING`].
+    pub const CHATWOOT: Self = Self {
+        loopback: ALLOW_LOOPBACK_SETTING,
+        private: ALLOW_PRIVATE_SETTING,
+    };
+
+    /// A caller's `mediaUrl`: [`MEDIA_URL_ALLOW_PRIVATE_SETTING`] for both.
+    pub const MEDIA_URL: Self = Self {
+        loopback: MEDIA_URL_ALLOW_PRIVATE_SETTING,
+        private: MEDIA_URL_ALLOW_PRIVATE_SETTING,
+    };
+}
+
 /// Which addresses outgoing requests may reach.
 ///
 /// Only loopback and private addresses are configurable; every other non-public address
@@ -45,7 +76,9 @@ pub const ALLOW_LOOPBACK_SETTING: &str = "BRIDGE_ALLOW_LOOPBACK_ADDRESSES";
 /// | anything outside `2000::/3` not listed here (e.g. discard-only `100::/64`) | reserved or unassigned IPv6 | RFC 4291, RFC 6666 |
 /// | `64:ff9b::/96` (NAT64), `2002::/16` (6to4), `::ffff:0:0:0/96` (SIIT) embedding a non-public IPv4 | translates to a non-public IPv4 address | RFC 6052 §3.1, RFC 3056, RFC 6145 |
 ///
-/// Refused unless the policy allows them:
+/// Refused unless the policy allows them (the settings are Chatwoot's, see
+/// [`AllowSettings::CHATWOOT`]; a `mediaUrl` policy names
+/// [`MEDIA_URL_ALLOW_PRIVATE_SETTING`] for both):
 ///
 /// | Range | Kind | Setting | Reference |
 /// | --- | --- | --- | --- |
@@ -66,29 +99,49 @@ pub const ALLOW_LOOPBACK_SETTING: &str = "BRIDGE_ALLOW_LOOPBACK_ADDRESSES";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddressPolicy {
     /// Allow `127.0.0.0/8`, `::1` and their IPv4-mapped forms
-    /// (`BRIDGE_ALLOW_LOOPBACK_ADDRESSES`).
+    /// (`BRIDGE_ALLOW_LOOPBACK_ADDRESSES` for Chatwoot, `MEDIA_URL_ALLOW_PRIVATE_ADDRESSES`
+    /// for `mediaUrl`).
     pub allow_loopback: bool,
     /// Allow private networks: RFC 1918, IPv6 unique-local, shared address space
     /// (`100.64.0.0/10`), benchmarking (`198.18.0.0/15`) and local-use NAT64
-    /// (`BRIDGE_ALLOW_PRIVATE_ADDRESSES`).
+    /// (`BRIDGE_ALLOW_PRIVATE_ADDRESSES` for Chatwoot, `MEDIA_URL_ALLOW_PRIVATE_ADDRESSES`
+    /// for `mediaUrl`).
     pub allow_private: bool,
+    /// The settings a refusal of loopback or a private address names.
+    pub settings: AllowSettings,
 }
 
 impl AddressPolicy {
-    /// The embedded mode's default: loopback and private networks are allowed, so a
-    /// Chatwoot installed on the same machine or network works out of the box.
+    /// The embedded mode's default for Chatwoot: loopback and private networks are
+    /// allowed, so a Chatwoot installed on the same machine or network works out of the
+    /// box.
     pub const fn embedded_default() -> Self {
+        Self::chatwoot(true, true)
+    }
+
+    /// Public addresses only: neither loopback nor private networks (refusals name the
+    /// Chatwoot settings).
+    pub const fn strict() -> Self {
+        Self::chatwoot(false, false)
+    }
+
+    /// The policy of `chatwootBaseUrl` and of the bridge's downloads of Chatwoot
+    /// attachments ([`AllowSettings::CHATWOOT`]).
+    pub const fn chatwoot(allow_loopback: bool, allow_private: bool) -> Self {
         Self {
-            allow_loopback: true,
-            allow_private: true,
+            allow_loopback,
+            allow_private,
+            settings: AllowSettings::CHATWOOT,
         }
     }
 
-    /// Public addresses only: neither loopback nor private networks.
-    pub const fn strict() -> Self {
+    /// The policy of a caller's `mediaUrl` ([`AllowSettings::MEDIA_URL`]): loopback and
+    /// private networks only when `allow_private_and_loopback` (off by default).
+    pub const fn media_url(allow_private_and_loopback: bool) -> Self {
         Self {
-            allow_loopback: false,
-            allow_private: false,
+            allow_loopback: allow_private_and_loopback,
+            allow_private: allow_private_and_loopback,
+            settings: AllowSettings::MEDIA_URL,
         }
     }
 
@@ -98,28 +151,51 @@ impl AddressPolicy {
             None => Ok(()),
             Some(RefusalReason::Loopback) if self.allow_loopback => Ok(()),
             Some(RefusalReason::Private(_)) if self.allow_private => Ok(()),
-            Some(reason) => Err(RefusedAddress { ip, reason }),
+            Some(reason) => Err(RefusedAddress {
+                ip,
+                reason,
+                setting: reason.setting(self.settings),
+            }),
         }
     }
 }
 
-/// An address the policy refuses, and why.
+/// An address the policy refuses, why, and the setting that would allow it.
 ///
 /// `Display` reads "169.254.169.254 is a link-local address (cloud metadata), which is
-/// never allowed".
+/// never allowed" or "10.0.0.5 is a private address; set
+/// BRIDGE_ALLOW_PRIVATE_ADDRESSES=true to allow private networks".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{ip} is {reason}")]
+#[error("{ip} is {}", self.explanation())]
 pub struct RefusedAddress {
     /// The address as it was resolved or written (an IPv4-mapped address stays IPv6).
     pub ip: IpAddr,
     /// Why it is refused.
     pub reason: RefusalReason,
+    /// The setting that would allow it under the refusing policy; `None` when nothing
+    /// may allow it.
+    pub setting: Option<&'static str>,
+}
+
+impl RefusedAddress {
+    /// The end of a sentence: "a private address; set BRIDGE_ALLOW_PRIVATE_ADDRESSES=true
+    /// to allow private networks", or "…, which is never allowed".
+    pub fn explanation(&self) -> String {
+        let kind = self.reason.kind();
+        match (self.setting, self.reason) {
+            (Some(setting), RefusalReason::Loopback) => {
+                format!("{kind}; set {setting}=true to allow loopback addresses")
+            }
+            (Some(setting), _) => format!("{kind}; set {setting}=true to allow private networks"),
+            (None, _) => format!("{kind}, which is never allowed"),
+        }
+    }
 }
 
 /// Why an address is refused. See the crate documentation for the ranges of each kind.
 ///
-/// `Display` is the end of a sentence: "a private address; set
-/// BRIDGE_ALLOW_PRIVATE_ADDRESSES=true to allow private networks".
+/// `Display` is what the address is: "a private address"; [`RefusedAddress`] adds the
+/// setting to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RefusalReason {
@@ -184,11 +260,11 @@ pub enum Ipv4Embedding {
 }
 
 impl RefusalReason {
-    /// The setting that would allow addresses of this kind, if any.
-    pub fn setting(&self) -> Option<&'static str> {
+    /// The one of `settings` that would allow addresses of this kind, if any.
+    pub fn setting(&self, settings: AllowSettings) -> Option<&'static str> {
         match self {
-            Self::Loopback => Some(ALLOW_LOOPBACK_SETTING),
-            Self::Private(_) => Some(ALLOW_PRIVATE_SETTING),
+            Self::Loopback => Some(settings.loopback),
+            Self::Private(_) => Some(settings.private),
             _ => None,
         }
     }
@@ -233,18 +309,7 @@ impl RefusalReason {
 
 impl fmt::Display for RefusalReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = self.kind();
-        match self {
-            Self::Loopback => write!(
-                f,
-                "{kind}; set {ALLOW_LOOPBACK_SETTING}=true to allow loopback addresses"
-            ),
-            Self::Private(_) => write!(
-                f,
-                "{kind}; set {ALLOW_PRIVATE_SETTING}=true to allow private networks"
-            ),
-            _ => write!(f, "{kind}, which is never allowed"),
-        }
+        f.write_str(&self.kind())
     }
 }
 
@@ -417,13 +482,21 @@ mod tests {
     #[test]
     fn reasons_name_the_setting_that_allows_them() {
         assert_eq!(
-            RefusalReason::Loopback.setting(),
+            RefusalReason::Loopback.setting(AllowSettings::CHATWOOT),
             Some(ALLOW_LOOPBACK_SETTING)
         );
         assert_eq!(
-            RefusalReason::Private(PrivateRange::SharedAddressSpace).setting(),
+            RefusalReason::Private(PrivateRange::SharedAddressSpace)
+                .setting(AllowSettings::CHATWOOT),
             Some(ALLOW_PRIVATE_SETTING)
         );
-        assert_eq!(RefusalReason::LinkLocal.setting(), None);
+        assert_eq!(
+            RefusalReason::Loopback.setting(AllowSettings::MEDIA_URL),
+            Some(MEDIA_URL_ALLOW_PRIVATE_SETTING)
+        );
+        assert_eq!(
+            RefusalReason::LinkLocal.setting(AllowSettings::CHATWOOT),
+            None
+        );
     }
 }

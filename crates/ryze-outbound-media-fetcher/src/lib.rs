@@ -14,14 +14,23 @@
 //! a user name or password is refused).
 //!
 //! Error texts name the field and the problem, never the URL's query (presigned URLs
-//! carry credentials there) nor anything the refused server would have answered.
+//! carry credentials there) nor anything the refused server would have answered; URLs
+//! are shown through [`shown_url`], the guard's one helper for that.
+//!
+//! Each use has its own address policy: a caller's `mediaUrl`
+//! ([`MediaFetcherSettings::for_media_urls`]) reaches no loopback or private address
+//! unless `MEDIA_URL_ALLOW_PRIVATE_ADDRESSES` allows it, since the file goes back to the
+//! caller; Chatwoot's attachments ([`GuardedMediaFetcher::for_chatwoot_attachments`])
+//! follow the integration's Chatwoot policy.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use reqwest::StatusCode;
-use ryze_outbound_address_guard::{find_guard_error, guarded_client_builder, AddressPolicy};
+use ryze_outbound_address_guard::{
+    find_guard_error, guarded_client_builder, shown_url, AddressPolicy,
+};
 use ryze_outbound_service_client::{transport_failure_reason, Timeouts};
 use ryze_ports::{FetchedMedia, MediaFetchError, MediaFetcher};
 use url::Url;
@@ -56,6 +65,14 @@ impl MediaFetcherSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
+
+    /// A caller's `mediaUrl`: the default timeouts under [`AddressPolicy::media_url`], so
+    /// loopback and private networks only when `allow_private_addresses`
+    /// (`MEDIA_URL_ALLOW_PRIVATE_ADDRESSES`, off by default): the caller gets the file
+    /// back through WhatsApp, so a URL inside our network would read it for them.
+    pub fn for_media_urls(allow_private_addresses: bool) -> Self {
+        Self::new(AddressPolicy::media_url(allow_private_addresses))
+    }
 }
 
 /// Why the settings cannot make a fetcher.
@@ -81,7 +98,8 @@ impl GuardedMediaFetcher {
 
     /// The bridge's fetcher of agents' attachments, introducing itself as
     /// `ryze-bridge/<version>`, with the attachment timeouts (10 s to connect, 120 s in
-    /// all) under `policy`.
+    /// all) under `policy`: the integration's Chatwoot policy
+    /// ([`AddressPolicy::chatwoot`]), since the URLs come from that Chatwoot.
     pub fn for_chatwoot_attachments(policy: AddressPolicy) -> Result<Self, MediaFetcherBuildError> {
         Self::with_user_agent(
             MediaFetcherSettings {
@@ -115,26 +133,19 @@ impl GuardedMediaFetcher {
     }
 
     /// What a failed request means: a guard refusal (with the guard's sentence) or no
-    /// answer.
-    fn failure(&self, field: &str, error: &reqwest::Error) -> MediaFetchError {
-        match find_guard_error(error) {
+    /// answer. The URL, query included, is dropped from the error first: no text made
+    /// from it may show a presigned URL's signature.
+    fn failure(&self, field: &str, error: reqwest::Error) -> MediaFetchError {
+        let error = error.without_url();
+        match find_guard_error(&error) {
             Some(guard) => MediaFetchError::Refused {
                 message: format!("{field}: {guard}"),
             },
             None => MediaFetchError::Unreachable {
-                detail: transport_failure_reason(error, self.timeouts, PEER),
+                detail: transport_failure_reason(&error, self.timeouts, PEER),
             },
         }
     }
-}
-
-/// `scheme://host[:port]/path` of a URL, without its query (which may carry
-/// credentials), for logs.
-fn shown_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.set_fragment(None);
-    shown.to_string()
 }
 
 #[async_trait]
@@ -164,7 +175,7 @@ impl MediaFetcher for GuardedMediaFetcher {
             .get(parsed)
             .send()
             .await
-            .map_err(|error| self.failure(field, &error))?;
+            .map_err(|error| self.failure(field, error))?;
         let status = response.status();
         if !status.is_success() {
             tracing::debug!(status = status.as_u16(), "the media's server refused");
@@ -196,7 +207,7 @@ impl MediaFetcher for GuardedMediaFetcher {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|error| self.failure(field, &error))?
+            .map_err(|error| self.failure(field, error))?
         {
             if (bytes.len() + chunk.len()) as u64 > max_bytes {
                 return Err(MediaFetchError::TooLarge {

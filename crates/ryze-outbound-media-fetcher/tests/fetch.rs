@@ -320,3 +320,77 @@ async fn server_answers_are_named_retryable_or_refused_for_good() {
         assert_eq!(error.is_transient(), retryable, "HTTP {status}");
     }
 }
+
+/// A presigned URL's signature never reaches an error text (which is logged, returned to
+/// the API user and written into Chatwoot notes): not through a refused redirect, not
+/// through a redirect loop, whatever the fetcher.
+#[tokio::test]
+async fn redirects_to_presigned_urls_never_put_the_signature_in_an_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/to-metadata"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            "http://169.254.169.254/bucket/a.png?X-Amz-Signature=secret#frag",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/loop"))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "/loop?X-Amz-Signature=secret"),
+        )
+        .mount(&server)
+        .await;
+    let attachments =
+        GuardedMediaFetcher::for_chatwoot_attachments(AddressPolicy::embedded_default()).unwrap();
+    for fetcher in [&local(), &attachments] {
+        for start in ["/to-metadata", "/loop"] {
+            let error = fetcher
+                .fetch("mediaUrl", &format!("{}{start}", server.uri()), 1024)
+                .await
+                .unwrap_err();
+            let MediaFetchError::Refused { message } = &error else {
+                panic!("{start}: {error:?}");
+            };
+            assert!(message.starts_with("mediaUrl: "), "{message}");
+            assert!(!message.contains("secret"), "{start}: {message}");
+            assert!(
+                !format!("{error:?}").contains("secret"),
+                "{start}: {error:?}"
+            );
+        }
+    }
+}
+
+/// A caller's `mediaUrl` reaches neither loopback nor a private network by default, and
+/// the refusal names the setting of `mediaUrl`, not Chatwoot's; nothing is sent.
+#[tokio::test]
+async fn media_urls_reach_no_loopback_or_private_address_unless_allowed() {
+    let server = MockServer::start().await;
+    Mock::given(path("/admin/export"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(PNG))
+        .mount(&server)
+        .await;
+    let refusing = GuardedMediaFetcher::new(MediaFetcherSettings::for_media_urls(false)).unwrap();
+    for url in [
+        format!("{}/admin/export", server.uri()),
+        format!("http://localhost:{}/admin/export", server.address().port()),
+        "http://10.0.0.7/admin/export".to_owned(),
+    ] {
+        let error = refusing.fetch("mediaUrl", &url, 1024).await.unwrap_err();
+        let MediaFetchError::Refused { message } = error else {
+            panic!("{url}: {error:?}");
+        };
+        assert!(
+            message.contains("set MEDIA_URL_ALLOW_PRIVATE_ADDRESSES=true"),
+            "{url}: {message}"
+        );
+    }
+    assert!(server.received_requests().await.unwrap().is_empty());
+
+    let allowing = GuardedMediaFetcher::new(MediaFetcherSettings::for_media_urls(true)).unwrap();
+    let fetched = allowing
+        .fetch("mediaUrl", &format!("{}/admin/export", server.uri()), 1024)
+        .await
+        .unwrap();
+    assert_eq!(fetched.bytes, PNG);
+}

@@ -41,6 +41,8 @@ pub struct Settings {
     pub event_hub: EventHubRetentionSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub media_url: MediaUrlSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +88,17 @@ pub struct EventHubRetentionSettings {
 pub struct MetricsSettings {
     /// When set, `/metrics` needs `Authorization: Bearer <token>`.
     pub token: Option<SecretString>,
+}
+
+/// A caller's `mediaUrl` (`POST /api/message/media`): the API downloads it and sends the
+/// file back out through WhatsApp, so whoever holds a token reads what the URL answers.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MediaUrlSettings {
+    /// Let `mediaUrl` reach loopback and private networks
+    /// (`MEDIA_URL_ALLOW_PRIVATE_ADDRESSES`). Off by default in every mode, embedded
+    /// included: independent of the bridge's settings for `chatwootBaseUrl`.
+    #[serde(default)]
+    pub allow_private_addresses: bool,
 }
 
 /// The bridge service itself (`ryze bridge`, and the bridge half of `ryze serve`).
@@ -182,6 +195,10 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     (
         "BRIDGE_ALLOW_LOOPBACK_ADDRESSES",
         "bridge_service.allow_loopback_addresses",
+    ),
+    (
+        "MEDIA_URL_ALLOW_PRIVATE_ADDRESSES",
+        "media_url.allow_private_addresses",
     ),
     ("RYZE_MASTER_KEY", "vault.master_key"),
     ("RYZE_KEY_FILE", "vault.key_file"),
@@ -376,6 +393,10 @@ mod tests {
         assert_eq!(settings.rate_limit.per_minute, 100);
         assert_eq!(settings.bridge_service.listen, "127.0.0.1:8081");
         assert!(settings.allow_private_addresses() && settings.allow_loopback_addresses());
+        assert!(
+            !settings.media_url.allow_private_addresses,
+            "mediaUrl reaches no private address by default, embedded mode included"
+        );
         assert_eq!(settings.api_public_url(), "http://127.0.0.1:8080");
         assert!(settings.engine.token.is_none() && settings.engine.url.is_none());
         assert_eq!(settings.event_hub.max_events, 100_000);
@@ -434,6 +455,25 @@ mod tests {
         assert_eq!(previous, vec!["a", "b"]);
         assert_eq!(exposed(&settings.bridge.token), Some("bridge-secret"));
         assert!(!format!("{:?}", settings.bridge).contains("bridge-secret"));
+    }
+
+    #[test]
+    fn media_urls_are_allowed_private_addresses_only_by_their_own_setting() {
+        let bridge_allows = load_from(
+            None,
+            &env_of(&[
+                ("BRIDGE_ALLOW_PRIVATE_ADDRESSES", "true"),
+                ("BRIDGE_ALLOW_LOOPBACK_ADDRESSES", "true"),
+            ]),
+        )
+        .unwrap();
+        assert!(!bridge_allows.media_url.allow_private_addresses);
+        let media_allows = load_from(
+            None,
+            &env_of(&[("MEDIA_URL_ALLOW_PRIVATE_ADDRESSES", "true")]),
+        )
+        .unwrap();
+        assert!(media_allows.media_url.allow_private_addresses);
     }
 
     #[test]

@@ -302,12 +302,14 @@ pub fn random_secret() -> anyhow::Result<SecretString> {
     Ok(SecretString::from(ryze_random::url_safe_token()?))
 }
 
-/// The address policy for URLs users give the bridge.
+/// The address policy of `chatwootBaseUrl` and of the bridge's downloads of Chatwoot
+/// attachments (`BRIDGE_ALLOW_*_ADDRESSES`). A caller's `mediaUrl` has its own
+/// ([`MediaFetcherSettings::for_media_urls`]).
 pub fn address_policy(settings: &Settings) -> AddressPolicy {
-    AddressPolicy {
-        allow_loopback: settings.allow_loopback_addresses(),
-        allow_private: settings.allow_private_addresses(),
-    }
+    AddressPolicy::chatwoot(
+        settings.allow_loopback_addresses(),
+        settings.allow_private_addresses(),
+    )
 }
 
 /// The Chatwoot client: one connection pool per Chatwoot host, every connection checked
@@ -430,8 +432,10 @@ pub fn bridge(
 }
 
 /// The message endpoints' use cases: commands go to the WhatsApp engine at `ENGINE_URL`
-/// (with `ENGINE_TOKEN`), and a `mediaUrl` is fetched under the outbound-address policy
-/// of the bridge's settings. Without `ENGINE_URL` every command answers 503.
+/// (with `ENGINE_TOKEN`), and a `mediaUrl` is fetched under its own outbound-address
+/// policy: no loopback or private address unless `MEDIA_URL_ALLOW_PRIVATE_ADDRESSES`
+/// (the bridge's settings for Chatwoot do not apply). Without `ENGINE_URL` every command
+/// answers 503.
 pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::Result<Messaging> {
     let Some(url) = &settings.engine.url else {
         tracing::warn!("no engine to send through (ENGINE_URL): the message endpoints answer 503 until one is configured");
@@ -445,9 +449,10 @@ pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::R
         .with_context(|| format!("ENGINE_URL is not a valid URL: {url}"))?;
     let whatsapp = EngineClient::new(EngineClientSettings::new(base_url, token.clone()))
         .context("building the WhatsApp engine client")?;
-    let media_fetcher =
-        GuardedMediaFetcher::new(MediaFetcherSettings::new(address_policy(settings)))
-            .context("building the media download client")?;
+    let media_fetcher = GuardedMediaFetcher::new(MediaFetcherSettings::for_media_urls(
+        settings.media_url.allow_private_addresses,
+    ))
+    .context("building the media download client")?;
     Ok(Messaging::new(
         control_plane.clone(),
         Some(MessagingEngine {

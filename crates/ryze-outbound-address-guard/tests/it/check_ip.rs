@@ -5,7 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use ryze_outbound_address_guard::{
-    AddressPolicy, Ipv4Embedding, PrivateRange, RefusalReason, RefusedAddress,
+    AddressPolicy, AllowSettings, Ipv4Embedding, PrivateRange, RefusalReason, RefusedAddress,
+    MEDIA_URL_ALLOW_PRIVATE_SETTING,
 };
 
 /// What an address is, independently of the policy.
@@ -199,7 +200,11 @@ fn strict_policy_allows_public_addresses_only() {
             Public => assert_eq!(got, Ok(()), "{text} should be allowed"),
             Configurable(reason) | Never(reason) => assert_eq!(
                 got,
-                Err(RefusedAddress { ip, reason }),
+                Err(RefusedAddress {
+                    ip,
+                    reason,
+                    setting: reason.setting(AllowSettings::CHATWOOT)
+                }),
                 "{text} should be refused as {reason:?}"
             ),
         }
@@ -216,7 +221,11 @@ fn embedded_policy_allows_loopback_and_private_but_never_the_rest() {
             Public | Configurable(_) => assert_eq!(got, Ok(()), "{text} should be allowed"),
             Never(reason) => assert_eq!(
                 got,
-                Err(RefusedAddress { ip, reason }),
+                Err(RefusedAddress {
+                    ip,
+                    reason,
+                    setting: None
+                }),
                 "{text} should be refused as {reason:?}"
             ),
         }
@@ -225,14 +234,8 @@ fn embedded_policy_allows_loopback_and_private_but_never_the_rest() {
 
 #[test]
 fn loopback_and_private_settings_are_independent() {
-    let loopback_only = AddressPolicy {
-        allow_loopback: true,
-        allow_private: false,
-    };
-    let private_only = AddressPolicy {
-        allow_loopback: false,
-        allow_private: true,
-    };
+    let loopback_only = AddressPolicy::chatwoot(true, false);
+    let private_only = AddressPolicy::chatwoot(false, true);
     for (text, expect) in table() {
         let ip = parse(text);
         match expect {
@@ -269,7 +272,7 @@ fn every_refusal_names_a_setting_or_says_never() {
         match expect {
             Configurable(reason) => {
                 let setting = reason
-                    .setting()
+                    .setting(AllowSettings::CHATWOOT)
                     .unwrap_or_else(|| panic!("{text}: no setting"));
                 assert!(
                     message.contains(&format!("set {setting}=true")),
@@ -277,7 +280,7 @@ fn every_refusal_names_a_setting_or_says_never() {
                 );
             }
             Never(reason) => {
-                assert_eq!(reason.setting(), None, "{text}");
+                assert_eq!(reason.setting(AllowSettings::CHATWOOT), None, "{text}");
                 assert!(message.ends_with(", which is never allowed"), "{message}");
             }
             Public => unreachable!("{text} is public"),
@@ -316,5 +319,36 @@ fn refusal_messages_read_as_sentences() {
         refuse("100.64.0.1"),
         "100.64.0.1 is a shared carrier-grade NAT (private) address; set \
          BRIDGE_ALLOW_PRIVATE_ADDRESSES=true to allow private networks"
+    );
+}
+
+#[test]
+fn the_media_url_policy_refuses_loopback_and_private_unless_its_own_setting_allows_them() {
+    let refusing = AddressPolicy::media_url(false);
+    let allowing = AddressPolicy::media_url(true);
+    for (text, expect) in table() {
+        let ip = parse(text);
+        match expect {
+            Public => assert!(refusing.check_ip(ip).is_ok(), "{text}"),
+            Configurable(reason) => {
+                let refused = refusing.check_ip(ip).expect_err(text);
+                assert_eq!(refused.reason, reason, "{text}");
+                assert_eq!(
+                    refused.setting,
+                    Some(MEDIA_URL_ALLOW_PRIVATE_SETTING),
+                    "{text}"
+                );
+                assert!(allowing.check_ip(ip).is_ok(), "{text}");
+            }
+            Never(_) => assert!(allowing.check_ip(ip).is_err(), "{text}"),
+        }
+    }
+    assert_eq!(
+        refusing
+            .check_ip(parse("10.0.0.7"))
+            .expect_err("refused")
+            .to_string(),
+        "10.0.0.7 is a private address; set MEDIA_URL_ALLOW_PRIVATE_ADDRESSES=true to allow \
+         private networks"
     );
 }

@@ -139,10 +139,7 @@ async fn localhost_resolves_to_loopback() {
             .await
             .is_ok()
     );
-    let private_only = AddressPolicy {
-        allow_loopback: false,
-        allow_private: true,
-    };
+    let private_only = AddressPolicy::chatwoot(false, true);
     assert!(check(private_only, "http://localhost:3000/").await.is_err());
 }
 

@@ -34,6 +34,23 @@ async fn redirecting_server(location: &str) -> MockServer {
     server
 }
 
+/// A server that answers every GET with a redirect to `location`, and the error of
+/// following it with an embedded-default client.
+async fn error_following_redirects_to(location: &str) -> (MockServer, reqwest::Error) {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header("Location", location))
+        .mount(&server)
+        .await;
+    let client = guarded_client_builder(AddressPolicy::embedded_default())
+        .build()
+        .expect("client");
+    let error = get(&client, &format!("{}/start", server.uri()))
+        .await
+        .expect_err("refused");
+    (server, error)
+}
+
 async fn received(server: &MockServer) -> usize {
     server
         .received_requests()
@@ -167,18 +184,7 @@ async fn redirect_to_a_refused_host_name_is_stopped_by_the_resolver() {
 
 #[tokio::test]
 async fn redirect_loops_stop_after_the_limit() {
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(302).insert_header("Location", "/again"))
-        .mount(&server)
-        .await;
-    let client = guarded_client_builder(AddressPolicy::embedded_default())
-        .build()
-        .expect("client");
-
-    let error = get(&client, &format!("{}/start", server.uri()))
-        .await
-        .expect_err("too many redirects");
+    let (server, error) = error_following_redirects_to("/again").await;
     assert!(
         matches!(
             guard_error(&error),
@@ -228,4 +234,63 @@ async fn resolver_keeps_only_allowed_addresses() {
             .starts_with("the host chatwoot.invalid could not be resolved"),
         "{error}"
     );
+}
+
+const PRESIGNED_SECRET: &str = "X-Amz-Signature=secret";
+
+#[tokio::test]
+async fn a_refused_redirect_never_shows_the_targets_query() {
+    let (_server, error) = error_following_redirects_to(&format!(
+        "http://169.254.169.254/bucket/a.png?{PRESIGNED_SECRET}#frag"
+    ))
+    .await;
+    let message = guard_error(&error).to_string();
+    assert!(
+        message.starts_with("the redirect target http://169.254.169.254/bucket/a.png resolves"),
+        "{message}"
+    );
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!format!("{:?}", guard_error(&error)).contains("secret"));
+}
+
+#[tokio::test]
+async fn too_many_redirects_never_shows_the_last_targets_query() {
+    let (_server, error) =
+        error_following_redirects_to(&format!("/again?{PRESIGNED_SECRET}")).await;
+    let guard = guard_error(&error);
+    assert!(
+        matches!(guard, GuardError::TooManyRedirects { .. }),
+        "{guard:?}"
+    );
+    let message = guard.to_string();
+    assert!(message.contains("/again"), "{message}");
+    assert!(!message.contains("secret"), "{message}");
+    assert!(!format!("{guard:?}").contains("secret"));
+}
+
+#[tokio::test]
+async fn the_media_url_policy_refuses_loopback_and_names_its_own_setting() {
+    let server = ok_server().await;
+    let policy = AddressPolicy::media_url(false);
+    let client = guarded_client_builder(policy).build().expect("client");
+    let url = format!("http://localhost:{}/", server.address().port());
+
+    let message = guard_error(&get(&client, &url).await.expect_err("refused")).to_string();
+    assert!(
+        message.ends_with(
+            "a loopback address; set MEDIA_URL_ALLOW_PRIVATE_ADDRESSES=true to allow loopback \
+             addresses"
+        ),
+        "{message}"
+    );
+    let literal = format!("http://127.0.0.1:{}/", server.address().port());
+    assert!(policy
+        .check_request_url(&literal.parse().expect("url"), "mediaUrl")
+        .is_err());
+    assert_eq!(received(&server).await, 0);
+
+    let allowed = guarded_client_builder(AddressPolicy::media_url(true))
+        .build()
+        .expect("client");
+    assert_eq!(get(&allowed, &url).await.expect("allowed").status(), 200);
 }

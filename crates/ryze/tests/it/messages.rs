@@ -28,11 +28,15 @@ struct World {
 }
 
 async fn world() -> World {
+    world_with(Options::new(Backend::Sqlite)).await
+}
+
+async fn world_with(options: Options) -> World {
     let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
         .await
         .expect("engine simulator");
     let api = TestApi::start_with(
-        Options::new(Backend::Sqlite)
+        options
             .env("ENGINE_URL", engine.base_url())
             .env("ENGINE_TOKEN", ENGINE_TOKEN),
     )
@@ -59,6 +63,19 @@ async fn world() -> World {
         bridge,
         instance_id,
     }
+}
+
+/// `POST /api/message/media/suporte` with the account token.
+async fn send_media(world: &World, body: Value) -> reqwest::Response {
+    world
+        .api
+        .request(
+            Method::POST,
+            "/api/message/media/suporte",
+            Some(&world.api.account_token),
+            Some(&body),
+        )
+        .await
 }
 
 fn text(id: &str) -> SendText {
@@ -193,7 +210,10 @@ async fn the_bridge_downloads_media_and_learns_when_it_is_gone() {
 
 #[tokio::test]
 async fn a_media_url_reaches_the_engine_as_sniffed_base64() {
-    let world = world().await;
+    // The file is served on loopback, which a `mediaUrl` reaches only when allowed.
+    let world =
+        world_with(Options::new(Backend::Sqlite).env("MEDIA_URL_ALLOW_PRIVATE_ADDRESSES", "true"))
+            .await;
     let file = MediaFile::sample_jpeg();
     let server = MockServer::start().await;
     Mock::given(path("/cdn/foto"))
@@ -204,21 +224,17 @@ async fn a_media_url_reaches_the_engine_as_sniffed_base64() {
         )
         .mount(&server)
         .await;
-    let response = world
-        .api
-        .request(
-            Method::POST,
-            "/api/message/media/suporte",
-            Some(&world.api.account_token),
-            Some(&json!({
-                "number": "5511912345678",
-                "mediaType": "image",
-                "mediaUrl": format!("{}/cdn/foto", server.uri()),
-                "message": "Catálogo",
-                "id": SENT_ID
-            })),
-        )
-        .await;
+    let response = send_media(
+        &world,
+        json!({
+            "number": "5511912345678",
+            "mediaType": "image",
+            "mediaUrl": format!("{}/cdn/foto", server.uri()),
+            "message": "Catálogo",
+            "id": SENT_ID
+        }),
+    )
+    .await;
     assert_eq!(response.status(), 200);
     let executed = world.engine.executed();
     let media = executed[0].media().unwrap();
@@ -229,4 +245,54 @@ async fn a_media_url_reaches_the_engine_as_sniffed_base64() {
     assert_eq!(media.mime_type.as_deref(), Some("image/jpeg"));
     assert_eq!(media.message.as_deref(), Some("Catálogo"));
     assert_eq!(media.id.as_deref(), Some(SENT_ID));
+}
+
+/// SSRF: in the embedded default (where `chatwootBaseUrl` may be on loopback), a caller's
+/// `mediaUrl` on loopback is refused with a 400 naming its own setting, and nothing
+/// connects to that address; nothing reaches the engine either.
+#[tokio::test]
+async fn a_media_url_on_loopback_is_refused_in_the_embedded_default_without_reaching_it() {
+    let world = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let hit = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let recorder = tokio::spawn({
+        let hit = hit.clone();
+        async move {
+            while let Ok((_socket, _)) = listener.accept().await {
+                hit.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    for media_url in [
+        format!("http://{address}/admin/export"),
+        format!("http://localhost:{}/admin/export", address.port()),
+    ] {
+        let response = send_media(
+            &world,
+            json!({
+                "number": "5511912345678",
+                "mediaType": "document",
+                "mediaUrl": media_url,
+                "id": SENT_ID
+            }),
+        )
+        .await;
+        assert_eq!(response.status(), 400, "{media_url}");
+        let body = response.text().await.unwrap();
+        assert!(
+            body.contains("MEDIA_URL_ALLOW_PRIVATE_ADDRESSES=true to allow loopback addresses"),
+            "{media_url}: {body}"
+        );
+        assert!(
+            body.contains("mediaUrl") && body.contains(" resolves to "),
+            "{media_url}: {body}"
+        );
+    }
+    recorder.abort();
+    assert!(
+        !hit.load(std::sync::atomic::Ordering::SeqCst),
+        "the loopback address was reached"
+    );
+    assert!(world.engine.executed().is_empty());
 }
