@@ -127,7 +127,7 @@ impl AcknowledgementTracker {
 
 /// Relays a connection's events until it ends.
 pub async fn run_connection(
-    mut connection: EventStreamConnection,
+    connection: EventStreamConnection,
     relay: Arc<InboundRelay>,
     live: Arc<LiveState>,
     retry: RetryPolicy,
@@ -239,7 +239,7 @@ async fn chat_worker(
     relay: Arc<InboundRelay>,
     live: Arc<LiveState>,
     retry: RetryPolicy,
-    finished: mpsc::UnboundedSender<EventSequence>,
+    finished: mpsc::UnboundedSender<(String, EventSequence)>,
 ) {
     while let Some((sequence, envelope)) = events.recv().await {
         let mut delays = retry.delays();
