@@ -26,7 +26,7 @@ use ryze_ports::{
     StoreHealth,
 };
 use ryze_test_support::chatwoot_webhooks::MessageWebhook;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
 const URL_SECRET: &str = "Xq2v9-url-secret-of-the-integration";
@@ -81,12 +81,21 @@ fn bridge(queued: &Queued, signing_secret: Option<&'static str>) -> Bridge {
     integrations
         .expect_find_bridge_integration()
         .returning(|id| Ok((id.as_str() == "int_test").then(integration)));
+    integrations
+        .expect_find_webhook_signing_secret()
+        .returning(|_| Ok(None));
+    integrations
+        .expect_record_webhook_signing_secret()
+        .returning(|_, _| Ok(true));
     let mut vault = MockSecretVault::new();
     vault.expect_open().returning(|sealed, _| {
         Ok(SecretString::from(
             String::from_utf8(sealed.ciphertext.clone()).unwrap(),
         ))
     });
+    vault
+        .expect_seal()
+        .returning(|plaintext, _| Ok(sealed(plaintext.expose_secret())));
     let mut chatwoot = MockChatwootApi::new();
     chatwoot.expect_get_inbox().returning(move |_, _| {
         Ok(Inbox {

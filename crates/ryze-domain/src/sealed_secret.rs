@@ -38,14 +38,18 @@ pub enum SealedSecretKind {
     BridgeChatwootApiToken,
     /// The secret in the webhook URL Chatwoot calls (`bridge_integrations`).
     BridgeWebhookSecret,
+    /// The inbox's webhook signing secret the bridge learnt from Chatwoot
+    /// (`bridge_integrations`, absent until learnt).
+    BridgeWebhookSigningSecret,
 }
 
 impl SealedSecretKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [SealedSecretKind; 3] = [
+    pub const ALL: [SealedSecretKind; 4] = [
         SealedSecretKind::ChatwootApiToken,
         SealedSecretKind::BridgeChatwootApiToken,
         SealedSecretKind::BridgeWebhookSecret,
+        SealedSecretKind::BridgeWebhookSigningSecret,
     ];
 
     /// The name bound into the ciphertexts of this kind (part of their associated data).
@@ -54,6 +58,7 @@ impl SealedSecretKind {
             SealedSecretKind::ChatwootApiToken => "chatwoot-api-token",
             SealedSecretKind::BridgeChatwootApiToken => "bridge-chatwoot-api-token",
             SealedSecretKind::BridgeWebhookSecret => "bridge-webhook-secret",
+            SealedSecretKind::BridgeWebhookSigningSecret => "bridge-webhook-signing-secret",
         }
     }
 
@@ -63,6 +68,7 @@ impl SealedSecretKind {
             SealedSecretKind::ChatwootApiToken => "Chatwoot token (API)",
             SealedSecretKind::BridgeChatwootApiToken => "Chatwoot token (bridge)",
             SealedSecretKind::BridgeWebhookSecret => "webhook secret (bridge)",
+            SealedSecretKind::BridgeWebhookSigningSecret => "webhook signing secret (bridge)",
         }
     }
 
@@ -98,6 +104,11 @@ impl SecretOwner {
     /// The secret in the webhook URL Chatwoot calls, for one bridge integration.
     pub fn bridge_webhook_secret(integration_id: &crate::BridgeIntegrationId) -> Self {
         SealedSecretKind::BridgeWebhookSecret.owner(integration_id.as_str())
+    }
+
+    /// The inbox's webhook signing secret learnt from Chatwoot, for one bridge integration.
+    pub fn bridge_webhook_signing_secret(integration_id: &crate::BridgeIntegrationId) -> Self {
+        SealedSecretKind::BridgeWebhookSigningSecret.owner(integration_id.as_str())
     }
 
     /// The bytes bound to the ciphertext.
@@ -145,6 +156,12 @@ mod tests {
                 &BridgeIntegrationId::new("int_1")
             )),
             "ryze/v1/bridge-webhook-secret/int_1"
+        );
+        assert_eq!(
+            bound(SecretOwner::bridge_webhook_signing_secret(
+                &BridgeIntegrationId::new("int_1")
+            )),
+            "ryze/v1/bridge-webhook-signing-secret/int_1"
         );
         for kind in SealedSecretKind::ALL {
             assert!(bound(kind.owner("x")).contains(kind.purpose()));

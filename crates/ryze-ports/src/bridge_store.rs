@@ -3,7 +3,9 @@
 //! `ryze-store-contract-tests`.
 
 use async_trait::async_trait;
-use ryze_domain::{BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus};
+use ryze_domain::{
+    BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus, SealedSecret,
+};
 
 use crate::StoreError;
 
@@ -41,4 +43,28 @@ pub trait BridgeIntegrationStore: Send + Sync {
         status: IntegrationStatus,
         last_error: &str,
     ) -> Result<bool, StoreError>;
+
+    /// The inbox's webhook signing secret the bridge learnt from Chatwoot and kept, if
+    /// any (kept apart from [`BridgeIntegration`], which activation writes whole).
+    async fn find_webhook_signing_secret(
+        &self,
+        id: &BridgeIntegrationId,
+    ) -> Result<Option<StoredWebhookSigningSecret>, StoreError>;
+
+    /// Keeps (or, with `None`, forgets) the inbox's webhook signing secret, leaving
+    /// everything else as it is. `false` when the integration is unknown.
+    async fn record_webhook_signing_secret(
+        &self,
+        id: &BridgeIntegrationId,
+        secret: Option<StoredWebhookSigningSecret>,
+    ) -> Result<bool, StoreError>;
+}
+
+/// An inbox's webhook signing secret as the bridge keeps it: sealed for
+/// [`ryze_domain::SecretOwner::bridge_webhook_signing_secret`], with the inbox it signs for
+/// (a secret learnt for another inbox says nothing of the current one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWebhookSigningSecret {
+    pub inbox_id: i64,
+    pub sealed: SealedSecret,
 }

@@ -21,7 +21,7 @@ pub mod vault;
 pub mod whatsapp_events;
 pub mod whatsapp_sender;
 
-pub use bridge_store::BridgeIntegrationStore;
+pub use bridge_store::{BridgeIntegrationStore, StoredWebhookSigningSecret};
 pub use chatwoot::{
     AccountRole, Attachment, ChatwootApi, ChatwootError, ChatwootTarget, ChatwootUserId, Contact,
     ContactId, ContactInbox, ContactLookup, ContactUpdate, Conversation, ConversationDisplayId,

@@ -15,7 +15,7 @@ use ryze_domain::{
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError, NewAccount,
     NewInstance, OutboundQueueStore, RelayStore, SealedSecretStore, Store, StoreError,
-    StoredSealedSecret,
+    StoredSealedSecret, StoredWebhookSigningSecret,
 };
 use std::future::Future;
 
@@ -760,6 +760,17 @@ pub async fn list_sealed_secrets_of_kind_lists_each_kind_from_its_own_columns(
             .await
             .expect("saving succeeds");
     }
+    // Only alpha has learnt its inbox's signing secret: zulu is not listed for that kind.
+    assert!(store
+        .record_webhook_signing_secret(
+            &BridgeIntegrationId::new("int_alpha"),
+            Some(StoredWebhookSigningSecret {
+                inbox_id: 7,
+                sealed: sealed_secret(42),
+            }),
+        )
+        .await
+        .expect("recording succeeds"));
 
     let api_token = |instance: &Instance, variant| StoredSealedSecret {
         holder_id: instance.id.as_str().to_owned(),
@@ -783,6 +794,10 @@ pub async fn list_sealed_secrets_of_kind_lists_each_kind_from_its_own_columns(
         (
             SealedSecretKind::BridgeWebhookSecret,
             vec![bridge_secret("alpha", 41), bridge_secret("zulu", 31)],
+        ),
+        (
+            SealedSecretKind::BridgeWebhookSigningSecret,
+            vec![bridge_secret("alpha", 42)],
         ),
     ] {
         assert_eq!(
@@ -817,6 +832,24 @@ async fn stored_secret_of_kind(
                 .await
                 .expect("saving succeeds");
         }
+        SealedSecretKind::BridgeWebhookSigningSecret => {
+            let integration = sample_bridge_integration("sales", 0);
+            let id = integration.id.clone();
+            store
+                .save_bridge_integration(integration)
+                .await
+                .expect("saving succeeds");
+            assert!(store
+                .record_webhook_signing_secret(
+                    &id,
+                    Some(StoredWebhookSigningSecret {
+                        inbox_id: 7,
+                        sealed: sealed_secret(3),
+                    }),
+                )
+                .await
+                .expect("recording succeeds"));
+        }
     }
     let mut listed = store
         .list_sealed_secrets_of_kind(kind)
@@ -842,13 +875,23 @@ async fn every_secret_of_the_row(
                 .expect("the integration exists");
             vec![integration.api_token]
         }
-        SealedSecretKind::BridgeChatwootApiToken | SealedSecretKind::BridgeWebhookSecret => {
+        SealedSecretKind::BridgeChatwootApiToken
+        | SealedSecretKind::BridgeWebhookSecret
+        | SealedSecretKind::BridgeWebhookSigningSecret => {
+            let id = BridgeIntegrationId::new(holder_id);
             let integration = store
-                .find_bridge_integration(&BridgeIntegrationId::new(holder_id))
+                .find_bridge_integration(&id)
                 .await
                 .expect("lookup succeeds")
                 .expect("the integration exists");
-            vec![integration.api_token, integration.webhook_secret]
+            let signing = store
+                .find_webhook_signing_secret(&id)
+                .await
+                .expect("lookup succeeds");
+            [integration.api_token, integration.webhook_secret]
+                .into_iter()
+                .chain(signing.map(|signing| signing.sealed))
+                .collect()
         }
     }
 }
@@ -1202,5 +1245,74 @@ pub async fn record_bridge_integration_state_of_an_unknown_id_returns_false(
         answered(store.list_bridge_integrations()).await,
         Vec::new(),
         "recording never creates an integration"
+    );
+}
+
+pub async fn webhook_signing_secret_is_kept_apart_from_the_integration(store: impl StoreUnderTest) {
+    let original = saved_bridge_integration(&store, sample_bridge_integration("sales", 0)).await;
+    let other = saved_bridge_integration(&store, sample_bridge_integration("support", 10)).await;
+    assert_eq!(
+        answered(store.find_webhook_signing_secret(&original.id)).await,
+        None,
+        "nothing learnt yet"
+    );
+
+    let learnt = StoredWebhookSigningSecret {
+        inbox_id: 7,
+        sealed: sealed_secret(11),
+    };
+    assert!(
+        answered(store.record_webhook_signing_secret(&original.id, Some(learnt.clone()))).await
+    );
+    assert_eq!(
+        answered(store.find_webhook_signing_secret(&original.id)).await,
+        Some(learnt.clone()),
+        "byte-exact, with its inbox"
+    );
+    assert_eq!(
+        answered(store.find_webhook_signing_secret(&other.id)).await,
+        None,
+        "only the named integration learns it"
+    );
+    assert_eq!(
+        found_bridge_integration(&store, &original.id).await,
+        Some(original.clone()),
+        "recording changes nothing else"
+    );
+
+    // Activating again writes the integration whole, and keeps what the bridge learnt.
+    saved_bridge_integration(
+        &store,
+        BridgeIntegration {
+            last_error: "re-activated".to_owned(),
+            ..original.clone()
+        },
+    )
+    .await;
+    assert_eq!(
+        answered(store.find_webhook_signing_secret(&original.id)).await,
+        Some(learnt),
+        "a restart (or a save) keeps the learnt secret"
+    );
+
+    assert!(answered(store.record_webhook_signing_secret(&original.id, None)).await);
+    assert_eq!(
+        answered(store.find_webhook_signing_secret(&original.id)).await,
+        None,
+        "forgotten"
+    );
+    assert!(
+        !answered(store.record_webhook_signing_secret(
+            &BridgeIntegrationId::new("int_ghost"),
+            Some(StoredWebhookSigningSecret {
+                inbox_id: 7,
+                sealed: sealed_secret(12),
+            }),
+        ))
+        .await
+    );
+    assert_eq!(
+        answered(store.find_webhook_signing_secret(&BridgeIntegrationId::new("int_ghost"))).await,
+        None
     );
 }

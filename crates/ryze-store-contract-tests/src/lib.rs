@@ -80,6 +80,7 @@ macro_rules! store_contract_tests {
             list_bridge_integrations_orders_oldest_first,
             record_bridge_integration_state_changes_only_the_state,
             record_bridge_integration_state_of_an_unknown_id_returns_false,
+            webhook_signing_secret_is_kept_apart_from_the_integration,
             append_event_numbers_each_instance_from_one,
             concurrent_appends_get_consecutive_sequences,
             events_after_returns_events_in_order_up_to_the_limit,

@@ -41,7 +41,9 @@ macro_rules! impl_bridge_integration_store {
             use $crate::__private::ryze_domain::{
                 BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus,
             };
-            use $crate::__private::ryze_ports::{BridgeIntegrationStore, StoreError};
+            use $crate::__private::ryze_ports::{
+                BridgeIntegrationStore, StoreError, StoredWebhookSigningSecret,
+            };
             use $crate::errors::{bridge_integration_save_failure, ErrorTranslation as _};
             use $crate::rows::BridgeIntegrationRow;
             use $crate::schema::bridge_integrations;
@@ -180,6 +182,52 @@ macro_rules! impl_bridge_integration_store {
                         .await
                         .map_err(|error| {
                             <$errors>::query_failure("record bridge integration state", &error)
+                        })?;
+                    Ok(updated > 0)
+                }
+
+                async fn find_webhook_signing_secret(
+                    &self,
+                    id: &BridgeIntegrationId,
+                ) -> Result<Option<StoredWebhookSigningSecret>, StoreError> {
+                    let mut connection = self.connection().await?;
+                    let columns: Option<$crate::rows::WebhookSigningSecretColumns> =
+                        bridge_integrations::table
+                            .find(id.as_str())
+                            .select((
+                                bridge_integrations::webhook_signing_inbox_id,
+                                bridge_integrations::webhook_signing_secret_key_id,
+                                bridge_integrations::webhook_signing_secret_nonce,
+                                bridge_integrations::webhook_signing_secret_ciphertext,
+                            ))
+                            .first(&mut connection)
+                            .await
+                            .optional()
+                            .map_err(|error| {
+                                <$errors>::query_failure("find webhook signing secret", &error)
+                            })?;
+                    Ok(columns.and_then($crate::rows::webhook_signing_secret))
+                }
+
+                async fn record_webhook_signing_secret(
+                    &self,
+                    id: &BridgeIntegrationId,
+                    secret: Option<StoredWebhookSigningSecret>,
+                ) -> Result<bool, StoreError> {
+                    let mut connection = self.connection().await?;
+                    let (inbox, key_id, nonce, ciphertext) =
+                        $crate::rows::webhook_signing_secret_columns(secret);
+                    let updated = diesel::update(bridge_integrations::table.find(id.as_str()))
+                        .set((
+                            bridge_integrations::webhook_signing_inbox_id.eq(inbox),
+                            bridge_integrations::webhook_signing_secret_key_id.eq(key_id),
+                            bridge_integrations::webhook_signing_secret_nonce.eq(nonce),
+                            bridge_integrations::webhook_signing_secret_ciphertext.eq(ciphertext),
+                        ))
+                        .execute(&mut connection)
+                        .await
+                        .map_err(|error| {
+                            <$errors>::query_failure("record webhook signing secret", &error)
                         })?;
                     Ok(updated > 0)
                 }

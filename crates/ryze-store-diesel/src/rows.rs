@@ -17,7 +17,9 @@ use ryze_domain::{
     ChatwootBaseUrl, ChatwootIntegration, ChatwootSettings, InboxName, Instance, InstanceId,
     InstanceName, IntegrationStatus, InvalidValue, KeyId, RelayFlags, SealedSecret,
 };
-use ryze_ports::{EventSequence, HubCursor, HubEvent, StoreError, StoredSealedSecret};
+use ryze_ports::{
+    EventSequence, HubCursor, HubEvent, StoreError, StoredSealedSecret, StoredWebhookSigningSecret,
+};
 
 use crate::schema::{
     accounts, bridge_integrations, chatwoot_integrations, hub_cursors, hub_events, instances,
@@ -208,6 +210,40 @@ pub fn stored_sealed_secret(
         holder_id,
         instance_id: InstanceId::new(instance_id),
         sealed: sealed_secret(key_id, nonce, ciphertext),
+    }
+}
+
+/// The webhook signing secret columns of a `bridge_integrations` row: the inbox, then the
+/// sealed secret; all set or all `NULL`.
+pub type WebhookSigningSecretColumns = (
+    Option<i64>,
+    Option<String>,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
+
+/// The kept webhook signing secret of [`WebhookSigningSecretColumns`], if all are set.
+pub fn webhook_signing_secret(
+    (inbox_id, key_id, nonce, ciphertext): WebhookSigningSecretColumns,
+) -> Option<StoredWebhookSigningSecret> {
+    Some(StoredWebhookSigningSecret {
+        inbox_id: inbox_id?,
+        sealed: sealed_secret(key_id?, nonce?, ciphertext?),
+    })
+}
+
+/// The [`WebhookSigningSecretColumns`] holding `secret` (all `NULL` for `None`).
+pub fn webhook_signing_secret_columns(
+    secret: Option<StoredWebhookSigningSecret>,
+) -> WebhookSigningSecretColumns {
+    match secret {
+        Some(StoredWebhookSigningSecret { inbox_id, sealed }) => (
+            Some(inbox_id),
+            Some(sealed.key_id.as_str().to_owned()),
+            Some(sealed.nonce),
+            Some(sealed.ciphertext),
+        ),
+        None => (None, None, None, None),
     }
 }
 

@@ -89,6 +89,10 @@ diesel::table! {
         last_error -> Text,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        webhook_signing_inbox_id -> Nullable<BigInt>,
+        webhook_signing_secret_key_id -> Nullable<Text>,
+        webhook_signing_secret_nonce -> Nullable<Binary>,
+        webhook_signing_secret_ciphertext -> Nullable<Binary>,
     }
 }
 

@@ -5,7 +5,8 @@
 //!
 //! Where each kind rests is one line of [`__sealed_secret_query!`](crate::__sealed_secret_query):
 //! its table, the column naming its holder (the row's key), the column naming its
-//! instance, and its three sealed columns. The list and the compare-and-swap are written
+//! instance, and its three sealed columns (marked `nullable` when a row may hold no secret
+//! of the kind: such rows are not listed). The list and the compare-and-swap are written
 //! once, over those columns.
 
 /// Implements `SealedSecretStore` for a store type:
@@ -76,6 +77,32 @@ macro_rules! impl_sealed_secret_store {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sealed_secret_query {
+    (@run $table:ident nullable {
+        holder: $holder:ident,
+        instance: $instance:ident,
+        key_id: $key_id:ident,
+        nonce: $nonce:ident,
+        ciphertext: $ciphertext:ident $(,)?
+    } list($connection:expr)) => {{
+        use $crate::schema::$table;
+        $table::table
+            .filter($table::$key_id.is_not_null())
+            .filter($table::$nonce.is_not_null())
+            .filter($table::$ciphertext.is_not_null())
+            .order($table::$holder.asc())
+            .select((
+                $table::$holder,
+                $table::$instance,
+                $table::$key_id.assume_not_null(),
+                $table::$nonce.assume_not_null(),
+                $table::$ciphertext.assume_not_null(),
+            ))
+            .load($connection)
+            .await
+    }};
+    (@run $table:ident nullable $columns:tt replace($($arguments:tt)*)) => {
+        $crate::__sealed_secret_query!(@run $table $columns replace($($arguments)*))
+    };
     (@run $table:ident {
         holder: $holder:ident,
         instance: $instance:ident,
@@ -147,6 +174,15 @@ macro_rules! __sealed_secret_query {
                     key_id: webhook_secret_key_id,
                     nonce: webhook_secret_nonce,
                     ciphertext: webhook_secret_ciphertext,
+                } $($query)+)
+            }
+            $crate::__private::ryze_domain::SealedSecretKind::BridgeWebhookSigningSecret => {
+                $crate::__sealed_secret_query!(@run bridge_integrations nullable {
+                    holder: id,
+                    instance: instance_id,
+                    key_id: webhook_signing_secret_key_id,
+                    nonce: webhook_signing_secret_nonce,
+                    ciphertext: webhook_signing_secret_ciphertext,
                 } $($query)+)
             }
         }

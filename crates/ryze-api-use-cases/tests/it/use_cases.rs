@@ -678,7 +678,8 @@ async fn rotation_reseals_old_secrets_and_reports_unreadable_ones() {
                     stored("ins_broken", "ins_broken", "k0"),
                 ],
                 SealedSecretKind::BridgeChatwootApiToken
-                | SealedSecretKind::BridgeWebhookSecret => {
+                | SealedSecretKind::BridgeWebhookSecret
+                | SealedSecretKind::BridgeWebhookSigningSecret => {
                     vec![]
                 }
             })
@@ -730,6 +731,7 @@ async fn rotation_reseals_the_bridges_secrets_each_for_its_own_owner() {
                     stored("int_a", "ins_a", "k0"),
                     stored("int_b", "ins_b", "k1"),
                 ],
+                SealedSecretKind::BridgeWebhookSigningSecret => vec![],
             })
         });
     // int_b's token changed meanwhile (a concurrent activation re-sealed it).
@@ -813,6 +815,7 @@ async fn keys_missing_from_the_ring_are_named_with_their_secret_counts() {
                     stored("int_b", "ins_b", "k2"),
                 ],
                 SealedSecretKind::BridgeWebhookSecret => vec![stored("int_a", "ins_a", "k0")],
+                SealedSecretKind::BridgeWebhookSigningSecret => vec![],
             })
         });
     let missing = keys_missing_from_ring(&store, &[KeyId::new("k1"), KeyId::new("k2")])

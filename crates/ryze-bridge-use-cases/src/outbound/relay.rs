@@ -130,7 +130,7 @@ impl OutboundRelay {
         ports: OutboundPorts,
     ) -> Self {
         Self {
-            signing: SigningSecrets::new(chatwoot.clone(), vault.clone()),
+            signing: SigningSecrets::new(chatwoot.clone(), vault.clone(), integrations.clone()),
             integrations,
             chatwoot,
             vault,

@@ -6,7 +6,8 @@
 //! keyed with the inbox channel's own `secret`. Chatwoot generates that secret itself and
 //! does not let a client choose it, so the bridge cannot sign with the secret it put in the
 //! webhook URL; it learns the inbox's secret from Chatwoot instead (`GET …/inboxes/{id}`
-//! shows it to administrators) and keeps it in memory.
+//! shows it to administrators), keeps it in memory, and keeps it sealed in the
+//! integration's row too, so that a restart does not forget that the inbox signs.
 //!
 //! Decisions:
 //! - The URL secret authenticates every call; the signature is checked when the bridge
@@ -14,9 +15,12 @@
 //!   timestamp more than five minutes away from now, is refused. An unsigned call to an
 //!   inbox known to sign is refused too (stripping the headers must not get around the
 //!   check).
-//! - When the secret cannot be learnt (a token that is not an administrator's, an older
-//!   Chatwoot, Chatwoot unreachable for the moment), calls are accepted on the URL secret
-//!   alone: refusing them would lose agents' replies, and the URL secret is 256 random bits.
+//! - When Chatwoot shows no secret (a token that is not an administrator's, an older
+//!   Chatwoot), calls are accepted on the URL secret alone: refusing them would lose
+//!   agents' replies, and the URL secret is 256 random bits.
+//! - When Chatwoot cannot be read for the moment (unreachable, slower than 3 s), the
+//!   secret learnt before is used: from memory, or after a restart from the store. Only an
+//!   inbox never seen signing is then checked by the URL secret alone.
 //! - The secret is re-read every ten minutes, and at once (at most every 30 seconds) when
 //!   a signature does not match, so a secret reset in Chatwoot is picked up.
 
@@ -25,9 +29,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ring::hmac;
+use ryze_domain::SecretOwner;
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
 use ryze_ports::chatwoot::{ChatwootApi, InboxId};
-use ryze_ports::SecretVault;
+use ryze_ports::{BridgeIntegrationStore, SecretVault, StoredWebhookSigningSecret};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::chatwoot_target::chatwoot_target_of;
@@ -144,19 +149,99 @@ struct Known {
     valid_until: Instant,
 }
 
-/// The inboxes' signing secrets, learnt from Chatwoot.
+/// The inboxes' signing secrets, learnt from Chatwoot and kept in the store.
 pub struct SigningSecrets {
     chatwoot: Arc<dyn ChatwootApi>,
     vault: Arc<dyn SecretVault>,
+    store: Arc<dyn BridgeIntegrationStore>,
     known: Mutex<HashMap<BridgeIntegrationId, Known>>,
 }
 
+fn same_secret(left: Option<&SecretString>, right: Option<&SecretString>) -> bool {
+    match (left, right) {
+        (None, None) => true,
+        (Some(left), Some(right)) => left.expose_secret() == right.expose_secret(),
+        _ => false,
+    }
+}
+
 impl SigningSecrets {
-    pub fn new(chatwoot: Arc<dyn ChatwootApi>, vault: Arc<dyn SecretVault>) -> Self {
+    pub fn new(
+        chatwoot: Arc<dyn ChatwootApi>,
+        vault: Arc<dyn SecretVault>,
+        store: Arc<dyn BridgeIntegrationStore>,
+    ) -> Self {
         Self {
             chatwoot,
             vault,
+            store,
             known: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The secret kept in the store for this inbox (after a restart), as already due for
+    /// a re-read from Chatwoot, which it stands in for while Chatwoot cannot be read.
+    async fn kept(&self, integration: &BridgeIntegration, inbox: InboxId) -> Option<Known> {
+        let kept = match self
+            .store
+            .find_webhook_signing_secret(&integration.id)
+            .await
+        {
+            Ok(kept) => kept?,
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, %error, "cannot read the kept webhook signing secret");
+                return None;
+            }
+        };
+        if kept.inbox_id != inbox.0 {
+            return None;
+        }
+        let owner = SecretOwner::bridge_webhook_signing_secret(&integration.id);
+        match self.vault.open(&kept.sealed, &owner) {
+            Ok(secret) => {
+                let now = Instant::now();
+                Some(Known {
+                    inbox,
+                    secret: Some(secret),
+                    read_at: now,
+                    valid_until: now,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, %error, "cannot open the kept webhook signing secret");
+                None
+            }
+        }
+    }
+
+    /// Keeps what Chatwoot showed in the store (sealed), for after a restart.
+    async fn keep(
+        &self,
+        integration: &BridgeIntegration,
+        inbox: InboxId,
+        secret: Option<&SecretString>,
+    ) {
+        let owner = SecretOwner::bridge_webhook_signing_secret(&integration.id);
+        let sealed = match secret
+            .map(|secret| self.vault.seal(secret, &owner))
+            .transpose()
+        {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, %error, "cannot seal the webhook signing secret");
+                return;
+            }
+        };
+        let kept = sealed.map(|sealed| StoredWebhookSigningSecret {
+            inbox_id: inbox.0,
+            sealed,
+        });
+        if let Err(error) = self
+            .store
+            .record_webhook_signing_secret(&integration.id, kept)
+            .await
+        {
+            tracing::warn!(integration_id = %integration.id, %error, "cannot keep the webhook signing secret");
         }
     }
 
@@ -184,11 +269,14 @@ impl SigningSecrets {
         inbox: InboxId,
         after_mismatch: bool,
     ) -> Option<SecretString> {
+        let remembered = match self.remembered(&integration.id, inbox) {
+            Some(known) => Some(known),
+            None => self.kept(integration, inbox).await,
+        };
         let now = Instant::now();
-        let remembered = self.remembered(&integration.id, inbox);
         if let Some(known) = &remembered {
             let fresh = now < known.valid_until;
-            let may_reread = now.duration_since(known.read_at) >= RETRY_AFTER;
+            let may_reread = !fresh || now.duration_since(known.read_at) >= RETRY_AFTER;
             if fresh && !(after_mismatch && may_reread) {
                 return known.secret.clone();
             }
@@ -200,6 +288,12 @@ impl SigningSecrets {
             Ok(secret) => {
                 if secret.is_none() {
                     tracing::debug!(integration_id = %integration.id, "Chatwoot shows no webhook signing secret for the inbox; webhooks are checked by the URL secret only");
+                }
+                let already_kept = remembered
+                    .as_ref()
+                    .is_some_and(|known| same_secret(known.secret.as_ref(), secret.as_ref()));
+                if !already_kept {
+                    self.keep(integration, inbox, secret.as_ref()).await;
                 }
                 (secret, SECRET_TTL)
             }
@@ -288,6 +382,153 @@ mod tests {
             signature: Some(signature),
             timestamp: Some(timestamp),
         }
+    }
+
+    // ---- The secret kept across restarts (finding L5) ---------------------------
+
+    use mockall::predicate::eq;
+    use ryze_domain::{KeyId, RelayFlags, SealedSecret};
+    use ryze_ports::chatwoot::{ChatwootError, Inbox, MockChatwootApi, API_CHANNEL_TYPE};
+    use ryze_ports::{MockBridgeIntegrationStore, MockSecretVault};
+
+    const KEPT_SECRET: &str = "whsec_kept_for_inbox_7";
+
+    /// A "sealed" secret whose ciphertext is the plaintext (the vault double opens it as is).
+    fn sealed(plaintext: &str) -> SealedSecret {
+        SealedSecret {
+            key_id: KeyId::new("k"),
+            nonce: vec![0; 12],
+            ciphertext: plaintext.as_bytes().to_vec(),
+        }
+    }
+
+    fn plain_vault() -> MockSecretVault {
+        let mut vault = MockSecretVault::new();
+        vault.expect_open().returning(|sealed, _| {
+            Ok(SecretString::from(
+                String::from_utf8(sealed.ciphertext.clone()).unwrap(),
+            ))
+        });
+        vault
+            .expect_seal()
+            .returning(|plaintext, _| Ok(sealed(plaintext.expose_secret())));
+        vault
+    }
+
+    /// A store that kept `KEPT_SECRET` for inbox 7 before the restart.
+    fn store_that_kept_a_secret() -> MockBridgeIntegrationStore {
+        let mut store = MockBridgeIntegrationStore::new();
+        store.expect_find_webhook_signing_secret().returning(|_| {
+            Ok(Some(StoredWebhookSigningSecret {
+                inbox_id: 7,
+                sealed: sealed(KEPT_SECRET),
+            }))
+        });
+        // Chatwoot cannot be read: nothing new is learnt, so nothing is recorded.
+        store.expect_record_webhook_signing_secret().never();
+        store
+    }
+
+    fn chatwoot_down() -> MockChatwootApi {
+        let mut chatwoot = MockChatwootApi::new();
+        chatwoot.expect_get_inbox().returning(|_, _| {
+            Err(ChatwootError::Unreachable {
+                url: "https://cw.example".into(),
+                detail: "connection refused".into(),
+            })
+        });
+        chatwoot
+    }
+
+    /// A bridge just restarted: nothing in memory, the store holding what it learnt.
+    fn restarted_bridge(chatwoot: MockChatwootApi) -> SigningSecrets {
+        SigningSecrets::new(
+            Arc::new(chatwoot),
+            Arc::new(plain_vault()),
+            Arc::new(store_that_kept_a_secret()),
+        )
+    }
+
+    const BODY: &[u8] = br#"{"event":"message_created"}"#;
+    const NOW: i64 = 1_700_000_000;
+
+    #[tokio::test]
+    async fn after_a_restart_an_unsigned_webhook_to_an_inbox_known_to_sign_is_refused_while_chatwoot_is_down(
+    ) {
+        let secrets = restarted_bridge(chatwoot_down());
+        let integration = crate::outbound::tests::integration(RelayFlags::default());
+        let now = NOW.to_string();
+        let forged = chatwoot_signature("a guess", &now, BODY);
+        let good = chatwoot_signature(KEPT_SECRET, &now, BODY);
+
+        assert_eq!(
+            secrets
+                .check(&integration, SignatureHeaders::default(), BODY, NOW)
+                .await,
+            Err(SignatureRefused::Missing)
+        );
+        assert_eq!(
+            secrets
+                .check(&integration, headers(&forged, &now), BODY, NOW)
+                .await,
+            Err(SignatureRefused::Mismatch)
+        );
+        assert_eq!(
+            secrets
+                .check(&integration, headers(&good, &now), BODY, NOW)
+                .await,
+            Ok(())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_learnt_secret_is_kept_sealed_in_the_store_once() {
+        let (store, recorded) = {
+            let mut store = MockBridgeIntegrationStore::new();
+            store
+                .expect_find_webhook_signing_secret()
+                .with(eq(ryze_domain::BridgeIntegrationId::new("int_test")))
+                .returning(|_| Ok(None));
+            let recorded = Arc::new(Mutex::new(Vec::new()));
+            let records = recorded.clone();
+            store
+                .expect_record_webhook_signing_secret()
+                .returning(move |_, kept| {
+                    records.lock().unwrap().push(kept);
+                    Ok(true)
+                });
+            (store, recorded)
+        };
+        let mut chatwoot = MockChatwootApi::new();
+        chatwoot.expect_get_inbox().returning(|_, _| {
+            Ok(Inbox {
+                id: InboxId(7),
+                name: "RyzeAPI".into(),
+                channel_type: API_CHANNEL_TYPE.into(),
+                webhook_url: None,
+                inbox_identifier: None,
+                webhook_secret: Some(SecretString::from("learnt")),
+            })
+        });
+        let secrets =
+            SigningSecrets::new(Arc::new(chatwoot), Arc::new(plain_vault()), Arc::new(store));
+        let integration = crate::outbound::tests::integration(RelayFlags::default());
+
+        for _ in 0..2 {
+            assert_eq!(
+                secrets
+                    .check(&integration, SignatureHeaders::default(), BODY, NOW)
+                    .await,
+                Err(SignatureRefused::Missing)
+            );
+        }
+        assert_eq!(
+            *recorded.lock().unwrap(),
+            vec![Some(StoredWebhookSigningSecret {
+                inbox_id: 7,
+                sealed: sealed("learnt"),
+            })]
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ enum Sent {
     Read(MarkRead),
 }
 
-fn integration(flags: RelayFlags) -> BridgeIntegration {
+pub(super) fn integration(flags: RelayFlags) -> BridgeIntegration {
     let sealed = |byte| SealedSecret {
         key_id: KeyId::new("k"),
         nonce: vec![byte; 12],
@@ -317,10 +317,24 @@ impl Fixture {
         integrations
             .expect_find_bridge_integration()
             .returning(move |_| Ok(Some(integration(flags))));
+        // Nothing learnt before; what is learnt is kept (see `signature::tests`).
+        integrations
+            .expect_find_webhook_signing_secret()
+            .returning(|_| Ok(None));
+        integrations
+            .expect_record_webhook_signing_secret()
+            .returning(|_, _| Ok(true));
         let mut vault = MockSecretVault::new();
         vault
             .expect_open()
             .returning(|_, _| Ok(SecretString::from("cw-token")));
+        vault.expect_seal().returning(|_, _| {
+            Ok(SealedSecret {
+                key_id: KeyId::new("k"),
+                nonce: vec![0; 12],
+                ciphertext: vec![0; 4],
+            })
+        });
         Bridge::new(
             Arc::new(integrations),
             Arc::new(self.chatwoot),

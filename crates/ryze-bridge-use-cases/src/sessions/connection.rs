@@ -3,6 +3,11 @@
 //! retries transient failures with capped exponential backoff, and the connection
 //! acknowledges the longest run of finished sequences.
 //!
+//! A chat's worker is reaped once it has been idle (nothing queued, nothing in flight)
+//! for [`CHAT_WORKER_IDLE`]: the connection drops its channel, and the next event for that
+//! chat starts a new worker. Only the connection sends to a worker and it counts what it
+//! sent and what came back finished, so a reaped worker never holds an event.
+//!
 //! "Taken over" (what an acknowledgement promises the API) means relayed or failed for
 //! good: until then the event stays in the API's hub and comes again after a reconnect
 //! or a crash, where the relay's message links recognise what was already written.
@@ -10,6 +15,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
@@ -47,6 +54,19 @@ impl RetryPolicy {
             .without_max_times()
             .build()
     }
+}
+
+/// How long a chat's worker may sit idle before it is reaped (a chat seen once must not
+/// hold a task and a channel for as long as the connection lives).
+pub const CHAT_WORKER_IDLE: Duration = Duration::from_secs(60);
+
+/// One chat's worker as the connection knows it.
+struct ChatWorker {
+    events: mpsc::UnboundedSender<(EventSequence, EventEnvelope)>,
+    /// Sent to the worker and not yet finished.
+    outstanding: usize,
+    /// When `outstanding` last fell to zero (or the worker started).
+    idle_since: Instant,
 }
 
 /// Why a connection ended.
@@ -107,16 +127,30 @@ impl AcknowledgementTracker {
 
 /// Relays a connection's events until it ends.
 pub async fn run_connection(
-    mut connection: EventStreamConnection,
+    connection: EventStreamConnection,
     relay: Arc<InboundRelay>,
     live: Arc<LiveState>,
     retry: RetryPolicy,
 ) -> ConnectionEnd {
-    let mut workers: HashMap<String, mpsc::UnboundedSender<(EventSequence, EventEnvelope)>> =
-        HashMap::new();
+    run_connection_reaping_after(connection, relay, live, retry, CHAT_WORKER_IDLE, |_| {}).await
+}
+
+/// [`run_connection`], reaping chat workers idle for `idle_after`; `workers_changed` is
+/// told how many chat workers are running whenever that number changes.
+pub(crate) async fn run_connection_reaping_after(
+    mut connection: EventStreamConnection,
+    relay: Arc<InboundRelay>,
+    live: Arc<LiveState>,
+    retry: RetryPolicy,
+    idle_after: Duration,
+    mut workers_changed: impl FnMut(usize),
+) -> ConnectionEnd {
+    let mut workers: HashMap<String, ChatWorker> = HashMap::new();
     // Dropped with the connection: in-flight work stops, and comes again on reconnect.
     let mut worker_tasks = JoinSet::new();
-    let (finished_sender, mut finished) = mpsc::unbounded_channel::<EventSequence>();
+    let (finished_sender, mut finished) = mpsc::unbounded_channel::<(String, EventSequence)>();
+    let mut reap = tokio::time::interval(idle_after.max(Duration::from_millis(1)));
+    reap.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut tracker = AcknowledgementTracker::default();
     let integration_id = relay.context().integration_id.clone();
     let end = loop {
@@ -148,25 +182,49 @@ pub async fn run_connection(
                     };
                     live.event_received(matches!(envelope.payload, EventPayload::MessageExchange(_)));
                     let key = ordering_key(&envelope);
-                    let worker = workers.entry(key).or_insert_with(|| {
+                    let started = !workers.contains_key(&key);
+                    let worker = workers.entry(key.clone()).or_insert_with(|| {
                         let (sender, events) = mpsc::unbounded_channel();
                         worker_tasks.spawn(chat_worker(
+                            key,
                             events,
                             relay.clone(),
                             live.clone(),
                             retry,
                             finished_sender.clone(),
                         ));
-                        sender
+                        ChatWorker { events: sender, outstanding: 0, idle_since: Instant::now() }
                     });
-                    let _ = worker.send((event.sequence, envelope));
+                    worker.outstanding += 1;
+                    let _ = worker.events.send((event.sequence, envelope));
+                    if started {
+                        workers_changed(workers.len());
+                    }
                 }
             },
-            Some(sequence) = finished.recv() => {
+            Some((key, sequence)) = finished.recv() => {
+                if let Some(worker) = workers.get_mut(&key) {
+                    worker.outstanding = worker.outstanding.saturating_sub(1);
+                    if worker.outstanding == 0 {
+                        worker.idle_since = Instant::now();
+                    }
+                }
                 if let Some(acknowledged) = tracker.finished(sequence) {
                     let _ = connection.acknowledgements.send(acknowledged);
                 }
             }
+            _ = reap.tick() => {
+                let before = workers.len();
+                // Dropping the sender ends the worker: its channel is empty (every event
+                // sent to it came back finished), and only this loop sends to it.
+                workers.retain(|_, worker| {
+                    worker.outstanding > 0 || worker.idle_since.elapsed() < idle_after
+                });
+                if workers.len() != before {
+                    workers_changed(workers.len());
+                }
+            }
+            Some(_) = worker_tasks.join_next(), if !worker_tasks.is_empty() => {}
         }
     };
     worker_tasks.abort_all();
@@ -174,13 +232,14 @@ pub async fn run_connection(
     end
 }
 
-/// Relays one chat's events, in order.
+/// Relays one chat's events, in order, until the connection drops its channel.
 async fn chat_worker(
+    key: String,
     mut events: mpsc::UnboundedReceiver<(EventSequence, EventEnvelope)>,
     relay: Arc<InboundRelay>,
     live: Arc<LiveState>,
     retry: RetryPolicy,
-    finished: mpsc::UnboundedSender<EventSequence>,
+    finished: mpsc::UnboundedSender<(String, EventSequence)>,
 ) {
     while let Some((sequence, envelope)) = events.recv().await {
         let mut delays = retry.delays();
@@ -203,7 +262,7 @@ async fn chat_worker(
                 }
             }
         }
-        if finished.send(sequence).is_err() {
+        if finished.send((key.clone(), sequence)).is_err() {
             return;
         }
     }

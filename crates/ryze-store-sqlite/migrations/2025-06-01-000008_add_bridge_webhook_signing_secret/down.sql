@@ -1,0 +1,4 @@
+ALTER TABLE bridge_integrations DROP COLUMN webhook_signing_secret_ciphertext;
+ALTER TABLE bridge_integrations DROP COLUMN webhook_signing_secret_nonce;
+ALTER TABLE bridge_integrations DROP COLUMN webhook_signing_secret_key_id;
+ALTER TABLE bridge_integrations DROP COLUMN webhook_signing_inbox_id;
