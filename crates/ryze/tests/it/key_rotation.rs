@@ -109,13 +109,16 @@ async fn after_rotating_both_databases_the_services_run_on_the_new_key_alone() {
         "{api_report}"
     );
     let bridge_report = rotate(&split, Service::Bridge);
+    // The bridge's Chatwoot token, its webhook secret, and the inbox's signing secret it
+    // learnt from Chatwoot.
     assert!(
-        bridge_report.contains("re-sealed 2 secret(s)"),
+        bridge_report.contains("re-sealed 3 secret(s)"),
         "{bridge_report}"
     );
     for line in [
         "Chatwoot token (bridge): re-sealed 1,",
         "webhook secret (bridge): re-sealed 1,",
+        "webhook signing secret (bridge): re-sealed 1,",
     ] {
         assert!(bridge_report.contains(line), "{bridge_report}");
     }
