@@ -2,7 +2,8 @@
 //! instances, the API's and the bridge's integrations ([`control_plane`]), engine
 //! events ([`engine_events`]) and Chatwoot webhook bodies ([`chatwoot_webhooks`]), plus
 //! [`waiting`] for simulators that wait on a notification, and (with the `mock`
-//! feature) `mock_stores`, mocked stores holding sample instances.
+//! feature) `mock_stores`, mocked stores holding sample instances, and `mock_engines`,
+//! mocked engines.
 //!
 //! A dev-dependency only (and a dependency of the test tools: the store contract tests
 //! and the simulators): production crates never link it. Every builder starts from a
@@ -12,6 +13,8 @@
 pub mod chatwoot_webhooks;
 pub mod control_plane;
 pub mod engine_events;
+#[cfg(feature = "mock")]
+pub mod mock_engines;
 #[cfg(feature = "mock")]
 pub mod mock_stores;
 pub mod waiting;
