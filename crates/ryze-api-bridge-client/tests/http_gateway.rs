@@ -15,6 +15,7 @@ use ryze_ports::{
     ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
+use ryze_test_support::control_plane::chatwoot_settings_json;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use url::Url;
@@ -58,18 +59,10 @@ fn activation_request() -> ActivationRequest {
 }
 
 fn expected_activate_body() -> Value {
-    json!({
-        "instanceId": "ins_01",
-        "instanceName": "suporte",
-        "chatwootBaseUrl": "https://chatwoot.example.com",
-        "chatwootAccountId": 5,
-        "chatwootApiToken": CHATWOOT_TOKEN,
-        "inboxName": "WhatsApp - Orion",
-        "signMessages": true,
-        "ignoreGroups": false,
-        "startAsPending": false,
-        "reopenResolved": true
-    })
+    let mut body = chatwoot_settings_json("https://chatwoot.example.com", CHATWOOT_TOKEN);
+    body["instanceId"] = json!("ins_01");
+    body["instanceName"] = json!("suporte");
+    body
 }
 
 fn bridge_error(status: u16, error: Value) -> ResponseTemplate {

@@ -2,11 +2,11 @@
 //! (`POST /engine/v1/events`), the bridge's WebSocket (`GET /ws/chatwoot/{instanceId}`,
 //! spoken to with tokio-tungstenite as the bridge does) and `GET /metrics`.
 //!
-//! The hub's store is an in-memory implementation of the `EventHubStore` contract; the
-//! control plane's store is a mock holding which instances have an integration.
+//! The hub's store is the SQLite store on a temporary file; the control plane's store is
+//! a mock holding which instances have an integration.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,16 +22,17 @@ use ryze_api_server::{
 use ryze_api_use_cases::{Budgets, ControlPlane, EventHub, EventHubSettings, InstanceDirectory};
 use ryze_domain::{ChatwootIntegration, Instance, InstanceId, InstanceName};
 use ryze_ports::{
-    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
-    HubCursor, HubEvent, IntegrationGateway, MockIntegrationGateway, MockSecretVault, MockStore,
-    NewHubEvent, RetentionOutcome, StoreError,
+    EventHubStore, EventSequence, IntegrationGateway, MockIntegrationGateway, MockSecretVault,
+    MockStore, NewHubEvent, StoreError,
 };
+use ryze_store_sqlite::{SqliteSettings, SqliteStore};
 use ryze_test_support::control_plane::{
     AccountBuilder, ChatwootIntegrationBuilder, InstanceBuilder,
 };
-use ryze_test_support::engine_events::WhatsAppMessageEvent;
+use ryze_test_support::engine_events::{ack_frame, WhatsAppMessageEvent};
 use secrecy::SecretString;
 use serde_json::{json, Value};
+use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
@@ -49,166 +50,6 @@ const VENDAS: &str = "ins_vendas";
 const WAIT: Duration = Duration::from_secs(5);
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-// ------------------------------------------------------------------ in-memory event hub
-
-#[derive(Default)]
-struct InstanceEvents {
-    events: BTreeMap<u64, HubEvent>,
-    ids: HashSet<String>,
-    last_appended: u64,
-    acknowledged: u64,
-    dropped_up_to: Option<u64>,
-}
-
-/// The `EventHubStore` contract, in memory.
-#[derive(Default)]
-struct MemoryHub {
-    instances: Mutex<HashMap<InstanceId, InstanceEvents>>,
-}
-
-impl MemoryHub {
-    fn with<T>(&self, instance_id: &InstanceId, f: impl FnOnce(&mut InstanceEvents) -> T) -> T {
-        f(self
-            .instances
-            .lock()
-            .unwrap()
-            .entry(instance_id.clone())
-            .or_default())
-    }
-
-    fn stored_sequences(&self, instance_id: &str) -> Vec<u64> {
-        self.with(&InstanceId::new(instance_id), |state| {
-            state.events.keys().copied().collect()
-        })
-    }
-}
-
-#[async_trait]
-impl EventHubStore for MemoryHub {
-    async fn append_event(
-        &self,
-        instance_id: &InstanceId,
-        event: NewHubEvent,
-    ) -> Result<AppendOutcome, StoreError> {
-        Ok(self.with(instance_id, |state| {
-            if let Some(id) = &event.event_id {
-                if !state.ids.insert(id.clone()) {
-                    return AppendOutcome::Duplicate;
-                }
-            }
-            state.last_appended += 1;
-            let sequence = EventSequence::new(state.last_appended);
-            state.events.insert(
-                state.last_appended,
-                HubEvent {
-                    sequence,
-                    kind: event.kind,
-                    payload: event.payload,
-                    received_at: event.received_at,
-                },
-            );
-            AppendOutcome::Appended(sequence)
-        }))
-    }
-
-    async fn events_after(
-        &self,
-        instance_id: &InstanceId,
-        after: EventSequence,
-        limit: usize,
-    ) -> Result<Vec<HubEvent>, StoreError> {
-        Ok(self.with(instance_id, |state| {
-            state
-                .events
-                .range(after.get() + 1..)
-                .take(limit)
-                .map(|(_, event)| event.clone())
-                .collect()
-        }))
-    }
-
-    async fn acknowledge(
-        &self,
-        instance_id: &InstanceId,
-        up_to: EventSequence,
-    ) -> Result<AcknowledgeOutcome, AcknowledgeError> {
-        self.with(instance_id, |state| {
-            if up_to.get() > state.last_appended {
-                return Err(AcknowledgeError::BeyondLastAppended {
-                    requested: up_to,
-                    last_appended: EventSequence::new(state.last_appended),
-                });
-            }
-            if up_to.get() <= state.acknowledged {
-                return Ok(AcknowledgeOutcome::default());
-            }
-            let before = state.events.len();
-            state.events.retain(|&sequence, _| sequence > up_to.get());
-            state.acknowledged = up_to.get();
-            Ok(AcknowledgeOutcome {
-                removed: (before - state.events.len()) as u64,
-            })
-        })
-    }
-
-    async fn last_acknowledged(
-        &self,
-        instance_id: &InstanceId,
-    ) -> Result<EventSequence, StoreError> {
-        Ok(self.with(instance_id, |state| EventSequence::new(state.acknowledged)))
-    }
-
-    async fn cursor(&self, instance_id: &InstanceId) -> Result<HubCursor, StoreError> {
-        Ok(self.with(instance_id, |state| HubCursor {
-            last_appended: EventSequence::new(state.last_appended),
-            acknowledged: EventSequence::new(state.acknowledged),
-            dropped_up_to: state.dropped_up_to.map(EventSequence::new),
-        }))
-    }
-
-    async fn backlog(&self, instance_id: &InstanceId) -> Result<Backlog, StoreError> {
-        Ok(self.with(instance_id, |state| Backlog {
-            events: state.events.len() as u64,
-            oldest_received_at: state.events.values().map(|event| event.received_at).min(),
-        }))
-    }
-
-    async fn enforce_retention(
-        &self,
-        instance_id: &InstanceId,
-        max_events: u64,
-        max_age: Duration,
-        now: DateTime<Utc>,
-    ) -> Result<RetentionOutcome, StoreError> {
-        let oldest_kept = now - chrono::Duration::from_std(max_age).unwrap();
-        Ok(self.with(instance_id, |state| {
-            let mut outcome = RetentionOutcome::default();
-            while let Some((&sequence, event)) = state.events.first_key_value() {
-                let too_many = state.events.len() as u64 > max_events;
-                if !too_many && event.received_at >= oldest_kept {
-                    break;
-                }
-                state.events.remove(&sequence);
-                outcome.dropped += 1;
-                outcome.dropped_up_to = Some(EventSequence::new(sequence));
-            }
-            if let Some(dropped) = outcome.dropped_up_to {
-                state.dropped_up_to = Some(dropped.get());
-            }
-            outcome
-        }))
-    }
-
-    async fn discard_instance(&self, instance_id: &InstanceId) -> Result<(), StoreError> {
-        self.with(instance_id, |state| {
-            state.events.clear();
-            state.acknowledged = state.last_appended;
-            state.dropped_up_to = None;
-        });
-        Ok(())
-    }
-}
 
 // ------------------------------------------------------------------ the API under test
 
@@ -300,7 +141,9 @@ struct TestApi {
     base_url: String,
     ws_url: String,
     client: reqwest::Client,
-    events: Arc<MemoryHub>,
+    events: SqliteStore,
+    /// Holds the hub's database file until the test ends.
+    _database_directory: TempDir,
     /// The instances with an integration, as the control plane's store sees them.
     integrations: Arc<Mutex<HashSet<InstanceId>>>,
     control_plane: ControlPlane,
@@ -323,11 +166,24 @@ impl TestApi {
     }
 
     async fn start_with(options: Options) -> Self {
-        let events = Arc::new(MemoryHub::default());
+        let database_directory = tempfile::tempdir().unwrap();
+        let url = database_directory
+            .path()
+            .join("hub.db")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        ryze_store_sqlite::run_migrations(&url).await.unwrap();
+        let events = SqliteStore::open(&SqliteSettings {
+            url,
+            max_connections: 2,
+        })
+        .await
+        .unwrap();
         let integrations = Arc::new(Mutex::new(HashSet::from([InstanceId::new(SUPORTE)])));
         let store = Arc::new(control_store(integrations.clone()));
         let hub = EventHub::new(
-            events.clone(),
+            Arc::new(events.clone()),
             store.clone(),
             Arc::new(Directory),
             options.hub,
@@ -375,9 +231,21 @@ impl TestApi {
             ws_url: format!("ws://{address}"),
             client: reqwest::Client::new(),
             events,
+            _database_directory: database_directory,
             integrations,
             control_plane,
         }
+    }
+
+    /// The sequences of the events the hub still stores for `instance_id`.
+    async fn stored_sequences(&self, instance_id: &str) -> Vec<u64> {
+        self.events
+            .events_after(&InstanceId::new(instance_id), EventSequence::ZERO, 10_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|event| event.sequence.get())
+            .collect()
     }
 
     async fn post_event(
@@ -519,9 +387,7 @@ async fn close_of(socket: &mut Socket) -> (u16, String) {
 
 async fn ack(socket: &mut Socket, sequence: u64) {
     socket
-        .send(Message::text(
-            json!({"type": "ack", "sequence": sequence}).to_string(),
-        ))
+        .send(Message::text(ack_frame(sequence)))
         .await
         .unwrap();
 }
@@ -557,8 +423,8 @@ async fn an_event_is_stored_once_and_only_for_an_instance_with_an_integration() 
             json!({"stored": false, "sequence": null, "duplicate": false})
         )
     );
-    assert_eq!(api.events.stored_sequences(SUPORTE), vec![1]);
-    assert!(api.events.stored_sequences(VENDAS).is_empty());
+    assert_eq!(api.stored_sequences(SUPORTE).await, vec![1]);
+    assert!(api.stored_sequences(VENDAS).await.is_empty());
 }
 
 #[tokio::test]
@@ -586,7 +452,7 @@ async fn the_engine_is_authenticated_by_its_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    assert!(api.events.stored_sequences(SUPORTE).is_empty());
+    assert!(api.stored_sequences(SUPORTE).await.is_empty());
 }
 
 #[tokio::test]
@@ -645,7 +511,7 @@ async fn unknown_instances_and_invalid_events_are_refused_with_the_reason() {
         .await;
     assert_eq!(status, 400);
     assert!(error_message(&answer).contains("instanceData"), "{answer}");
-    assert!(api.events.stored_sequences(SUPORTE).is_empty());
+    assert!(api.stored_sequences(SUPORTE).await.is_empty());
 }
 
 #[tokio::test]
@@ -726,7 +592,7 @@ async fn acknowledged_events_are_gone_and_unacknowledged_ones_are_sent_again() {
     // Acknowledgements are recorded before the next frame is read: a ping round-trip
     // later, the store holds only event 3.
     let deadline = tokio::time::Instant::now() + WAIT;
-    while api.events.stored_sequences(SUPORTE) != vec![3] {
+    while api.stored_sequences(SUPORTE).await != vec![3] {
         assert!(tokio::time::Instant::now() < deadline, "ack not recorded");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -758,7 +624,7 @@ async fn an_ack_beyond_what_was_sent_is_a_protocol_error() {
     let (code, reason) = close_of(&mut socket).await;
     assert_eq!(code, 1008);
     assert_eq!(reason, "ack of event 7 beyond the last event sent (1)");
-    assert_eq!(api.events.stored_sequences(SUPORTE), vec![1]);
+    assert_eq!(api.stored_sequences(SUPORTE).await, vec![1]);
 }
 
 #[tokio::test]
@@ -820,7 +686,7 @@ async fn deactivating_the_integration_closes_the_stream_normally() {
         close_of(&mut socket).await,
         (1000, "the chatwoot integration ended".to_owned())
     );
-    assert!(api.events.stored_sequences(SUPORTE).is_empty());
+    assert!(api.stored_sequences(SUPORTE).await.is_empty());
     // And the stream is no longer available.
     assert_eq!(
         refused_upgrade(&api.stream_url(SUPORTE), Some(BRIDGE_TOKEN)).await,
@@ -926,7 +792,7 @@ async fn events_dropped_by_retention_are_announced_before_the_next_one() {
         let (_, answer) = api.ingest(SUPORTE, id).await;
         assert_eq!(answer["stored"], true);
     }
-    assert_eq!(api.events.stored_sequences(SUPORTE), vec![7, 8]);
+    assert_eq!(api.stored_sequences(SUPORTE).await, vec![7, 8]);
     ack(&mut socket, 4).await;
     assert_eq!(
         next_frame(&mut socket).await,

@@ -27,6 +27,7 @@ use ryze_ports::{
     WhatsAppSender,
 };
 use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
+use ryze_test_support::mock_engines::{engine_refusing_sends_with, engine_sending_one_media_where};
 use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -139,13 +140,7 @@ fn account_get(uri: &str) -> test::TestRequest {
 fn engine_sending_media_where(
     expected: impl Fn(&SendMedia) -> bool + Send + 'static,
 ) -> MockWhatsAppSender {
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .withf(move |_, command| expected(command))
-        .times(1)
-        .returning(|_, _| Ok(receipt()));
-    whatsapp
+    engine_sending_one_media_where(move |_, command| expected(command), receipt())
 }
 
 /// Status, JSON body, and whether the three rate-limit headers are present.
@@ -480,12 +475,7 @@ async fn each_engine_answer_has_its_status() {
         ),
     ];
     for (error, expected_status, message) in cases {
-        let mut whatsapp = MockWhatsAppSender::new();
-        let refusal = error.clone();
-        whatsapp
-            .expect_send_reaction()
-            .returning(move |_, _| Err(refusal.clone()));
-        let app = app!(state(whatsapp));
+        let app = app!(state(engine_refusing_sends_with(error.clone())));
         let (status, body, limited) = ask!(
             app,
             account_post(

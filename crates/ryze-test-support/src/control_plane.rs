@@ -54,6 +54,23 @@ pub fn chatwoot_settings(
     }
 }
 
+/// Chatwoot settings as the API's `set` body and the bridge's activation body spell
+/// them: Chatwoot at `base_url`, account 5, the token `api_token`, the inbox
+/// "WhatsApp - Orion", messages signed, groups relayed, new conversations open and
+/// resolved ones reopened. Add the instance's fields to build the bridge's body.
+pub fn chatwoot_settings_json(base_url: &str, api_token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "chatwootBaseUrl": base_url,
+        "chatwootAccountId": 5,
+        "chatwootApiToken": api_token,
+        "inboxName": "WhatsApp - Orion",
+        "signMessages": true,
+        "ignoreGroups": false,
+        "startAsPending": false,
+        "reopenResolved": true
+    })
+}
+
 /// The default Chatwoot settings (see the module documentation).
 pub fn default_chatwoot_settings() -> ChatwootSettings {
     chatwoot_settings(

@@ -1,7 +1,7 @@
 //! Engine events (`ryze_ports::whatsapp_events` envelopes) as an engine posts them:
 //! [`WhatsAppMessageEvent`] builds a `message.exchange` and [`instance_state_event`] an
 //! `instance.state`, as JSON ([`WhatsAppMessageEvent::to_json`]) or as the parsed
-//! [`EventEnvelope`].
+//! [`EventEnvelope`]; [`ack_frame`] is the bridge's answer on the event stream.
 
 use ryze_ports::whatsapp_events::EventEnvelope;
 use serde_json::{json, Value};
@@ -90,6 +90,12 @@ pub fn instance_state_event(instance: &str) -> Value {
         "data": {"state": "connecting", "reason": "network", "timestamp": 1718000810},
         "instanceData": {"baseUrl": "https://engine.internal", "instance": instance}
     })
+}
+
+/// The bridge's acknowledgement of every event up to `sequence`, as the text of a frame
+/// on the event stream (`/ws/chatwoot/{instanceId}`).
+pub fn ack_frame(sequence: u64) -> String {
+    json!({"type": "ack", "sequence": sequence}).to_string()
 }
 
 /// Parses a built event into its envelope.

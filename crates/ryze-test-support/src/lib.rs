@@ -3,7 +3,8 @@
 //! events ([`engine_events`]), Chatwoot webhook bodies ([`chatwoot_webhooks`]) and the
 //! commands the WhatsApp sender clients' tests send ([`sent_commands`]), plus
 //! [`waiting`] for simulators that wait on a notification, and (with the `mock`
-//! feature) `mock_stores`, mocked stores holding sample instances.
+//! feature) `mock_stores`, mocked stores holding sample instances, and `mock_engines`,
+//! mocked engines.
 //!
 //! A dev-dependency only (and a dependency of the test tools: the store contract tests
 //! and the simulators): production crates never link it. Every builder starts from a
@@ -13,6 +14,8 @@
 pub mod chatwoot_webhooks;
 pub mod control_plane;
 pub mod engine_events;
+#[cfg(feature = "mock")]
+pub mod mock_engines;
 #[cfg(feature = "mock")]
 pub mod mock_stores;
 pub mod sent_commands;

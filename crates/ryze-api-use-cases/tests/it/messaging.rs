@@ -31,6 +31,7 @@ use ryze_ports::{
     MockWhatsAppSender, SendError, WhatsAppSender,
 };
 use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
+use ryze_test_support::mock_engines::{engine_refusing_sends_with, engine_sending_one_media_where};
 use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
@@ -268,13 +269,10 @@ fn fetcher_expecting(
 fn engine_sending_media_where(
     expected: impl Fn(&SendMedia) -> bool + Send + 'static,
 ) -> MockWhatsAppSender {
-    let mut whatsapp = MockWhatsAppSender::new();
-    whatsapp
-        .expect_send_media()
-        .withf(move |instance, command| instance.as_str() == "ins_suporte" && expected(command))
-        .times(1)
-        .returning(|_, _| Ok(receipt(SENT_ID)));
-    whatsapp
+    engine_sending_one_media_where(
+        move |instance, command| instance.as_str() == "ins_suporte" && expected(command),
+        receipt(SENT_ID),
+    )
 }
 
 /// An engine that accepts one text on `instance_id`.
@@ -799,11 +797,7 @@ async fn each_engine_refusal_becomes_the_documented_answer() {
         ),
     ];
     for (error, failure, expected) in cases {
-        let mut whatsapp = MockWhatsAppSender::new();
-        let answer = error.clone();
-        whatsapp
-            .expect_send_text()
-            .returning(move |_, _| Err(answer.clone()));
+        let whatsapp = engine_refusing_sends_with(error.clone());
         let refused = account_sends_text(&messaging(whatsapp)).await.unwrap_err();
         assert_eq!(refused, MessageCommandError::Engine(failure), "{error:?}");
         assert_eq!(refused.to_string(), expected, "{error:?}");

@@ -127,14 +127,21 @@ fn known_contact_and_open_conversation(store: &mut MockRelayStore, chatwoot: &mu
         .returning(|_, _| Ok(conversation(3, ConversationStatus::Open)));
 }
 
-#[tokio::test]
-async fn after_a_crash_a_pending_message_found_in_chatwoot_is_only_recorded() {
+/// A crash left the message's link pending; its sender and conversation are known.
+fn pending_message_of_a_known_contact_in_an_open_conversation() -> (MockRelayStore, MockChatwootApi)
+{
     let mut store = MockRelayStore::new();
     let mut chatwoot = MockChatwootApi::new();
     store
         .expect_find_link_by_whatsapp_id()
         .returning(|_, _| Ok(Some(link(LinkState::Pending, None))));
     known_contact_and_open_conversation(&mut store, &mut chatwoot);
+    (store, chatwoot)
+}
+
+#[tokio::test]
+async fn after_a_crash_a_pending_message_found_in_chatwoot_is_only_recorded() {
+    let (mut store, mut chatwoot) = pending_message_of_a_known_contact_in_an_open_conversation();
     chatwoot
         .expect_list_messages()
         .with(mockall::predicate::always(), eq(ConversationDisplayId(3)))
@@ -155,12 +162,7 @@ async fn after_a_crash_a_pending_message_found_in_chatwoot_is_only_recorded() {
 
 #[tokio::test]
 async fn after_a_crash_a_pending_message_missing_from_chatwoot_is_written_once() {
-    let mut store = MockRelayStore::new();
-    let mut chatwoot = MockChatwootApi::new();
-    store
-        .expect_find_link_by_whatsapp_id()
-        .returning(|_, _| Ok(Some(link(LinkState::Pending, None))));
-    known_contact_and_open_conversation(&mut store, &mut chatwoot);
+    let (mut store, mut chatwoot) = pending_message_of_a_known_contact_in_an_open_conversation();
     chatwoot
         .expect_list_messages()
         .returning(|_, _| Ok(vec![message(39, "OTHER")]));
@@ -182,11 +184,31 @@ async fn after_a_crash_a_pending_message_missing_from_chatwoot_is_written_once()
         .expect_complete_message_link()
         .times(1)
         .returning(|_, _, _, _| Ok(true));
-    let relay = relay(chatwoot, store, RelayFlags::default());
     assert_eq!(
-        relay.relay(&text_event(private_chat())).await.unwrap(),
+        relay_text_from_a_private_chat(chatwoot, store, RelayFlags::default()).await,
         RelayOutcome::Relayed
     );
+}
+
+/// Relays a text message from a private chat and returns the outcome.
+async fn relay_text_from_a_private_chat(
+    chatwoot: MockChatwootApi,
+    store: MockRelayStore,
+    flags: RelayFlags,
+) -> RelayOutcome {
+    relay(chatwoot, store, flags)
+        .relay(&text_event(private_chat()))
+        .await
+        .unwrap()
+}
+
+/// Expects the conversation `display_id` to be remembered for the contact, once.
+fn expect_conversation_remembered(store: &mut MockRelayStore, display_id: i64) {
+    store
+        .expect_remember_conversation()
+        .withf(move |_, _, conversation| *conversation == ConversationDisplayId(display_id))
+        .times(1)
+        .returning(|_, _, _| Ok(()));
 }
 
 fn new_person_with_a_resolved_conversation(
@@ -262,18 +284,13 @@ async fn a_resolved_conversation_is_left_alone_and_a_pending_one_starts() {
         })
         .times(1)
         .returning(|_, _| Ok(conversation(3, ConversationStatus::Pending)));
-    store
-        .expect_remember_conversation()
-        .withf(|_, _, conversation| *conversation == ConversationDisplayId(3))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    expect_conversation_remembered(&mut store, 3);
     let flags = RelayFlags {
         start_as_pending: true,
         ..RelayFlags::default()
     };
-    let relay = relay(chatwoot, store, flags);
     assert_eq!(
-        relay.relay(&text_event(private_chat())).await.unwrap(),
+        relay_text_from_a_private_chat(chatwoot, store, flags).await,
         RelayOutcome::Relayed
     );
 }
@@ -292,18 +309,13 @@ async fn with_reopen_resolved_the_resolved_conversation_is_reopened() {
         )
         .times(1)
         .returning(|_, _, status| Ok(status));
-    store
-        .expect_remember_conversation()
-        .withf(|_, _, conversation| *conversation == ConversationDisplayId(2))
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    expect_conversation_remembered(&mut store, 2);
     let flags = RelayFlags {
         reopen_resolved: true,
         ..RelayFlags::default()
     };
-    let relay = relay(chatwoot, store, flags);
     assert_eq!(
-        relay.relay(&text_event(private_chat())).await.unwrap(),
+        relay_text_from_a_private_chat(chatwoot, store, flags).await,
         RelayOutcome::Relayed
     );
 }

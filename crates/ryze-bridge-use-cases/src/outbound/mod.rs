@@ -82,7 +82,9 @@ impl Default for OutboundSettings {
 /// What the outbound relay needs from the outside.
 #[derive(Clone)]
 pub struct OutboundPorts {
+    /// The queue of Chatwoot webhooks the worker drains.
     pub queue: Arc<dyn OutboundQueueStore>,
+    /// The relay's links between Chatwoot and WhatsApp messages, for replies and edits.
     pub relay_store: Arc<dyn RelayStore>,
     /// The API's message endpoints.
     pub whatsapp: Arc<dyn WhatsAppSender>,
@@ -129,12 +131,7 @@ impl Bridge {
     /// Relays agents' replies: [`Bridge::receive_webhook`] queues them and
     /// [`Bridge::run_outbound`] (spawned by the binary) sends them.
     pub fn with_outbound(mut self, ports: OutboundPorts) -> Self {
-        self.outbound = Some(Arc::new(OutboundRelay::new(
-            self.store.clone(),
-            self.chatwoot.clone(),
-            self.vault.clone(),
-            ports,
-        )));
+        self.outbound = Some(Arc::new(OutboundRelay::of_bridge(&self, ports)));
         self
     }
 

@@ -123,17 +123,18 @@ pub struct OutboundRelay {
 }
 
 impl OutboundRelay {
-    pub(crate) fn new(
-        integrations: Arc<dyn BridgeIntegrationStore>,
-        chatwoot: Arc<dyn ChatwootApi>,
-        vault: Arc<dyn SecretVault>,
-        ports: OutboundPorts,
-    ) -> Self {
+    /// The relay of `bridge`: it shares the bridge's integration store, Chatwoot client
+    /// and vault.
+    pub(crate) fn of_bridge(bridge: &crate::Bridge, ports: OutboundPorts) -> Self {
         Self {
-            signing: SigningSecrets::new(chatwoot.clone(), vault.clone(), integrations.clone()),
-            integrations,
-            chatwoot,
-            vault,
+            signing: SigningSecrets::new(
+                bridge.chatwoot.clone(),
+                bridge.vault.clone(),
+                bridge.store.clone(),
+            ),
+            integrations: bridge.store.clone(),
+            chatwoot: bridge.chatwoot.clone(),
+            vault: bridge.vault.clone(),
             ports,
             wake: Notify::new(),
         }

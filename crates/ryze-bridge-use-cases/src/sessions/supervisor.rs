@@ -285,6 +285,43 @@ mod tests {
         }
     }
 
+    /// Sessions over `connector` and `vault`, with no relay store or WhatsApp sender
+    /// expected to be used and a Chatwoot client that is never called.
+    fn sessions_over(
+        connector: MockEventStreamConnector,
+        vault: MockSecretVault,
+        settings: SessionSettings,
+    ) -> RelaySessions {
+        RelaySessions::new(
+            RelayPorts {
+                connector: Arc::new(connector),
+                relay_store: Arc::new(MockRelayStore::new()),
+                whatsapp: None,
+                settings,
+            },
+            Arc::new(MockChatwootApi::new()),
+            Arc::new(vault),
+        )
+    }
+
+    /// A vault that opens every sealed token.
+    fn vault_opening_the_token() -> MockSecretVault {
+        let mut vault = MockSecretVault::new();
+        vault
+            .expect_open()
+            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
+        vault
+    }
+
+    /// Default settings with [`quick`] retries, both to connect and to relay.
+    fn quick_settings() -> SessionSettings {
+        SessionSettings {
+            reconnect: quick(),
+            relay_retry: quick(),
+            ..SessionSettings::default()
+        }
+    }
+
     fn quick() -> RetryPolicy {
         RetryPolicy {
             first_delay: Duration::from_millis(5),
@@ -329,24 +366,14 @@ mod tests {
                 })
             }
         });
-        let mut vault = MockSecretVault::new();
-        vault
-            .expect_open()
-            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
-        let sessions = RelaySessions::new(
-            RelayPorts {
-                connector: Arc::new(connector),
-                relay_store: Arc::new(MockRelayStore::new()),
-                whatsapp: None,
-                settings: SessionSettings {
-                    reconnect: quick(),
-                    relay_retry: quick(),
-                    stable_after: Duration::from_secs(60),
-                    refusal_grace: Duration::ZERO,
-                },
+        let sessions = sessions_over(
+            connector,
+            vault_opening_the_token(),
+            SessionSettings {
+                stable_after: Duration::from_secs(60),
+                refusal_grace: Duration::ZERO,
+                ..quick_settings()
             },
-            Arc::new(MockChatwootApi::new()),
-            Arc::new(vault),
         );
         let integration = integration();
         sessions.start(&integration).unwrap();
@@ -376,24 +403,14 @@ mod tests {
         connector
             .expect_connect()
             .returning(|_| Err(EventStreamError::UnknownInstance));
-        let mut vault = MockSecretVault::new();
-        vault
-            .expect_open()
-            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
-        let sessions = RelaySessions::new(
-            RelayPorts {
-                connector: Arc::new(connector),
-                relay_store: Arc::new(MockRelayStore::new()),
-                whatsapp: None,
-                settings: SessionSettings {
-                    reconnect: quick(),
-                    relay_retry: quick(),
-                    stable_after: Duration::from_secs(60),
-                    refusal_grace: Duration::from_millis(150),
-                },
+        let sessions = sessions_over(
+            connector,
+            vault_opening_the_token(),
+            SessionSettings {
+                stable_after: Duration::from_secs(60),
+                refusal_grace: Duration::from_millis(150),
+                ..quick_settings()
             },
-            Arc::new(MockChatwootApi::new()),
-            Arc::new(vault),
         );
         let integration = integration();
         sessions.start(&integration).unwrap();
@@ -428,24 +445,7 @@ mod tests {
                 acknowledgements: mpsc::unbounded_channel().0,
             })
         });
-        let mut vault = MockSecretVault::new();
-        vault
-            .expect_open()
-            .returning(|_, _| Ok(SecretString::from("chatwoot-token")));
-        let sessions = RelaySessions::new(
-            RelayPorts {
-                connector: Arc::new(connector),
-                relay_store: Arc::new(MockRelayStore::new()),
-                whatsapp: None,
-                settings: SessionSettings {
-                    reconnect: quick(),
-                    relay_retry: quick(),
-                    ..SessionSettings::default()
-                },
-            },
-            Arc::new(MockChatwootApi::new()),
-            Arc::new(vault),
-        );
+        let sessions = sessions_over(connector, vault_opening_the_token(), quick_settings());
         let integration = integration();
         sessions.start(&integration).unwrap();
         let stopped =
@@ -464,15 +464,10 @@ mod tests {
         vault
             .expect_open()
             .returning(|_, _| Err(ryze_ports::VaultError::Undecryptable));
-        let sessions = RelaySessions::new(
-            RelayPorts {
-                connector: Arc::new(MockEventStreamConnector::new()),
-                relay_store: Arc::new(MockRelayStore::new()),
-                whatsapp: None,
-                settings: SessionSettings::default(),
-            },
-            Arc::new(MockChatwootApi::new()),
-            Arc::new(vault),
+        let sessions = sessions_over(
+            MockEventStreamConnector::new(),
+            vault,
+            SessionSettings::default(),
         );
         let integration = integration();
         let reason = sessions.start(&integration).unwrap_err();

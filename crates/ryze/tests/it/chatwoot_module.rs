@@ -41,6 +41,17 @@ on_both_backends!(
     a_failed_persist_answers_500_and_releases_the_bridge_integration,
 );
 
+/// What the bridge receives for `suporte` from [`activation_body`]: the same settings,
+/// the base URL without its trailing slash.
+fn bridge_activation_of_suporte() -> Value {
+    let mut body = ryze_test_support::control_plane::chatwoot_settings_json(
+        "https://chatwoot.example.com",
+        CHATWOOT_TOKEN,
+    );
+    body["instanceName"] = json!("suporte");
+    body
+}
+
 async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
     let api = TestApi::start(backend).await;
     let bridge = api.bridge();
@@ -51,15 +62,7 @@ async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
             "authorization",
             format!("Bearer {}", crate::support::BRIDGE_TOKEN).as_str(),
         ))
-        .and(body_partial_json(json!({
-            "instanceName": "suporte",
-            "chatwootBaseUrl": "https://chatwoot.example.com",
-            "chatwootAccountId": 5,
-            "chatwootApiToken": CHATWOOT_TOKEN,
-            "inboxName": "WhatsApp - Orion",
-            "signMessages": true,
-            "reopenResolved": true
-        })))
+        .and(body_partial_json(bridge_activation_of_suporte()))
         .respond_with(ResponseTemplate::new(201).set_body_json(json!({
             "id": "int_xyz789abc", "status": "active", "inboxId": 12,
             "inboxName": "WhatsApp - Orion", "lastError": ""

@@ -13,6 +13,7 @@ use ryze_domain::{
     BridgeIntegration, BridgeIntegrationId, ChatwootAccountId, ChatwootBaseUrl, ChatwootSettings,
     InboxName, InstanceId, InstanceName, IntegrationStatus, KeyId, RelayFlags, SealedSecret,
 };
+use ryze_test_support::engine_events::ack_frame;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -146,15 +147,6 @@ async fn close_code(socket: &mut Socket) -> u16 {
     }
 }
 
-async fn ack(socket: &mut Socket, sequence: u64) {
-    socket
-        .send(Message::text(
-            json!({"type": "ack", "sequence": sequence}).to_string(),
-        ))
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_sqlite() {
     events_flow_from_the_engine_to_the_bridge_until_the_integration_ends(Backend::Sqlite).await;
@@ -222,7 +214,7 @@ async fn events_flow_from_the_engine_to_the_bridge_until_the_integration_ends(ba
     // Pushed while connected.
     post_event(&api, &image_event(&instance_id, "3EB0A3")).await;
     assert_eq!(next_frame(&mut socket).await["sequence"], 2);
-    ack(&mut socket, 1).await;
+    socket.send(Message::text(ack_frame(1))).await.unwrap();
     let stores = ryze::wiring::open_stores(&api.settings).await.unwrap();
     let instance = InstanceId::new(&instance_id);
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -53,6 +53,21 @@ impl Upload {
 }
 
 impl Product {
+    /// The administrator deletes the message `message_id` of `conversation` in Chatwoot.
+    async fn admin_deletes_message(&self, conversation: u64, message_id: impl std::fmt::Display) {
+        let deleted = self
+            .client
+            .delete(format!(
+                "{}/api/v1/accounts/1/conversations/{conversation}/messages/{message_id}",
+                self.chatwoot.base_url(),
+            ))
+            .header("api_access_token", ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), 200);
+    }
+
     /// Maria writes `text` on WhatsApp; returns it once it is in Chatwoot.
     async fn customer_writes(&self, text: &str) -> CustomerMessage {
         let event = self.script.text(maria(), text).build();
@@ -220,6 +235,27 @@ impl Product {
 
 fn is_text(command: &ReceivedCommand, message: &str) -> bool {
     command.text().is_some_and(|text| text.message == message)
+}
+
+/// The first command `pick` finds, checked to come after the text saying `text`.
+fn after_the_text<'a, T>(
+    commands: &'a [ReceivedCommand],
+    text: &str,
+    pick: impl Fn(&'a ReceivedCommand) -> Option<&'a T>,
+) -> &'a T {
+    let text_command = commands
+        .iter()
+        .find(|command| is_text(command, text))
+        .unwrap_or_else(|| panic!("the text {text:?}"));
+    let picked = commands
+        .iter()
+        .find(|command| pick(command).is_some())
+        .expect("the command after the text");
+    assert!(
+        text_command.sequence < picked.sequence,
+        "{text:?} goes first"
+    );
+    pick(picked).unwrap()
 }
 
 fn texts(commands: &[ReceivedCommand]) -> Vec<&SendText> {
@@ -410,18 +446,9 @@ async fn an_image_and_a_pdf_go_out_as_two_media_messages_in_order_with_the_capti
         .filter(|command| command.media().is_some())
         .map(|command| command.message_id().unwrap().to_owned())
         .collect();
-    let deleted = product
-        .client
-        .delete(format!(
-            "{}/api/v1/accounts/1/conversations/{}/messages/{reply_id}",
-            product.chatwoot.base_url(),
-            customer.conversation
-        ))
-        .header("api_access_token", ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 200);
+    product
+        .admin_deletes_message(customer.conversation, reply_id)
+        .await;
     let commands = product
         .wait_for_engine("both revokes", |commands| {
             commands
@@ -465,16 +492,7 @@ async fn a_recorded_audio_goes_out_as_a_voice_note_and_an_audio_file_as_audio() 
     let commands = product
         .wait_for_engine("the voice note", |commands| !media(commands).is_empty())
         .await;
-    let text = commands
-        .iter()
-        .find(|command| is_text(command, "Ouça:"))
-        .expect("the text on its own");
-    let voice = commands
-        .iter()
-        .find(|command| command.media().is_some())
-        .unwrap();
-    assert!(text.sequence < voice.sequence, "the text first");
-    let voice = voice.media().unwrap();
+    let voice = after_the_text(&commands, "Ouça:", ReceivedCommand::media);
     assert_eq!(voice.number, MARIA_JID);
     assert_eq!(voice.media_type, OutgoingMediaType::Audio);
     assert!(voice.is_voice, "Chatwoot's recording is a voice note");
@@ -549,19 +567,9 @@ async fn deleting_a_sent_message_in_chatwoot_revokes_it_for_everyone_on_whatsapp
     let sent = product.wait_for_text("Mensagem errada").await;
     let whatsapp_id = sent.message_id().unwrap().to_owned();
 
-    let deleted = product
-        .client
-        .delete(format!(
-            "{}/api/v1/accounts/1/conversations/{}/messages/{}",
-            product.chatwoot.base_url(),
-            customer.conversation,
-            reply.id
-        ))
-        .header("api_access_token", ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted.status(), 200);
+    product
+        .admin_deletes_message(customer.conversation, reply.id)
+        .await;
 
     let commands = product
         .wait_for_engine("the revoke", |commands| {
@@ -657,16 +665,7 @@ async fn an_agents_reply_marks_the_customers_chat_read_up_to_their_newest_messag
             commands.iter().any(|command| command.mark_read().is_some())
         })
         .await;
-    let sent = commands
-        .iter()
-        .find(|command| is_text(command, "Estou aqui"))
-        .expect("the reply");
-    let read = commands
-        .iter()
-        .find(|command| command.mark_read().is_some())
-        .unwrap();
-    assert!(sent.sequence < read.sequence, "after the reply");
-    let mark_read = read.mark_read().unwrap();
+    let mark_read = after_the_text(&commands, "Estou aqui", ReceivedCommand::mark_read);
     assert_eq!(mark_read.message_id, newest.whatsapp_id);
     assert_eq!(mark_read.number, MARIA_JID);
     assert_eq!(mark_read.sender, None);

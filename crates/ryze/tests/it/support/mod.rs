@@ -255,16 +255,10 @@ impl TestApi {
 
 /// A valid `set` body.
 pub(crate) fn activation_body() -> Value {
-    json!({
-        "chatwootBaseUrl": "https://chatwoot.example.com/",
-        "chatwootAccountId": 5,
-        "chatwootApiToken": CHATWOOT_TOKEN,
-        "inboxName": "WhatsApp - Orion",
-        "signMessages": true,
-        "ignoreGroups": false,
-        "startAsPending": false,
-        "reopenResolved": true
-    })
+    ryze_test_support::control_plane::chatwoot_settings_json(
+        "https://chatwoot.example.com/",
+        CHATWOOT_TOKEN,
+    )
 }
 
 /// The bridge accepts activations with `id` and `inbox_id`.
