@@ -28,7 +28,7 @@ use ryze_ports::{
 };
 use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
 use ryze_test_support::mock_engines::{engine_refusing_sends_with, engine_sending_one_media_where};
-use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
+use ryze_test_support::mock_stores::{store_with_suporte_and_vendas, with_integrations_on};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::matchers::path;
@@ -44,9 +44,11 @@ fn instance(account: &str, name: &str) -> Instance {
     InstanceBuilder::new(account, name).build()
 }
 
-/// `acc_1` owns `suporte` (with an instance token); `acc_2` owns `vendas`.
+/// `acc_1` owns `suporte` (with an instance token); `acc_2` owns `vendas`; both have a
+/// Chatwoot integration.
 fn store() -> MockStore {
     let mut store = store_with_suporte_and_vendas();
+    with_integrations_on(&mut store, &["ins_suporte", "ins_vendas"]);
     store
         .expect_find_principal_by_token_hash()
         .returning(|hash| {

@@ -368,6 +368,11 @@ impl ControlPlane {
             }
             return Err(ActivateError::Persist(error));
         }
+        // The bridge may hand back an integration whose earlier deletion it missed: it
+        // is in use again, so it must not be deleted by the retries.
+        if let Err(error) = self.store.forget_pending_teardown(&activated.id).await {
+            tracing::error!(bridge_integration_id = %activated.id, error = %error, "could not cancel a pending bridge deletion of the integration just activated");
+        }
         tracing::info!(bridge_integration_id = %activated.id, "chatwoot integration activated");
         Ok(ActivatedChatwoot {
             instance_name: instance.name.clone(),
@@ -483,24 +488,48 @@ impl ControlPlane {
     }
 
     /// Asks the bridge to stop the integration and delete its inbox (30 s budget). The
-    /// bridge not knowing it counts as done; any other failure is logged and the caller
-    /// goes on removing the local row (docs/contract.md §3).
+    /// bridge not knowing it counts as done; any other failure is logged, the teardown
+    /// recorded as pending (retried by [`ControlPlane::run_pending_teardowns`]), and the
+    /// caller goes on removing the local row (docs/contract.md §3).
     pub(crate) async fn tear_down_on_bridge(
         &self,
         gateway: &dyn IntegrationGateway,
         integration: &ChatwootIntegration,
     ) {
         let id = &integration.bridge_integration_id;
+        if self.try_bridge_teardown(gateway, id).await {
+            return;
+        }
+        match self.store.record_pending_teardown(id).await {
+            Ok(()) => {
+                tracing::warn!(bridge_integration_id = %id, "removing the local row; the bridge's deletion will be retried");
+            }
+            Err(error) => {
+                tracing::error!(bridge_integration_id = %id, error = %error, "could not record the pending bridge deletion; delete the integration on the bridge");
+            }
+        }
+    }
+
+    /// One attempt at deleting the integration `id` on the bridge: `true` once the
+    /// bridge confirmed it or does not know it; a failure is logged.
+    pub(crate) async fn try_bridge_teardown(
+        &self,
+        gateway: &dyn IntegrationGateway,
+        id: &BridgeIntegrationId,
+    ) -> bool {
         match tokio::time::timeout(self.budgets.deactivate, gateway.deactivate(id)).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => true,
             Ok(Err(GatewayError::NotFound)) => {
                 tracing::info!(bridge_integration_id = %id, "bridge had already forgotten the integration");
+                true
             }
             Ok(Err(error)) => {
-                tracing::warn!(bridge_integration_id = %id, error = %error, "bridge could not deactivate the integration; removing the local row anyway");
+                tracing::warn!(bridge_integration_id = %id, error = %error, "bridge could not deactivate the integration");
+                false
             }
             Err(_elapsed) => {
-                tracing::warn!(bridge_integration_id = %id, "bridge gave no answer to deactivate in time; removing the local row anyway");
+                tracing::warn!(bridge_integration_id = %id, "bridge gave no answer to deactivate in time");
+                false
             }
         }
     }

@@ -17,6 +17,7 @@ mod key_rotation;
 mod live_streams;
 mod media_sniffing;
 mod messaging;
+mod pending_teardowns;
 mod random_tokens;
 
 pub use access::{AuthError, InstanceAccessError};
@@ -50,4 +51,5 @@ pub use messaging::{
     MessageCommandError, Messaging, MessagingCaller, MessagingEngine, MessagingSettings,
     SentMessage, MAX_MEDIA_BYTES, NOT_CONNECTED,
 };
+pub use pending_teardowns::TeardownRetrySettings;
 pub use random_tokens::RandomnessUnavailable;

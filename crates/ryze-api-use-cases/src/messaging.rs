@@ -10,7 +10,9 @@
 //! Callers: a TokenAccount on its instances and a TokenInstance on its own, both naming
 //! the instance by its **name**, with the rules of [`crate::access`]; and the bridge
 //! ([`MessagingCaller::Bridge`], authenticated by the delivery layer with `BRIDGE_TOKEN`),
-//! which may act on any instance and names it by its **id** (`ins_…`).
+//! which may act on any instance that has a Chatwoot integration and names it by its
+//! **id** (`ins_…`); an instance without one is `instance not found` to the bridge, so
+//! a deactivation the bridge missed still stops agents' replies.
 //!
 //! `mediaUrl` is fetched here through the [`MediaFetcher`] port (outbound-address guard,
 //! redirects, timeout, size limit) and the engine always receives `mediaBase64`; the real
@@ -55,8 +57,8 @@ const INSTANCE_ID_MAX_LEN: usize = 128;
 pub enum MessagingCaller {
     /// A TokenAccount or TokenInstance: the path names the instance by its name.
     Token(Principal),
-    /// The bridge, authenticated with `BRIDGE_TOKEN` by the delivery layer: any instance,
-    /// named by its id (`ins_…`).
+    /// The bridge, authenticated with `BRIDGE_TOKEN` by the delivery layer: any instance
+    /// with a Chatwoot integration, named by its id (`ins_…`).
     Bridge,
 }
 
@@ -296,12 +298,21 @@ impl Messaging {
                 if segment.is_empty() || segment.len() > INSTANCE_ID_MAX_LEN {
                     return Err(InstanceAccessError::NotFound);
                 }
-                self.control_plane
+                let id = self
+                    .control_plane
                     .store
                     .find_instance_by_id(&InstanceId::new(segment))
                     .await?
                     .ok_or(InstanceAccessError::NotFound)?
-                    .id
+                    .id;
+                // The bridge only relays for an active integration: once deactivated
+                // (even if the bridge never heard of it), the instance is gone for it.
+                self.control_plane
+                    .store
+                    .find_integration(&id)
+                    .await?
+                    .ok_or(InstanceAccessError::NotFound)?;
+                id
             }
         };
         tracing::Span::current().record("instance_id", tracing::field::display(&id));

@@ -7,8 +7,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ryze_domain::{
-    Account, AccountId, AccountName, ChatwootIntegration, Instance, InstanceId, InstanceName,
-    Principal, SealedSecret, TokenHash,
+    Account, AccountId, AccountName, BridgeIntegrationId, ChatwootIntegration, Instance,
+    InstanceId, InstanceName, Principal, SealedSecret, TokenHash,
 };
 
 /// A failure of the storage backend itself.
@@ -136,6 +136,16 @@ pub trait IntegrationStore: Send + Sync {
     /// the instances with an integration through it). Key rotation goes through
     /// [`crate::SealedSecretStore`], which sees every kind of secret.
     async fn list_sealed_secrets(&self) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError>;
+
+    /// Remembers that the bridge has not confirmed deleting this integration, so the
+    /// deletion is retried until it does. Recording it twice keeps one.
+    async fn record_pending_teardown(&self, id: &BridgeIntegrationId) -> Result<(), StoreError>;
+
+    /// Every integration whose deletion on the bridge is still pending.
+    async fn list_pending_teardowns(&self) -> Result<Vec<BridgeIntegrationId>, StoreError>;
+
+    /// The bridge confirmed (or the integration was activated again): nothing pending.
+    async fn forget_pending_teardown(&self, id: &BridgeIntegrationId) -> Result<(), StoreError>;
 }
 
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
@@ -196,6 +206,9 @@ mockall::mock! {
             inbox_id: i64,
         ) -> Result<(), StoreError>;
         async fn list_sealed_secrets(&self) -> Result<Vec<(InstanceId, SealedSecret)>, StoreError>;
+        async fn record_pending_teardown(&self, id: &BridgeIntegrationId) -> Result<(), StoreError>;
+        async fn list_pending_teardowns(&self) -> Result<Vec<BridgeIntegrationId>, StoreError>;
+        async fn forget_pending_teardown(&self, id: &BridgeIntegrationId) -> Result<(), StoreError>;
     }
 
     #[async_trait]

@@ -636,6 +636,32 @@ pub async fn find_integration_returns_none_when_absent(store: impl StoreUnderTes
     );
 }
 
+pub async fn pending_teardowns_are_recorded_once_listed_and_forgotten(store: impl StoreUnderTest) {
+    let first = BridgeIntegrationId::new("int_first");
+    let second = BridgeIntegrationId::new("int_second");
+    assert_eq!(answered(store.list_pending_teardowns()).await, vec![]);
+    for id in [&second, &first, &second] {
+        store
+            .record_pending_teardown(id)
+            .await
+            .expect("recording succeeds");
+    }
+    assert_eq!(
+        answered(store.list_pending_teardowns()).await,
+        vec![first.clone(), second.clone()],
+        "recorded twice, kept once"
+    );
+    store
+        .forget_pending_teardown(&second)
+        .await
+        .expect("forgetting succeeds");
+    store
+        .forget_pending_teardown(&BridgeIntegrationId::new("int_never_recorded"))
+        .await
+        .expect("forgetting what is not pending succeeds");
+    assert_eq!(answered(store.list_pending_teardowns()).await, vec![first]);
+}
+
 pub async fn delete_integration_returns_whether_it_existed(store: impl StoreUnderTest) {
     let acme = stored_account(&store, new_account("acme")).await;
     let sales = new_instance(&acme.id, "sales");

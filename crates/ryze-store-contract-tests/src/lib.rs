@@ -66,6 +66,7 @@ macro_rules! store_contract_tests {
             save_integration_refuses_an_unknown_instance_without_leaking_values,
             find_integration_returns_none_when_absent,
             delete_integration_returns_whether_it_existed,
+            pending_teardowns_are_recorded_once_listed_and_forgotten,
             backfill_inbox_id_only_fills_a_missing_inbox_id,
             list_sealed_secrets_lists_every_integration_secret,
             list_sealed_secrets_of_kind_lists_each_kind_from_its_own_columns,

@@ -77,8 +77,8 @@ macro_rules! impl_store_ports {
             use $crate::__private::diesel_async::AsyncConnection;
             use $crate::__private::diesel_async::RunQueryDsl;
             use $crate::__private::ryze_domain::{
-                Account, AccountId, ChatwootIntegration, Instance, InstanceId, InstanceName,
-                Principal, SealedSecret, SealedSecretKind, TokenHash,
+                Account, AccountId, BridgeIntegrationId, ChatwootIntegration, Instance, InstanceId,
+                InstanceName, Principal, SealedSecret, SealedSecretKind, TokenHash,
             };
             use $crate::__private::ryze_ports::{
                 AccountStore, InsertAccountError, InsertInstanceError, InstanceStore,
@@ -89,7 +89,9 @@ macro_rules! impl_store_ports {
             use $crate::rows::{
                 quota_column, quota_from_column, AccountRow, InstanceRow, IntegrationRow,
             };
-            use $crate::schema::{accounts, chatwoot_integrations, instances};
+            use $crate::schema::{
+                accounts, chatwoot_integrations, instances, pending_bridge_teardowns,
+            };
             use $crate::sql_types::StoredTimestamp;
 
             /// Whether an account or an instance already holds this token hash.
@@ -429,6 +431,51 @@ macro_rules! impl_store_ports {
                         .into_iter()
                         .map(|secret| (secret.instance_id, secret.sealed))
                         .collect())
+                }
+
+                async fn record_pending_teardown(
+                    &self,
+                    id: &BridgeIntegrationId,
+                ) -> Result<(), StoreError> {
+                    let mut connection = self.connection().await?;
+                    diesel::insert_into(pending_bridge_teardowns::table)
+                        .values(pending_bridge_teardowns::bridge_integration_id.eq(id.as_str()))
+                        .on_conflict_do_nothing()
+                        .execute(&mut connection)
+                        .await
+                        .map_err(|error| {
+                            <$errors>::query_failure("record pending teardown", &error)
+                        })?;
+                    Ok(())
+                }
+
+                async fn list_pending_teardowns(
+                    &self,
+                ) -> Result<Vec<BridgeIntegrationId>, StoreError> {
+                    let mut connection = self.connection().await?;
+                    let ids: Vec<String> = pending_bridge_teardowns::table
+                        .select(pending_bridge_teardowns::bridge_integration_id)
+                        .order(pending_bridge_teardowns::bridge_integration_id)
+                        .load(&mut connection)
+                        .await
+                        .map_err(|error| {
+                            <$errors>::query_failure("list pending teardowns", &error)
+                        })?;
+                    Ok(ids.into_iter().map(BridgeIntegrationId::new).collect())
+                }
+
+                async fn forget_pending_teardown(
+                    &self,
+                    id: &BridgeIntegrationId,
+                ) -> Result<(), StoreError> {
+                    let mut connection = self.connection().await?;
+                    diesel::delete(pending_bridge_teardowns::table.find(id.as_str()))
+                        .execute(&mut connection)
+                        .await
+                        .map_err(|error| {
+                            <$errors>::query_failure("forget pending teardown", &error)
+                        })?;
+                    Ok(())
                 }
             }
 

@@ -189,12 +189,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pending_bridge_teardowns (bridge_integration_id) {
+        bridge_integration_id -> Text,
+    }
+}
+
 diesel::joinable!(instances -> accounts (account_id));
 diesel::joinable!(chatwoot_integrations -> instances (instance_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     instances,
     chatwoot_integrations,
+    pending_bridge_teardowns,
     bridge_integrations,
     hub_events,
     hub_cursors,

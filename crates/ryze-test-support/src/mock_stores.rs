@@ -3,7 +3,7 @@
 use ryze_domain::Instance;
 use ryze_ports::MockStore;
 
-use crate::control_plane::InstanceBuilder;
+use crate::control_plane::{ChatwootIntegrationBuilder, InstanceBuilder};
 
 /// The instance `ins_<name>` named `name` of `account`.
 fn instance(account: &str, name: &str) -> Instance {
@@ -27,4 +27,15 @@ pub fn store_with_suporte_and_vendas() -> MockStore {
         })
     });
     store
+}
+
+/// Makes `store` hold a Chatwoot integration (the default one of
+/// [`ChatwootIntegrationBuilder`]) for the instances whose ids are in `integrated`, and
+/// none for any other.
+pub fn with_integrations_on(store: &mut MockStore, integrated: &'static [&'static str]) {
+    store.expect_find_integration().returning(move |id| {
+        Ok(integrated
+            .contains(&id.as_str())
+            .then(|| ChatwootIntegrationBuilder::new(id).build()))
+    });
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
-use ryze_api_use_cases::{Budgets, ControlPlane, KeyRotation};
+use ryze_api_use_cases::{Budgets, ControlPlane, KeyRotation, TeardownRetrySettings};
 use ryze_bridge_server::BridgeState;
 use ryze_ports::SecretVault;
 use ryze_vault::{AesGcmVault, KeyFile, MasterKey};
@@ -79,6 +79,7 @@ pub async fn serve_api_and_bridge(
         Budgets::default(),
     )
     .with_event_hub(event_hub);
+    wiring::spawn_pending_teardown_retries(&control_plane, TeardownRetrySettings::default());
     let api_address = api_listener.local_addr()?;
     let mut api_state = wiring::api_state(settings, control_plane)?;
     // The bridge's event stream takes the token of this run.
@@ -98,6 +99,7 @@ pub async fn serve_api(settings: &Settings) -> anyhow::Result<()> {
         tracing::warn!("no bridge configured (BRIDGE_URL, BRIDGE_TOKEN): Chatwoot activation answers 503 until one is");
     }
     report_event_hub_settings(settings);
+    wiring::spawn_pending_teardown_retries(&control_plane, TeardownRetrySettings::default());
     let address = listener.local_addr()?;
     let server = http_server(
         wiring::api_state(settings, control_plane)?,

@@ -15,7 +15,7 @@ use ryze_api_rate_limit_redis::{RedisRateLimiter, RedisRateLimiterSettings};
 use ryze_api_server::{ApiState, EventHubRoutes, EventStreamSettings, MediaWorkLimit, RateLimits};
 use ryze_api_use_cases::{
     keys_missing_from_ring, Budgets, ControlPlane, EventHub, EventHubSettings, Messaging,
-    MessagingEngine, MessagingSettings, StoreInstanceDirectory,
+    MessagingEngine, MessagingSettings, StoreInstanceDirectory, TeardownRetrySettings,
 };
 use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
 use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
@@ -474,6 +474,17 @@ pub fn rate_limiter(settings: &Settings) -> anyhow::Result<Arc<dyn RateLimiter>>
         .context("REDIS_URL")?;
     tracing::info!("rate limits are counted in Redis (REDIS_URL), shared by every API node");
     Ok(Arc::new(limiter))
+}
+
+/// Starts retrying, in the background, the bridge deletions the bridge missed during a
+/// deactivation or an instance deletion ([`ControlPlane::run_pending_teardowns`]).
+/// Without a configured bridge the task ends at once.
+pub fn spawn_pending_teardown_retries(
+    control_plane: &ControlPlane,
+    retry: TeardownRetrySettings,
+) -> tokio::task::JoinHandle<()> {
+    let control_plane = control_plane.clone();
+    tokio::spawn(async move { control_plane.run_pending_teardowns(retry).await })
 }
 
 /// The API's HTTP state. The event hub's routes take `ENGINE_TOKEN`, `BRIDGE_TOKEN` and

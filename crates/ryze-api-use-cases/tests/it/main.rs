@@ -7,4 +7,5 @@
 
 mod event_hub;
 mod messaging;
+mod pending_teardowns;
 mod use_cases;

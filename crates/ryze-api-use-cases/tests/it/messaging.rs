@@ -32,7 +32,7 @@ use ryze_ports::{
 };
 use ryze_test_support::control_plane::{AccountBuilder, InstanceBuilder};
 use ryze_test_support::mock_engines::{engine_refusing_sends_with, engine_sending_one_media_where};
-use ryze_test_support::mock_stores::store_with_suporte_and_vendas;
+use ryze_test_support::mock_stores::{store_with_suporte_and_vendas, with_integrations_on};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02";
 const OGG_OPUS: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x13OpusHead\x01\x01";
@@ -50,14 +50,26 @@ fn instance_caller(name: &str) -> MessagingCaller {
     MessagingCaller::Token(Principal::Instance(instance("acc_1", name)))
 }
 
-/// Account `acc_1` has `suporte`; account `acc_2` has `vendas`.
+/// Account `acc_1` has `suporte`; account `acc_2` has `vendas`; both have a Chatwoot
+/// integration.
 fn store() -> MockStore {
-    store_with_suporte_and_vendas()
+    store_with_integrations_on(&["ins_suporte", "ins_vendas"])
+}
+
+/// [`store`]'s instances, with a Chatwoot integration on `integrated` only.
+fn store_with_integrations_on(integrated: &'static [&'static str]) -> MockStore {
+    let mut store = store_with_suporte_and_vendas();
+    with_integrations_on(&mut store, integrated);
+    store
 }
 
 fn control_plane() -> ControlPlane {
+    control_plane_over(store())
+}
+
+fn control_plane_over(store: MockStore) -> ControlPlane {
     ControlPlane::new(
-        Arc::new(store()),
+        Arc::new(store),
         Arc::new(MockSecretVault::new()),
         None,
         Budgets::default(),
@@ -342,6 +354,41 @@ async fn the_bridge_sends_on_any_instance_named_by_its_id() {
             "{segment:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_bridge_is_refused_an_instance_whose_integration_was_deactivated() {
+    // `vendas` exists but its integration is gone (deactivated, perhaps while the bridge
+    // could not be told): the bridge's calls are refused as for a deleted instance and
+    // never reach the engine, while an integrated instance still sends.
+    let messaging = Messaging::new(
+        control_plane_over(store_with_integrations_on(&["ins_suporte"])),
+        Some(MessagingEngine {
+            whatsapp: Arc::new(engine_sending_text_on("ins_suporte")),
+            media_fetcher: Arc::new(MockMediaFetcher::new()),
+        }),
+        MessagingSettings::default(),
+    );
+    let refused = messaging
+        .send_text_request(&MessagingCaller::Bridge, "ins_vendas", text())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        MessageCommandError::Access(InstanceAccessError::NotFound)
+    );
+    let refused_download = messaging
+        .download_media(&MessagingCaller::Bridge, "ins_vendas", Some("3EB0AA"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused_download,
+        MediaDownloadError::Access(InstanceAccessError::NotFound)
+    );
+    messaging
+        .send_text_request(&MessagingCaller::Bridge, "ins_suporte", text())
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

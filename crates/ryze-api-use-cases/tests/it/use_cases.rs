@@ -224,6 +224,12 @@ async fn activation_sends_the_token_to_the_bridge_and_stores_it_sealed() {
         })
         .times(1)
         .returning(|_| Ok(()));
+    // An earlier deletion of the same bridge integration, if still pending, is cancelled.
+    store
+        .expect_forget_pending_teardown()
+        .with(eq(BridgeIntegrationId::new("int_xyz789abc")))
+        .times(1)
+        .returning(|_| Ok(()));
     let mut gateway = MockIntegrationGateway::new();
     gateway
         .expect_activate()
@@ -477,11 +483,16 @@ async fn status_without_an_integration_is_a_404_text_even_without_a_bridge() {
 
 #[tokio::test]
 async fn deactivation_removes_the_local_row_even_when_the_bridge_fails() {
-    for bridge_answer in [
-        GatewayError::NotFound,
-        GatewayError::Unreachable {
-            detail: "connection refused".to_owned(),
-        },
+    // The bridge not knowing the integration is done; a failure leaves the deletion
+    // pending, to be retried.
+    for (bridge_answer, pending_recorded) in [
+        (GatewayError::NotFound, 0),
+        (
+            GatewayError::Unreachable {
+                detail: "connection refused".to_owned(),
+            },
+            1,
+        ),
     ] {
         let mut store = store_with_suporte_integrated();
         store
@@ -489,6 +500,10 @@ async fn deactivation_removes_the_local_row_even_when_the_bridge_fails() {
             .with(eq(InstanceId::new("ins_suporte")))
             .times(1)
             .returning(|_| Ok(true));
+        store
+            .expect_record_pending_teardown()
+            .times(pending_recorded)
+            .returning(|_| Ok(()));
         let mut gateway = MockIntegrationGateway::new();
         let answer = bridge_answer.clone();
         gateway

@@ -39,6 +39,7 @@ on_both_backends!(
     activation_round_trip_set_list_set_again_delete,
     the_token_is_never_returned_logged_or_stored_in_plaintext,
     a_failed_persist_answers_500_and_releases_the_bridge_integration,
+    a_deletion_the_bridge_missed_is_retried_until_it_goes_through,
 );
 
 /// What the bridge receives for `suporte` from [`activation_body`]: the same settings,
@@ -354,6 +355,60 @@ async fn a_failed_persist_answers_500_and_releases_the_bridge_integration(backen
     );
     assert!(message.contains("disk full"), "{message}");
     assert_eq!(body["success"], false);
+}
+
+async fn a_deletion_the_bridge_missed_is_retried_until_it_goes_through(backend: Backend) {
+    let api = TestApi::start(backend).await;
+    let bridge = api.bridge();
+    api.create_instance("suporte").await;
+    bridge_activates(bridge, "int_missed", 9).await;
+    let activated = api
+        .activate("suporte", &api.account_token, &activation_body())
+        .await;
+    assert_eq!(activated.status(), 201);
+    // The bridge fails the deactivation and the first retry, then accepts.
+    Mock::given(method("DELETE"))
+        .and(path("/v1/integrations/int_missed"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(bridge)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/v1/integrations/int_missed"))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .mount(bridge)
+        .await;
+
+    let (status, body) = status_and_body(
+        api.request_as_account(Method::DELETE, "/api/chatwoot/delete/suporte", None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200, "answered as before: {body}");
+    assert_eq!(body, json!({"message": "chatwoot integration deactivated"}));
+
+    let deletes_received = async || {
+        bridge
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|request| request.method.as_str() == "DELETE")
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    while deletes_received().await < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the API kept retrying the deletion until the bridge accepted it"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Confirmed: forgotten, never asked again.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(deletes_received().await, 3);
 }
 
 // ------------------------------------------------------------ the seed's error table

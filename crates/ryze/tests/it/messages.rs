@@ -2,7 +2,9 @@
 //! engine simulator over `ENGINE_URL`), called with an account token over HTTP and by the
 //! bridge's own client (`ryze-bridge-message-client`, `BRIDGE_TOKEN`, instance by id).
 
-use crate::support::{Backend, Options, TestApi, BRIDGE_TOKEN};
+use crate::support::{
+    activation_body, bridge_activates, status_and_body, Backend, Options, TestApi, BRIDGE_TOKEN,
+};
 use engine_simulator::{
     EngineSimulator, EngineSimulatorHandle, EngineSimulatorSettings, MediaFile,
 };
@@ -13,7 +15,7 @@ use ryze_ports::whatsapp_events::{EngineErrorCode, MediaData, MediaSource, SendT
 use ryze_ports::{SendError, WhatsAppSender};
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use wiremock::matchers::path;
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const ENGINE_TOKEN: &str = "engine-token-for-message-tests-0123456789";
@@ -52,6 +54,12 @@ async fn world_with(options: Options) -> World {
         .await
         .unwrap();
     let instance_id = InstanceId::new(created["data"]["id"].as_str().unwrap());
+    // The bridge acts only on instances with a Chatwoot integration.
+    bridge_activates(api.bridge(), "int_suporte", 12).await;
+    let activated = api
+        .activate("suporte", &api.account_token, &activation_body())
+        .await;
+    assert_eq!(activated.status(), 201);
     let bridge = ApiMessageClient::new(ApiMessageClientSettings::new(
         api.base_url.parse().unwrap(),
         SecretString::from(BRIDGE_TOKEN),
@@ -131,6 +139,39 @@ async fn the_bridge_retries_a_send_without_sending_it_twice() {
     assert_eq!(commands.len(), 2);
     assert!(commands[0].is_executed());
     assert!(commands[1].is_repeat());
+}
+
+#[tokio::test]
+async fn after_a_deactivation_the_bridge_missed_its_sends_are_refused() {
+    let world = world().await;
+    // The bridge cannot be told: the row goes anyway, and with it the bridge's right to
+    // send agents' replies through the instance.
+    Mock::given(method("DELETE"))
+        .and(path("/v1/integrations/int_suporte"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(world.api.bridge())
+        .await;
+    let (status, _) = status_and_body(
+        world
+            .api
+            .request_as_account(Method::DELETE, "/api/chatwoot/delete/suporte", None)
+            .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let refused = world
+        .bridge
+        .send_text(&world.instance_id, text(SENT_ID))
+        .await
+        .unwrap_err();
+    let SendError::NotConnected { detail } = refused else {
+        panic!("the API's 404 `instance not found` is NotConnected to the bridge: {refused:?}");
+    };
+    assert!(detail.contains("instance not found"), "{detail}");
+    assert!(
+        world.engine.commands().is_empty(),
+        "nothing reached WhatsApp"
+    );
 }
 
 #[tokio::test]

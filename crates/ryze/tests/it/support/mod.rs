@@ -121,6 +121,14 @@ impl TestApi {
             .token
             .expose()
             .to_owned();
+        // As `ryze api` does, with short delays so a test sees the retries.
+        ryze::wiring::spawn_pending_teardown_retries(
+            &control_plane,
+            ryze_api_use_cases::TeardownRetrySettings {
+                first_delay: std::time::Duration::from_millis(200),
+                max_delay: std::time::Duration::from_millis(800),
+            },
+        );
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let server = ryze::commands::http_server(
