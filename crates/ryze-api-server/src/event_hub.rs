@@ -81,14 +81,18 @@ pub(crate) fn is_bridge_token(state: &ApiState, presented: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use actix_web::http::header::{HeaderValue, AUTHORIZATION};
+    use actix_web::http::header::AUTHORIZATION;
+    use actix_web::test::TestRequest;
 
     use super::*;
 
+    /// The headers of a request carrying `Authorization: value`.
     fn authorization(value: &'static str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(AUTHORIZATION, HeaderValue::from_static(value));
-        headers
+        TestRequest::default()
+            .insert_header((AUTHORIZATION, value))
+            .to_http_request()
+            .headers()
+            .clone()
     }
 
     #[test]
