@@ -5,7 +5,7 @@
 //! Defaults: account `acc_1` named "Acme" without a quota; Chatwoot at
 //! `https://chatwoot.example.com`, account 5, the default inbox name, default flags;
 //! an active integration `int_1` on inbox 4 whose token is [`sealed_secret`]`("k1")`;
-//! every timestamp [`DEFAULT_TIME`].
+//! every timestamp [`DEFAULT_TIME_UNIX_SECONDS`].
 
 use chrono::{DateTime, Utc};
 use ryze_domain::{
