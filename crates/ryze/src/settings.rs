@@ -47,8 +47,9 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
-    /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`.
-    pub url: String,
+    /// `sqlite://path/to/file.db` or `postgres://user@host:port/db`. Secret: it may hold
+    /// the database password.
+    pub url: SecretString,
     pub max_connections: usize,
     pub connect_timeout_secs: u64,
     /// Apply pending migrations when a command opens the database. Defaults to true in
@@ -387,7 +388,10 @@ mod tests {
         let settings = load_from(None, &env_of(&[])).unwrap();
         assert_eq!(settings.mode, Mode::Embedded);
         assert_eq!(settings.listen, "127.0.0.1:8080");
-        assert_eq!(settings.database.url, "sqlite://./data/ryze.db");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "sqlite://./data/ryze.db"
+        );
         assert!(settings.bridge.url.is_none());
         assert!(settings.migrate_on_start());
         assert_eq!(settings.rate_limit.per_minute, 100);
@@ -441,7 +445,10 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(settings.database.url, "postgres://postgres@127.0.0.1/ryze");
+        assert_eq!(
+            settings.database.url.expose_secret(),
+            "postgres://postgres@127.0.0.1/ryze"
+        );
         assert_eq!(settings.bridge.url.as_deref(), Some("http://bridge:9000"));
         assert_eq!(settings.mode, Mode::Production);
         assert!(!settings.migrate_on_start());
@@ -539,6 +546,10 @@ mod tests {
                 "RYZE_PREVIOUS_MASTER_KEYS",
                 "previous-key-one,previous-key-two",
             ),
+            (
+                "DATABASE_URL",
+                "postgres://ryze:database-password-value@db/ryze",
+            ),
         ];
         let settings = load_from(None, &env_of(&secrets)).unwrap();
         assert_eq!(
@@ -553,6 +564,7 @@ mod tests {
             format!("{:?}", settings.engine),
             format!("{:?}", settings.metrics),
             format!("{:?}", settings.vault),
+            format!("{:?}", settings.database),
         ];
         for text in &shown {
             for secret in [
@@ -562,6 +574,7 @@ mod tests {
                 "current-master-key-value",
                 "previous-key-one",
                 "previous-key-two",
+                "database-password-value",
             ] {
                 assert!(!text.contains(secret), "{secret} shown in {text}");
             }

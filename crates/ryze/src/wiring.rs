@@ -60,7 +60,7 @@ pub fn backend_of(url: &str) -> anyhow::Result<Backend> {
 
 /// Applies pending migrations; returns the versions applied.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<Vec<String>> {
-    let url = &settings.database.url;
+    let url = settings.database.url.expose_secret();
     Ok(match backend_of(url)? {
         Backend::Postgres => ryze_store_postgres::run_migrations(url)
             .await
@@ -118,7 +118,7 @@ pub async fn open_stores(settings: &Settings) -> anyhow::Result<Stores> {
             tracing::info!(migrations = ?applied, "applied pending database migrations");
         }
     }
-    let url = settings.database.url.clone();
+    let url = settings.database.url.expose_secret().to_owned();
     let connect_timeout = Duration::from_secs(settings.database.connect_timeout_secs);
     Ok(match backend_of(&url)? {
         Backend::Postgres => stores_of(
