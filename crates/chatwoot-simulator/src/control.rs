@@ -84,6 +84,21 @@ pub struct AgentReply {
     pub content_attributes: Option<Value>,
 }
 
+/// `POST /_simulator/agent_typing`: `user_id` starts (`on`) or stops typing in the
+/// conversation's reply box (a private note with `private`), as the dashboard's
+/// `toggle_typing_status` does.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentTyping {
+    pub account_id: u64,
+    /// The conversation's display id.
+    pub conversation_id: u64,
+    pub user_id: u64,
+    pub on: bool,
+    #[serde(default)]
+    pub private: bool,
+}
+
 /// `POST /_simulator/refuse_connections`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,6 +285,84 @@ pub fn agent_reply(
         .ok_or_else(|| SimulatorError::NotFound(format!("message {message_id}")))
 }
 
+/// Records the agent's typing and dispatches `conversation_typing_on` / `_off`.
+pub fn agent_typing(
+    state: &Arc<SimulatorState>,
+    typing: AgentTyping,
+) -> Result<(), SimulatorError> {
+    let mut store = lock(&state.store);
+    let conversation_id = store
+        .conversation_by_display_id(typing.account_id, typing.conversation_id)
+        .map_err(|_| {
+            SimulatorError::NotFound(format!(
+                "conversation {} of account {}",
+                typing.conversation_id, typing.account_id
+            ))
+        })?
+        .id;
+    let user = store
+        .users
+        .get(&typing.user_id)
+        .ok_or_else(|| SimulatorError::NotFound(format!("user {}", typing.user_id)))?;
+    let typist = views::user_webhook_data(user);
+    store.typing_events.push(crate::model::TypingEvent {
+        conversation_id,
+        typist: "user".to_owned(),
+        on: typing.on,
+        is_private: typing.private,
+        at: now(),
+    });
+    webhooks::dispatch(
+        state,
+        &store,
+        vec![webhooks::DomainEvent::Typing {
+            conversation_id,
+            on: typing.on,
+            typist,
+            is_private: typing.private,
+        }],
+    );
+    Ok(())
+}
+
+/// Makes `labels` the conversation's labels, as the dashboard does (dispatching
+/// `conversation_updated` when the set changes).
+pub fn set_labels(
+    state: &Arc<SimulatorState>,
+    account_id: u64,
+    display_id: u64,
+    labels: &[&str],
+) -> Result<(), SimulatorError> {
+    let mut store = lock(&state.store);
+    let conversation = store
+        .conversation_by_display_id(account_id, display_id)
+        .map_err(|_| {
+            SimulatorError::NotFound(format!("conversation {display_id} of account {account_id}"))
+        })?;
+    let conversation_id = conversation.id;
+    let previous = conversation.labels.clone();
+    let current: Vec<String> = labels.iter().map(|label| label.to_lowercase()).collect();
+    if previous == current {
+        return Ok(());
+    }
+    if let Some(conversation) = store.conversations.get_mut(&conversation_id) {
+        conversation.labels = current.clone();
+        conversation.updated_at = now();
+    }
+    webhooks::dispatch(
+        state,
+        &store,
+        vec![webhooks::DomainEvent::ConversationUpdated {
+            conversation_id,
+            changed_attributes: serde_json::json!([{ "label_list": {
+                "previous_value": previous,
+                "current_value": current,
+            }}]),
+        }],
+    );
+    Ok(())
+}
+
 /// A copy of every table.
 pub fn snapshot(state: &SimulatorState) -> Store {
     lock(&state.store).clone()
@@ -339,6 +432,11 @@ async fn post_agent_reply(state: Shared, reply: web::Json<AgentReply>) -> Contro
     let message = agent_reply(&state, reply.into_inner())?;
     let store = lock(&state.store);
     Ok(HttpResponse::Created().json(views::message(&store, &message, &state.base_url())))
+}
+
+async fn post_agent_typing(state: Shared, typing: web::Json<AgentTyping>) -> ControlResult {
+    agent_typing(&state, typing.into_inner())?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 async fn get_state(state: Shared) -> ControlResult {
@@ -448,6 +546,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/inbox_members", web::post().to(post_inbox_member))
         .route("/inboxes/{id}/secret", web::put().to(put_inbox_secret))
         .route("/agent_replies", web::post().to(post_agent_reply))
+        .route("/agent_typing", web::post().to(post_agent_typing))
         .route("/state", web::get().to(get_state))
         .route("/accounts/{id}/{table}", web::get().to(get_account_table))
         .route("/requests", web::get().to(get_requests))

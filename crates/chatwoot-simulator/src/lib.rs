@@ -24,7 +24,9 @@ pub mod store;
 pub mod views;
 pub mod webhooks;
 
-pub use control::{AgentReply, SeedAccount, SeedInboxMember, SeedMembership, SeedUser};
+pub use control::{
+    AgentReply, AgentTyping, SeedAccount, SeedInboxMember, SeedMembership, SeedUser,
+};
 pub use error::{ApiError, SimulatorError};
 pub use faults::Faults;
 pub use model::Role;

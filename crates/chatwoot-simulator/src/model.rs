@@ -197,8 +197,34 @@ pub struct Conversation {
     pub waiting_since: Option<DateTime<Utc>>,
     pub last_activity_at: DateTime<Utc>,
     pub priority: Option<String>,
+    /// `label_list`: the conversation's labels (titles), in the order set.
+    #[serde(default)]
+    pub labels: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// An account's label (`labels`): Chatwoot shows a conversation's labels that have one.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountLabel {
+    pub id: u64,
+    pub account_id: u64,
+    /// Lower case: letters, digits, `-` and `_`.
+    pub title: String,
+    pub show_on_sidebar: bool,
+}
+
+/// Someone typing in a conversation, or no longer, as Chatwoot was told.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TypingEvent {
+    /// Internal conversation id.
+    pub conversation_id: u64,
+    /// `contact` (through the client API) or `user` (an agent in the dashboard).
+    pub typist: String,
+    pub on: bool,
+    /// An agent typing a private note.
+    pub is_private: bool,
+    pub at: DateTime<Utc>,
 }
 
 /// Message direction (`messages.message_type`).

@@ -3,7 +3,9 @@
 //! [`SimulatorHandle`] with the base URL, typed seeding and inspection helpers,
 //! waiting helpers for tests, connection refusal, and `stop`.
 
-use crate::control::{self, AgentReply, SeedAccount, SeedInboxMember, SeedMembership, SeedUser};
+use crate::control::{
+    self, AgentReply, AgentTyping, SeedAccount, SeedInboxMember, SeedMembership, SeedUser,
+};
 use crate::error::SimulatorError;
 use crate::faults::{fault_and_log_middleware, FaultState, Faults};
 use crate::model::{Account, AccountUser, Message, User};
@@ -179,6 +181,22 @@ impl SimulatorHandle {
     /// Creates an outgoing message as an agent typed it (fires `message_created`).
     pub fn agent_reply(&self, reply: AgentReply) -> Result<Message, SimulatorError> {
         control::agent_reply(&self.state, reply)
+    }
+
+    /// An agent starts or stops typing (fires `conversation_typing_on` / `_off`).
+    pub fn agent_typing(&self, typing: AgentTyping) -> Result<(), SimulatorError> {
+        control::agent_typing(&self.state, typing)
+    }
+
+    /// An agent sets a conversation's labels from the dashboard (fires
+    /// `conversation_updated` when the set changes), as `user_id` would.
+    pub fn agent_sets_labels(
+        &self,
+        account_id: u64,
+        conversation_display_id: u64,
+        labels: &[&str],
+    ) -> Result<(), SimulatorError> {
+        control::set_labels(&self.state, account_id, conversation_display_id, labels)
     }
 
     /// A copy of every table.

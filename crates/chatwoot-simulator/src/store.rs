@@ -5,7 +5,8 @@
 
 use crate::error::ApiError;
 use crate::model::{
-    Account, AccountUser, Contact, ContactInbox, Conversation, Inbox, Message, Role, User,
+    Account, AccountLabel, AccountUser, Contact, ContactInbox, Conversation, Inbox, Message, Role,
+    TypingEvent, User,
 };
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::Serialize;
@@ -22,6 +23,10 @@ pub struct Store {
     pub contact_inboxes: BTreeMap<u64, ContactInbox>,
     pub conversations: BTreeMap<u64, Conversation>,
     pub messages: BTreeMap<u64, Message>,
+    /// Account labels.
+    pub labels: BTreeMap<u64, AccountLabel>,
+    /// Every typing change Chatwoot was told of, oldest first.
+    pub typing_events: Vec<TypingEvent>,
     sequences: Sequences,
 }
 
@@ -37,6 +42,7 @@ struct Sequences {
     conversation: u64,
     message: u64,
     attachment: u64,
+    label: u64,
 }
 
 /// `ActiveRecord::RecordNotUnique` on `contact_inboxes (inbox_id, source_id)`:
@@ -57,6 +63,7 @@ pub enum Table {
     Conversation,
     Message,
     Attachment,
+    Label,
 }
 
 /// The current time at the precision Chatwoot's timestamp columns keep
@@ -91,6 +98,7 @@ impl Store {
             Table::Conversation => &mut self.sequences.conversation,
             Table::Message => &mut self.sequences.message,
             Table::Attachment => &mut self.sequences.attachment,
+            Table::Label => &mut self.sequences.label,
         };
         *sequence += 1;
         *sequence

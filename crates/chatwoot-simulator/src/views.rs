@@ -569,7 +569,7 @@ pub fn conversation_webhook_data(
         "id": conversation.display_id,
         "inbox_id": conversation.inbox_id,
         "messages": last_chat_message,
-        "labels": [],
+        "labels": conversation.labels,
         "meta": {
             "sender": contact.map_or(Value::Null, contact_push_event_data),
             "assignee": assignee.map_or(Value::Null, user_push_event_data),
@@ -658,7 +658,7 @@ pub fn conversation(store: &Store, conversation: &Conversation, base_url: &str) 
         "contact_last_seen_at": epoch(conversation.contact_last_seen_at),
         "custom_attributes": conversation.custom_attributes,
         "inbox_id": conversation.inbox_id,
-        "labels": [],
+        "labels": conversation.labels,
         "muted": false,
         "snoozed_until": rails_time_or_null(conversation.snoozed_until),
         "status": conversation.status.as_str(),

@@ -31,6 +31,19 @@ pub enum DomainEvent {
     MessageUpdated {
         message_id: u64,
     },
+    /// `conversation_updated`, with Chatwoot's `changed_attributes` list.
+    ConversationUpdated {
+        conversation_id: u64,
+        changed_attributes: Value,
+    },
+    /// `conversation_typing_on` / `_off`: `typist` is the `webhook_data` of the user
+    /// (an agent) or of the contact (through the client API).
+    Typing {
+        conversation_id: u64,
+        on: bool,
+        typist: Value,
+        is_private: bool,
+    },
 }
 
 /// A webhook ready to send.
@@ -97,6 +110,37 @@ fn build_webhook(store: &Store, event: &DomainEvent, base_url: &str) -> Option<P
                 payload,
                 None,
             )
+        }
+        DomainEvent::ConversationUpdated {
+            conversation_id,
+            changed_attributes,
+        } => {
+            let conversation = store.conversations.get(conversation_id)?;
+            let mut payload = views::conversation_webhook_data(store, conversation, base_url);
+            if let Value::Object(fields) = &mut payload {
+                fields.insert("changed_attributes".into(), changed_attributes.clone());
+            }
+            (conversation.inbox_id, "conversation_updated", payload, None)
+        }
+        DomainEvent::Typing {
+            conversation_id,
+            on,
+            typist,
+            is_private,
+        } => {
+            // `WebhookListener#handle_typing_status`.
+            let conversation = store.conversations.get(conversation_id)?;
+            let payload = json!({
+                "user": typist,
+                "conversation": views::conversation_webhook_data(store, conversation, base_url),
+                "is_private": is_private,
+            });
+            let name = if *on {
+                "conversation_typing_on"
+            } else {
+                "conversation_typing_off"
+            };
+            (conversation.inbox_id, name, payload, None)
         }
         DomainEvent::MessageCreated { message_id } | DomainEvent::MessageUpdated { message_id } => {
             let message = store.messages.get(message_id)?;

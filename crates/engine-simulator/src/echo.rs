@@ -103,6 +103,9 @@ pub(crate) fn echo_event(
             .build(),
         EngineCommand::Delete(_)
         | EngineCommand::MarkRead(_)
+        | EngineCommand::Presence(_)
+        | EngineCommand::Labels(_)
+        | EngineCommand::Instance(_)
         | EngineCommand::DownloadMedia { .. } => return None,
     };
     Some(envelope)

@@ -331,7 +331,10 @@ impl EngineState {
             | EngineCommand::Reaction(_)
             | EngineCommand::Edit(_) => true,
             EngineCommand::Delete(delete) => delete.delete_for_everyone,
-            EngineCommand::MarkRead(_) => false,
+            EngineCommand::MarkRead(_)
+            | EngineCommand::Presence(_)
+            | EngineCommand::Labels(_)
+            | EngineCommand::Instance(_) => false,
             EngineCommand::DownloadMedia { message_id } => {
                 return self.download(instance, message_id);
             }

@@ -1,6 +1,7 @@
 //! The engine's command endpoints over actix-web (docs/engine-contract.md §5):
 //! `POST /v1/instances/{instanceId}/message/text|media|reaction`,
-//! `POST …/chat/edit|delete|markRead` and `GET …/media/{messageId}`, behind
+//! `POST …/chat/edit|delete|markRead|presence|labels`, `POST …/instance/reconnect|logout`
+//! and `GET …/media/{messageId}`, behind
 //! `Authorization: Bearer ENGINE_TOKEN` (compared in constant time). Bodies are read
 //! here (up to the configured limit) and parsed into the contract's command types;
 //! what to answer is decided by [`EngineState::handle`].
@@ -14,7 +15,8 @@ use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, Error, HttpRequest, HttpResponse, Route};
 use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineErrorCode, MarkRead, SendMedia, SendReaction, SendText,
+    DeleteMessage, EditMessage, EngineErrorCode, InstanceAction, MarkRead, SendMedia, SendPresence,
+    SendReaction, SendText, SetChatLabels,
 };
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
@@ -28,13 +30,17 @@ type State = web::Data<Arc<EngineState>>;
 
 /// The commands posted with a body, each to its [`CommandKind::path`] (downloads are
 /// `GET media/{messageId}`).
-const POSTED_COMMANDS: [CommandKind; 6] = [
+const POSTED_COMMANDS: [CommandKind; 10] = [
     CommandKind::Text,
     CommandKind::Media,
     CommandKind::Reaction,
     CommandKind::Edit,
     CommandKind::Delete,
     CommandKind::MarkRead,
+    CommandKind::Presence,
+    CommandKind::Labels,
+    CommandKind::Reconnect,
+    CommandKind::Logout,
 ];
 
 /// Mounts the command endpoints.
@@ -157,6 +163,10 @@ fn parse_command(kind: CommandKind, body: &[u8]) -> Result<EngineCommand, String
         CommandKind::Edit => parse_json::<EditMessage>(body).map(EngineCommand::Edit),
         CommandKind::Delete => parse_json::<DeleteMessage>(body).map(EngineCommand::Delete),
         CommandKind::MarkRead => parse_json::<MarkRead>(body).map(EngineCommand::MarkRead),
+        CommandKind::Presence => parse_json::<SendPresence>(body).map(EngineCommand::Presence),
+        CommandKind::Labels => parse_json::<SetChatLabels>(body).map(EngineCommand::Labels),
+        CommandKind::Reconnect => Ok(EngineCommand::Instance(InstanceAction::Reconnect)),
+        CommandKind::Logout => Ok(EngineCommand::Instance(InstanceAction::Logout)),
         CommandKind::DownloadMedia => Err("downloads have no body".to_owned()),
     }
 }

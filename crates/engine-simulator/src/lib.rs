@@ -5,7 +5,8 @@
 //!
 //! - **Commands** (API → engine, §5): [`EngineSimulator::start`] serves
 //!   `POST /v1/instances/{instanceId}/message/text|media|reaction`,
-//!   `POST …/chat/edit|delete|markRead` and `GET …/media/{messageId}` behind
+//!   `POST …/chat/edit|delete|markRead|presence|labels`,
+//!   `POST …/instance/reconnect|logout` and `GET …/media/{messageId}` behind
 //!   `Bearer ENGINE_TOKEN`, answering like an engine (receipts, the `id` of a repeated
 //!   command answered with its first result and not sent again, the error answers of
 //!   §5). The [`EngineSimulatorHandle`] records every command for tests
@@ -15,7 +16,7 @@
 //! - **Events** (engine → API, §1–§4): [`script::EventScript`] builds realistic events
 //!   (texts, every media kind, locations, contact cards, replies, reactions, edits,
 //!   revokes, group messages, messages sent from the phone, receipts, connection
-//!   changes) as the contract's [`EventEnvelope`](ryze_ports::whatsapp_events::EventEnvelope),
+//!   changes and QR codes, calls, a contact typing, a chat's labels) as the contract's [`EventEnvelope`](ryze_ports::whatsapp_events::EventEnvelope),
 //!   and [`EventPublisher`] delivers them to `POST /engine/v1/events` in order per
 //!   instance, retrying as the contract says. With
 //!   [`EngineSimulatorHandle::echo_sends_to`], the messages the API asks it to send

@@ -3,8 +3,8 @@
 //! reading a command (wrong token, unreadable body), and the failures a test injects.
 
 use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineErrorCode, EngineErrorDetail, EngineReceipt, MarkRead,
-    OutgoingMediaType, SendMedia, SendReaction, SendText,
+    DeleteMessage, EditMessage, EngineErrorCode, EngineErrorDetail, EngineReceipt, InstanceAction,
+    MarkRead, OutgoingMediaType, SendMedia, SendPresence, SendReaction, SendText, SetChatLabels,
 };
 use serde_json::Value;
 
@@ -25,6 +25,14 @@ pub enum CommandKind {
     Delete,
     /// `POST chat/markRead`
     MarkRead,
+    /// `POST chat/presence`
+    Presence,
+    /// `POST chat/labels`
+    Labels,
+    /// `POST instance/reconnect`
+    Reconnect,
+    /// `POST instance/logout`
+    Logout,
     /// `GET media/{messageId}`
     DownloadMedia,
 }
@@ -39,6 +47,10 @@ impl CommandKind {
             Self::Edit => "chat/edit",
             Self::Delete => "chat/delete",
             Self::MarkRead => "chat/markRead",
+            Self::Presence => "chat/presence",
+            Self::Labels => "chat/labels",
+            Self::Reconnect => "instance/reconnect",
+            Self::Logout => "instance/logout",
             Self::DownloadMedia => "media",
         }
     }
@@ -53,7 +65,13 @@ pub enum EngineCommand {
     Edit(EditMessage),
     Delete(DeleteMessage),
     MarkRead(MarkRead),
-    DownloadMedia { message_id: String },
+    Presence(SendPresence),
+    Labels(SetChatLabels),
+    /// `instance/reconnect` or `instance/logout`.
+    Instance(InstanceAction),
+    DownloadMedia {
+        message_id: String,
+    },
 }
 
 impl EngineCommand {
@@ -65,6 +83,10 @@ impl EngineCommand {
             Self::Edit(_) => CommandKind::Edit,
             Self::Delete(_) => CommandKind::Delete,
             Self::MarkRead(_) => CommandKind::MarkRead,
+            Self::Presence(_) => CommandKind::Presence,
+            Self::Labels(_) => CommandKind::Labels,
+            Self::Instance(InstanceAction::Reconnect) => CommandKind::Reconnect,
+            Self::Instance(InstanceAction::Logout) => CommandKind::Logout,
             Self::DownloadMedia { .. } => CommandKind::DownloadMedia,
         }
     }
@@ -77,7 +99,11 @@ impl EngineCommand {
             Self::Reaction(command) => command.id.as_deref(),
             Self::Edit(command) => command.id.as_deref(),
             Self::Delete(command) => command.id.as_deref(),
-            Self::MarkRead(_) | Self::DownloadMedia { .. } => None,
+            Self::MarkRead(_)
+            | Self::Presence(_)
+            | Self::Labels(_)
+            | Self::Instance(_)
+            | Self::DownloadMedia { .. } => None,
         }
     }
 
@@ -90,7 +116,9 @@ impl EngineCommand {
             Self::Edit(command) => command.number.as_deref(),
             Self::Delete(command) => command.number.as_deref(),
             Self::MarkRead(command) => Some(&command.number),
-            Self::DownloadMedia { .. } => None,
+            Self::Presence(command) => Some(&command.number),
+            Self::Labels(command) => Some(&command.number),
+            Self::Instance(_) | Self::DownloadMedia { .. } => None,
         }
     }
 
@@ -98,7 +126,11 @@ impl EngineCommand {
     /// read, downloaded).
     pub fn target_id(&self) -> Option<&str> {
         match self {
-            Self::Text(_) | Self::Media(_) => None,
+            Self::Text(_)
+            | Self::Media(_)
+            | Self::Presence(_)
+            | Self::Labels(_)
+            | Self::Instance(_) => None,
             Self::Reaction(command) => Some(&command.message_id),
             Self::Edit(command) => Some(&command.message_id),
             Self::Delete(command) => Some(&command.message_id),
@@ -116,6 +148,9 @@ impl EngineCommand {
             Self::Edit(command) => serde_json::to_value(command),
             Self::Delete(command) => serde_json::to_value(command),
             Self::MarkRead(command) => serde_json::to_value(command),
+            Self::Presence(command) => serde_json::to_value(command),
+            Self::Labels(command) => serde_json::to_value(command),
+            Self::Instance(_) => Ok(serde_json::json!({})),
             Self::DownloadMedia { message_id } => {
                 Ok(serde_json::json!({ "messageId": message_id }))
             }
@@ -226,6 +261,28 @@ impl ReceivedCommand {
     pub fn mark_read(&self) -> Option<&MarkRead> {
         match &self.command {
             EngineCommand::MarkRead(command) => Some(command),
+            _ => None,
+        }
+    }
+
+    pub fn presence(&self) -> Option<&SendPresence> {
+        match &self.command {
+            EngineCommand::Presence(command) => Some(command),
+            _ => None,
+        }
+    }
+
+    pub fn labels(&self) -> Option<&SetChatLabels> {
+        match &self.command {
+            EngineCommand::Labels(command) => Some(command),
+            _ => None,
+        }
+    }
+
+    /// The session command (`instance/reconnect`, `instance/logout`), if it is one.
+    pub fn instance_action(&self) -> Option<InstanceAction> {
+        match &self.command {
+            EngineCommand::Instance(action) => Some(*action),
             _ => None,
         }
     }

@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ryze_api_engine_client::{EngineClient, EngineClientBuildError, EngineClientSettings};
-use ryze_ports::whatsapp_events::{DeleteMessage, EditMessage, EngineReceipt, MarkRead, SendText};
+use ryze_ports::whatsapp_events::{
+    ChatPresenceState, DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead,
+    SendPresence, SendText, SetChatLabels,
+};
 use ryze_ports::{SendError, WhatsAppSender};
 use ryze_test_support::sent_commands::{
     agent_text, check_a_send_answered_without_an_id, group_reaction, sending_instance,
@@ -116,6 +119,18 @@ async fn every_command_goes_to_its_path_with_its_contract_body() {
             json!({"messageId": "3EB0606060ABCDEF0123", "number": "120363025246125486@g.us", "sender": "5521999990000@s.whatsapp.net"}),
             json!({}),
         ),
+        (
+            format!("{base}/chat/presence"),
+            json!({"number": "5511987654321@s.whatsapp.net", "presence": "paused"}),
+            json!({}),
+        ),
+        (
+            format!("{base}/chat/labels"),
+            json!({"number": "5511987654321@s.whatsapp.net", "labels": ["Pago"]}),
+            json!({}),
+        ),
+        (format!("{base}/instance/reconnect"), json!({}), json!({})),
+        (format!("{base}/instance/logout"), json!({}), json!({})),
     ];
     for (route, body, answer) in &cases {
         Mock::given(method("POST"))
@@ -154,7 +169,36 @@ async fn every_command_goes_to_its_path_with_its_contract_body() {
         client.edit_message(&instance, edit).await.unwrap(),
         client.delete_message(&instance, delete).await.unwrap(),
         client.mark_read(&instance, read).await.unwrap(),
+        client
+            .send_presence(
+                &instance,
+                SendPresence {
+                    number: "5511987654321@s.whatsapp.net".into(),
+                    presence: ChatPresenceState::Paused,
+                },
+            )
+            .await
+            .unwrap(),
+        client
+            .set_chat_labels(
+                &instance,
+                SetChatLabels {
+                    number: "5511987654321@s.whatsapp.net".into(),
+                    labels: vec!["Pago".into()],
+                },
+            )
+            .await
+            .unwrap(),
+        client
+            .instance_action(&instance, InstanceAction::Reconnect)
+            .await
+            .unwrap(),
+        client
+            .instance_action(&instance, InstanceAction::Logout)
+            .await
+            .unwrap(),
     ];
+    assert_eq!(receipts.len(), cases.len());
     for (receipt, (route, _, answer)) in receipts.iter().zip(&cases) {
         assert_eq!(serde_json::to_value(receipt).unwrap(), *answer, "{route}");
     }

@@ -27,12 +27,14 @@ use std::time::Duration;
 use base64::Engine as _;
 use ryze_domain::message_commands::required_message_id;
 use ryze_domain::{
-    DeleteMessageCommand, EditMessageCommand, InstanceId, MarkReadCommand, MediaInput, MediaKind,
-    MessageCommandRefusal, Principal, SendMediaCommand, SendReactionCommand, SendTextCommand,
+    BusinessPresence, DeleteMessageCommand, EditMessageCommand, InstanceId, MarkReadCommand,
+    MediaInput, MediaKind, MessageCommandRefusal, Principal, SendMediaCommand, SendPresenceCommand,
+    SendReactionCommand, SendTextCommand, SetChatLabelsCommand,
 };
 use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaSource, OutgoingMediaType,
-    SendMedia, SendReaction, SendText,
+    ChatPresenceState, DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead,
+    MediaData, MediaSource, OutgoingMediaType, SendMedia, SendPresence, SendReaction, SendText,
+    SetChatLabels,
 };
 use ryze_ports::{MediaFetchError, MediaFetcher, SendError, WhatsAppSender};
 
@@ -621,6 +623,72 @@ impl Messaging {
         .await
         .map(done)
         .map_err(MessageCommandError::Engine)
+    }
+
+    /// `POST /api/chat/presence/{instance}`.
+    #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
+    pub async fn send_presence(
+        &self,
+        instance: &AuthorizedInstance,
+        command: SendPresenceCommand,
+    ) -> Result<CommandDone, MessageCommandError> {
+        instance.record_in_span();
+        let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let command = SendPresence {
+            number: command.number.into_string(),
+            presence: match command.presence {
+                BusinessPresence::Composing => ChatPresenceState::Composing,
+                BusinessPresence::Paused => ChatPresenceState::Paused,
+            },
+        };
+        self.call_engine(
+            "chat/presence",
+            engine.whatsapp.send_presence(&instance.id, command),
+        )
+        .await
+        .map(done)
+        .map_err(MessageCommandError::Engine)
+    }
+
+    /// `POST /api/chat/labels/{instance}`.
+    #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
+    pub async fn set_chat_labels(
+        &self,
+        instance: &AuthorizedInstance,
+        command: SetChatLabelsCommand,
+    ) -> Result<CommandDone, MessageCommandError> {
+        instance.record_in_span();
+        let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let command = SetChatLabels {
+            number: command.number.into_string(),
+            labels: command.labels,
+        };
+        self.call_engine(
+            "chat/labels",
+            engine.whatsapp.set_chat_labels(&instance.id, command),
+        )
+        .await
+        .map(done)
+        .map_err(MessageCommandError::Engine)
+    }
+
+    /// `POST /api/instance/reconnect/{instance}` and `POST /api/instance/logout/{instance}`.
+    #[tracing::instrument(skip_all, fields(instance_id = tracing::field::Empty))]
+    pub async fn instance_action(
+        &self,
+        instance: &AuthorizedInstance,
+        action: InstanceAction,
+    ) -> Result<CommandDone, MessageCommandError> {
+        instance.record_in_span();
+        let engine = self.engine().map_err(MessageCommandError::Engine)?;
+        let name = match action {
+            InstanceAction::Reconnect => "instance/reconnect",
+            InstanceAction::Logout => "instance/logout",
+        };
+        self.call_engine(name, engine.whatsapp.instance_action(&instance.id, action))
+            .await
+            .map(done)
+            .map_err(MessageCommandError::Engine)
     }
 
     /// `GET /api/chat/base64/{instance}?messageId=`.

@@ -14,10 +14,11 @@ use ryze_ports::{
 use crate::client::{ChatwootHttpClient, RequestBody};
 use crate::failure::{invalid_request, token_scrubber, Endpoint};
 use crate::wire::{
-    convert_all, ApiChannelBody, ContactAnswer, ContactInboxAnswer, ContactInboxBody,
-    ContactUpdateBody, ContentAttributesBody, ConversationAnswer, CreatedContactAnswer, FilterBody,
-    InboxAnswer, InboxBody, MessageAnswer, MessageStatusBody, NewContactBody, NewConversationBody,
-    NewMessageBody, Payload, ProfileAnswer, ToggleStatusBody, ToggledStatusAnswer,
+    convert_all, AccountLabelAnswer, ApiChannelBody, ContactAnswer, ContactInboxAnswer,
+    ContactInboxBody, ContactUpdateBody, ContentAttributesBody, ConversationAnswer,
+    CreatedContactAnswer, FilterBody, InboxAnswer, InboxBody, LabelsBody, MessageAnswer,
+    MessageStatusBody, NewContactBody, NewConversationBody, NewLabelBody, NewMessageBody, Payload,
+    ProfileAnswer, ToggleStatusBody, ToggledStatusAnswer, TypingBody,
 };
 
 /// The field name of each file in a message's multipart body.
@@ -478,6 +479,93 @@ impl ChatwootApi for ChatwootHttpClient {
         let body = MessageStatusBody {
             status: status.as_str(),
             external_error,
+        };
+        let body = self.json_body(target, &endpoint, &body)?;
+        self.send_expecting_success(target, &endpoint, body).await
+    }
+
+    async fn conversation_labels(
+        &self,
+        target: &ChatwootTarget,
+        display_id: ConversationDisplayId,
+    ) -> Result<Vec<String>, ChatwootError> {
+        let id = display_id.to_string();
+        self.get_json(
+            target,
+            &["conversations", &id, "labels"],
+            |answer: Payload<Vec<String>>| Ok(answer.payload),
+        )
+        .await
+    }
+
+    async fn set_conversation_labels(
+        &self,
+        target: &ChatwootTarget,
+        display_id: ConversationDisplayId,
+        labels: &[String],
+    ) -> Result<Vec<String>, ChatwootError> {
+        let id = display_id.to_string();
+        let endpoint =
+            self.account_endpoint(target, Method::POST, &["conversations", &id, "labels"], &[])?;
+        self.send_json_body(
+            target,
+            &endpoint,
+            &LabelsBody { labels },
+            |answer: Payload<Vec<String>>| Ok(answer.payload),
+        )
+        .await
+    }
+
+    async fn list_account_labels(
+        &self,
+        target: &ChatwootTarget,
+    ) -> Result<Vec<String>, ChatwootError> {
+        self.get_json(
+            target,
+            &["labels"],
+            |answer: Payload<Vec<AccountLabelAnswer>>| Ok(answer.into_each(|label| label.title)),
+        )
+        .await
+    }
+
+    async fn create_account_label(
+        &self,
+        target: &ChatwootTarget,
+        title: &str,
+    ) -> Result<(), ChatwootError> {
+        let endpoint = self.account_endpoint(target, Method::POST, &["labels"], &[])?;
+        let body = NewLabelBody {
+            title,
+            show_on_sidebar: true,
+        };
+        let body = self.json_body(target, &endpoint, &body)?;
+        self.send_expecting_success(target, &endpoint, body).await
+    }
+
+    async fn toggle_contact_typing(
+        &self,
+        target: &ChatwootTarget,
+        inbox_identifier: &str,
+        contact_source_id: &str,
+        display_id: ConversationDisplayId,
+        on: bool,
+    ) -> Result<(), ChatwootError> {
+        let id = display_id.to_string();
+        let endpoint = Self::public_endpoint(
+            target,
+            Method::POST,
+            &[
+                "inboxes",
+                inbox_identifier,
+                "contacts",
+                contact_source_id,
+                "conversations",
+                &id,
+                "toggle_typing",
+            ],
+        )?;
+        let body = TypingBody {
+            typing_status: if on { "on" } else { "off" },
         };
         let body = self.json_body(target, &endpoint, &body)?;
         self.send_expecting_success(target, &endpoint, body).await

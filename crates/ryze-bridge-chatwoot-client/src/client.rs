@@ -80,6 +80,25 @@ impl ChatwootHttpClient {
         segments: &[&str],
         query: &[(&str, &str)],
     ) -> Result<Endpoint, ChatwootError> {
+        Self::endpoint_under(target, method, &["api", "v1"], segments, query)
+    }
+
+    /// `{base}/public/api/v1/<segments>`: the client API, which knows no account.
+    pub(crate) fn public_endpoint(
+        target: &ChatwootTarget,
+        method: Method,
+        segments: &[&str],
+    ) -> Result<Endpoint, ChatwootError> {
+        Self::endpoint_under(target, method, &["public", "api", "v1"], segments, &[])
+    }
+
+    fn endpoint_under(
+        target: &ChatwootTarget,
+        method: Method,
+        prefix: &[&str],
+        segments: &[&str],
+        query: &[(&str, &str)],
+    ) -> Result<Endpoint, ChatwootError> {
         let base = target.base_url.as_str();
         let mut url = Url::parse(base).map_err(|error| ChatwootError::InvalidRequest {
             url: base.to_owned(),
@@ -92,7 +111,7 @@ impl ChatwootHttpClient {
                     url: base.to_owned(),
                     detail: format!("the Chatwoot base URL {base} cannot have a path"),
                 })?;
-            path.pop_if_empty().extend(["api", "v1"]).extend(segments);
+            path.pop_if_empty().extend(prefix).extend(segments);
         }
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);

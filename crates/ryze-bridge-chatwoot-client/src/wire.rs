@@ -128,6 +128,31 @@ pub(crate) struct NewConversationBody<'a> {
     pub status: &'static str,
 }
 
+/// `POST /conversations/{id}/labels`.
+#[derive(Serialize)]
+pub(crate) struct LabelsBody<'a> {
+    pub labels: &'a [String],
+}
+
+/// An element of `GET /labels`.
+#[derive(Deserialize)]
+pub(crate) struct AccountLabelAnswer {
+    pub title: String,
+}
+
+/// `POST /labels`.
+#[derive(Serialize)]
+pub(crate) struct NewLabelBody<'a> {
+    pub title: &'a str,
+    pub show_on_sidebar: bool,
+}
+
+/// The client API's `POST …/toggle_typing`.
+#[derive(Serialize)]
+pub(crate) struct TypingBody {
+    pub typing_status: &'static str,
+}
+
 /// `POST /conversations/{id}/toggle_status`.
 #[derive(Serialize)]
 pub(crate) struct ToggleStatusBody {

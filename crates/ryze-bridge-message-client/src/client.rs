@@ -11,8 +11,8 @@ use ryze_outbound_service_client::{
     BlankBody, RequestLabel, ServiceClient, ServiceClientSettings, Timeouts, UnansweredLog,
 };
 use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaDownload, SendMedia,
-    SendReaction, SendText,
+    DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead, MediaData, MediaDownload,
+    SendMedia, SendPresence, SendReaction, SendText, SetChatLabels,
 };
 use ryze_ports::{SendError, WhatsAppSender};
 use serde::{Deserialize, Serialize};
@@ -229,6 +229,51 @@ impl WhatsAppSender for ApiMessageClient {
             instance,
             ["chat", "markRead"],
             &command,
+            None,
+            Sends::MaybeNothing,
+        )
+        .await
+    }
+
+    async fn send_presence(
+        &self,
+        instance: &InstanceId,
+        command: SendPresence,
+    ) -> Result<EngineReceipt, SendError> {
+        self.command(
+            instance,
+            ["chat", "presence"],
+            &command,
+            None,
+            Sends::MaybeNothing,
+        )
+        .await
+    }
+
+    async fn set_chat_labels(
+        &self,
+        instance: &InstanceId,
+        command: SetChatLabels,
+    ) -> Result<EngineReceipt, SendError> {
+        self.command(
+            instance,
+            ["chat", "labels"],
+            &command,
+            None,
+            Sends::MaybeNothing,
+        )
+        .await
+    }
+
+    async fn instance_action(
+        &self,
+        instance: &InstanceId,
+        action: InstanceAction,
+    ) -> Result<EngineReceipt, SendError> {
+        self.command(
+            instance,
+            ["instance", action.as_str()],
+            &serde_json::json!({}),
             None,
             Sends::MaybeNothing,
         )

@@ -9,7 +9,10 @@ use std::time::Duration;
 use ryze_bridge_message_client::{
     ApiMessageClient, ApiMessageClientBuildError, ApiMessageClientSettings,
 };
-use ryze_ports::whatsapp_events::{DeleteMessage, EditMessage, EngineReceipt, MarkRead, SendText};
+use ryze_ports::whatsapp_events::{
+    ChatPresenceState, DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead,
+    SendPresence, SendText, SetChatLabels,
+};
 use ryze_ports::{SendError, WhatsAppSender};
 use ryze_test_support::sent_commands::{
     agent_text, check_a_send_answered_without_an_id, group_reaction, sending_instance,
@@ -138,6 +141,18 @@ async fn every_command_has_its_endpoint_and_body() {
             json!({"messageId": "3EB0606060ABCDEF0123", "number": "5511987654321"}),
             done(),
         ),
+        (
+            "chat/presence",
+            json!({"number": "5511987654321@s.whatsapp.net", "presence": "composing"}),
+            done(),
+        ),
+        (
+            "chat/labels",
+            json!({"number": "5511987654321@s.whatsapp.net", "labels": ["Novo cliente", "Pago"]}),
+            done(),
+        ),
+        ("instance/reconnect", json!({}), done()),
+        ("instance/logout", json!({}), done()),
     ];
     for (route, body, answer) in commands {
         Mock::given(method("POST"))
@@ -172,15 +187,33 @@ async fn every_command_has_its_endpoint_and_body() {
         number: "5511987654321".into(),
         sender: None,
     };
+    let presence = SendPresence {
+        number: "5511987654321@s.whatsapp.net".into(),
+        presence: ChatPresenceState::Composing,
+    };
+    let labels = SetChatLabels {
+        number: "5511987654321@s.whatsapp.net".into(),
+        labels: vec!["Novo cliente".into(), "Pago".into()],
+    };
     let done = vec![
         client.edit_message(&instance, edit).await.unwrap(),
         client.delete_message(&instance, delete).await.unwrap(),
         client.mark_read(&instance, read).await.unwrap(),
+        client.send_presence(&instance, presence).await.unwrap(),
+        client.set_chat_labels(&instance, labels).await.unwrap(),
+        client
+            .instance_action(&instance, InstanceAction::Reconnect)
+            .await
+            .unwrap(),
+        client
+            .instance_action(&instance, InstanceAction::Logout)
+            .await
+            .unwrap(),
     ];
     assert_eq!(
         done,
-        vec![EngineReceipt::default(); 3],
-        "edit, delete, read"
+        vec![EngineReceipt::default(); 7],
+        "edit, delete, read, presence, labels, reconnect, logout"
     );
 }
 

@@ -217,6 +217,7 @@ async fn chatwoot_webhook(
     Ok(HttpResponse::Ok().json(match receipt {
         WebhookReceipt::Queued => json!({"status": "queued"}),
         WebhookReceipt::Duplicate => json!({"status": "duplicate"}),
+        WebhookReceipt::Relayed => json!({"status": "relayed"}),
         WebhookReceipt::Ignored(reason) => json!({"status": "ignored", "reason": reason}),
     }))
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, Weak};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault};
 
+use crate::relay_memory::RelayMemory;
 use crate::sessions::{RelayPorts, RelaySessions};
 use url::Url;
 
@@ -25,6 +26,8 @@ pub struct Bridge {
     pub(crate) settings: BridgeSettings,
     pub(crate) sessions: Option<Arc<RelaySessions>>,
     pub(crate) outbound: Option<Arc<crate::outbound::OutboundRelay>>,
+    /// Shared by the inbound and outbound relays.
+    pub(crate) memory: Arc<RelayMemory>,
     locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
@@ -44,6 +47,7 @@ impl Bridge {
             settings,
             sessions: None,
             outbound: None,
+            memory: Arc::new(RelayMemory::default()),
             locks: Mutex::new(HashMap::new()),
         }
     }
@@ -52,11 +56,9 @@ impl Bridge {
     /// [`Bridge::activate`] and [`Bridge::resume_sessions`], stopped by
     /// [`Bridge::deactivate`].
     pub fn with_relay(mut self, ports: RelayPorts) -> Self {
-        self.sessions = Some(Arc::new(RelaySessions::new(
-            ports,
-            self.chatwoot.clone(),
-            self.vault.clone(),
-        )));
+        let mut sessions = RelaySessions::new(ports, self.chatwoot.clone(), self.vault.clone());
+        sessions.memory = self.memory.clone();
+        self.sessions = Some(Arc::new(sessions));
         self
     }
 

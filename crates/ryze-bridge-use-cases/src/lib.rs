@@ -24,6 +24,7 @@ mod errors;
 pub mod inbound;
 mod media_types;
 pub mod outbound;
+mod relay_memory;
 mod secrets;
 pub mod sessions;
 mod view;

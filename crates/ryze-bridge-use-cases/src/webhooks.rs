@@ -134,6 +134,13 @@ impl Bridge {
                 .await?;
         }
         let message = AgentMessage::parse(call.body).map_err(ReceiveWebhookError::InvalidBody)?;
+        if let Some(presence) = message.agent_typing() {
+            let relay = self
+                .outbound
+                .as_ref()
+                .ok_or(ReceiveWebhookError::OutboundDisabled)?;
+            return Ok(relay.relay_agent_typing(integration, &message, presence));
+        }
         let dedupe_key = match message.triage() {
             Triage::Ignore(reason) => return Ok(WebhookReceipt::Ignored(reason)),
             Triage::Queue { dedupe_key } => dedupe_key,

@@ -149,6 +149,24 @@ pub struct MarkReadRequest {
     pub sender: Option<String>,
 }
 
+/// `POST /api/chat/presence` as sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatPresenceRequest {
+    pub number: Option<String>,
+    /// `composing` or `paused`.
+    pub presence: Option<String>,
+}
+
+/// `POST /api/chat/labels` as sent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatLabelsRequest {
+    pub number: Option<String>,
+    /// The chat's whole set of labels (`[]` takes every label off).
+    pub labels: Option<Vec<String>>,
+}
+
 // ------------------------------------------------------------------------- commands
 
 /// A text to send.
@@ -244,6 +262,53 @@ pub struct MarkReadCommand {
     pub number: ChatAddress,
     /// In a group: the message's author.
     pub sender: Option<PersonJid>,
+}
+
+/// What the business shows a chat: typing, or no longer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BusinessPresence {
+    Composing,
+    Paused,
+}
+
+impl BusinessPresence {
+    /// The wire word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Composing => "composing",
+            Self::Paused => "paused",
+        }
+    }
+
+    fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw.trim() {
+            "composing" => Ok(Self::Composing),
+            "paused" => Ok(Self::Paused),
+            other => Err(InvalidValue::new(format!(
+                "must be composing or paused (got {other:?})"
+            ))),
+        }
+    }
+}
+
+/// Shows a chat that the business is typing, or no longer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendPresenceCommand {
+    pub number: ChatAddress,
+    pub presence: BusinessPresence,
+}
+
+/// Most labels a chat can carry in a command.
+pub const MAX_CHAT_LABELS: usize = 50;
+/// Longest label name, in characters.
+pub const MAX_LABEL_CHARS: usize = 100;
+
+/// Sets a chat's whole set of WhatsApp Business labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetChatLabelsCommand {
+    pub number: ChatAddress,
+    /// Trimmed, not blank, each once (first spelling kept), in the order given.
+    pub labels: Vec<String>,
 }
 
 // ----------------------------------------------------------------------- validation
@@ -477,6 +542,80 @@ impl TryFrom<MarkReadRequest> for MarkReadCommand {
         });
         problems.into_result(command)
     }
+}
+
+impl TryFrom<ChatPresenceRequest> for SendPresenceCommand {
+    type Error = MessageCommandRefusal;
+
+    fn try_from(request: ChatPresenceRequest) -> Result<Self, Self::Error> {
+        let mut problems = Problems::default();
+        let number = problems.chat(request.number);
+        let presence = problems.required(
+            "presence",
+            request.presence,
+            "is required: composing or paused",
+            BusinessPresence::parse,
+        );
+        let command = number
+            .zip(presence)
+            .map(|(number, presence)| Self { number, presence });
+        problems.into_result(command)
+    }
+}
+
+impl TryFrom<ChatLabelsRequest> for SetChatLabelsCommand {
+    type Error = MessageCommandRefusal;
+
+    fn try_from(request: ChatLabelsRequest) -> Result<Self, Self::Error> {
+        let mut problems = Problems::default();
+        let number = problems.chat(request.number);
+        let labels = match request.labels {
+            None => {
+                problems.add("labels", "is required: the chat's labels, [] for none");
+                None
+            }
+            Some(raw) => chat_labels(&mut problems, raw),
+        };
+        let command = number
+            .zip(labels)
+            .map(|(number, labels)| Self { number, labels });
+        problems.into_result(command)
+    }
+}
+
+/// Label names trimmed and each kept once (compared without case), or the problem noted.
+fn chat_labels(problems: &mut Problems, raw: Vec<String>) -> Option<Vec<String>> {
+    if raw.len() > MAX_CHAT_LABELS {
+        problems.add(
+            "labels",
+            format!("at most {MAX_CHAT_LABELS} labels (got {})", raw.len()),
+        );
+        return None;
+    }
+    let mut labels: Vec<String> = Vec::with_capacity(raw.len());
+    for label in raw {
+        let label = label.trim();
+        if label.is_empty() {
+            problems.add("labels", "a label is blank");
+            return None;
+        }
+        if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+            problems.add(
+                "labels",
+                format!(
+                    "a label has at most {MAX_LABEL_CHARS} characters and no control characters"
+                ),
+            );
+            return None;
+        }
+        if !labels
+            .iter()
+            .any(|kept| kept.to_lowercase() == label.to_lowercase())
+        {
+            labels.push(label.to_owned());
+        }
+    }
+    Some(labels)
 }
 
 // ------------------------------------------------------------------------------ media
@@ -805,5 +944,55 @@ mod tests {
             required_message_id("messageId", Some("  ")).unwrap_err(),
             "messageId: is required: the WhatsApp id of the message"
         );
+    }
+
+    #[test]
+    fn presence_and_labels_are_read_and_checked() {
+        let presence = SendPresenceCommand::try_from(ChatPresenceRequest {
+            number: Some("5511912345678".into()),
+            presence: Some("composing".into()),
+        })
+        .unwrap();
+        assert_eq!(presence.presence, BusinessPresence::Composing);
+        assert_eq!(
+            SendPresenceCommand::try_from(ChatPresenceRequest {
+                number: None,
+                presence: Some("typing".into()),
+            })
+            .unwrap_err()
+            .to_string(),
+            format!(
+                "invalid body: number: {CHAT_MISSING}; presence: must be composing or paused (got \"typing\")"
+            )
+        );
+
+        let labels = |labels: Vec<&str>| {
+            SetChatLabelsCommand::try_from(ChatLabelsRequest {
+                number: Some("5511912345678".into()),
+                labels: Some(labels.into_iter().map(str::to_owned).collect()),
+            })
+        };
+        assert_eq!(
+            labels(vec![" Novo cliente ", "Pago", "novo CLIENTE"])
+                .unwrap()
+                .labels,
+            ["Novo cliente", "Pago"],
+            "trimmed, each once"
+        );
+        assert!(
+            labels(vec![]).unwrap().labels.is_empty(),
+            "[] takes every label off"
+        );
+        assert_eq!(
+            labels(vec!["ok", " "]).unwrap_err().to_string(),
+            "invalid body: labels: a label is blank"
+        );
+        assert!(SetChatLabelsCommand::try_from(ChatLabelsRequest {
+            number: Some("5511912345678".into()),
+            labels: None,
+        })
+        .unwrap_err()
+        .to_string()
+        .starts_with("invalid body: labels: is required"));
     }
 }

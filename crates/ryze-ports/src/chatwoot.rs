@@ -634,6 +634,48 @@ pub trait ChatwootApi: Send + Sync {
         message_id: MessageId,
         status: &MessageDeliveryStatus,
     ) -> Result<(), ChatwootError>;
+
+    /// `GET …/conversations/{display_id}/labels`: the conversation's labels.
+    async fn conversation_labels(
+        &self,
+        target: &ChatwootTarget,
+        display_id: ConversationDisplayId,
+    ) -> Result<Vec<String>, ChatwootError>;
+
+    /// `POST …/conversations/{display_id}/labels`: makes `labels` the conversation's
+    /// whole set (the others are taken off); returns the set Chatwoot reports.
+    async fn set_conversation_labels(
+        &self,
+        target: &ChatwootTarget,
+        display_id: ConversationDisplayId,
+        labels: &[String],
+    ) -> Result<Vec<String>, ChatwootError>;
+
+    /// `GET …/labels`: the titles of the account's labels (the ones Chatwoot shows).
+    async fn list_account_labels(
+        &self,
+        target: &ChatwootTarget,
+    ) -> Result<Vec<String>, ChatwootError>;
+
+    /// `POST …/labels`: a new account label with this title.
+    async fn create_account_label(
+        &self,
+        target: &ChatwootTarget,
+        title: &str,
+    ) -> Result<(), ChatwootError>;
+
+    /// The client API's `POST /public/api/v1/inboxes/{inbox_identifier}/contacts/
+    /// {source_id}/conversations/{display_id}/toggle_typing`: shows agents that the
+    /// contact is typing (`on`) or no longer is. Authenticated by the inbox identifier and
+    /// the contact's `source_id`, not by the API token.
+    async fn toggle_contact_typing(
+        &self,
+        target: &ChatwootTarget,
+        inbox_identifier: &str,
+        contact_source_id: &str,
+        display_id: ConversationDisplayId,
+        on: bool,
+    ) -> Result<(), ChatwootError>;
 }
 
 #[cfg(test)]

@@ -192,8 +192,14 @@ pub enum EventPayload {
     MessageStatus(MessageStatusUpdate),
     /// `instance.state`
     InstanceState(InstanceStateChange),
-    /// Any other event (`call.update`, `group.flow`, `label.update`, or a name this
-    /// version does not know), kept as sent.
+    /// `call.update`
+    CallUpdate(CallUpdate),
+    /// `chat.presence`
+    ChatPresence(ChatPresence),
+    /// `label.update`
+    LabelUpdate(LabelUpdate),
+    /// Any other event (`group.flow`, or a name this version does not know), kept as
+    /// sent.
     Other { event: String, data: Value },
 }
 
@@ -203,6 +209,7 @@ pub const EVENT_INSTANCE_STATE: &str = "instance.state";
 pub const EVENT_CALL_UPDATE: &str = "call.update";
 pub const EVENT_GROUP_FLOW: &str = "group.flow";
 pub const EVENT_LABEL_UPDATE: &str = "label.update";
+pub const EVENT_CHAT_PRESENCE: &str = "chat.presence";
 
 impl EventPayload {
     /// The event name (`message.exchange`, …).
@@ -211,6 +218,9 @@ impl EventPayload {
             Self::MessageExchange(_) => EVENT_MESSAGE_EXCHANGE,
             Self::MessageStatus(_) => EVENT_MESSAGE_STATUS,
             Self::InstanceState(_) => EVENT_INSTANCE_STATE,
+            Self::CallUpdate(_) => EVENT_CALL_UPDATE,
+            Self::ChatPresence(_) => EVENT_CHAT_PRESENCE,
+            Self::LabelUpdate(_) => EVENT_LABEL_UPDATE,
             Self::Other { event, .. } => event,
         }
     }
@@ -223,6 +233,9 @@ impl EventPayload {
             EVENT_MESSAGE_EXCHANGE => Self::MessageExchange(Box::new(typed(&event, data)?)),
             EVENT_MESSAGE_STATUS => Self::MessageStatus(typed(&event, data)?),
             EVENT_INSTANCE_STATE => Self::InstanceState(typed(&event, data)?),
+            EVENT_CALL_UPDATE => Self::CallUpdate(typed(&event, data)?),
+            EVENT_CHAT_PRESENCE => Self::ChatPresence(typed(&event, data)?),
+            EVENT_LABEL_UPDATE => Self::LabelUpdate(typed(&event, data)?),
             _ => Self::Other { event, data },
         })
     }
@@ -234,6 +247,9 @@ impl fmt::Debug for EventPayload {
             Self::MessageExchange(data) => f.debug_tuple("MessageExchange").field(data).finish(),
             Self::MessageStatus(data) => f.debug_tuple("MessageStatus").field(data).finish(),
             Self::InstanceState(data) => f.debug_tuple("InstanceState").field(data).finish(),
+            Self::CallUpdate(data) => f.debug_tuple("CallUpdate").field(data).finish(),
+            Self::ChatPresence(data) => f.debug_tuple("ChatPresence").field(data).finish(),
+            Self::LabelUpdate(data) => f.debug_tuple("LabelUpdate").field(data).finish(),
             Self::Other { event, data } => f
                 .debug_struct("Other")
                 .field("event", event)
@@ -249,6 +265,9 @@ impl Serialize for EventPayload {
             Self::MessageExchange(data) => data.serialize(serializer),
             Self::MessageStatus(data) => data.serialize(serializer),
             Self::InstanceState(data) => data.serialize(serializer),
+            Self::CallUpdate(data) => data.serialize(serializer),
+            Self::ChatPresence(data) => data.serialize(serializer),
+            Self::LabelUpdate(data) => data.serialize(serializer),
             Self::Other { data, .. } => data.serialize(serializer),
         }
     }
@@ -896,6 +915,30 @@ open_vocabulary! {
         Connected,
         Connecting,
         Disconnected,
+        /// Waiting to be paired: `qr` holds the pairing code to show as a QR code.
+        Qr,
+    }
+}
+
+/// The raw pairing string of `instance.state` `qr` (what a QR code encodes). Whoever
+/// scans it pairs the instance, so `Debug` shows its length only.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PairingCode(String);
+
+impl PairingCode {
+    pub fn new(code: impl Into<String>) -> Self {
+        Self(code.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PairingCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<pairing code: {} chars>", self.0.len())
     }
 }
 
@@ -913,6 +956,92 @@ pub struct InstanceStateChange {
     /// The connected WhatsApp account (with `connected`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub me: Option<Participant>,
+    /// The pairing code to show as a QR code (with `qr`); a new one replaces the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr: Option<PairingCode>,
+}
+
+// ---------------------------------------------------------------------------------------
+// chat.presence and label.update
+// ---------------------------------------------------------------------------------------
+
+/// The chat of `chat.presence` and `label.update`: its JID (a phone, `@lid` or group
+/// JID) and, for a person whose phone JID is given, their `@lid` when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatIds {
+    pub jid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lid: Option<String>,
+}
+
+/// `chat.presence` data: a contact typing (or recording) in a chat, or no longer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatPresence {
+    pub chat: ChatIds,
+    pub presence: ChatPresenceState,
+}
+
+/// `label.update` data: a chat's whole set of WhatsApp Business labels, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelUpdate {
+    pub chat: ChatIds,
+    pub labels: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// call.update
+// ---------------------------------------------------------------------------------------
+
+open_vocabulary! {
+    /// `call.update` `status`: where a WhatsApp call stands.
+    pub enum CallStatus {
+        /// The call rings on the instance's account.
+        Offer,
+        /// Answered (on the phone: the engine cannot take calls).
+        Accept,
+        /// Declined on one of the account's devices.
+        Reject,
+        /// Nobody answered.
+        Timeout,
+        /// The call ended (hung up by either side, answered or not).
+        Terminate,
+    }
+}
+
+/// A group a call was made in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallGroup {
+    /// The group's `@g.us` JID.
+    pub jid: String,
+    /// The group's subject, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// `call.update` data: one step of one WhatsApp call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallUpdate {
+    /// The call's id: the same on every event of one call.
+    pub id: String,
+    /// Who called: a phone JID or an `@lid`.
+    pub from: String,
+    pub status: CallStatus,
+    /// A video call (else voice).
+    #[serde(default)]
+    pub video: bool,
+    /// Unix seconds.
+    pub timestamp: i64,
+    /// The caller's push name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_name: Option<String>,
+    /// A group call: the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<CallGroup>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1036,6 +1165,58 @@ pub struct MarkRead {
     /// In a group: the author (JID) of that message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sender: Option<String>,
+}
+
+open_vocabulary! {
+    /// `presence` of `chat/presence` (what the business shows) and of `chat.presence`
+    /// (what a contact shows).
+    pub enum ChatPresenceState {
+        /// Typing.
+        Composing,
+        /// Recording a voice note (`chat.presence` only).
+        Recording,
+        /// Stopped typing.
+        Paused,
+    }
+}
+
+/// `POST /v1/instances/{instanceId}/chat/presence`: show the chat that the business is
+/// typing (`composing`) or no longer is (`paused`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendPresence {
+    pub number: String,
+    pub presence: ChatPresenceState,
+}
+
+/// `POST /v1/instances/{instanceId}/chat/labels`: the chat's whole set of WhatsApp
+/// Business labels, by name (labels not named are taken off; unknown names are created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetChatLabels {
+    pub number: String,
+    pub labels: Vec<String>,
+}
+
+/// A command on the instance's WhatsApp session itself (no body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum InstanceAction {
+    /// `POST /v1/instances/{instanceId}/instance/reconnect`: drop the connection and
+    /// connect again (a new pairing code when the session was logged out).
+    Reconnect,
+    /// `POST /v1/instances/{instanceId}/instance/logout`: unlink the device; a new
+    /// pairing is needed.
+    Logout,
+}
+
+impl InstanceAction {
+    /// The last segment of the command's path.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reconnect => "reconnect",
+            Self::Logout => "logout",
+        }
+    }
 }
 
 /// A command's success answer.
@@ -1228,6 +1409,12 @@ mod tests {
                 "receipt" => {
                     round_trip::<EngineReceipt>(&tag, &text);
                 }
+                "send-presence" => {
+                    round_trip::<SendPresence>(&tag, &text);
+                }
+                "chat-labels" => {
+                    round_trip::<SetChatLabels>(&tag, &text);
+                }
                 "error" => {
                     round_trip::<EngineErrorResponse>(&tag, &text);
                 }
@@ -1239,7 +1426,7 @@ mod tests {
             *counts.entry(tag).or_default() += 1;
         }
         let expected = [
-            ("event", 19),
+            ("event", 23),
             ("media", 4),
             ("send-text", 1),
             ("send-media", 2),
@@ -1249,6 +1436,8 @@ mod tests {
             ("mark-read", 1),
             ("media-download", 1),
             ("receipt", 2),
+            ("send-presence", 1),
+            ("chat-labels", 1),
             ("error", 1),
         ];
         let expected: BTreeMap<String, usize> = expected
@@ -1269,6 +1458,8 @@ mod tests {
             EVENT_MESSAGE_STATUS,
             EVENT_INSTANCE_STATE,
             EVENT_CALL_UPDATE,
+            EVENT_CHAT_PRESENCE,
+            EVENT_LABEL_UPDATE,
         ] {
             assert!(names.iter().any(|seen| seen == name), "no `{name}` example");
         }
@@ -1567,7 +1758,20 @@ mod tests {
             "inactive",
             "server_error",
         ]);
-        assert_open_vocabulary::<ConnectionState>(&["connected", "connecting", "disconnected"]);
+        assert_open_vocabulary::<ConnectionState>(&[
+            "connected",
+            "connecting",
+            "disconnected",
+            "qr",
+        ]);
+        assert_open_vocabulary::<CallStatus>(&[
+            "offer",
+            "accept",
+            "reject",
+            "timeout",
+            "terminate",
+        ]);
+        assert_open_vocabulary::<ChatPresenceState>(&["composing", "recording", "paused"]);
         assert_open_vocabulary::<EngineErrorCode>(&[
             "unauthorized",
             "unknown_instance",
@@ -1586,6 +1790,14 @@ mod tests {
             ReceiptStatus::Other("seen_by_bot".into()).as_str(),
             "seen_by_bot"
         );
+    }
+
+    #[test]
+    fn debug_never_prints_a_pairing_code() {
+        let code = PairingCode::new("2@secret-pairing-ref,key,key");
+        let printed = format!("{code:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert_eq!(printed, "<pairing code: 28 chars>");
     }
 
     #[test]
@@ -1783,7 +1995,7 @@ mod tests {
         assert!(!format!("{download:?}").contains(bytes));
 
         let other = parse_event(json!({
-            "event": "label.update",
+            "event": "group.flow",
             "data": {"icon": {"base64": bytes}, "list": [{"mediaBase64": bytes}]},
             "instanceData": {"instance": "ins_1"}
         }))

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use ryze_domain::InstanceId;
 
 use crate::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaDownload, SendMedia, SendReaction,
-    SendText,
+    DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead, MediaDownload, SendMedia,
+    SendPresence, SendReaction, SendText, SetChatLabels,
 };
 
 /// Why a command was not carried out. Texts never contain a token.
@@ -94,6 +94,27 @@ pub trait WhatsAppSender: Send + Sync {
         &self,
         instance: &InstanceId,
         command: MarkRead,
+    ) -> Result<EngineReceipt, SendError>;
+
+    /// Shows the chat that the business is typing, or no longer is.
+    async fn send_presence(
+        &self,
+        instance: &InstanceId,
+        command: SendPresence,
+    ) -> Result<EngineReceipt, SendError>;
+
+    /// Sets the chat's WhatsApp Business labels (the whole set).
+    async fn set_chat_labels(
+        &self,
+        instance: &InstanceId,
+        command: SetChatLabels,
+    ) -> Result<EngineReceipt, SendError>;
+
+    /// Reconnects or logs out the instance's WhatsApp session.
+    async fn instance_action(
+        &self,
+        instance: &InstanceId,
+        action: InstanceAction,
     ) -> Result<EngineReceipt, SendError>;
 
     /// The bytes of a media message.

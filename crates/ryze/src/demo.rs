@@ -327,6 +327,67 @@ pub async fn run() -> anyhow::Result<()> {
         bail!("the revoke named another message than the one sent");
     }
 
+    // 6. The engine reports the connection: the status conversation shows it.
+    step(
+        6,
+        "WhatsApp → Chatwoot",
+        "the engine reports the instance connected (instance.state)",
+    );
+    publish(script.connected()).await?;
+    let store = wait_for_chatwoot(&chatwoot, "the status conversation", |store| {
+        status_notice(store).is_some()
+    })
+    .await?;
+    let (contact, notice) = status_notice(&store).context("no status conversation")?;
+    seen(&format!("status contact \"{contact}\" says \"{notice}\""));
+
+    // 7. Maria calls and nobody answers.
+    step(
+        7,
+        "WhatsApp → Chatwoot",
+        "Maria calls (call.update offer, then timeout)",
+    );
+    publish(script.call(&maria, "CA11DEMO", "offer").build()).await?;
+    publish(script.call(&maria, "CA11DEMO", "timeout").build()).await?;
+    let store = wait_for_chatwoot(&chatwoot, "the call's outcome", |store| {
+        has_content(store, "📞 Missed voice call")
+    })
+    .await?;
+    let notices: Vec<&str> = store
+        .messages
+        .values()
+        .filter_map(|message| message.content.as_deref())
+        .filter(|content| content.starts_with("📞"))
+        .collect();
+    seen(&format!(
+        "conversation #{conversation_display_id} shows {}",
+        notices.join(" then ")
+    ));
+
+    // 8. A WhatsApp Business label.
+    step(
+        8,
+        "WhatsApp → Chatwoot",
+        "the chat gets the WhatsApp Business label \"Pedido enviado\" (label.update)",
+    );
+    publish(script.labels(&maria, ["Pedido enviado"])).await?;
+    let store = wait_for_chatwoot(&chatwoot, "the label", |store| {
+        store
+            .conversations
+            .values()
+            .any(|conversation| !conversation.labels.is_empty())
+    })
+    .await?;
+    let labels: Vec<String> = store
+        .conversations
+        .values()
+        .flat_map(|conversation| conversation.labels.clone())
+        .collect();
+    seen(&format!(
+        "conversation #{conversation_display_id} labelled {}",
+        labels.join(", ")
+    ));
+
     let status: Value = client
         .get(format!("{api}/api/chatwoot/list/loja"))
         .header("token", &account_token)
@@ -354,6 +415,33 @@ fn step(number: u32, direction: &str, what: &str) {
 
 fn seen(what: &str) {
     println!("   seen: {what}");
+}
+
+/// The status contact's name and its latest notice.
+fn status_notice(store: &Store) -> Option<(String, String)> {
+    let contact = store
+        .contacts
+        .values()
+        .find(|contact| contact.name.starts_with("WhatsApp · "))?;
+    let notice = store
+        .messages
+        .values()
+        .filter(|message| {
+            store
+                .conversations
+                .get(&message.conversation_id)
+                .is_some_and(|conversation| conversation.contact_id == contact.id)
+        })
+        .filter_map(|message| message.content.clone())
+        .next_back()?;
+    Some((contact.name.clone(), notice))
+}
+
+fn has_content(store: &Store, content: &str) -> bool {
+    store
+        .messages
+        .values()
+        .any(|message| message.content.as_deref() == Some(content))
 }
 
 fn whatsapp_id(event: &EventEnvelope) -> String {

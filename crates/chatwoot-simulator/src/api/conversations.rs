@@ -260,6 +260,7 @@ pub async fn create(request: AccountRequest, body: web::Bytes) -> Result<HttpRes
                         waiting_since: Some(created_at),
                         last_activity_at: created_at,
                         priority: None,
+                        labels: Vec::new(),
                         created_at,
                         updated_at: created_at,
                     },

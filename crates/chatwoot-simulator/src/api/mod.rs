@@ -8,6 +8,7 @@
 pub mod contacts;
 pub mod conversations;
 pub mod inboxes;
+pub mod labels;
 pub mod messages;
 
 use crate::error::ApiError;
@@ -401,6 +402,26 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route(
             &format!("{account}/conversations/{{id}}/toggle_status"),
             web::post().to(conversations::toggle_status),
+        )
+        .route(
+            &format!("{account}/conversations/{{id}}/labels"),
+            web::get().to(labels::conversation_index),
+        )
+        .route(
+            &format!("{account}/conversations/{{id}}/labels"),
+            web::post().to(labels::conversation_create),
+        )
+        .route(
+            &format!("{account}/labels"),
+            web::get().to(labels::account_index),
+        )
+        .route(
+            &format!("{account}/labels"),
+            web::post().to(labels::account_create),
+        )
+        .route(
+            "/public/api/v1/inboxes/{inbox_identifier}/contacts/{contact_identifier}/conversations/{id}/toggle_typing",
+            web::post().to(labels::public_toggle_typing),
         )
         .route(
             &format!("{account}/conversations/{{id}}/messages"),

@@ -36,9 +36,9 @@ mod status;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ryze_ports::whatsapp_events::{
-    ConnectionState, ContactCard, EventEnvelope, EventPayload, InstanceData, Location, MediaKind,
-    MessageBody, MessageEdit, MessageRevoke, Participant, Quoted, Reaction, ReceiptStatus,
-    WhatsAppMessage,
+    CallStatus, ChatPresenceState, ConnectionState, ContactCard, EventEnvelope, EventPayload,
+    InstanceData, Location, MediaKind, MessageBody, MessageEdit, MessageRevoke, Participant,
+    Quoted, Reaction, ReceiptStatus, WhatsAppMessage,
 };
 use serde_json::{Map, Value};
 
@@ -50,7 +50,7 @@ pub use messages::{
     RevokeSpec, TextSpec, UnsupportedSpec,
 };
 pub use people::{ChatRef, Contact, Group};
-pub use status::{InstanceStateBuilder, ReceiptBuilder};
+pub use status::{CallBuilder, InstanceStateBuilder, ReceiptBuilder};
 
 /// The current time in unix seconds.
 pub(crate) fn now_unix() -> i64 {
@@ -396,8 +396,47 @@ impl EventScript {
             .build()
     }
 
-    /// An event the contract only forwards (`call.update`, `group.flow`,
-    /// `label.update`, or any other name), with its data as given.
+    /// A step (`offer`, `accept`, `reject`, `timeout`, `terminate`) of the call `call_id`
+    /// from `chat`'s contact (in a group named with [`Group::by`], from that member).
+    pub fn call(
+        &self,
+        chat: impl Into<ChatRef>,
+        call_id: impl Into<String>,
+        status: impl Into<CallStatus>,
+    ) -> CallBuilder {
+        CallBuilder::new(self.clone(), chat.into(), call_id.into(), status.into())
+    }
+
+    /// `chat.presence`: the contact of `chat` typing (`composing`), recording a voice note
+    /// (`recording`) or no longer (`paused`).
+    pub fn presence(
+        &self,
+        chat: impl Into<ChatRef>,
+        presence: impl Into<ChatPresenceState>,
+    ) -> EventEnvelope {
+        status::presence_event(self, &chat.into(), presence.into())
+    }
+
+    /// `label.update`: the whole set of WhatsApp Business labels `chat` now has.
+    pub fn labels<L: Into<String>>(
+        &self,
+        chat: impl Into<ChatRef>,
+        labels: impl IntoIterator<Item = L>,
+    ) -> EventEnvelope {
+        status::labels_event(
+            self,
+            &chat.into(),
+            labels.into_iter().map(Into::into).collect(),
+        )
+    }
+
+    /// `instance.state` `qr` with this pairing code, now.
+    pub fn qr(&self, code: impl Into<String>) -> EventEnvelope {
+        self.instance_state(ConnectionState::Qr).qr(code).build()
+    }
+
+    /// An event the contract only forwards (`group.flow`, `label.update`, or any other
+    /// name), with its data as given.
     pub fn other_event(&self, event: impl Into<String>, data: Value) -> EventEnvelope {
         self.envelope(EventPayload::Other {
             event: event.into(),

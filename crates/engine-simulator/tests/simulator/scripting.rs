@@ -470,9 +470,34 @@ fn other_types_and_events_are_kept_as_the_contract_says() {
         message_of(&event).body,
         MessageBody::Unsupported { .. }
     ));
-    let call = script().other_event(
-        "call.update",
-        json!({"id": "5C4B3A29F1E0D8C7", "status": "offer"}),
+    let flow = script().other_event(
+        "group.flow",
+        json!({"group": "120363025246125486@g.us", "action": "add"}),
     );
-    assert_eq!(round_trip(&call)["data"]["status"], "offer");
+    assert_eq!(round_trip(&flow)["data"]["action"], "add");
+}
+
+#[test]
+fn calls_name_their_caller_and_in_a_group_the_group() {
+    let call = script().call(maria(), "5C4B3A29F1E0D8C7", "offer").build();
+    let json = round_trip(&call);
+    assert_eq!(json["event"], "call.update");
+    assert_eq!(json["data"]["id"], "5C4B3A29F1E0D8C7");
+    assert_eq!(json["data"]["from"], "5511987654321@s.whatsapp.net");
+    assert_eq!(json["data"]["status"], "offer");
+    assert_eq!(json["data"]["video"], false);
+    assert!(json["data"].get("group").is_none());
+
+    let carlos = Contact::new("Carlos", "5521999990000");
+    let vip = Group::new("120363025246125486", "Clientes VIP", [carlos.clone()]);
+    let in_group = script()
+        .call(vip.by(&carlos), "7A1B2C3D4E5F6071", "timeout")
+        .video()
+        .build();
+    let json = round_trip(&in_group);
+    assert_eq!(json["data"]["from"], "5521999990000@s.whatsapp.net");
+    assert_eq!(json["data"]["fromName"], "Carlos");
+    assert_eq!(json["data"]["video"], true);
+    assert_eq!(json["data"]["group"]["jid"], "120363025246125486@g.us");
+    assert_eq!(json["data"]["group"]["name"], "Clientes VIP");
 }

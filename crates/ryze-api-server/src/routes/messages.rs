@@ -1,7 +1,9 @@
 //! The message endpoints (docs/contract.md §6, `docs/api.md` "Messages"):
 //! `POST /api/message/{text,media,reaction}/{instance}`, `POST /api/chat/edit/{instance}`,
-//! `DELETE` (or `POST`) `/api/chat/delete/{instance}`, `POST /api/chat/markRead/{instance}`
-//! and `GET /api/chat/base64/{instance}?messageId=`.
+//! `DELETE` (or `POST`) `/api/chat/delete/{instance}`, `POST /api/chat/markRead/{instance}`,
+//! `POST /api/chat/{presence,labels}/{instance}`, `GET /api/chat/base64/{instance}?messageId=`
+//! and `POST /api/instance/{reconnect,logout}/{instance}` (the instance's WhatsApp
+//! session).
 //!
 //! Callers: the `/api` tokens (the path names the instance), and the bridge with
 //! `BRIDGE_TOKEN` (compared in constant time; the path holds the instance **id**). The
@@ -27,10 +29,12 @@ use ryze_api_use_cases::{
     AuthorizedInstance, CommandDone, MessageCommandError, MessagingCaller, SentMessage,
 };
 use ryze_domain::{
-    DeleteMessageCommand, DeleteMessageRequest, EditMessageCommand, EditMessageRequest,
-    MarkReadCommand, MarkReadRequest, MediaMessageRequest, MessageCommandRefusal, ReactionRequest,
-    SendMediaCommand, SendReactionCommand, SendTextCommand, TextMessageRequest,
+    ChatLabelsRequest, ChatPresenceRequest, DeleteMessageCommand, DeleteMessageRequest,
+    EditMessageCommand, EditMessageRequest, MarkReadCommand, MarkReadRequest, MediaMessageRequest,
+    MessageCommandRefusal, ReactionRequest, SendMediaCommand, SendPresenceCommand,
+    SendReactionCommand, SendTextCommand, SetChatLabelsCommand, TextMessageRequest,
 };
+use ryze_ports::whatsapp_events::InstanceAction;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::authenticated_caller;
@@ -62,8 +66,20 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
                         .route(web::post().to(delete_message)),
                 )
                 .route("/markRead/{instance}", web::post().to(mark_read))
+                .route("/presence/{instance}", web::post().to(send_presence))
+                .route("/labels/{instance}", web::post().to(set_chat_labels))
                 .route("/base64/{instance}", web::get().to(download_media))
                 .default_service(web::to(super::no_such_route)),
+        )
+        .service(
+            web::resource("/api/instance/reconnect/{instance}")
+                .wrap(from_fn(rate_limit::enforce_unless_bridge))
+                .route(web::post().to(reconnect_instance)),
+        )
+        .service(
+            web::resource("/api/instance/logout/{instance}")
+                .wrap(from_fn(rate_limit::enforce_unless_bridge))
+                .route(web::post().to(logout_instance)),
         );
 }
 
@@ -277,6 +293,69 @@ async fn mark_read(
     let done = state
         .messaging
         .mark_read(&instance, command)
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
+}
+
+async fn send_presence(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(request): JsonBody<ChatPresenceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = SendPresenceCommand::try_from(request).map_err(refused)?;
+    let done = state
+        .messaging
+        .send_presence(&instance, command)
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
+}
+
+async fn set_chat_labels(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+    JsonBody(request): JsonBody<ChatLabelsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(&state, &caller, &instance).await?;
+    let command = SetChatLabelsCommand::try_from(request).map_err(refused)?;
+    let done = state
+        .messaging
+        .set_chat_labels(&instance, command)
+        .await
+        .map_err(HttpStatus::into_api_error)?;
+    Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
+}
+
+async fn reconnect_instance(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    instance_action(&state, &caller, &instance, InstanceAction::Reconnect).await
+}
+
+async fn logout_instance(
+    state: web::Data<ApiState>,
+    Caller(caller): Caller,
+    instance: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    instance_action(&state, &caller, &instance, InstanceAction::Logout).await
+}
+
+async fn instance_action(
+    state: &ApiState,
+    caller: &MessagingCaller,
+    instance: &str,
+    action: InstanceAction,
+) -> Result<HttpResponse, ApiError> {
+    let instance = authorized(state, caller, instance).await?;
+    let done = state
+        .messaging
+        .instance_action(&instance, action)
         .await
         .map_err(HttpStatus::into_api_error)?;
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))

@@ -23,8 +23,8 @@ use ryze_domain::{
     SendReactionCommand, SendTextCommand, TextMessageRequest as TextMessageInput,
 };
 use ryze_ports::whatsapp_events::{
-    DeleteMessage, EditMessage, EngineReceipt, MarkRead, MediaData, MediaDownload, MediaSource,
-    OutgoingMediaType, SendMedia, SendReaction, SendText,
+    DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead, MediaData, MediaDownload,
+    MediaSource, OutgoingMediaType, SendMedia, SendPresence, SendReaction, SendText, SetChatLabels,
 };
 use ryze_ports::{
     FetchedMedia, MediaFetchError, MockMediaFetcher, MockSecretVault, MockStore,
@@ -876,6 +876,9 @@ commands_that_never_answer! {
     edit_message(EditMessage) -> EngineReceipt;
     delete_message(DeleteMessage) -> EngineReceipt;
     mark_read(MarkRead) -> EngineReceipt;
+    send_presence(SendPresence) -> EngineReceipt;
+    set_chat_labels(SetChatLabels) -> EngineReceipt;
+    instance_action(InstanceAction) -> EngineReceipt;
     download_media(&str) -> MediaDownload;
 }
 

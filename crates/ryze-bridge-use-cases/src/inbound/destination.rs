@@ -4,6 +4,7 @@
 //! identity lock, so two chats of one person (phone JID and `@lid`) or a burst (an album)
 //! never create two of either.
 
+use ryze_domain::status_conversation::{status_contact_identifier, status_contact_name};
 use ryze_domain::whatsapp_identity::{chatwoot_phone_number, ContactKey};
 use ryze_ports::chatwoot::{
     ChatwootError, ContactLookup, ConversationDisplayId, ConversationStatus, NewContact,
@@ -26,6 +27,22 @@ impl InboundRelay {
         message: &WhatsAppMessage,
     ) -> Result<Destination, RelayFailure> {
         let person = Person::of_chat(message)?;
+        let _resolving = self.identity_lock.lock().await;
+        let contact = self.contact(&person).await?;
+        let conversation = self.conversation(&contact).await?;
+        Ok(Destination { conversation })
+    }
+
+    /// The integration's status conversation ([`ryze_domain::status_conversation`]),
+    /// creating its contact and conversation as needed.
+    pub(super) async fn status_destination(&self) -> Result<Destination, RelayFailure> {
+        let identifier = status_contact_identifier(self.context.instance_id.as_str());
+        let person = Person {
+            keys: vec![identifier.clone()],
+            identifier,
+            phone_number: None,
+            name: status_contact_name(&self.context.instance_name),
+        };
         let _resolving = self.identity_lock.lock().await;
         let contact = self.contact(&person).await?;
         let conversation = self.conversation(&contact).await?;

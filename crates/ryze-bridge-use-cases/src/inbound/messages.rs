@@ -25,6 +25,16 @@ impl InboundRelay {
         if is_group && self.context.flags.ignore_groups {
             return Ok(RelayOutcome::Skipped("group messages are ignored"));
         }
+        let own_chat = message.chat.kind == ChatType::Private
+            && [&message.chat.jid, &message.chat.lid]
+                .into_iter()
+                .flatten()
+                .any(|id| self.memory.is_own_id(&self.context.integration_id, id));
+        if own_chat {
+            return Ok(RelayOutcome::Skipped(
+                "the instance's own chat is not a customer's",
+            ));
+        }
         if matches!(
             message.chat.kind,
             ChatType::Newsletter | ChatType::Broadcast
@@ -107,28 +117,19 @@ impl InboundRelay {
         } else {
             content
         };
-        let link = self
-            .store
-            .begin_message_link(
-                &self.context.integration_id,
-                NewMessageLink {
-                    whatsapp_id: message.id.clone(),
-                    chatwoot_id: None,
-                    conversation: Some(destination.conversation),
-                    direction: LinkDirection::ToChatwoot,
-                    chat_jid: chat_jid(message),
-                    from_me: message.direction == Direction::Outgoing,
-                    participant_jid: if is_group {
-                        message.sender.jid.clone().or(message.sender.lid.clone())
-                    } else {
-                        None
-                    },
-                },
-            )
-            .await?;
-        if link.state != LinkState::Pending {
-            return Ok(RelayOutcome::Skipped("already relayed"));
-        }
+        let link = NewMessageLink {
+            whatsapp_id: message.id.clone(),
+            chatwoot_id: None,
+            conversation: Some(destination.conversation),
+            direction: LinkDirection::ToChatwoot,
+            chat_jid: chat_jid(message),
+            from_me: message.direction == Direction::Outgoing,
+            participant_jid: if is_group {
+                message.sender.jid.clone().or(message.sender.lid.clone())
+            } else {
+                None
+            },
+        };
         let new_message = NewMessage {
             content,
             direction: match message.direction {
@@ -142,12 +143,34 @@ impl InboundRelay {
                 in_reply_to_external_id: None,
             },
         };
+        self.write_once(link, destination.conversation, new_message, attachment)
+            .await
+    }
+
+    /// Writes `new_message` (with its file) into `conversation` at most once: after
+    /// recording `link` as pending, completed with the Chatwoot id once written, failed
+    /// for good when Chatwoot refuses it.
+    pub(super) async fn write_once(
+        &self,
+        link: NewMessageLink,
+        conversation: ConversationDisplayId,
+        new_message: NewMessage,
+        attachment: Option<Attachment>,
+    ) -> Result<RelayOutcome, RelayFailure> {
+        let whatsapp_id = link.whatsapp_id.clone();
+        let link = self
+            .store
+            .begin_message_link(&self.context.integration_id, link)
+            .await?;
+        if link.state != LinkState::Pending {
+            return Ok(RelayOutcome::Skipped("already relayed"));
+        }
         let written = match attachment {
             Some(attachment) => {
                 self.chatwoot
                     .create_message_with_attachments(
                         &self.context.target,
-                        destination.conversation,
+                        conversation,
                         &new_message,
                         vec![attachment],
                     )
@@ -155,7 +178,7 @@ impl InboundRelay {
             }
             None => {
                 self.chatwoot
-                    .create_message(&self.context.target, destination.conversation, &new_message)
+                    .create_message(&self.context.target, conversation, &new_message)
                     .await
             }
         };
@@ -164,9 +187,9 @@ impl InboundRelay {
                 self.store
                     .complete_message_link(
                         &self.context.integration_id,
-                        &message.id,
+                        &whatsapp_id,
                         written.id,
-                        destination.conversation,
+                        conversation,
                     )
                     .await?;
                 Ok(RelayOutcome::Relayed)
@@ -175,7 +198,7 @@ impl InboundRelay {
                 let failure = RelayFailure::from(error);
                 if let RelayFailure::Permanent(reason) = &failure {
                     self.store
-                        .fail_message_link(&self.context.integration_id, &message.id, reason)
+                        .fail_message_link(&self.context.integration_id, &whatsapp_id, reason)
                         .await?;
                 }
                 Err(failure)

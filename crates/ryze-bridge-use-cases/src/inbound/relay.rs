@@ -14,16 +14,19 @@ use std::sync::Arc;
 
 use ryze_domain::{BridgeIntegrationId, InstanceId, RelayFlags};
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
-use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
+use ryze_ports::whatsapp_events::{ChatPresence, EventEnvelope, EventPayload, LabelUpdate};
 use ryze_ports::{RelayStore, SendError, StoreError, WhatsAppSender};
 
 use super::destination::chat_id;
+use crate::relay_memory::RelayMemory;
 
 /// Which integration a relay writes for, with its Chatwoot target (token opened).
 #[derive(Debug, Clone)]
 pub struct RelayContext {
     pub integration_id: BridgeIntegrationId,
     pub instance_id: InstanceId,
+    /// The instance's name (the status contact is named after it).
+    pub instance_name: String,
     pub target: ChatwootTarget,
     pub inbox_id: InboxId,
     pub flags: RelayFlags,
@@ -82,6 +85,9 @@ pub struct InboundRelay {
     pub(super) media_source: Option<Arc<dyn WhatsAppSender>>,
     pub(super) context: RelayContext,
     pub(super) identity_lock: tokio::sync::Mutex<()>,
+    pub(super) memory: Arc<RelayMemory>,
+    /// The inbox's public identifier, once read.
+    pub(super) inbox_identifier: tokio::sync::Mutex<Option<String>>,
 }
 
 impl InboundRelay {
@@ -97,7 +103,15 @@ impl InboundRelay {
             media_source,
             context,
             identity_lock: tokio::sync::Mutex::new(()),
+            memory: Arc::new(RelayMemory::default()),
+            inbox_identifier: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Shares what the outbound relay knows (labels, the connection) with it.
+    pub(crate) fn sharing_memory(mut self, memory: Arc<RelayMemory>) -> Self {
+        self.memory = memory;
+        self
     }
 
     pub fn context(&self) -> &RelayContext {
@@ -110,15 +124,10 @@ impl InboundRelay {
         match &envelope.payload {
             EventPayload::MessageExchange(exchange) => self.relay_message(&exchange.message).await,
             EventPayload::MessageStatus(update) => self.relay_receipt(update).await,
-            EventPayload::InstanceState(change) => {
-                tracing::info!(
-                    integration_id = %self.context.integration_id,
-                    state = %change.state.as_str(),
-                    reason = change.reason.as_deref().unwrap_or(""),
-                    "WhatsApp connection state changed"
-                );
-                Ok(RelayOutcome::Skipped("connection state change"))
-            }
+            EventPayload::InstanceState(change) => self.relay_instance_state(change).await,
+            EventPayload::CallUpdate(call) => self.relay_call(call).await,
+            EventPayload::ChatPresence(presence) => self.relay_presence(presence).await,
+            EventPayload::LabelUpdate(update) => self.relay_labels(update).await,
             EventPayload::Other { .. } => Ok(RelayOutcome::Skipped("event not relayed")),
         }
     }
@@ -134,6 +143,14 @@ pub fn ordering_key(envelope: &EventEnvelope) -> String {
         EventPayload::MessageStatus(update) => {
             format!("chat:{}", update.chat.as_ref().map_or("", chat_id))
         }
+        EventPayload::CallUpdate(call) => format!(
+            "chat:{}",
+            call.group
+                .as_ref()
+                .map_or(call.from.as_str(), |group| group.jid.as_str())
+        ),
+        EventPayload::ChatPresence(ChatPresence { chat, .. })
+        | EventPayload::LabelUpdate(LabelUpdate { chat, .. }) => format!("chat:{}", chat.jid),
         EventPayload::InstanceState(_) | EventPayload::Other { .. } => "instance".to_owned(),
     }
 }

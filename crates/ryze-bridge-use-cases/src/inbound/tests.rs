@@ -25,6 +25,7 @@ fn context(flags: RelayFlags) -> RelayContext {
     RelayContext {
         integration_id: BridgeIntegrationId::new("int_test"),
         instance_id: InstanceId::new("ins_test"),
+        instance_name: "suporte".to_owned(),
         target: ChatwootTarget {
             base_url: ChatwootBaseUrl::parse("http://chatwoot.test").unwrap(),
             account_id: ChatwootAccountId::new(1).unwrap(),

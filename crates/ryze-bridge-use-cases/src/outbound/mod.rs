@@ -14,6 +14,7 @@
 //! adapter (reqwest behind the outbound-address guard) is `ryze-outbound-media-fetcher`,
 //! since this crate makes no HTTP calls of its own. [`media`] decides how each goes out.
 
+mod chat_state;
 pub mod ids;
 pub mod media;
 pub mod payload;
@@ -22,6 +23,7 @@ mod reporting;
 mod revoking;
 mod sending;
 pub mod signature;
+mod status_commands;
 mod worker;
 
 use std::sync::Arc;
@@ -101,11 +103,13 @@ pub struct WebhookCall<'a> {
     pub signature: SignatureHeaders<'a>,
 }
 
-/// What the bridge did with an authenticated webhook. All three are acknowledged.
+/// What the bridge did with an authenticated webhook. All are acknowledged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebhookReceipt {
     /// Queued durably; the worker relays it.
     Queued,
+    /// Passed on at once, not queued: an agent typing, which is stale a few seconds later.
+    Relayed,
     /// The same message event was queued before.
     Duplicate,
     /// It can never lead to a send; why.

@@ -1,5 +1,8 @@
 //! What the bridge reads from a Chatwoot webhook: `Message#webhook_data` merged with
-//! `event` (Chatwoot's `WebhookListener`), for `message_created` and `message_updated`.
+//! `event` (Chatwoot's `WebhookListener`), for `message_created` and `message_updated`;
+//! `Conversation#webhook_data` with `changed_attributes`, for `conversation_updated` (a
+//! label change); and `{user, conversation, is_private}` for
+//! `conversation_typing_on`/`_off`.
 //!
 //! The body is read leniently, field by field, from a JSON value: a field of an unexpected
 //! type reads as absent instead of making the whole webhook unreadable (Chatwoot's
@@ -10,6 +13,7 @@
 //! to the outbound relay, and the de-duplication key of those that can. The worker reads
 //! a queued webhook once ([`ReadWebhook`]) for its ordering and every attempt at it.
 
+use ryze_domain::BusinessPresence;
 use ryze_ports::chatwoot::{ConversationDisplayId, InboxId, MessageId};
 use ryze_ports::QueuedWebhook;
 use serde_json::Value;
@@ -19,6 +23,9 @@ use serde_json::Value;
 pub enum WebhookEvent {
     MessageCreated,
     MessageUpdated,
+    ConversationUpdated,
+    TypingOn,
+    TypingOff,
     /// Any other event, as Chatwoot named it.
     Other(String),
 }
@@ -28,8 +35,16 @@ impl WebhookEvent {
         match name {
             "message_created" => Self::MessageCreated,
             "message_updated" => Self::MessageUpdated,
+            "conversation_updated" => Self::ConversationUpdated,
+            "conversation_typing_on" => Self::TypingOn,
+            "conversation_typing_off" => Self::TypingOff,
             other => Self::Other(other.to_owned()),
         }
+    }
+
+    /// Whether the body is the conversation itself (not a message in it).
+    fn is_about_the_conversation(&self) -> bool {
+        matches!(self, Self::ConversationUpdated)
     }
 }
 
@@ -73,6 +88,14 @@ pub struct AgentMessage {
     pub contact_phone_number: Option<String>,
     pub contact_source_id: Option<String>,
     pub attachments: Vec<AttachmentRef>,
+    /// `conversation_updated` whose `changed_attributes` name the labels: the
+    /// conversation's labels afterwards.
+    pub labels: Option<Vec<String>>,
+    /// When the conversation changed (`updated_at`, else `timestamp`), as sent.
+    pub changed_at: Option<String>,
+    /// Typing events: who types (`user`: an agent; `contact`: the contact, through the
+    /// client API).
+    pub typist_type: Option<String>,
 }
 
 /// What the receiver does with a webhook.
@@ -129,6 +152,38 @@ fn message_type(value: &Value) -> Option<String> {
     }
 }
 
+/// Whether `changed_attributes` (a list of `{attribute: {previous_value,
+/// current_value}}`) names the labels.
+fn changes_labels(value: &Value) -> bool {
+    let Some(Value::Array(changes)) = at(value, &["changed_attributes"]) else {
+        return false;
+    };
+    changes.iter().any(|change| {
+        change.as_object().is_some_and(|fields| {
+            fields.contains_key("label_list") || fields.contains_key("cached_label_list")
+        })
+    })
+}
+
+/// The conversation's `labels`: a list of titles (or one comma-separated text).
+fn labels_of(conversation: &Value) -> Option<Vec<String>> {
+    let titles: Vec<String> = match at(conversation, &["labels"])? {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_owned))
+            .collect(),
+        Value::String(text) => text.split(',').map(str::to_owned).collect(),
+        _ => return None,
+    };
+    Some(
+        titles
+            .into_iter()
+            .map(|title| title.trim().to_owned())
+            .filter(|title| !title.is_empty())
+            .collect(),
+    )
+}
+
 /// `content_attributes` as an object, also when Chatwoot sent it as JSON text.
 fn content_attributes(value: &Value) -> Value {
     match at(value, &["content_attributes"]) {
@@ -163,11 +218,21 @@ impl AgentMessage {
             return Err("the body is not a JSON object".to_owned());
         }
         let attributes = content_attributes(&value);
+        let event = WebhookEvent::parse(&text_at(&value, &["event"]).unwrap_or_default());
+        // The conversation: the body itself, or its `conversation`.
+        let conversation = if event.is_about_the_conversation() {
+            &value
+        } else {
+            value.get("conversation").unwrap_or(&Value::Null)
+        };
+        let labels = (event == WebhookEvent::ConversationUpdated && changes_labels(&value))
+            .then(|| labels_of(conversation))
+            .flatten();
         Ok(Self {
-            event: WebhookEvent::parse(&text_at(&value, &["event"]).unwrap_or_default()),
+            event,
             message_id: integer_at(&value, &["id"]).map(MessageId),
             message_type: message_type(&value),
-            private: flag_at(&value, &["private"]),
+            private: flag_at(&value, &["private"]) || flag_at(&value, &["is_private"]),
             source_id: text_at(&value, &["source_id"]),
             content: at(&value, &["content"])
                 .and_then(Value::as_str)
@@ -179,18 +244,20 @@ impl AgentMessage {
             sender_type: text_at(&value, &["sender", "type"]).map(|kind| kind.to_lowercase()),
             agent_name: text_at(&value, &["sender", "available_name"])
                 .or_else(|| text_at(&value, &["sender", "name"])),
-            conversation: integer_at(&value, &["conversation", "id"]).map(ConversationDisplayId),
+            conversation: integer_at(conversation, &["id"]).map(ConversationDisplayId),
             inbox_id: integer_at(&value, &["inbox", "id"])
-                .or_else(|| integer_at(&value, &["conversation", "inbox_id"]))
+                .or_else(|| integer_at(conversation, &["inbox_id"]))
                 .map(InboxId),
-            account_id: integer_at(&value, &["account", "id"]),
-            contact_identifier: text_at(&value, &["conversation", "meta", "sender", "identifier"]),
-            contact_phone_number: text_at(
-                &value,
-                &["conversation", "meta", "sender", "phone_number"],
-            ),
-            contact_source_id: text_at(&value, &["conversation", "contact_inbox", "source_id"]),
+            account_id: integer_at(&value, &["account", "id"])
+                .or_else(|| integer_at(conversation, &["account_id"])),
+            contact_identifier: text_at(conversation, &["meta", "sender", "identifier"]),
+            contact_phone_number: text_at(conversation, &["meta", "sender", "phone_number"]),
+            contact_source_id: text_at(conversation, &["contact_inbox", "source_id"]),
             attachments: attachments(&value),
+            labels,
+            changed_at: text_at(conversation, &["updated_at"])
+                .or_else(|| text_at(conversation, &["timestamp"])),
+            typist_type: text_at(&value, &["user", "type"]).map(|kind| kind.to_lowercase()),
         })
     }
 
@@ -203,16 +270,43 @@ impl AgentMessage {
         self.sender_type.as_deref() == Some("user")
     }
 
+    /// An agent typing (or no longer) in a reply, not in a private note: what the
+    /// customer is to be shown.
+    pub fn agent_typing(&self) -> Option<BusinessPresence> {
+        let presence = match self.event {
+            WebhookEvent::TypingOn => BusinessPresence::Composing,
+            WebhookEvent::TypingOff => BusinessPresence::Paused,
+            _ => return None,
+        };
+        (self.typist_type.as_deref() == Some("user") && !self.private).then_some(presence)
+    }
+
     /// The receiver's first look. Only what can lead to a send or a revoke is queued:
     /// an outgoing, public `message_created` without `source_id` (messages the bridge
-    /// wrote from WhatsApp carry one), and a `message_updated` that deletes an outgoing
-    /// public message. The worker checks everything again.
+    /// wrote from WhatsApp carry one), a `message_updated` that deletes an outgoing
+    /// public message, and a `conversation_updated` that changes the labels. The worker
+    /// checks everything again. Typing is not queued (see [`Self::agent_typing`]).
     pub fn triage(&self) -> Triage {
+        if self.event == WebhookEvent::ConversationUpdated {
+            return match (&self.labels, self.conversation) {
+                (Some(labels), Some(conversation)) => Triage::Queue {
+                    dedupe_key: format!(
+                        "conversation_updated:{conversation}:{}:labels={}",
+                        self.changed_at.as_deref().unwrap_or(""),
+                        labels.join(",")
+                    ),
+                },
+                _ => Triage::Ignore("a conversation change other than its labels"),
+            };
+        }
         let Some(message_id) = self.message_id else {
             return Triage::Ignore("not a message event");
         };
         match self.event {
-            WebhookEvent::Other(_) => Triage::Ignore("event not relayed"),
+            WebhookEvent::Other(_)
+            | WebhookEvent::ConversationUpdated
+            | WebhookEvent::TypingOn
+            | WebhookEvent::TypingOff => Triage::Ignore("event not relayed"),
             _ if !self.is_outgoing() => Triage::Ignore("not an outgoing message"),
             _ if self.private => Triage::Ignore("private note"),
             WebhookEvent::MessageCreated if self.source_id.is_some() => {
@@ -310,6 +404,72 @@ pub(crate) mod tests {
                 dedupe_key: "message_created:501".into()
             }
         );
+    }
+
+    #[test]
+    fn reads_a_label_change_and_queues_it_by_conversation_and_time() {
+        let conversation = json!({
+            "event": "conversation_updated",
+            "id": 12,
+            "inbox_id": 7,
+            "account": {"id": 5},
+            "labels": ["novo-cliente", "vip"],
+            "updated_at": 1718000900.5,
+            "meta": {"sender": {"identifier": "5511912345678@s.whatsapp.net"}},
+            "changed_attributes": [{"label_list": {"previous_value": ["novo-cliente"], "current_value": ["novo-cliente", "vip"]}}]
+        });
+        let message = parsed(&conversation);
+        assert_eq!(message.event, WebhookEvent::ConversationUpdated);
+        assert_eq!(message.conversation, Some(ConversationDisplayId(12)));
+        assert_eq!(message.inbox_id, Some(InboxId(7)));
+        assert_eq!(
+            message.labels.as_deref(),
+            Some(&["novo-cliente".to_owned(), "vip".to_owned()][..])
+        );
+        assert_eq!(
+            message.triage(),
+            Triage::Queue {
+                dedupe_key: "conversation_updated:12:1718000900.5:labels=novo-cliente,vip".into()
+            }
+        );
+
+        let mut status_only = conversation;
+        status_only["changed_attributes"] =
+            json!([{"status": {"previous_value": "open", "current_value": "resolved"}}]);
+        assert_eq!(parsed(&status_only).labels, None);
+        assert!(matches!(parsed(&status_only).triage(), Triage::Ignore(_)));
+    }
+
+    #[test]
+    fn only_an_agent_typing_a_reply_is_typing_for_the_customer() {
+        let typing = |event: &str, typist: &str, private: bool| {
+            parsed(&json!({
+                "event": event,
+                "user": {"id": 3, "type": typist},
+                "is_private": private,
+                "conversation": {"id": 12, "inbox_id": 7}
+            }))
+            .agent_typing()
+        };
+        assert_eq!(
+            typing("conversation_typing_on", "user", false),
+            Some(BusinessPresence::Composing)
+        );
+        assert_eq!(
+            typing("conversation_typing_off", "user", false),
+            Some(BusinessPresence::Paused)
+        );
+        assert_eq!(
+            typing("conversation_typing_on", "user", true),
+            None,
+            "a note"
+        );
+        assert_eq!(
+            typing("conversation_typing_on", "contact", false),
+            None,
+            "the contact"
+        );
+        assert_eq!(typing("message_created", "user", false), None);
     }
 
     #[test]

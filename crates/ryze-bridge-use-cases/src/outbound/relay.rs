@@ -35,6 +35,7 @@ use super::payload::{ReadWebhook, WebhookEvent};
 use super::signature::SigningSecrets;
 use super::OutboundPorts;
 use crate::chatwoot_target::chatwoot_target_of;
+use crate::relay_memory::RelayMemory;
 
 /// What became of a queued webhook.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,11 @@ pub enum OutboundOutcome {
     Sent,
     /// The deleted message was revoked on WhatsApp.
     Revoked,
+    /// The conversation's labels became the chat's WhatsApp labels.
+    LabelsSet,
+    /// A command of the status conversation was answered there (nothing reached
+    /// WhatsApp's chats).
+    Answered,
     /// Nothing to do; why.
     Skipped(&'static str),
     /// Given up for a reason that will not change; agents were told in Chatwoot.
@@ -119,6 +125,8 @@ pub struct OutboundRelay {
     vault: Arc<dyn SecretVault>,
     pub(crate) ports: OutboundPorts,
     pub(crate) signing: SigningSecrets,
+    /// Shared with the inbound relay.
+    pub(crate) memory: Arc<RelayMemory>,
     wake: Notify,
 }
 
@@ -136,6 +144,7 @@ impl OutboundRelay {
             chatwoot: bridge.chatwoot.clone(),
             vault: bridge.vault.clone(),
             ports,
+            memory: bridge.memory.clone(),
             wake: Notify::new(),
         }
     }
@@ -217,6 +226,7 @@ impl OutboundRelay {
                     .await
             }
             WebhookEvent::MessageUpdated if message.deleted => self.revoke(&context, message).await,
+            WebhookEvent::ConversationUpdated => self.set_whatsapp_labels(&context, message).await,
             _ => Ok(OutboundOutcome::Skipped("not an agent's message")),
         }
     }

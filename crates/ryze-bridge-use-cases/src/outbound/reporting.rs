@@ -8,6 +8,8 @@ use ryze_ports::chatwoot::{
 };
 use ryze_ports::whatsapp_events::MarkRead;
 
+use crate::inbound::is_call_notice_id;
+
 use super::relay::{OutboundContext, OutboundFailure, OutboundRelay};
 use super::sending::Recipient;
 
@@ -93,7 +95,8 @@ impl OutboundRelay {
             .iter()
             .rev()
             .filter(|message| message.message_type == Some(MessageType::Incoming))
-            .find_map(|message| message.source_id.clone())
+            .filter_map(|message| message.source_id.clone())
+            .find(|source_id| !is_call_notice_id(source_id))
         else {
             return;
         };

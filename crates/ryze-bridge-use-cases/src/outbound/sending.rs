@@ -13,6 +13,10 @@ use ryze_ports::whatsapp_events::{
 };
 use ryze_ports::{LinkDirection, NewMessageLink, SendError};
 
+use crate::inbound::is_call_notice_id;
+
+use super::status_commands::is_status_conversation;
+
 use super::ids::{new_whatsapp_id, part_id};
 use super::media::{OutgoingFile, ATTACHMENT_URL_FIELD};
 use super::payload::{AgentMessage, AttachmentRef};
@@ -83,6 +87,9 @@ impl OutboundRelay {
         };
         if let Some(reason) = skipped {
             return Ok(OutboundOutcome::Skipped(reason));
+        }
+        if is_status_conversation(message) {
+            return self.answer_status_command(context, message).await;
         }
         let (Some(message_id), Some(conversation)) = (message.message_id, message.conversation)
         else {
@@ -187,11 +194,14 @@ impl OutboundRelay {
                 .find_link_by_chatwoot_id(&context.integration_id, replied)
                 .await?
             {
-                return Ok(Some(link.whatsapp_id));
+                return Ok(Some(link.whatsapp_id).filter(|id| !is_call_notice_id(id)));
             }
         }
         // The replied message's `source_id`: the WhatsApp id of a message from WhatsApp.
-        Ok(message.in_reply_to_external_id.clone())
+        Ok(message
+            .in_reply_to_external_id
+            .clone()
+            .filter(|id| !is_call_notice_id(id)))
     }
 
     /// Sends the text and the attachments, in order: the text as the first attachment's

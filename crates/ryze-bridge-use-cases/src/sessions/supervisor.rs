@@ -17,6 +17,7 @@ use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
 use super::live_state::{LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
 use crate::inbound::{InboundRelay, RelayContext};
+use crate::relay_memory::RelayMemory;
 
 /// How sessions pace themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +78,7 @@ pub struct RelaySessions {
     chatwoot: Arc<dyn ChatwootApi>,
     vault: Arc<dyn SecretVault>,
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
+    pub(crate) memory: Arc<RelayMemory>,
 }
 
 impl RelaySessions {
@@ -90,6 +92,7 @@ impl RelaySessions {
             chatwoot,
             vault,
             running: Mutex::new(HashMap::new()),
+            memory: Arc::new(RelayMemory::default()),
         }
     }
 
@@ -161,11 +164,13 @@ impl RelaySessions {
             RelayContext {
                 integration_id: integration.id.clone(),
                 instance_id: integration.instance_id.clone(),
+                instance_name: integration.instance_name.to_string(),
                 target,
                 inbox_id: InboxId(inbox_id),
                 flags: integration.settings.flags,
             },
-        ))
+        )
+        .sharing_memory(self.memory.clone()))
     }
 }
 

@@ -289,6 +289,9 @@ fn the_demo_plays_both_ways_with_nothing_configured_and_exits_zero() {
         "shown as a reply to message",
         "\"*Ana Souza*:\\nSim! Saiu *hoje* pela manhã.\"",
         "for everyone: true",
+        "status contact \"WhatsApp · loja\" says \"✅ WhatsApp connected as +5511988887777",
+        "shows 📞 Incoming voice call then 📞 Missed voice call",
+        "labelled pedido-enviado",
         "every step was seen on the other side",
     ] {
         assert!(stdout.contains(seen), "missing {seen:?} in:\n{stdout}");

@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod bridge_provisioning;
+mod call_notices;
+mod chat_state;
 mod chatwoot_module;
 mod cli;
 mod deploy;
@@ -19,4 +21,5 @@ mod outbound_crash;
 mod rate_limit_nodes;
 mod relay;
 mod relay_crash;
+mod status_contact;
 mod support;
