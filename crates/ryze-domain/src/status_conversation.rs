@@ -1,5 +1,5 @@
-//! The status conversation of an integration: one Chatwoot contact per instance ("WhatsApp
-//! · <instance name>"), never a customer, where the bridge posts the instance's connection
+//! The status conversation of an integration: one Chatwoot contact per instance
+//! (`WhatsApp · <instance name>`), never a customer, where the bridge posts the instance's connection
 //! changes and where agents type commands. What it says, and which commands it knows.
 //! Nothing typed there ever reaches WhatsApp.
 
