@@ -777,6 +777,26 @@ async fn a_lasting_refusal_marks_the_message_failed_and_tells_agents() {
 }
 
 #[tokio::test]
+async fn an_instance_the_api_no_longer_sends_for_is_given_up_at_once_and_reported() {
+    let (links, outbox) = new_state();
+    // Exactly one send: no retry of a refusal that will not change.
+    let relay = relay_reporting_failure(
+        &links,
+        &outbox,
+        whatsapp_refusing_texts(SendError::InstanceGone, 1),
+        "integration deactivated",
+    );
+
+    let outcome = relay.handle(&queued(1, &text_reply()), false).await;
+
+    assert!(
+        matches!(&outcome, Ok(OutboundOutcome::Undelivered(reason)) if reason.contains("instance was deleted")),
+        "not retried, reported undelivered: {outcome:?}"
+    );
+    assert_eq!(the_reply_link(&links).state, LinkState::Failed);
+}
+
+#[tokio::test]
 async fn a_contact_without_a_whatsapp_id_is_reported_undelivered() {
     let (links, outbox) = new_state();
     let relay = relay_reporting_failure(
