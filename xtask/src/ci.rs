@@ -1,12 +1,14 @@
 //! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure:
 //! formatting, the tidy rules (`cargo xtask tidy`), clippy and rustdoc with warnings
-//! denied, a short fuzz pass (`cargo xtask fuzz`, a few seconds per target), then the test command
-//! (`cargo xtask test`).
+//! denied, a short fuzz pass (`cargo xtask fuzz`, a few seconds per target), the bench's
+//! smoke run (`cargo xtask bench --quick`: that it runs, never its numbers), then the test
+//! command (`cargo xtask test`).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use crate::bench::{self, BenchArgs};
 use crate::fuzz::{self, FuzzArgs};
 use crate::test_run::{self, TestArgs};
 use crate::{tidy_command, util};
@@ -69,6 +71,17 @@ pub(crate) fn run(test_args: &TestArgs) -> Result<()> {
                 fuzz::run(&FuzzArgs {
                     seconds: CI_FUZZ_SECONDS_PER_TARGET,
                     target: None,
+                })
+            }),
+        },
+        Step {
+            name: "bench",
+            what: "cargo xtask bench --quick",
+            run: Box::new(|| {
+                bench::run(&BenchArgs {
+                    quick: true,
+                    backend: None,
+                    idle_integrations: None,
                 })
             }),
         },

@@ -8,8 +8,11 @@
 //! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, a short fuzz
 //!   pass, then the tests.
 //! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
+//! - `cargo xtask bench [--quick]`: the throughput and cost figures P0–P5 on SQLite and
+//!   PostgreSQL (`docs/benchmarks.md`).
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod ci;
 mod fuzz;
 mod postgres;
@@ -48,6 +51,9 @@ enum Task {
     Ci(TestArgs),
     /// Run every fuzz target in `fuzz/` for `--seconds` each; fails on a crash.
     Fuzz(fuzz::FuzzArgs),
+    /// Measure the relay's throughput and costs (P0–P5) on SQLite and PostgreSQL;
+    /// writes target/bench/report.md and figures.svg (`docs/benchmarks.md`).
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,5 +74,6 @@ fn run(cli: Cli) -> Result<u8> {
         Task::Tidy => tidy_command::run(),
         Task::Ci(args) => ci::run(&args).map(|()| 0),
         Task::Fuzz(args) => fuzz::run(&args),
+        Task::Bench(args) => bench::run(&args),
     }
 }

@@ -150,6 +150,28 @@ async fn request_log_counts_api_requests_only() {
 }
 
 #[tokio::test]
+async fn request_counts_group_api_requests_by_endpoint_and_outcome() {
+    let fixture = Fixture::start().await;
+    fixture.get("/api/v1/profile", ADMIN_TOKEN).await;
+    fixture.get("/api/v1/profile", "bad").await;
+    fixture
+        .get(&fixture.account_path("/inboxes"), ADMIN_TOKEN)
+        .await;
+    let (status, counts) = control(&fixture, Method::GET, "/request_counts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        counts,
+        json!({
+            "GET /api/v1/profile": { "succeeded": 1, "failed": 1 },
+            "GET /api/v1/accounts/{id}/inboxes": { "succeeded": 1, "failed": 0 },
+        }),
+        "control calls are not counted; numeric segments are folded"
+    );
+    control(&fixture, Method::DELETE, "/requests", None).await;
+    assert!(fixture.simulator.request_counts().is_empty());
+}
+
+#[tokio::test]
 async fn faults_inject_errors_throttling_and_latency() {
     let fixture = Fixture::start().await;
     let (status, _) = control(
