@@ -404,14 +404,15 @@ impl ControlPlane {
         instance_name: &str,
     ) -> Result<IntegrationView, StatusError> {
         let instance = self.instance_for(principal, instance_name).await?;
+        // Without a bridge no module endpoint can work: say so before anything else.
+        let gateway = self
+            .require_gateway()
+            .ok_or(StatusError::GatewayNotConfigured)?;
         let stored = self
             .store
             .find_integration(&instance.id)
             .await?
             .ok_or(StatusError::NoIntegration)?;
-        let gateway = self
-            .require_gateway()
-            .ok_or(StatusError::GatewayNotConfigured)?;
 
         let mut view = IntegrationView {
             instance_name: instance.name.clone(),
@@ -470,14 +471,15 @@ impl ControlPlane {
         instance_name: &str,
     ) -> Result<(), DeactivateError> {
         let instance = self.instance_for(principal, instance_name).await?;
+        // Without a bridge nothing can be torn down in Chatwoot: the row is kept.
+        let gateway = self
+            .require_gateway()
+            .ok_or(DeactivateError::GatewayNotConfigured)?;
         let stored = self
             .store
             .find_integration(&instance.id)
             .await?
             .ok_or(DeactivateError::NoIntegration)?;
-        let gateway = self
-            .require_gateway()
-            .ok_or(DeactivateError::GatewayNotConfigured)?;
         self.tear_down_on_bridge(gateway, &stored).await;
         self.store.delete_integration(&instance.id).await?;
         if let Some(event_hub) = &self.event_hub {

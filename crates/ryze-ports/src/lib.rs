@@ -41,7 +41,7 @@ pub use gateway::{
     LiveIntegrationStatus, RelayCounters,
 };
 pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
-pub use outbound_guard::{OutboundGuard, RefusedDestination};
+pub use outbound_guard::{DestinationCheckError, OutboundGuard};
 pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
 pub use relay_store::{
     EnqueueOutcome, KnownContact, LinkDirection, LinkState, MessageLink, NewMessageLink,

@@ -32,7 +32,7 @@ impl Drop for Server {
 }
 
 #[tokio::test]
-async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
+async fn without_a_bridge_every_module_endpoint_of_the_api_answers_503() {
     let directory = tempfile::tempdir().unwrap();
     let output = ryze(directory.path())
         .args(["account", "create", "--name", "Acme"])
@@ -103,9 +103,13 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
         .send()
         .await
         .unwrap();
+    // `suporte` has no integration: without a bridge the 503 comes first.
     assert_eq!(
         (list.status().as_u16(), list.json::<Value>().await.unwrap()),
-        answer(404, "no chatwoot integration for this instance")
+        answer(
+            503,
+            "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+        )
     );
     let delete = client
         .delete(format!("{base}/api/chatwoot/delete/suporte"))
@@ -118,7 +122,10 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
             delete.status().as_u16(),
             delete.json::<Value>().await.unwrap()
         ),
-        answer(404, "no chatwoot integration to delete")
+        answer(
+            503,
+            "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+        )
     );
 }
 
