@@ -2,8 +2,8 @@
 //! `.cargo/config.toml`).
 //!
 //! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
-//!   `TEST_DATABASE_URL`, checks that the tests' Redis answers (`TEST_REDIS_URL`), and
-//!   runs the workspace tests with cargo-nextest.
+//!   `TEST_DATABASE_URL`, checks that the tests' Redis (`TEST_REDIS_URL`) and NATS with
+//!   JetStream (`TEST_NATS_URL`) answer, and runs the workspace tests with cargo-nextest.
 //! - `cargo xtask tidy`: the repository's structural rules (see [`xtask::tidy`]).
 //! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, a short fuzz
 //!   pass, then the tests.
@@ -15,8 +15,10 @@
 mod bench;
 mod ci;
 mod fuzz;
+mod nats;
 mod postgres;
 mod redis;
+mod service;
 mod test_run;
 mod tidy_command;
 mod util;

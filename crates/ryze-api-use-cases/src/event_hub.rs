@@ -31,8 +31,8 @@ use chrono::{DateTime, Utc};
 use ryze_domain::{cut_on_char_boundary, InstanceId, InstanceName};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload, InstanceData};
 use ryze_ports::{
-    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, EventHubStore, EventSequence, HubCursor,
-    HubEvent, NewHubEvent, Store, StoreError,
+    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, EventHubStore, EventSequence,
+    HubAnnouncements, HubCursor, HubEvent, NewHubEvent, Store, StoreError,
 };
 
 use crate::errors::INTERNAL_ERROR_PREFIX;
@@ -184,6 +184,8 @@ struct AtomicCounters {
 
 struct Inner {
     events: Arc<dyn EventHubStore>,
+    /// Set when the hub is shared by several API processes (NATS JetStream).
+    announcements: Option<Arc<dyn HubAnnouncements>>,
     store: Arc<dyn Store>,
     instances: Arc<dyn InstanceDirectory>,
     settings: EventHubSettings,
@@ -224,9 +226,33 @@ impl EventHub {
         instances: Arc<dyn InstanceDirectory>,
         settings: EventHubSettings,
     ) -> Self {
+        Self::build(events, None, store, instances, settings)
+    }
+
+    /// [`EventHub::new`] over a hub shared by several API processes: each event appended
+    /// here is announced to all of them, and [`EventHub::follow_announcements`] wakes
+    /// this process's streams when any process appends.
+    pub fn shared(
+        events: Arc<dyn EventHubStore>,
+        announcements: Arc<dyn HubAnnouncements>,
+        store: Arc<dyn Store>,
+        instances: Arc<dyn InstanceDirectory>,
+        settings: EventHubSettings,
+    ) -> Self {
+        Self::build(events, Some(announcements), store, instances, settings)
+    }
+
+    fn build(
+        events: Arc<dyn EventHubStore>,
+        announcements: Option<Arc<dyn HubAnnouncements>>,
+        store: Arc<dyn Store>,
+        instances: Arc<dyn InstanceDirectory>,
+        settings: EventHubSettings,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 events,
+                announcements,
                 store,
                 instances,
                 settings,
@@ -306,7 +332,65 @@ impl EventHub {
         self.inner.counters.appended.fetch_add(1, Ordering::Relaxed);
         self.enforce_retention(&instance.id, received_at).await;
         self.inner.live.wake(&instance.id);
+        self.announce(&instance.id).await;
         Ok(IngestOutcome::Stored(sequence))
+    }
+
+    /// Tells the other API processes (a shared hub only). A failure is logged: the
+    /// event is stored, and their streams' safety re-read will find it.
+    async fn announce(&self, instance_id: &InstanceId) {
+        let Some(announcements) = &self.inner.announcements else {
+            return;
+        };
+        match within(self.budget(), announcements.announce(instance_id)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "could not announce the new event to the other API processes");
+            }
+            Err(budget) => {
+                tracing::warn!(
+                    budget_secs = budget.as_secs(),
+                    "announcing the new event gave no answer in time"
+                );
+            }
+        }
+    }
+
+    /// Whether the hub is shared by several API processes and announces appends.
+    pub fn announces_appends(&self) -> bool {
+        self.inner.announcements.is_some()
+    }
+
+    /// Wakes this process's streams whenever any API process announces new events, for
+    /// as long as it runs (spawn it once). Without a shared hub it returns at once. A
+    /// lost subscription is taken again after `retry_after`, and every open stream is
+    /// woken then, since announcements may have been missed meanwhile.
+    pub async fn follow_announcements(&self, retry_after: Duration) {
+        let Some(announcements) = self.inner.announcements.clone() else {
+            return;
+        };
+        loop {
+            match within(self.budget(), announcements.subscribe()).await {
+                Ok(Ok(mut announced)) => {
+                    tracing::debug!("following the event hub's announcements");
+                    self.inner.live.wake_all();
+                    while let Some(instance_id) = announced.recv().await {
+                        self.inner.live.wake(&instance_id);
+                    }
+                    tracing::warn!("the event hub's announcements stopped; subscribing again");
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error, "could not follow the event hub's announcements; will try again");
+                }
+                Err(budget) => {
+                    tracing::warn!(
+                        budget_secs = budget.as_secs(),
+                        "subscribing to the event hub's announcements gave no answer in time"
+                    );
+                }
+            }
+            tokio::time::sleep(retry_after).await;
+        }
     }
 
     /// The envelope as stored and forwarded: `instanceData` rewritten, de-duplicated by

@@ -31,7 +31,7 @@ pub use chatwoot::{
 };
 pub use event_hub::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
-    HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
+    HubAnnouncements, HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
 };
 pub use event_stream::{
     EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem, StreamedEvent,
@@ -60,7 +60,7 @@ pub use bridge_store::MockBridgeIntegrationStore;
 #[cfg(any(test, feature = "mock"))]
 pub use chatwoot::MockChatwootApi;
 #[cfg(any(test, feature = "mock"))]
-pub use event_hub::MockEventHubStore;
+pub use event_hub::{MockEventHubStore, MockHubAnnouncements};
 #[cfg(any(test, feature = "mock"))]
 pub use event_stream::MockEventStreamConnector;
 #[cfg(any(test, feature = "mock"))]

@@ -214,6 +214,7 @@ pub fn http_server(
     listener: TcpListener,
     workers: usize,
 ) -> anyhow::Result<actix_web::dev::Server> {
+    wiring::spawn_hub_announcement_follower(&state.control_plane);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::Compress::default())

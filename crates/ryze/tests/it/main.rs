@@ -10,6 +10,7 @@ mod chatwoot_module;
 mod cli;
 mod deploy;
 mod event_hub;
+mod event_hub_nodes;
 mod healthcheck;
 mod instances;
 mod key_rotation;
