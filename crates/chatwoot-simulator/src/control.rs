@@ -241,8 +241,13 @@ pub fn agent_reply(
             reply.user_id, reply.account_id
         )));
     }
+    let content = if lock(&state.faults).faults.escape_newlines_like_4_10 {
+        reply.content.replace('\n', "\\\n")
+    } else {
+        reply.content
+    };
     let mut fields = serde_json::Map::new();
-    fields.insert("content".into(), json!(reply.content));
+    fields.insert("content".into(), json!(content));
     fields.insert("message_type".into(), json!("outgoing"));
     fields.insert("private".into(), json!(reply.private));
     if let Some(content_attributes) = reply.content_attributes {

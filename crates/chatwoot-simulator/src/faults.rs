@@ -32,6 +32,10 @@ pub struct Faults {
     pub lost_response_share: f64,
     /// Send every webhook twice (same body, same `X-Chatwoot-Delivery`).
     pub duplicate_webhooks: bool,
+    /// Behave like the editor of Chatwoot 4.10.1–4.11 (chatwoot#13458): an agent's
+    /// reply is stored with CommonMark's hard-break escaping, a backslash before every
+    /// newline, and goes out so in its webhooks.
+    pub escape_newlines_like_4_10: bool,
 }
 
 /// What happens to one request.

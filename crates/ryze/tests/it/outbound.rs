@@ -745,6 +745,37 @@ async fn a_webhook_chatwoot_delivers_twice_is_sent_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_from_a_4_10_style_chatwoot_reaches_whatsapp_as_plain_lines() {
+    let product = Product::start(json!({})).await;
+    let customer = product.customer_writes("Oi").await;
+    product.chatwoot.set_faults(Faults {
+        escape_newlines_like_4_10: true,
+        ..Faults::default()
+    });
+
+    let reply = product.agent_replies(customer.conversation, "linha um\nlinha dois");
+    assert_eq!(
+        reply.content.as_deref(),
+        Some("linha um\\\nlinha dois"),
+        "Chatwoot keeps the editor's backslash before the newline"
+    );
+    product.wait_for_text("linha um\nlinha dois").await;
+    let escapes = product.agent_replies(customer.conversation, "custa 5 \\* 2\nfim");
+    assert_eq!(escapes.content.as_deref(), Some("custa 5 \\* 2\\\nfim"));
+    product.wait_for_text("custa 5 * 2\nfim").await;
+    let commands = product.commands_after_a_quiet_moment().await;
+    let sent: Vec<&str> = texts(&commands)
+        .iter()
+        .map(|text| text.message.as_str())
+        .collect();
+    assert_eq!(
+        sent,
+        ["linha um\nlinha dois", "custa 5 * 2\nfim"],
+        "no stray backslash reaches the customer"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhooks_not_signed_by_chatwoot_or_to_a_wrong_url_are_refused_and_send_nothing() {
     let product = Product::start(json!({})).await;
     let customer = product.customer_writes("Oi").await;
