@@ -20,3 +20,4 @@ mod rate_limit_nodes;
 mod relay;
 mod relay_crash;
 mod support;
+mod tenant_isolation;
