@@ -26,6 +26,7 @@ mod media_types;
 pub mod outbound;
 mod secrets;
 pub mod sessions;
+mod shared_by_key;
 mod view;
 mod webhooks;
 

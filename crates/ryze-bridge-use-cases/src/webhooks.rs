@@ -4,7 +4,9 @@
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
 use ryze_ports::chatwoot::{ChatwootError, InboxId};
-use ryze_ports::EnqueueOutcome;
+use std::time::Duration;
+
+use ryze_ports::{EnqueueOutcome, RateLimitPolicy};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
@@ -13,6 +15,9 @@ use crate::outbound::payload::{AgentMessage, Triage};
 use crate::outbound::{ReceiveWebhookError, WebhookCall, WebhookReceipt};
 use crate::view::BridgeIntegrationView;
 use crate::{Bridge, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
+
+/// The rate-limit counter of each integration's webhooks.
+const WEBHOOK_RATE_POLICY: &str = "bridge_webhooks";
 
 impl Bridge {
     /// `GET /v1/integrations/{id}`.
@@ -110,6 +115,50 @@ impl Bridge {
             Ok(integration)
         } else {
             Err(WebhookRefused)
+        }
+    }
+
+    /// Counts a webhook call authenticated by [`Bridge::authenticate_webhook`] against
+    /// its integration's budget (`webhooks_per_minute` of the outbound settings), before
+    /// its body is read: one integration's flood of webhooks is refused, not queued in
+    /// front of every other integration's. A limiter that fails lets the call through
+    /// (logged): an agent's reply matters more than the budget.
+    pub async fn admit_webhook(
+        &self,
+        integration: &BridgeIntegration,
+    ) -> Result<(), ReceiveWebhookError> {
+        let Some(relay) = &self.outbound else {
+            return Ok(());
+        };
+        let limit = relay.ports.settings.webhooks_per_minute;
+        let policy = RateLimitPolicy {
+            name: WEBHOOK_RATE_POLICY,
+            limit,
+            window: Duration::from_secs(60),
+        };
+        match relay
+            .ports
+            .webhook_limiter
+            .hit(integration.id.as_str(), &policy)
+            .await
+        {
+            Ok(decision) if decision.allowed => Ok(()),
+            Ok(decision) => {
+                let wait = decision
+                    .resets_at
+                    .signed_duration_since(chrono::Utc::now())
+                    .num_milliseconds();
+                let retry_after_secs = wait.max(1).unsigned_abs().div_ceil(1000);
+                tracing::warn!(integration_id = %integration.id, limit, "webhook refused: the integration's budget is used up");
+                Err(ReceiveWebhookError::RateLimited {
+                    limit,
+                    retry_after_secs,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, error = %error, "cannot count the webhook; letting it through");
+                Ok(())
+            }
         }
     }
 

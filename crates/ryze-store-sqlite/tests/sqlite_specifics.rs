@@ -146,6 +146,20 @@ async fn rows_breaking_the_domain_rules_are_corrupt() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn handled_webhooks_keep_only_their_key() {
+    let directory = tempfile::tempdir().expect("a temporary directory can be created");
+    let url = format!("sqlite://{}/ryze.db", directory.path().display());
+    run_migrations(&url).await.expect("migrating succeeds");
+    let store = SqliteStore::open(&settings(&url))
+        .await
+        .expect("opening succeeds");
+    specifics::handled_webhooks_keep_only_their_key(&store, |statement| {
+        corrupt_with(&url, statement)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unusable_path_is_unavailable() {
     let directory = tempfile::tempdir().expect("a temporary directory can be created");
     let file = directory.path().join("not-a-directory");

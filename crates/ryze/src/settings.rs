@@ -133,6 +133,20 @@ pub struct BridgeServiceSettings {
     pub relay_retry_max_delay_secs: u64,
     /// Longest wait between two attempts to reconnect to the event stream.
     pub reconnect_max_delay_secs: u64,
+    /// A chat's relay worker idle this long is stopped (a new one starts with the chat's
+    /// next event).
+    pub chat_worker_idle_secs: u64,
+    /// Agents' replies (webhooks) handled at once, all integrations together.
+    pub outbound_parallel: usize,
+    /// Agents' replies one integration has handled at once: its share of
+    /// `outbound_parallel`.
+    pub outbound_parallel_per_integration: usize,
+    /// Calls to the API's message endpoints the outbound relay makes at once.
+    pub outbound_parallel_sends: usize,
+    /// Relay steps (WhatsApp → Chatwoot) one integration runs at once.
+    pub inbound_parallel_per_integration: usize,
+    /// Webhooks one integration may post per minute (429 beyond).
+    pub webhooks_per_integration_per_minute: u32,
 }
 
 /// The master keys. `Debug` redacts every key.
@@ -261,6 +275,12 @@ pub fn load_from(
         .set_default("bridge_service.chatwoot_request_timeout_secs", 15)?
         .set_default("bridge_service.relay_retry_max_delay_secs", 60)?
         .set_default("bridge_service.reconnect_max_delay_secs", 30)?
+        .set_default("bridge_service.chat_worker_idle_secs", 60)?
+        .set_default("bridge_service.outbound_parallel", 16)?
+        .set_default("bridge_service.outbound_parallel_per_integration", 4)?
+        .set_default("bridge_service.outbound_parallel_sends", 8)?
+        .set_default("bridge_service.inbound_parallel_per_integration", 8)?
+        .set_default("bridge_service.webhooks_per_integration_per_minute", 300)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?

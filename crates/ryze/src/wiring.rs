@@ -450,9 +450,29 @@ pub fn relay_ports(
                 max_delay: Duration::from_secs(settings.bridge_service.relay_retry_max_delay_secs),
                 ..defaults.relay_retry
             },
+            chat_worker_idle: Duration::from_secs(
+                settings.bridge_service.chat_worker_idle_secs.max(1),
+            ),
+            parallel_steps: settings
+                .bridge_service
+                .inbound_parallel_per_integration
+                .max(1),
             ..defaults
         },
     })
+}
+
+/// How the outbound relay shares the bridge between integrations (`bridge_service.*`,
+/// `docs/relay.md` "Budgets").
+pub fn outbound_settings(settings: &Settings) -> OutboundSettings {
+    let service = &settings.bridge_service;
+    OutboundSettings {
+        max_parallel: service.outbound_parallel.max(1),
+        max_parallel_per_integration: service.outbound_parallel_per_integration.max(1),
+        max_parallel_sends: service.outbound_parallel_sends.max(1),
+        webhooks_per_minute: service.webhooks_per_integration_per_minute.max(1),
+        ..OutboundSettings::default()
+    }
 }
 
 /// The bridge over `stores`, announcing `public_url` in webhook URLs; with `api`, it
@@ -490,7 +510,9 @@ pub fn bridge(
                         GuardedMediaFetcher::for_chatwoot_attachments(address_policy(settings))
                             .context("building the attachment downloader")?,
                     ),
-                    settings: OutboundSettings::default(),
+                    // One window per integration: bounded by the integrations there are.
+                    webhook_limiter: Arc::new(InMemoryRateLimiter::new()),
+                    settings: outbound_settings(settings),
                 })
         }
         None => bridge,

@@ -10,6 +10,8 @@
 //! to the outbound relay, and the de-duplication key of those that can. The worker reads
 //! a queued webhook once ([`ReadWebhook`]) for its ordering and every attempt at it.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use ryze_ports::chatwoot::{ConversationDisplayId, InboxId, MessageId};
 use ryze_ports::QueuedWebhook;
 use serde_json::Value;
@@ -229,6 +231,17 @@ impl AgentMessage {
     }
 }
 
+/// How far the sending of an agent's message got in earlier attempts: the parts
+/// (texts and files) that went out, so that a retry goes on from there instead of
+/// downloading and sending them again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartsSent {
+    /// Attachments sent, in order.
+    pub attachments: usize,
+    /// Parts (WhatsApp messages) sent: the next part's position.
+    pub parts: usize,
+}
+
 /// A queued webhook with its body read once, when the worker takes it: the worker orders
 /// it by its conversation and the relay handles it, on every attempt, from this reading.
 #[derive(Debug, Clone)]
@@ -236,12 +249,30 @@ pub struct ReadWebhook {
     pub webhook: QueuedWebhook,
     /// The agent's message, or why the body is unreadable.
     pub message: Result<AgentMessage, String>,
+    /// Shared by the clones of this reading, kept across the worker's attempts. A
+    /// restart starts over, with the same WhatsApp ids (which the engine does not send
+    /// twice).
+    sent: Arc<Mutex<PartsSent>>,
 }
 
 impl ReadWebhook {
     pub fn read(webhook: QueuedWebhook) -> Self {
         let message = AgentMessage::parse(&webhook.payload);
-        Self { webhook, message }
+        Self {
+            webhook,
+            message,
+            sent: Arc::default(),
+        }
+    }
+
+    /// What earlier attempts sent.
+    pub fn parts_sent(&self) -> PartsSent {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that the parts up to `sent` went out.
+    pub(crate) fn record_sent(&self, sent: PartsSent) {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = sent;
     }
 
     /// The conversation the webhook belongs to, for ordering; `None` when unreadable.

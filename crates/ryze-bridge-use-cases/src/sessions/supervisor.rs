@@ -13,7 +13,7 @@ use ryze_ports::chatwoot::{ChatwootApi, InboxId};
 use ryze_ports::{EventStreamConnector, EventStreamError, RelayStore, SecretVault, WhatsAppSender};
 use tokio::task::JoinHandle;
 
-use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
+use super::connection::{run_connection, ConnectionEnd, RetryPolicy, CHAT_WORKER_IDLE};
 use super::live_state::{LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
 use crate::inbound::{InboundRelay, RelayContext};
@@ -31,6 +31,12 @@ pub struct SessionSettings {
     /// error: right after an activation the API records its side only once the bridge
     /// has answered, so the first attempts may come too early.
     pub refusal_grace: Duration,
+    /// A chat's worker idle (nothing queued, nothing in flight) this long is reaped.
+    pub chat_worker_idle: Duration,
+    /// Relay steps one integration runs at once (across its chats): its share of the
+    /// bridge, so that one busy integration does not crowd the others out of the
+    /// Chatwoot and API calls they share.
+    pub parallel_steps: usize,
 }
 
 impl Default for SessionSettings {
@@ -43,6 +49,8 @@ impl Default for SessionSettings {
             relay_retry: RetryPolicy::default(),
             stable_after: Duration::from_secs(60),
             refusal_grace: Duration::from_secs(10),
+            chat_worker_idle: CHAT_WORKER_IDLE,
+            parallel_steps: 8,
         }
     }
 }
@@ -186,14 +194,7 @@ async fn session_loop(
                 live.connected();
                 tracing::info!(integration_id = %context.integration_id, "event stream connected");
                 let connected_at = Instant::now();
-                match run_connection(
-                    connection,
-                    relay.clone(),
-                    live.clone(),
-                    settings.relay_retry,
-                )
-                .await
-                {
+                match run_connection(connection, relay.clone(), live.clone(), settings).await {
                     ConnectionEnd::IntegrationEnded => {
                         tracing::info!(integration_id = %context.integration_id, "the API ended the event stream");
                         live.disconnected();
@@ -249,7 +250,7 @@ mod tests {
     };
     use ryze_ports::{
         EventStreamConnection, MockChatwootApi, MockEventStreamConnector, MockRelayStore,
-        MockSecretVault,
+        MockSecretVault, StreamItem,
     };
     use secrecy::SecretString;
     use tokio::sync::mpsc;
@@ -395,6 +396,96 @@ mod tests {
 
         assert!(sessions.stop(&integration.id));
         assert!(sessions.live_state(&integration.id).is_none());
+    }
+
+    /// A receipt the relay does not show (`inactive`) in the chat of `jid`: a chat
+    /// worker starts for it, and it finishes without touching any port.
+    fn unshown_receipt(sequence: u64, jid: &str) -> StreamItem {
+        let envelope = serde_json::json!({
+            "event": "message.status",
+            "data": {
+                "ids": [format!("3A00{sequence:016}")],
+                "status": "inactive",
+                "timestamp": 1_718_000_700,
+                "chat": {"jid": jid, "type": "private"}
+            },
+            "instanceData": {"baseUrl": "", "instance": "ins_session"}
+        });
+        StreamItem::Event(ryze_ports::StreamedEvent {
+            sequence: ryze_ports::EventSequence::new(sequence),
+            envelope: envelope.to_string().into_bytes(),
+        })
+    }
+
+    async fn wait_for_chat_workers(
+        sessions: &RelaySessions,
+        id: &BridgeIntegrationId,
+        wanted: usize,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let snapshot = sessions.live_state(id).expect("a session runs");
+            if snapshot.chat_workers == wanted {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} chat workers, waiting for {wanted}",
+                snapshot.chat_workers
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_chat_workers_are_reaped_after_the_configured_idle_time() {
+        let (items_sender, items) = mpsc::channel(8);
+        let mut connection = Some(EventStreamConnection {
+            items,
+            acknowledgements: mpsc::unbounded_channel().0,
+        });
+        let mut connector = MockEventStreamConnector::new();
+        connector.expect_connect().returning(move |_| {
+            connection.take().ok_or(EventStreamError::Unavailable {
+                detail: "only one connection in this test".into(),
+            })
+        });
+        let sessions = sessions_over(
+            connector,
+            vault_opening_the_token(),
+            SessionSettings {
+                chat_worker_idle: Duration::from_millis(300),
+                ..quick_settings()
+            },
+        );
+        let integration = integration();
+        sessions.start(&integration).unwrap();
+        wait_for_state(&sessions, &integration.id, ConnectionState::Connected).await;
+
+        for (sequence, jid) in [
+            (1, "5511900000001@s.whatsapp.net"),
+            (2, "5511900000002@s.whatsapp.net"),
+            (3, "5511900000003@s.whatsapp.net"),
+        ] {
+            items_sender
+                .send(Ok(unshown_receipt(sequence, jid)))
+                .await
+                .unwrap();
+        }
+        wait_for_chat_workers(&sessions, &integration.id, 3).await;
+
+        // Nothing more comes for those chats: every worker goes once idle long enough,
+        // while the connection stays up.
+        wait_for_chat_workers(&sessions, &integration.id, 0).await;
+        let live = sessions.live_state(&integration.id).unwrap();
+        assert_eq!(live.connection, ConnectionState::Connected);
+
+        // A chat seen again gets a new worker.
+        items_sender
+            .send(Ok(unshown_receipt(4, "5511900000001@s.whatsapp.net")))
+            .await
+            .unwrap();
+        wait_for_chat_workers(&sessions, &integration.id, 1).await;
     }
 
     #[tokio::test]

@@ -21,3 +21,4 @@ mod rate_limit_nodes;
 mod relay;
 mod relay_crash;
 mod support;
+mod tenant_isolation;
