@@ -177,6 +177,9 @@ async fn a_kept_event_names_the_instance_and_the_api_and_is_deduplicated_by_its_
         )
         .times(1)
         .returning(|_, _, _, _| Ok(nothing_dropped()));
+    events
+        .expect_cursor()
+        .returning(|_| Ok(HubCursor::default()));
     let hub = hub(events, store_with_integration(true));
 
     let outcome = ingest_text(&hub, "3EB0C431").await.unwrap();
@@ -208,6 +211,9 @@ async fn events_without_an_id_are_never_deduplicated() {
     events
         .expect_enforce_retention()
         .returning(|_, _, _, _| Ok(nothing_dropped()));
+    events
+        .expect_cursor()
+        .returning(|_| Ok(HubCursor::default()));
     let hub = hub(events, store_with_integration(true));
     let outcome = hub
         .ingest(
@@ -241,20 +247,55 @@ async fn events_dropped_by_retention_are_counted_and_a_failing_retention_does_no
         .returning(move |_, _, _, _| {
             runs += 1;
             if runs == 1 {
+                Err(StoreError::Unavailable("pool timed out".into()))
+            } else {
                 Ok(RetentionOutcome {
                     dropped: 3,
                     dropped_up_to: Some(EventSequence::new(3)),
                 })
-            } else {
-                Err(StoreError::Unavailable("pool timed out".into()))
             }
         });
+    events.expect_cursor().times(1).returning(|_| {
+        Ok(HubCursor {
+            dropped_up_to: Some(EventSequence::new(3)),
+            ..HubCursor::default()
+        })
+    });
     let hub = hub(events, store_with_integration(true));
-    for id in ["A", "B"] {
+    // The failed pass runs again at the next append; after a pass that worked, the
+    // next one waits until more than `max_events` (500) may be stored.
+    for id in ["A", "B", "C"] {
         let outcome = ingest_text(&hub, id).await.unwrap();
         assert_eq!(outcome, IngestOutcome::Stored(EventSequence::new(9)));
     }
     assert_eq!(hub.counters().dropped_by_retention, 3);
+}
+
+#[tokio::test]
+async fn retention_runs_again_once_more_than_max_events_may_be_stored() {
+    let mut events = MockEventHubStore::new();
+    let mut sequence = 0;
+    events.expect_append_event().returning(move |_, _| {
+        sequence += 1;
+        Ok(AppendOutcome::Appended(EventSequence::new(sequence)))
+    });
+    let passes = Arc::new(Mutex::new(Vec::new()));
+    let recorded = passes.clone();
+    events
+        .expect_enforce_retention()
+        .returning(move |_, _, _, _| {
+            recorded.lock().unwrap().push(());
+            Ok(nothing_dropped())
+        });
+    events
+        .expect_cursor()
+        .returning(|_| Ok(HubCursor::default()));
+    let hub = hub(events, store_with_integration(true));
+    // Sequences 1..=501: the pass after 1 (first seen), then none until 501 > 500.
+    for number in 0..501 {
+        ingest_text(&hub, &format!("M{number}")).await.unwrap();
+    }
+    assert_eq!(passes.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
