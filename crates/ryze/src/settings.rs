@@ -125,6 +125,9 @@ pub struct BridgeServiceSettings {
     pub relay_retry_max_delay_secs: u64,
     /// Longest wait between two attempts to reconnect to the event stream.
     pub reconnect_max_delay_secs: u64,
+    /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
+    /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
+    pub conversation_status_trust_secs: u64,
 }
 
 /// The master keys. `Debug` redacts every key.
@@ -250,6 +253,7 @@ pub fn load_from(
         .set_default("bridge_service.chatwoot_request_timeout_secs", 15)?
         .set_default("bridge_service.relay_retry_max_delay_secs", 60)?
         .set_default("bridge_service.reconnect_max_delay_secs", 30)?
+        .set_default("bridge_service.conversation_status_trust_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?

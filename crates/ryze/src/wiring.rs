@@ -384,6 +384,9 @@ pub fn relay_ports(
                 max_delay: Duration::from_secs(settings.bridge_service.relay_retry_max_delay_secs),
                 ..defaults.relay_retry
             },
+            status_trusted_for: Duration::from_secs(
+                settings.bridge_service.conversation_status_trust_secs,
+            ),
             ..defaults
         },
     })

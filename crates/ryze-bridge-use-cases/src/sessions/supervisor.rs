@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
 use super::live_state::{LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
+use crate::conversation_status::ConversationStatusBook;
 use crate::inbound::{InboundRelay, RelayContext};
 
 /// How sessions pace themselves.
@@ -31,6 +32,9 @@ pub struct SessionSettings {
     /// error: right after an activation the API records its side only once the bridge
     /// has answered, so the first attempts may come too early.
     pub refusal_grace: Duration,
+    /// How long a conversation status Chatwoot confirmed (by a webhook or an answer) is
+    /// trusted with `reopenResolved` off, before a message is written without a `GET`.
+    pub status_trusted_for: Duration,
 }
 
 impl Default for SessionSettings {
@@ -43,6 +47,7 @@ impl Default for SessionSettings {
             relay_retry: RetryPolicy::default(),
             stable_after: Duration::from_secs(60),
             refusal_grace: Duration::from_secs(10),
+            status_trusted_for: Duration::from_secs(10),
         }
     }
 }
@@ -77,6 +82,7 @@ pub struct RelaySessions {
     chatwoot: Arc<dyn ChatwootApi>,
     vault: Arc<dyn SecretVault>,
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
+    status_book: Arc<ConversationStatusBook>,
 }
 
 impl RelaySessions {
@@ -85,12 +91,22 @@ impl RelaySessions {
         chatwoot: Arc<dyn ChatwootApi>,
         vault: Arc<dyn SecretVault>,
     ) -> Self {
+        let status_book = Arc::new(ConversationStatusBook::new(
+            ports.settings.status_trusted_for,
+        ));
         Self {
             ports,
             chatwoot,
             vault,
             running: Mutex::new(HashMap::new()),
+            status_book,
         }
+    }
+
+    /// What Chatwoot told the bridge of conversations' statuses (the webhook receiver
+    /// feeds it, every session reads it).
+    pub fn status_book(&self) -> &Arc<ConversationStatusBook> {
+        &self.status_book
     }
 
     pub fn relay_store(&self) -> &Arc<dyn RelayStore> {
@@ -165,6 +181,7 @@ impl RelaySessions {
                 inbox_id: InboxId(inbox_id),
                 flags: integration.settings.flags,
             },
+            self.status_book.clone(),
         ))
     }
 }
