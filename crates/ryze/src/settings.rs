@@ -125,6 +125,11 @@ pub struct BridgeServiceSettings {
     pub relay_retry_max_delay_secs: u64,
     /// Longest wait between two attempts to reconnect to the event stream.
     pub reconnect_max_delay_secs: u64,
+    /// Calls the bridge allows itself to each Chatwoot host per window, shared by every
+    /// integration there: the Chatwoot's `RACK_ATTACK_LIMIT` (3,000 by default).
+    pub chatwoot_calls_per_window: u32,
+    /// The length of that window (Chatwoot's: a minute).
+    pub chatwoot_call_window_secs: u64,
     /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
     /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
     pub conversation_status_trust_secs: u64,
@@ -253,6 +258,8 @@ pub fn load_from(
         .set_default("bridge_service.chatwoot_request_timeout_secs", 15)?
         .set_default("bridge_service.relay_retry_max_delay_secs", 60)?
         .set_default("bridge_service.reconnect_max_delay_secs", 30)?
+        .set_default("bridge_service.chatwoot_calls_per_window", 3_000)?
+        .set_default("bridge_service.chatwoot_call_window_secs", 60)?
         .set_default("bridge_service.conversation_status_trust_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
