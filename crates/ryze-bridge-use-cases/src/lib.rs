@@ -20,6 +20,7 @@
 mod activation;
 mod bridge;
 mod chatwoot_target;
+pub mod conversation_status;
 mod errors;
 pub mod inbound;
 mod media_types;

@@ -53,6 +53,7 @@ impl Bridge {
             .ok_or(BridgeDeactivateError::NotFound)?;
         if let Some(sessions) = &self.sessions {
             sessions.stop(id);
+            sessions.status_book().forget_integration(id);
         }
         let chatwoot_failure = self.delete_inbox_of(&integration).await;
         self.store.delete_bridge_integration(id).await?;
@@ -182,7 +183,14 @@ impl Bridge {
                 )
                 .await?;
         }
-        let message = AgentMessage::parse(call.body).map_err(ReceiveWebhookError::InvalidBody)?;
+        let value: serde_json::Value = serde_json::from_slice(call.body)
+            .map_err(|error| ReceiveWebhookError::InvalidBody(error.to_string()))?;
+        let message = AgentMessage::from_value(&value).map_err(ReceiveWebhookError::InvalidBody)?;
+        if let (Some(sessions), Some(inbox)) = (&self.sessions, integration.inbox_id) {
+            sessions
+                .status_book()
+                .take_webhook(&integration.id, InboxId(inbox), &value);
+        }
         let dedupe_key = match message.triage() {
             Triage::Ignore(reason) => return Ok(WebhookReceipt::Ignored(reason)),
             Triage::Queue { dedupe_key } => dedupe_key,
@@ -201,7 +209,13 @@ impl Bridge {
                 chrono::Utc::now(),
             )
             .await
-            .map_err(ReceiveWebhookError::Queue)?;
+            .map_err(|error| {
+                // Chatwoot does not send a webhook twice: what this one said is lost.
+                if let Some(sessions) = &self.sessions {
+                    sessions.status_book().forget_integration(&integration.id);
+                }
+                ReceiveWebhookError::Queue(error)
+            })?;
         Ok(match outcome {
             EnqueueOutcome::Queued { id } => {
                 tracing::debug!(integration_id = %integration.id, webhook = id, %dedupe_key, "webhook queued");

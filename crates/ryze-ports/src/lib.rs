@@ -8,6 +8,7 @@
 
 pub mod bridge_store;
 pub mod chatwoot;
+pub mod chatwoot_budget;
 pub mod event_hub;
 pub mod event_stream;
 pub mod gateway;
@@ -29,6 +30,7 @@ pub use chatwoot::{
     MessageDeliveryStatus, MessageDirection, MessageId, MessageType, NewContact, NewConversation,
     NewMessage, Profile, ProfileAccount,
 };
+pub use chatwoot_budget::ChatwootCallBudget;
 pub use event_hub::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
     HubAnnouncements, HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
@@ -59,6 +61,8 @@ pub use whatsapp_sender::{SendError, WhatsAppSender};
 pub use bridge_store::MockBridgeIntegrationStore;
 #[cfg(any(test, feature = "mock"))]
 pub use chatwoot::MockChatwootApi;
+#[cfg(any(test, feature = "mock"))]
+pub use chatwoot_budget::MockChatwootCallBudget;
 #[cfg(any(test, feature = "mock"))]
 pub use event_hub::{MockEventHubStore, MockHubAnnouncements};
 #[cfg(any(test, feature = "mock"))]

@@ -147,6 +147,14 @@ pub struct BridgeServiceSettings {
     pub inbound_parallel_per_integration: usize,
     /// Webhooks one integration may post per minute (429 beyond).
     pub webhooks_per_integration_per_minute: u32,
+    /// Calls the bridge allows itself to each Chatwoot host per window, shared by every
+    /// integration there: the Chatwoot's `RACK_ATTACK_LIMIT` (3,000 by default).
+    pub chatwoot_calls_per_window: u32,
+    /// The length of that window (Chatwoot's: a minute).
+    pub chatwoot_call_window_secs: u64,
+    /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
+    /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
+    pub conversation_status_trust_secs: u64,
 }
 
 /// The master keys. `Debug` redacts every key.
@@ -281,6 +289,9 @@ pub fn load_from(
         .set_default("bridge_service.outbound_parallel_sends", 8)?
         .set_default("bridge_service.inbound_parallel_per_integration", 8)?
         .set_default("bridge_service.webhooks_per_integration_per_minute", 300)?
+        .set_default("bridge_service.chatwoot_calls_per_window", 3_000)?
+        .set_default("bridge_service.chatwoot_call_window_secs", 60)?
+        .set_default("bridge_service.conversation_status_trust_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?

@@ -5,6 +5,7 @@
 //! guard). The event hub lives in the database, or in NATS JetStream with
 //! `EVENT_HUB_URL`.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,9 @@ use ryze_api_use_cases::{
     keys_missing_from_ring, Budgets, ControlPlane, EventHub, EventHubSettings, Messaging,
     MessagingEngine, MessagingSettings, StoreInstanceDirectory, TeardownRetrySettings,
 };
-use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
+use ryze_bridge_chatwoot_client::{
+    CallBudgetSettings, ChatwootClientSettings, ChatwootHttpClient, InProcessCallBudget,
+};
 use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
 use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
 use ryze_bridge_use_cases::outbound::{OutboundPorts, OutboundSettings};
@@ -389,9 +392,19 @@ pub fn chatwoot_client(settings: &Settings) -> anyhow::Result<Arc<dyn ChatwootAp
     };
     let builder = guarded_client_builder(address_policy(settings))
         .redirect(reqwest::redirect::Policy::none());
+    let budget = CallBudgetSettings {
+        calls_per_window: NonZeroU32::new(settings.bridge_service.chatwoot_calls_per_window)
+            .context("RYZE__BRIDGE_SERVICE__CHATWOOT_CALLS_PER_WINDOW must be at least 1")?,
+        window: Duration::from_secs(settings.bridge_service.chatwoot_call_window_secs),
+    };
+    anyhow::ensure!(
+        !budget.window.is_zero(),
+        "RYZE__BRIDGE_SERVICE__CHATWOOT_CALL_WINDOW_SECS must be at least 1"
+    );
     Ok(Arc::new(
         ChatwootHttpClient::with_client_builder(builder, client_settings)
-            .context("building the Chatwoot client")?,
+            .context("building the Chatwoot client")?
+            .with_call_budget(Arc::new(InProcessCallBudget::new(budget))),
     ))
 }
 
@@ -457,6 +470,9 @@ pub fn relay_ports(
                 .bridge_service
                 .inbound_parallel_per_integration
                 .max(1),
+            status_trusted_for: Duration::from_secs(
+                settings.bridge_service.conversation_status_trust_secs,
+            ),
             ..defaults
         },
     })

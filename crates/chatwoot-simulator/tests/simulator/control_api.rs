@@ -249,6 +249,68 @@ async fn faults_inject_errors_throttling_and_latency() {
 }
 
 #[tokio::test]
+async fn the_throttle_refuses_past_its_limit_until_the_next_window() {
+    let fixture = Fixture::start().await;
+    // A window long enough that the test never crosses two of them by accident: wait
+    // for the start of one first.
+    let window_ms: u64 = 2_000;
+    fixture.simulator.set_faults(Faults {
+        throttle_limit: 3,
+        throttle_window_ms: window_ms,
+        ..Faults::default()
+    });
+    let now_ms = || {
+        u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+    };
+    let window = |at: u64| at / window_ms;
+    let started = now_ms();
+    tokio::time::sleep(Duration::from_millis(window_ms - started % window_ms + 20)).await;
+    let first_window = window(now_ms());
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = fixture.get("/api/v1/profile", ADMIN_TOKEN).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body, json!("Retry later\n"));
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        window(now_ms()),
+        first_window,
+        "the requests spanned two windows"
+    );
+    assert_eq!(
+        statuses,
+        vec![
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // The next window starts over.
+    tokio::time::sleep(Duration::from_millis(window_ms - now_ms() % window_ms + 20)).await;
+    assert_eq!(
+        fixture.get("/api/v1/profile", ADMIN_TOKEN).await.0,
+        StatusCode::OK
+    );
+    let throttled = fixture
+        .simulator
+        .requests()
+        .into_iter()
+        .filter(|entry| entry.injected_fault.as_deref() == Some("throttled"))
+        .count();
+    assert_eq!(throttled, 2);
+}
+
+#[tokio::test]
 async fn refused_connections_then_recovery() {
     let fixture = Fixture::start().await;
     let url = format!("{}/api/v1/profile", fixture.simulator.base_url());

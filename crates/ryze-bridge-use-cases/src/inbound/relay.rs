@@ -18,6 +18,7 @@ use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
 use ryze_ports::{RelayStore, SendError, StoreError, WhatsAppSender};
 
 use super::destination::chat_id;
+use crate::conversation_status::ConversationStatusBook;
 
 /// Which integration a relay writes for, with its Chatwoot target (token opened).
 #[derive(Debug, Clone)]
@@ -82,6 +83,8 @@ pub struct InboundRelay {
     pub(super) media_source: Option<Arc<dyn WhatsAppSender>>,
     pub(super) context: RelayContext,
     pub(super) identity_lock: tokio::sync::Mutex<()>,
+    /// What Chatwoot told the bridge of conversations' statuses.
+    pub(super) status_book: Arc<ConversationStatusBook>,
 }
 
 impl InboundRelay {
@@ -90,6 +93,7 @@ impl InboundRelay {
         store: Arc<dyn RelayStore>,
         media_source: Option<Arc<dyn WhatsAppSender>>,
         context: RelayContext,
+        status_book: Arc<ConversationStatusBook>,
     ) -> Self {
         Self {
             chatwoot,
@@ -97,6 +101,7 @@ impl InboundRelay {
             media_source,
             context,
             identity_lock: tokio::sync::Mutex::new(()),
+            status_book,
         }
     }
 

@@ -161,38 +161,43 @@ impl AgentMessage {
     /// Reads a webhook body. Fails only when it is not a JSON object.
     pub fn parse(body: &[u8]) -> Result<Self, String> {
         let value: Value = serde_json::from_slice(body).map_err(|error| error.to_string())?;
+        Self::from_value(&value)
+    }
+
+    /// Reads a webhook body already parsed as JSON. Fails only when it is not an object.
+    pub fn from_value(value: &Value) -> Result<Self, String> {
         if !value.is_object() {
             return Err("the body is not a JSON object".to_owned());
         }
-        let attributes = content_attributes(&value);
+        let attributes = content_attributes(value);
         Ok(Self {
-            event: WebhookEvent::parse(&text_at(&value, &["event"]).unwrap_or_default()),
-            message_id: integer_at(&value, &["id"]).map(MessageId),
-            message_type: message_type(&value),
-            private: flag_at(&value, &["private"]),
-            source_id: text_at(&value, &["source_id"]),
-            content: at(&value, &["content"])
+            event: WebhookEvent::parse(&text_at(value, &["event"]).unwrap_or_default()),
+            message_id: integer_at(value, &["id"]).map(MessageId),
+            message_type: message_type(value),
+            private: flag_at(value, &["private"]),
+            source_id: text_at(value, &["source_id"]),
+            content: at(value, &["content"])
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
             in_reply_to: integer_at(&attributes, &["in_reply_to"]).map(MessageId),
             in_reply_to_external_id: text_at(&attributes, &["in_reply_to_external_id"]),
             deleted: flag_at(&attributes, &["deleted"]),
-            sender_type: text_at(&value, &["sender", "type"]).map(|kind| kind.to_lowercase()),
-            agent_name: text_at(&value, &["sender", "available_name"])
-                .or_else(|| text_at(&value, &["sender", "name"])),
-            conversation: integer_at(&value, &["conversation", "id"]).map(ConversationDisplayId),
-            inbox_id: integer_at(&value, &["inbox", "id"])
-                .or_else(|| integer_at(&value, &["conversation", "inbox_id"]))
+            sender_type: text_at(value, &["sender", "type"]).map(|kind| kind.to_lowercase()),
+            agent_name: text_at(value, &["sender", "available_name"])
+                .or_else(|| text_at(value, &["sender", "name"])),
+            conversation: integer_at(value, &["conversation", "id"]).map(ConversationDisplayId),
+            inbox_id: integer_at(value, &["inbox", "id"])
+                .or_else(|| integer_at(value, &["conversation", "inbox_id"]))
                 .map(InboxId),
-            account_id: integer_at(&value, &["account", "id"]),
-            contact_identifier: text_at(&value, &["conversation", "meta", "sender", "identifier"]),
+            account_id: integer_at(value, &["account", "id"]),
+            contact_identifier: text_at(value, &["conversation", "meta", "sender", "identifier"]),
             contact_phone_number: text_at(
-                &value,
+                value,
                 &["conversation", "meta", "sender", "phone_number"],
             ),
-            contact_source_id: text_at(&value, &["conversation", "contact_inbox", "source_id"]),
-            attachments: attachments(&value),
+            contact_source_id: text_at(value, &["conversation", "contact_inbox", "source_id"]),
+            attachments: attachments(value),
         })
     }
 

@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy, CHAT_WORKER_IDLE};
 use super::live_state::{LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
+use crate::conversation_status::ConversationStatusBook;
 use crate::inbound::{InboundRelay, RelayContext};
 
 /// How sessions pace themselves.
@@ -37,6 +38,9 @@ pub struct SessionSettings {
     /// bridge, so that one busy integration does not crowd the others out of the
     /// Chatwoot and API calls they share.
     pub parallel_steps: usize,
+    /// How long a conversation status Chatwoot confirmed (by a webhook or an answer) is
+    /// trusted with `reopenResolved` off, before a message is written without a `GET`.
+    pub status_trusted_for: Duration,
 }
 
 impl Default for SessionSettings {
@@ -51,6 +55,7 @@ impl Default for SessionSettings {
             refusal_grace: Duration::from_secs(10),
             chat_worker_idle: CHAT_WORKER_IDLE,
             parallel_steps: 8,
+            status_trusted_for: Duration::from_secs(10),
         }
     }
 }
@@ -85,6 +90,7 @@ pub struct RelaySessions {
     chatwoot: Arc<dyn ChatwootApi>,
     vault: Arc<dyn SecretVault>,
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
+    status_book: Arc<ConversationStatusBook>,
 }
 
 impl RelaySessions {
@@ -93,12 +99,22 @@ impl RelaySessions {
         chatwoot: Arc<dyn ChatwootApi>,
         vault: Arc<dyn SecretVault>,
     ) -> Self {
+        let status_book = Arc::new(ConversationStatusBook::new(
+            ports.settings.status_trusted_for,
+        ));
         Self {
             ports,
             chatwoot,
             vault,
             running: Mutex::new(HashMap::new()),
+            status_book,
         }
+    }
+
+    /// What Chatwoot told the bridge of conversations' statuses (the webhook receiver
+    /// feeds it, every session reads it).
+    pub fn status_book(&self) -> &Arc<ConversationStatusBook> {
+        &self.status_book
     }
 
     pub fn relay_store(&self) -> &Arc<dyn RelayStore> {
@@ -173,6 +189,7 @@ impl RelaySessions {
                 inbox_id: InboxId(inbox_id),
                 flags: integration.settings.flags,
             },
+            self.status_book.clone(),
         ))
     }
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod bridge_provisioning;
+mod chatwoot_calls;
 mod chatwoot_module;
 mod cli;
 mod deploy;
