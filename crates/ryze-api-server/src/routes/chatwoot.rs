@@ -141,6 +141,9 @@ pub(crate) struct CountersBody {
 #[derive(Serialize, ToSchema)]
 #[schema(as = ChatwootIntegrationStatus)]
 pub(crate) struct StatusBody {
+    /// The instance's id (`ins_…`): the engine contract names instances by it.
+    #[schema(example = "ins_4f9a…")]
+    instance_id: String,
     instance_name: String,
     /// `active`, `paused` or `error`.
     #[schema(example = "active")]
@@ -171,6 +174,7 @@ impl From<IntegrationView> for StatusBody {
     fn from(view: IntegrationView) -> Self {
         let flags = view.settings.flags;
         StatusBody {
+            instance_id: view.instance_id.as_str().to_owned(),
             instance_name: view.instance_name.as_str().to_owned(),
             status: view.status.as_str(),
             bridge_integration_id: view.bridge_integration_id.into_string(),
