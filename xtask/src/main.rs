@@ -8,12 +8,15 @@
 //! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, a short fuzz
 //!   pass, then the tests.
 //! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
+//! - `cargo xtask schemathesis`: schemathesis against a running `ryze serve` and its
+//!   `/openapi.json` (installs schemathesis with pip when missing).
 #![allow(clippy::print_stdout)]
 
 mod ci;
 mod fuzz;
 mod postgres;
 mod redis;
+mod schemathesis;
 mod test_run;
 mod tidy_command;
 mod util;
@@ -48,6 +51,9 @@ enum Task {
     Ci(TestArgs),
     /// Run every fuzz target in `fuzz/` for `--seconds` each; fails on a crash.
     Fuzz(fuzz::FuzzArgs),
+    /// Run schemathesis against `ryze serve` (temporary directory, an account and its
+    /// token) and its `/openapi.json`: no server error, answers as documented.
+    Schemathesis(schemathesis::SchemathesisArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,5 +74,6 @@ fn run(cli: Cli) -> Result<u8> {
         Task::Tidy => tidy_command::run(),
         Task::Ci(args) => ci::run(&args).map(|()| 0),
         Task::Fuzz(args) => fuzz::run(&args),
+        Task::Schemathesis(args) => schemathesis::run(&args),
     }
 }
