@@ -10,6 +10,8 @@
 //! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
 //! - `cargo xtask bench [--quick]`: the throughput and cost figures P0–P5 on SQLite and
 //!   PostgreSQL (`docs/benchmarks.md`).
+//! - `cargo xtask schemathesis`: schemathesis against a running `ryze serve` and its
+//!   `/openapi.json` (installs schemathesis with pip when missing).
 #![allow(clippy::print_stdout)]
 
 mod bench;
@@ -18,6 +20,7 @@ mod fuzz;
 mod nats;
 mod postgres;
 mod redis;
+mod schemathesis;
 mod service;
 mod test_run;
 mod tidy_command;
@@ -56,6 +59,9 @@ enum Task {
     /// Measure the relay's throughput and costs (P0–P5) on SQLite and PostgreSQL;
     /// writes target/bench/report.md and figures.svg (`docs/benchmarks.md`).
     Bench(bench::BenchArgs),
+    /// Run schemathesis against `ryze serve` (temporary directory, an account and its
+    /// token) and its `/openapi.json`: no server error, answers as documented.
+    Schemathesis(schemathesis::SchemathesisArgs),
 }
 
 fn main() -> ExitCode {
@@ -77,5 +83,6 @@ fn run(cli: Cli) -> Result<u8> {
         Task::Ci(args) => ci::run(&args).map(|()| 0),
         Task::Fuzz(args) => fuzz::run(&args),
         Task::Bench(args) => bench::run(&args),
+        Task::Schemathesis(args) => schemathesis::run(&args),
     }
 }

@@ -12,8 +12,8 @@
 use chrono::{DateTime, Utc};
 use ryze_domain::{
     BridgeIntegrationId, ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl, ChatwootIntegration,
-    ChatwootSettings, InboxName, Instance, InstanceName, IntegrationStatus, InvalidValue,
-    Principal, RelayFlags, SecretOwner,
+    ChatwootSettings, InboxName, Instance, InstanceId, InstanceName, IntegrationStatus,
+    InvalidValue, Principal, RelayFlags, SecretOwner,
 };
 use ryze_ports::{
     ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
@@ -221,6 +221,8 @@ pub enum DeactivateError {
 /// state when the bridge answered in time. Never contains the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntegrationView {
+    /// The instance's id (`ins_…`), the one the engine contract names instances by.
+    pub instance_id: InstanceId,
     pub instance_name: InstanceName,
     pub settings: ChatwootSettings,
     pub bridge_integration_id: BridgeIntegrationId,
@@ -415,6 +417,7 @@ impl ControlPlane {
             .ok_or(StatusError::NoIntegration)?;
 
         let mut view = IntegrationView {
+            instance_id: instance.id.clone(),
             instance_name: instance.name.clone(),
             settings: stored.settings,
             bridge_integration_id: stored.bridge_integration_id.clone(),

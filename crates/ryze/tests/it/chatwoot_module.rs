@@ -102,6 +102,11 @@ async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(listed["instance_name"], "suporte");
+    // The id the engine contract names the instance by.
+    assert!(
+        listed["instance_id"].as_str().unwrap().starts_with("ins_"),
+        "{listed}"
+    );
     assert_eq!(listed["status"], "active");
     assert_eq!(listed["bridge_integration_id"], "int_xyz789abc");
     assert_eq!(listed["chatwoot_base_url"], "https://chatwoot.example.com");

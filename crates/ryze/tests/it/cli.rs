@@ -129,6 +129,43 @@ async fn without_a_bridge_every_module_endpoint_of_the_api_answers_503() {
     );
 }
 
+#[test]
+fn account_create_prints_the_token_alone_with_quiet_and_an_object_with_json() {
+    let directory = tempfile::tempdir().unwrap();
+    let quiet = ryze(directory.path())
+        .args(["account", "create", "--name", "Acme", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    let printed = String::from_utf8(quiet.stdout).unwrap();
+    // What `TOKEN_ACCOUNT=$(ryze account create --name Acme --quiet)` keeps.
+    let token = printed.trim_end_matches('\n');
+    assert!(
+        token.starts_with("ryzeacc_") && !token.contains(char::is_whitespace),
+        "{printed:?}"
+    );
+
+    let json = ryze(directory.path())
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Orion \"Loja\"",
+            "--instance-quota",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let account: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(account["name"], "Orion \"Loja\"");
+    assert_eq!(account["instanceQuota"], 3);
+    assert!(account["id"].as_str().unwrap().starts_with("acc_"));
+    assert!(account["token"].as_str().unwrap().starts_with("ryzeacc_"));
+    assert_ne!(account["token"], token);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_provisions_an_inbox_in_chatwoot_with_nothing_configured() {
     let (chatwoot, _users) = chatwoot_with_users(&[(
