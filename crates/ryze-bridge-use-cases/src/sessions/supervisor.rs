@@ -363,18 +363,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_session_retries_until_connected_and_stops_when_the_api_ends_the_stream() {
-        let attempts = Arc::new(AtomicUsize::new(0));
-        let (items_sender, items) = mpsc::channel(8);
+    /// A connector refusing its first `refusals` attempts (each counted in `attempts`),
+    /// then handing out one connection over `items`, and no other.
+    fn connector_with_one_connection(
+        items: mpsc::Receiver<Result<StreamItem, EventStreamError>>,
+        refusals: usize,
+        attempts: Arc<AtomicUsize>,
+    ) -> MockEventStreamConnector {
         let mut connection = Some(EventStreamConnection {
             items,
             acknowledgements: mpsc::unbounded_channel().0,
         });
         let mut connector = MockEventStreamConnector::new();
-        let counted = attempts.clone();
         connector.expect_connect().returning(move |_| {
-            if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+            if attempts.fetch_add(1, Ordering::SeqCst) < refusals {
                 Err(EventStreamError::Unavailable {
                     detail: "connection refused".into(),
                 })
@@ -384,6 +386,14 @@ mod tests {
                 })
             }
         });
+        connector
+    }
+
+    #[tokio::test]
+    async fn a_session_retries_until_connected_and_stops_when_the_api_ends_the_stream() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (items_sender, items) = mpsc::channel(8);
+        let connector = connector_with_one_connection(items, 2, attempts.clone());
         let sessions = sessions_over(
             connector,
             vault_opening_the_token(),
@@ -457,16 +467,7 @@ mod tests {
     #[tokio::test]
     async fn idle_chat_workers_are_reaped_after_the_configured_idle_time() {
         let (items_sender, items) = mpsc::channel(8);
-        let mut connection = Some(EventStreamConnection {
-            items,
-            acknowledgements: mpsc::unbounded_channel().0,
-        });
-        let mut connector = MockEventStreamConnector::new();
-        connector.expect_connect().returning(move |_| {
-            connection.take().ok_or(EventStreamError::Unavailable {
-                detail: "only one connection in this test".into(),
-            })
-        });
+        let connector = connector_with_one_connection(items, 0, Arc::default());
         let sessions = sessions_over(
             connector,
             vault_opening_the_token(),
