@@ -12,8 +12,8 @@ use ryze_domain::{
     InstanceId, InstanceName, IntegrationStatus, KeyId, RelayFlags, SealedSecret,
 };
 use ryze_ports::chatwoot::{
-    ConversationDisplayId, Inbox, InboxId, Message, MessageDeliveryStatus, MessageId, MessageType,
-    MockChatwootApi, API_CHANNEL_TYPE,
+    ConversationDisplayId, ConversationStatus, Inbox, InboxId, Message, MessageDeliveryStatus,
+    MessageId, MessageType, MockChatwootApi, API_CHANNEL_TYPE,
 };
 use ryze_ports::whatsapp_events::{
     DeleteMessage, EngineReceipt, MarkRead, OutgoingMediaType, SendMedia, SendText,
@@ -1507,4 +1507,71 @@ async fn sends_wait_for_the_outbound_relays_own_budget_of_calls_to_the_api() {
         Ok(OutboundOutcome::Sent)
     );
     assert_eq!(texts(&outbox).len(), 1);
+}
+
+/// A receiving bridge that also runs relay sessions, so it keeps conversation statuses.
+fn receiving_bridge_with_sessions(fixture: Fixture) -> Bridge {
+    fixture.bridge().with_relay(crate::sessions::RelayPorts {
+        connector: Arc::new(ryze_ports::MockEventStreamConnector::new()),
+        relay_store: Arc::new(MockRelayStore::new()),
+        whatsapp: None,
+        settings: crate::sessions::SessionSettings::default(),
+    })
+}
+
+fn known_status(bridge: &Bridge, conversation: i64) -> Option<ConversationStatus> {
+    bridge.sessions.as_ref().unwrap().status_book().trusted(
+        &BridgeIntegrationId::new("int_test"),
+        ConversationDisplayId(conversation),
+    )
+}
+
+#[tokio::test]
+async fn the_receiver_keeps_the_status_chatwoots_webhooks_tell_and_forgets_it_when_one_is_lost() {
+    let (links, outbox): (Links, Outbox) = Default::default();
+    let mut fixture = Fixture::new(&links, &outbox);
+    fixture
+        .chatwoot
+        .expect_get_inbox()
+        .returning(|_, _| Ok(api_inbox(None)));
+    fixture
+        .queue
+        .expect_enqueue_webhook()
+        .returning(|_, _, _, _| Err(ryze_ports::StoreError::Unavailable("down".into())));
+    let bridge = receiving_bridge_with_sessions(fixture);
+    let integration = integration(RelayFlags::default());
+    let resolved = json!({"event": "conversation_status_changed", "id": 12, "inbox_id": 7,
+                          "status": "resolved", "updated_at": 100.0})
+    .to_string();
+    let other_inbox = json!({"event": "conversation_updated", "id": 13, "inbox_id": 8,
+                             "status": "open"})
+    .to_string();
+
+    let receipt = bridge
+        .receive_webhook(&integration, unsigned(resolved.as_bytes()))
+        .await
+        .unwrap();
+    bridge
+        .receive_webhook(&integration, unsigned(other_inbox.as_bytes()))
+        .await
+        .unwrap();
+
+    assert_eq!(receipt, WebhookReceipt::Ignored("event not relayed"));
+    assert_eq!(
+        known_status(&bridge, 12),
+        Some(ConversationStatus::Resolved)
+    );
+    assert_eq!(known_status(&bridge, 13), None);
+
+    // An agent's reply the bridge cannot queue: Chatwoot will not send it again, nor
+    // whatever else it said, so what the bridge knew of the integration goes.
+    let reply = agent_reply().to_string();
+    let failed = bridge
+        .receive_webhook(&integration, unsigned(reply.as_bytes()))
+        .await;
+    assert!(
+        matches!(failed, Err(ReceiveWebhookError::Queue(_))),
+        "{failed:?}"
+    );
+    assert_eq!(known_status(&bridge, 12), None);
 }

@@ -12,6 +12,15 @@ use serde_json::json;
 
 use crate::support::product::{maria, message_id_of, relayed, Product, ADMIN_TOKEN};
 
+/// The simulator logs a request once it answered it, after its effect shows in its
+/// data: waits (a little) until `count` requests are logged.
+async fn wait_for_logged_requests(product: &Product, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while product.chatwoot.requests().len() < count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn resolve(product: &Product, display_id: u64) {
     let answer = product
         .client
@@ -37,7 +46,10 @@ async fn a_steady_state_message_costs_one_chatwoot_call_whatever_reopen_resolved
             .await;
         product.wait_for_messages(1).await;
         // Steady state: contact and conversation exist, and the first webhooks were taken
-        // (the first one makes the bridge read the inbox's signing secret, once).
+        // (the first ones make the bridge read the inbox's signing secret, once).
+        product
+            .wait_for_webhook_delivered("conversation_created", 1)
+            .await;
         product
             .wait_for_webhook_delivered("message_created", 1)
             .await;
@@ -53,6 +65,7 @@ async fn a_steady_state_message_costs_one_chatwoot_call_whatever_reopen_resolved
                 .await;
         }
         product.wait_for_messages(11).await;
+        wait_for_logged_requests(&product, 10).await;
         let calls: Vec<String> = product
             .chatwoot
             .requests()
@@ -131,6 +144,7 @@ async fn with_status_webhooks_a_resolved_conversation_is_left_without_asking_cha
         .publish(&product.script.text(&maria, "segunda").build())
         .await;
     let store = product.wait_for_messages(2).await;
+    wait_for_logged_requests(&product, 2).await;
 
     assert_eq!(store.conversations.len(), 2);
     let calls: Vec<String> = product
