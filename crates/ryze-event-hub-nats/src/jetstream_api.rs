@@ -21,6 +21,8 @@ use serde_json::{json, Value};
 const NO_MESSAGE_FOUND: u64 = 10037;
 /// JetStream's error code for "wrong last sequence" (the expectation failed).
 const WRONG_LAST_SEQUENCE: u64 = 10071;
+/// JetStream's error code for "error creating store for stream".
+const STREAM_STORE_FAILED: u64 = 10049;
 /// JetStream's error code for "stream name already in use with a different configuration".
 const STREAM_NAME_IN_USE: u64 = 10058;
 
@@ -171,14 +173,28 @@ impl JetStreamApi {
     /// Creates the stream with `config` (its `name` included); one that exists already is
     /// kept as it is.
     pub(crate) async fn ensure_stream(&self, name: &str, config: Value) -> Result<(), ApiFailure> {
-        match self
-            .call::<Value>(&format!("STREAM.CREATE.{name}"), &config)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(failure) if failure.is(STREAM_NAME_IN_USE) => Ok(()),
-            Err(failure) => Err(failure),
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self
+                .call::<Value>(&format!("STREAM.CREATE.{name}"), &config)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(failure) if failure.is(STREAM_NAME_IN_USE) => return Ok(()),
+                // A busy server may fail to create the stream's files once: try again.
+                Err(failure) if failure.is(STREAM_STORE_FAILED) && attempts < 5 => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(failure) => return Err(failure),
+            }
         }
+    }
+
+    /// A request the server answers only after it processed everything this
+    /// connection sent before (a subscription, say).
+    pub(crate) async fn round_trip(&self) -> Result<(), ApiFailure> {
+        self.call::<Value>("INFO", &json!({})).await.map(|_| ())
     }
 
     /// Deletes a stream (tests clean up with it).

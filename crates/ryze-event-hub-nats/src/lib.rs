@@ -30,11 +30,15 @@
 //!   acknowledgement, which comes once the message is stored (on a quorum of replicas
 //!   with `EVENT_HUB_NATS_REPLICAS=3`).
 //! - *De-duplication for as long as the database hub keeps ids* (until retention
-//!   forgets them by age): each id is remembered on its own subject; an append whose
-//!   publication lost the race re-reads the events appended meanwhile, so two nodes
-//!   appending one id store it once. JetStream's `Nats-Msg-Id` window is not used: it
-//!   remembers by wall-clock time, where the port forgets by the events' arrival and
-//!   forgets at once when an instance is discarded.
+//!   forgets them by age): each id has its own subject in the state stream, claimed
+//!   before the event is stored (`Nats-Expected-Last-Subject-Sequence: 0`: one claim
+//!   wins, whichever node) and marked stored after. An append that finds the id stored
+//!   is a duplicate; one that finds it claimed waits for the claim to settle; a claim
+//!   left unsettled for [`CLAIM_TIMEOUT`] (its append died) is taken over, so a crash
+//!   never turns a retried event into a "duplicate" that was never stored. JetStream's
+//!   `Nats-Msg-Id` window is not used for ids: it remembers by wall-clock time, where
+//!   the port forgets by the events' arrival and forgets at once when an instance is
+//!   discarded.
 //! - *Retention by count and age*: stored events are the contiguous run after the
 //!   cursor, so counting is arithmetic; dropping by age reads only the events it drops.
 //!   Remembered ids are forgotten in arrival order.
@@ -76,6 +80,8 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Default of [`NatsEventHubSettings::connect_timeout`].
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// NATS's default `max_payload`, used if the server announced none.
+const DEFAULT_MAX_PAYLOAD: usize = 1024 * 1024;
 /// Room left for the headers when deciding whether a payload fits in one message.
 const HEADER_ROOM_BYTES: usize = 4 * 1024;
 /// Most attempts of one append (or cursor update) that keeps losing races.
@@ -90,6 +96,12 @@ const RECEIVED_AT_HEADER: &str = "Ryze-Received-At";
 const KIND_HEADER: &str = "Ryze-Kind";
 const EVENT_ID_HEADER: &str = "Ryze-Event-Id";
 const PAYLOAD_OBJECT_HEADER: &str = "Ryze-Payload-Object";
+/// How long an id claimed by an append that neither stored its event nor gave the claim
+/// up may block the id: past it, another append takes the claim over (the first one
+/// died between claiming and storing).
+const CLAIM_TIMEOUT: Duration = Duration::from_secs(60);
+/// Pause between two looks at an id claimed by an append still under way.
+const CLAIM_POLL: Duration = Duration::from_millis(10);
 
 /// How to reach NATS and where the hub keeps its data.
 #[derive(Debug, Clone)]
@@ -150,6 +162,16 @@ impl StoredCursor {
     }
 }
 
+/// A remembered event id: claimed by an append under way, or stored.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct IdRecord {
+    stored: bool,
+    /// The event's arrival, in microseconds (what retention forgets it by).
+    received_at: i64,
+    /// When the claim was taken, in microseconds.
+    claimed_at: i64,
+}
+
 /// The cursor and the stream sequence of its message (0: none yet), for compare-and-set.
 struct CursorRead {
     cursor: StoredCursor,
@@ -161,7 +183,6 @@ struct EventMessage {
     stream_sequence: u64,
     sequence: u64,
     received_at: DateTime<Utc>,
-    event_id: Option<String>,
     payload_object: Option<String>,
     message: StoredMessage,
 }
@@ -185,7 +206,6 @@ impl EventMessage {
             stream_sequence: message.stream_sequence,
             sequence,
             received_at,
-            event_id: message.header(EVENT_ID_HEADER).map(str::to_owned),
             payload_object: message.header(PAYLOAD_OBJECT_HEADER).map(str::to_owned),
             message,
         })
@@ -238,8 +258,7 @@ impl NatsEventHub {
         }
         let options = ConnectOptions::new()
             .connection_timeout(settings.connect_timeout)
-            .request_timeout(Some(settings.call_timeout))
-            .retry_on_initial_connect();
+            .request_timeout(Some(settings.call_timeout));
         let connect = options.connect(settings.url.expose_secret());
         let client = match tokio::time::timeout(settings.connect_timeout, connect).await {
             Ok(Ok(client)) => client,
@@ -308,7 +327,11 @@ impl NatsEventHub {
                 ))
             }
         };
-        let max_payload = client.server_info().max_payload;
+        // The server's limit (1 MiB unless configured otherwise).
+        let max_payload = match client.server_info().max_payload {
+            0 => DEFAULT_MAX_PAYLOAD,
+            announced => announced,
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 api,
@@ -385,7 +408,8 @@ impl NatsEventHub {
         }
     }
 
-    /// Writes the cursor if nobody changed it since `revision`; `false` when somebody did.
+    /// Writes the cursor if nobody changed it since `revision` (0: it was never
+    /// written); `false` when somebody did.
     async fn write_cursor(
         &self,
         token: &str,
@@ -590,7 +614,8 @@ impl NatsEventHub {
             let last_appended = self
                 .last_event(token)
                 .await?
-                .map_or(read.cursor.removed_through(), |event| event.sequence);
+                .map_or(0, |event| event.sequence)
+                .max(read.cursor.removed_through());
             let (changed, answer) = change(read.cursor, last_appended)?;
             let Some(changed) = changed else {
                 return Ok(answer);
@@ -624,10 +649,9 @@ impl NatsEventHub {
             else {
                 break;
             };
-            let remembered_at = std::str::from_utf8(&id.data)
+            let remembered_at = serde_json::from_slice::<IdRecord>(&id.data)
                 .ok()
-                .and_then(|text| text.parse().ok())
-                .and_then(DateTime::from_timestamp_micros);
+                .and_then(|record| DateTime::from_timestamp_micros(record.received_at));
             if remembered_at.is_some_and(|at| at >= cutoff) {
                 break;
             }
@@ -643,36 +667,90 @@ impl NatsEventHub {
 
     // ---------------------------------------------------------------- appending
 
-    /// Whether the id is remembered, or one of the events appended after stream
-    /// sequence `since` carries it.
-    async fn already_appended(
+    /// Claims the event id for this append, or tells why not: `Ok(Some(revision))` once
+    /// claimed, `Ok(None)` when an append stored it already (a duplicate). An id claimed
+    /// by an append still under way is waited for; one claimed longer than
+    /// [`CLAIM_TIMEOUT`] ago without its event being stored is taken over.
+    async fn claim_id(
         &self,
-        token: &str,
-        id_token: &str,
-        since: Option<u64>,
-    ) -> Result<bool, StoreError> {
-        let remembered = self
-            .api()
-            .last_on_subject(
-                &self.names().state_stream(),
-                &self.names().ids_subject(token, id_token),
-            )
+        subject: &str,
+        received_at: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let stream = self.names().state_stream();
+        let mut expected = 0;
+        for _ in 0..MAX_ATTEMPTS {
+            let claim = IdRecord {
+                stored: false,
+                received_at: received_at.timestamp_micros(),
+                claimed_at: Utc::now().timestamp_micros(),
+            };
+            let body = serde_json::to_vec(&claim).map_err(|_| corrupt("event id"))?;
+            match self
+                .api()
+                .publish(subject, HeaderMap::new(), Some(expected), Bytes::from(body))
+                .await
+                .map_err(store_error)?
+            {
+                Published::Stored(revision) => return Ok(Some(revision)),
+                Published::WrongLastSequence => {}
+            }
+            let Some(current) = self
+                .api()
+                .last_on_subject(&stream, subject)
+                .await
+                .map_err(store_error)?
+            else {
+                expected = 0; // forgotten meanwhile: claim it afresh
+                continue;
+            };
+            let record: IdRecord =
+                serde_json::from_slice(&current.data).map_err(|_| corrupt("event id"))?;
+            if record.stored {
+                return Ok(None);
+            }
+            let claimed_for = Utc::now().timestamp_micros() - record.claimed_at;
+            let timeout = i64::try_from(CLAIM_TIMEOUT.as_micros()).unwrap_or(i64::MAX);
+            if claimed_for > timeout {
+                expected = current.stream_sequence; // its append died: take it over
+            } else {
+                expected = 0;
+                tokio::time::sleep(CLAIM_POLL).await;
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the event is being stored by another append; try again".to_owned(),
+        ))
+    }
+
+    /// Marks a claimed id as stored (remembered until retention forgets it), or gives
+    /// the claim up when the event could not be stored.
+    async fn settle_claim(
+        &self,
+        subject: &str,
+        revision: u64,
+        received_at: DateTime<Utc>,
+        stored: bool,
+    ) -> Result<(), StoreError> {
+        if !stored {
+            self.api()
+                .purge_all(&self.names().state_stream(), subject)
+                .await
+                .map_err(store_error)?;
+            return Ok(());
+        }
+        let record = IdRecord {
+            stored: true,
+            received_at: received_at.timestamp_micros(),
+            claimed_at: Utc::now().timestamp_micros(),
+        };
+        let body = serde_json::to_vec(&record).map_err(|_| corrupt("event id"))?;
+        // A claim taken over meanwhile (this append was stuck past the timeout) is
+        // left to the append that took it.
+        self.api()
+            .publish(subject, HeaderMap::new(), Some(revision), Bytes::from(body))
             .await
             .map_err(store_error)?;
-        if remembered.is_some() {
-            return Ok(true);
-        }
-        let Some(since) = since else {
-            return Ok(false);
-        };
-        let mut next = since + 1;
-        while let Some(event) = self.event_from(token, next).await? {
-            if event.event_id.as_deref() == Some(id_token) {
-                return Ok(true);
-            }
-            next = event.stream_sequence + 1;
-        }
-        Ok(false)
+        Ok(())
     }
 
     async fn append(
@@ -681,7 +759,37 @@ impl NatsEventHub {
         event: NewHubEvent,
     ) -> Result<AppendOutcome, StoreError> {
         let token = instance_token(instance_id);
-        let id_token = event.event_id.as_deref().map(event_id_token);
+        let id_subject = event
+            .event_id
+            .as_deref()
+            .map(|event_id| self.names().ids_subject(&token, &event_id_token(event_id)));
+        let claim = match &id_subject {
+            Some(subject) => match self.claim_id(subject, event.received_at).await? {
+                Some(revision) => Some((subject.as_str(), revision)),
+                None => return Ok(AppendOutcome::Duplicate),
+            },
+            None => None,
+        };
+        let received_at = event.received_at;
+        let stored = self.store_event(&token, event).await;
+        if let Some((subject, revision)) = claim {
+            let settled = self
+                .settle_claim(subject, revision, received_at, stored.is_ok())
+                .await;
+            if let Err(error) = settled {
+                tracing::warn!(error = %error, "could not settle an event id's claim");
+            }
+        }
+        stored.map(AppendOutcome::Appended)
+    }
+
+    /// Stores the event as the instance's next one (its payload in the object store
+    /// when too large for a message).
+    async fn store_event(
+        &self,
+        token: &str,
+        event: NewHubEvent,
+    ) -> Result<EventSequence, StoreError> {
         let mut headers = HeaderMap::new();
         headers.insert(
             RECEIVED_AT_HEADER,
@@ -693,8 +801,8 @@ impl NatsEventHub {
                 .to_string()
                 .as_str(),
         );
-        if let Some(id_token) = &id_token {
-            headers.insert(EVENT_ID_HEADER, id_token.as_str());
+        if let Some(event_id) = &event.event_id {
+            headers.insert(EVENT_ID_HEADER, event_id_token(event_id).as_str());
         }
         let (body, object) = if event.payload.len() > self.inner.inline_limit {
             let name = format!("{token}/{}", uuid::Uuid::new_v4().simple());
@@ -714,46 +822,21 @@ impl NatsEventHub {
         } else {
             (Bytes::from(event.payload), None)
         };
-        let outcome = self
-            .publish_next(&token, id_token.as_deref(), headers, body)
-            .await;
-        if let (Some(object), Ok(AppendOutcome::Duplicate) | Err(_)) = (&object, &outcome) {
+        let stored = self.publish_next(token, headers, body).await;
+        if let (Some(object), Err(_)) = (&object, &stored) {
             self.delete_object(object).await;
         }
-        let outcome = outcome?;
-        if let (AppendOutcome::Appended(_), Some(id_token)) = (outcome, &id_token) {
-            let remembered_at = event.received_at.timestamp_micros().to_string();
-            self.api()
-                .publish(
-                    &self.names().ids_subject(&token, id_token),
-                    HeaderMap::new(),
-                    None,
-                    Bytes::from(remembered_at),
-                )
-                .await
-                .map_err(store_error)?;
-        }
-        Ok(outcome)
+        stored
     }
 
     async fn publish_next(
         &self,
         token: &str,
-        id_token: Option<&str>,
         headers: HeaderMap,
         body: Bytes,
-    ) -> Result<AppendOutcome, StoreError> {
+    ) -> Result<EventSequence, StoreError> {
         let subject = self.names().events_subject(token);
-        let mut lost_race_after = None;
         for _ in 0..MAX_ATTEMPTS {
-            if let Some(id_token) = id_token {
-                if self
-                    .already_appended(token, id_token, lost_race_after)
-                    .await?
-                {
-                    return Ok(AppendOutcome::Duplicate);
-                }
-            }
             let cursor = self.read_cursor(token).await?.cursor;
             let last = self.last_event(token).await?;
             let (expected, last_sequence) = last
@@ -768,12 +851,8 @@ impl NatsEventHub {
                 .await
                 .map_err(store_error)?
             {
-                Published::Stored(_) => {
-                    return Ok(AppendOutcome::Appended(EventSequence::new(sequence)))
-                }
-                Published::WrongLastSequence => {
-                    lost_race_after = Some(lost_race_after.unwrap_or(expected).min(expected));
-                }
+                Published::Stored(_) => return Ok(EventSequence::new(sequence)),
+                Published::WrongLastSequence => {}
             }
         }
         Err(StoreError::Unavailable(
@@ -881,7 +960,8 @@ impl EventHubStore for NatsEventHub {
         let last_appended = self
             .last_event(&token)
             .await?
-            .map_or(cursor.removed_through(), |event| event.sequence);
+            .map_or(0, |event| event.sequence)
+            .max(cursor.removed_through());
         Ok(HubCursor {
             last_appended: EventSequence::new(last_appended),
             acknowledged: EventSequence::new(cursor.acknowledged),
@@ -1030,6 +1110,9 @@ impl HubAnnouncements for NatsEventHub {
                 ))
             }
         };
+        // Once the server answered a request sent after the subscription, it knows
+        // the subscription: no announcement made after this call returns is missed.
+        self.api().round_trip().await.map_err(store_error)?;
         let (sender, receiver) = tokio::sync::mpsc::channel(1_024);
         tokio::spawn(async move {
             while let Some(message) = subscriber.next().await {

@@ -151,10 +151,10 @@ async fn an_announcement_reaches_every_subscriber_at_once() {
     let mut there = other_node.subscribe().await.expect("subscribed");
     let instance = InstanceId::new("ins_announced");
     test.hub.announce(&instance).await.expect("announced");
-    for receiver in [&mut here, &mut there] {
+    for (node, receiver) in [("this node", &mut here), ("the other node", &mut there)] {
         let announced = tokio::time::timeout(WAIT, receiver.recv())
             .await
-            .expect("announced in time");
+            .unwrap_or_else(|_| panic!("{node} heard the announcement in time"));
         assert_eq!(announced, Some(instance.clone()));
     }
     // Another deployment's prefix hears nothing of it.
