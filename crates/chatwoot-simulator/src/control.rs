@@ -371,7 +371,7 @@ pub fn snapshot(state: &SimulatorState) -> Store {
 /// Empties every table, the request log, the deliveries and the faults.
 pub fn reset(state: &SimulatorState) {
     *lock(&state.store) = Store::default();
-    lock(&state.request_log).clear();
+    state.clear_requests();
     lock(&state.webhook_deliveries).clear();
     lock(&state.faults).replace(Faults::default());
 }
@@ -496,8 +496,12 @@ async fn get_requests(state: Shared) -> ControlResult {
     Ok(HttpResponse::Ok().json(requests(&state)))
 }
 
+async fn get_request_counts(state: Shared) -> ControlResult {
+    Ok(HttpResponse::Ok().json(state.request_counts()))
+}
+
 async fn delete_requests(state: Shared) -> ControlResult {
-    lock(&state.request_log).clear();
+    state.clear_requests();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -551,6 +555,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/accounts/{id}/{table}", web::get().to(get_account_table))
         .route("/requests", web::get().to(get_requests))
         .route("/requests", web::delete().to(delete_requests))
+        .route("/request_counts", web::get().to(get_request_counts))
         .route("/faults", web::get().to(get_faults))
         .route("/faults", web::put().to(put_faults))
         .route("/faults", web::delete().to(delete_faults))

@@ -1,14 +1,14 @@
 //! The [`Bridge`]: its ports, its settings, and the per-key locks that serialise
 //! activations touching the same instance or the same Chatwoot inbox.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault};
 
 use crate::relay_memory::RelayMemory;
 use crate::sessions::{RelayPorts, RelaySessions};
+use crate::shared_by_key::SharedByKey;
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct Bridge {
     pub(crate) outbound: Option<Arc<crate::outbound::OutboundRelay>>,
     /// Shared by the inbound and outbound relays.
     pub(crate) memory: Arc<RelayMemory>,
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    locks: SharedByKey<tokio::sync::Mutex<()>>,
 }
 
 impl Bridge {
@@ -48,7 +48,7 @@ impl Bridge {
             sessions: None,
             outbound: None,
             memory: Arc::new(RelayMemory::default()),
-            locks: Mutex::new(HashMap::new()),
+            locks: SharedByKey::default(),
         }
     }
 
@@ -78,24 +78,11 @@ impl Bridge {
         Ok(started)
     }
 
-    /// The lock for `key`, shared by every caller holding it at the moment. Entries of
-    /// locks nobody holds any more are dropped as new ones are made.
+    /// The lock for `key`, shared by every caller holding it at the moment.
     pub(crate) async fn lock(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self
-                .locks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            locks.retain(|_, lock| lock.strong_count() > 0);
-            match locks.get(&key).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(key, Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
+        self.locks
+            .get(&key, || tokio::sync::Mutex::new(()))
+            .lock_owned()
+            .await
     }
 }

@@ -20,6 +20,7 @@
 mod activation;
 mod bridge;
 mod chatwoot_target;
+pub mod conversation_status;
 mod errors;
 pub mod inbound;
 mod media_types;
@@ -27,6 +28,7 @@ pub mod outbound;
 mod relay_memory;
 mod secrets;
 pub mod sessions;
+mod shared_by_key;
 mod view;
 mod webhooks;
 

@@ -207,7 +207,8 @@ pub trait OutboundQueueStore: Send + Sync {
     /// At most `limit` webhooks not yet handled, oldest first, across integrations.
     async fn pending_webhooks(&self, limit: usize) -> Result<Vec<QueuedWebhook>, StoreError>;
 
-    /// Marks the webhook handled (its key stays, for de-duplication).
+    /// Marks the webhook handled and drops its body: only its key stays, for
+    /// de-duplication, until [`OutboundQueueStore::forget_handled_before`].
     async fn finish_webhook(&self, id: i64) -> Result<(), StoreError>;
 
     /// Counts a failed attempt; returns the new count.

@@ -143,7 +143,7 @@ impl InboundRelay {
                 in_reply_to_external_id: None,
             },
         };
-        self.write_once(link, destination.conversation, new_message, attachment)
+        self.write_once(link, destination, new_message, attachment)
             .await
     }
 
@@ -153,7 +153,7 @@ impl InboundRelay {
     pub(super) async fn write_once(
         &self,
         link: NewMessageLink,
-        conversation: ConversationDisplayId,
+        destination: Destination,
         new_message: NewMessage,
         attachment: Option<Attachment>,
     ) -> Result<RelayOutcome, RelayFailure> {
@@ -170,7 +170,7 @@ impl InboundRelay {
                 self.chatwoot
                     .create_message_with_attachments(
                         &self.context.target,
-                        conversation,
+                        destination.conversation,
                         &new_message,
                         vec![attachment],
                     )
@@ -178,7 +178,7 @@ impl InboundRelay {
             }
             None => {
                 self.chatwoot
-                    .create_message(&self.context.target, conversation, &new_message)
+                    .create_message(&self.context.target, destination.conversation, &new_message)
                     .await
             }
         };
@@ -189,10 +189,20 @@ impl InboundRelay {
                         &self.context.integration_id,
                         &whatsapp_id,
                         written.id,
-                        conversation,
+                        destination.conversation,
                     )
                     .await?;
                 Ok(RelayOutcome::Relayed)
+            }
+            Err(ChatwootError::NotFound { .. }) if !destination.checked => {
+                // Written without asking first, to a conversation Chatwoot no longer has:
+                // check it (and start another) on the next attempt.
+                self.status_book
+                    .doubt(&self.context.integration_id, destination.conversation);
+                Err(RelayFailure::Transient(format!(
+                    "conversation {} is gone from Chatwoot; looking for the contact's conversation again",
+                    destination.conversation
+                )))
             }
             Err(error) => {
                 let failure = RelayFailure::from(error);

@@ -18,6 +18,7 @@ use ryze_ports::whatsapp_events::{ChatPresence, EventEnvelope, EventPayload, Lab
 use ryze_ports::{RelayStore, SendError, StoreError, WhatsAppSender};
 
 use super::destination::chat_id;
+use crate::conversation_status::ConversationStatusBook;
 use crate::relay_memory::RelayMemory;
 
 /// Which integration a relay writes for, with its Chatwoot target (token opened).
@@ -88,6 +89,8 @@ pub struct InboundRelay {
     pub(super) memory: Arc<RelayMemory>,
     /// The inbox's public identifier, once read.
     pub(super) inbox_identifier: tokio::sync::Mutex<Option<String>>,
+    /// What Chatwoot told the bridge of conversations' statuses.
+    pub(super) status_book: Arc<ConversationStatusBook>,
 }
 
 impl InboundRelay {
@@ -96,6 +99,7 @@ impl InboundRelay {
         store: Arc<dyn RelayStore>,
         media_source: Option<Arc<dyn WhatsAppSender>>,
         context: RelayContext,
+        status_book: Arc<ConversationStatusBook>,
     ) -> Self {
         Self {
             chatwoot,
@@ -105,6 +109,7 @@ impl InboundRelay {
             identity_lock: tokio::sync::Mutex::new(()),
             memory: Arc::new(RelayMemory::default()),
             inbox_identifier: tokio::sync::Mutex::new(None),
+            status_book,
         }
     }
 

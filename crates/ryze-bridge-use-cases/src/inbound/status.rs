@@ -15,6 +15,7 @@ use ryze_ports::chatwoot::{
 use ryze_ports::whatsapp_events::{ConnectionState, InstanceStateChange};
 use ryze_ports::{LinkDirection, NewMessageLink};
 
+use super::destination::Destination;
 use super::relay::{InboundRelay, RelayFailure, RelayOutcome};
 
 /// The prefix of the link ids (and `source_id`s) of what the status conversation shows.
@@ -72,7 +73,7 @@ impl InboundRelay {
         );
         self.memory
             .remember_connection(&self.context.integration_id, change);
-        let conversation = self.status_destination().await?.conversation;
+        let destination = self.status_destination().await?;
         let mut id = format!(
             "{STATUS_MESSAGE_ID_PREFIX}{}:{}",
             change.state.as_str(),
@@ -108,7 +109,7 @@ impl InboundRelay {
         let is_code = attachment.is_some();
         let written = self
             .write_status_message(
-                conversation,
+                destination,
                 id.clone(),
                 connection_notice(change).text(),
                 attachment,
@@ -141,14 +142,14 @@ impl InboundRelay {
     }
 
     /// Writes a message of the status contact into its conversation, once per `id`.
-    pub(crate) async fn write_status_message(
+    pub(super) async fn write_status_message(
         &self,
-        conversation: ConversationDisplayId,
+        destination: Destination,
         id: String,
         content: String,
         attachment: Option<Attachment>,
     ) -> Result<RelayOutcome, RelayFailure> {
-        let link = status_message_link(id.clone(), conversation);
+        let link = status_message_link(id.clone(), destination.conversation);
         let message = NewMessage {
             content,
             direction: MessageDirection::Incoming,
@@ -156,7 +157,7 @@ impl InboundRelay {
             source_id: Some(id),
             content_attributes: MessageContentAttributes::default(),
         };
-        self.write_once(link, conversation, message, attachment)
+        self.write_once(link, destination, message, attachment)
             .await
     }
 }

@@ -22,14 +22,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ryze_domain::{
-    BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus, RelayFlags,
+    BridgeIntegration, BridgeIntegrationId, ChatwootBaseUrl, InstanceId, IntegrationStatus,
+    RelayFlags,
 };
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
 use ryze_ports::{
     BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, SecretVault, SendError,
     StoreError,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use super::payload::{ReadWebhook, WebhookEvent};
 use super::signature::SigningSecrets;
@@ -116,6 +117,8 @@ pub(super) struct OutboundContext {
     pub(super) inbox_id: InboxId,
     pub(super) account_id: i64,
     pub(super) flags: RelayFlags,
+    /// Where the integration's Chatwoot is: attachments must be served from there.
+    pub(super) chatwoot: ChatwootBaseUrl,
 }
 
 /// Relays queued Chatwoot webhooks to WhatsApp.
@@ -127,6 +130,8 @@ pub struct OutboundRelay {
     pub(crate) signing: SigningSecrets,
     /// Shared with the inbound relay.
     pub(crate) memory: Arc<RelayMemory>,
+    /// The outbound relay's budget of calls to the API's message endpoints.
+    pub(super) sends: Semaphore,
     wake: Notify,
 }
 
@@ -143,6 +148,7 @@ impl OutboundRelay {
             integrations: bridge.store.clone(),
             chatwoot: bridge.chatwoot.clone(),
             vault: bridge.vault.clone(),
+            sends: Semaphore::new(ports.settings.max_parallel_sends.max(1)),
             ports,
             memory: bridge.memory.clone(),
             wake: Notify::new(),
@@ -176,6 +182,7 @@ impl OutboundRelay {
             inbox_id: InboxId(inbox_id),
             account_id: integration.settings.account_id.get(),
             flags: integration.settings.flags,
+            chatwoot: integration.settings.base_url.clone(),
         }))
     }
 
@@ -222,7 +229,7 @@ impl OutboundRelay {
         }
         match message.event {
             WebhookEvent::MessageCreated => {
-                self.send_agent_message(&context, message, last_attempt)
+                self.send_agent_message(&context, read, message, last_attempt)
                     .await
             }
             WebhookEvent::MessageUpdated if message.deleted => self.revoke(&context, message).await,

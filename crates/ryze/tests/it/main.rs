@@ -8,10 +8,12 @@
 mod bridge_provisioning;
 mod call_notices;
 mod chat_state;
+mod chatwoot_calls;
 mod chatwoot_module;
 mod cli;
 mod deploy;
 mod event_hub;
+mod event_hub_nodes;
 mod healthcheck;
 mod instances;
 mod key_rotation;
@@ -23,3 +25,4 @@ mod relay;
 mod relay_crash;
 mod status_contact;
 mod support;
+mod tenant_isolation;

@@ -28,11 +28,11 @@ const MARIA_JID: &str = "5511987654321@s.whatsapp.net";
 const QUIET: Duration = Duration::from_millis(300);
 
 /// A message the customer wrote on WhatsApp, as it landed in Chatwoot.
-struct CustomerMessage {
-    whatsapp_id: String,
-    chatwoot_id: u64,
+pub(crate) struct CustomerMessage {
+    pub(crate) whatsapp_id: String,
+    pub(crate) chatwoot_id: u64,
     /// The conversation's display id (the id in Chatwoot's URLs).
-    conversation: u64,
+    pub(crate) conversation: u64,
 }
 
 /// A file an agent attaches in Chatwoot's reply box.
@@ -69,7 +69,7 @@ impl Product {
     }
 
     /// Maria writes `text` on WhatsApp; returns it once it is in Chatwoot.
-    async fn customer_writes(&self, text: &str) -> CustomerMessage {
+    pub(crate) async fn customer_writes(&self, text: &str) -> CustomerMessage {
         let event = self.script.text(maria(), text).build();
         self.publish(&event).await;
         let whatsapp_id = message_id_of(&event);
@@ -110,7 +110,7 @@ impl Product {
             .unwrap()
     }
 
-    fn agent_replies(&self, conversation: u64, content: &str) -> Message {
+    pub(crate) fn agent_replies(&self, conversation: u64, content: &str) -> Message {
         self.agent_writes(conversation, content, false, None)
     }
 
