@@ -26,8 +26,8 @@ use ryze_domain::{
 };
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
 use ryze_ports::{
-    BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, SecretVault, SendError,
-    StoreError,
+    BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, RelayMetrics, SecretVault,
+    SendError, StoreError,
 };
 use tokio::sync::Notify;
 
@@ -119,12 +119,13 @@ pub struct OutboundRelay {
     vault: Arc<dyn SecretVault>,
     pub(crate) ports: OutboundPorts,
     pub(crate) signing: SigningSecrets,
+    pub(super) metrics: Arc<dyn RelayMetrics>,
     wake: Notify,
 }
 
 impl OutboundRelay {
-    /// The relay of `bridge`: it shares the bridge's integration store, Chatwoot client
-    /// and vault.
+    /// The relay of `bridge`: it shares the bridge's integration store, Chatwoot client,
+    /// vault and metrics.
     pub(crate) fn of_bridge(bridge: &crate::Bridge, ports: OutboundPorts) -> Self {
         Self {
             signing: SigningSecrets::new(
@@ -135,6 +136,7 @@ impl OutboundRelay {
             integrations: bridge.store.clone(),
             chatwoot: bridge.chatwoot.clone(),
             vault: bridge.vault.clone(),
+            metrics: bridge.metrics.clone(),
             ports,
             wake: Notify::new(),
         }

@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
 use ryze_ports::chatwoot::{ChatwootApi, InboxId};
-use ryze_ports::{EventStreamConnector, EventStreamError, RelayStore, SecretVault, WhatsAppSender};
+use ryze_ports::{
+    no_relay_metrics, EventStreamConnector, EventStreamError, RelayMetrics, RelayStore,
+    SecretVault, WhatsAppSender,
+};
 use tokio::task::JoinHandle;
 
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
-use super::live_state::{LiveSnapshot, LiveState};
+use super::live_state::{ConnectionState, LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
 use crate::inbound::{InboundRelay, RelayContext};
 
@@ -76,6 +79,7 @@ pub struct RelaySessions {
     ports: RelayPorts,
     chatwoot: Arc<dyn ChatwootApi>,
     vault: Arc<dyn SecretVault>,
+    metrics: Arc<dyn RelayMetrics>,
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
 }
 
@@ -89,8 +93,28 @@ impl RelaySessions {
             ports,
             chatwoot,
             vault,
+            metrics: no_relay_metrics(),
             running: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sessions started from now on report what became of their events in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// How many sessions are in each connection state (states without one left out).
+    pub fn count_by_state(&self) -> Vec<(ConnectionState, u64)> {
+        let mut counts: Vec<(ConnectionState, u64)> = Vec::new();
+        for session in self.running().values() {
+            let state = session.live.snapshot().connection;
+            match counts.iter_mut().find(|(counted, _)| *counted == state) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((state, 1)),
+            }
+        }
+        counts
     }
 
     pub fn relay_store(&self) -> &Arc<dyn RelayStore> {
@@ -165,7 +189,8 @@ impl RelaySessions {
                 inbox_id: InboxId(inbox_id),
                 flags: integration.settings.flags,
             },
-        ))
+        )
+        .with_metrics(self.metrics.clone()))
     }
 }
 
