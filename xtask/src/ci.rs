@@ -1,19 +1,26 @@
 //! `cargo xtask ci`: everything CI checks, in order, stopping at the first failure:
 //! formatting, the tidy rules (`cargo xtask tidy`), clippy and rustdoc with warnings
-//! denied, a short fuzz pass (`cargo xtask fuzz`, a few seconds per target), then the test command
-//! (`cargo xtask test`).
+//! denied, a short fuzz pass (`cargo xtask fuzz`, a few seconds per target), the bench's
+//! smoke run (`cargo xtask bench --quick`: that it runs, never its numbers), schemathesis
+//! against the running server (`cargo xtask schemathesis`), then the test command
+//! (`cargo xtask test`), last so that its summary closes the output.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
+use crate::bench::{self, BenchArgs};
 use crate::fuzz::{self, FuzzArgs};
+use crate::schemathesis::{self, SchemathesisArgs};
 use crate::test_run::{self, TestArgs};
 use crate::{tidy_command, util};
 
 /// How long CI fuzzes each target: a smoke pass that the seeds and the targets still
 /// run; longer runs are `cargo xtask fuzz --seconds N` by hand.
 const CI_FUZZ_SECONDS_PER_TARGET: u64 = 5;
+
+/// Examples schemathesis generates per operation in CI: about a minute in all.
+const CI_SCHEMATHESIS_EXAMPLES: u32 = 25;
 
 struct Step {
     name: &'static str,
@@ -69,6 +76,26 @@ pub(crate) fn run(test_args: &TestArgs) -> Result<()> {
                 fuzz::run(&FuzzArgs {
                     seconds: CI_FUZZ_SECONDS_PER_TARGET,
                     target: None,
+                })
+            }),
+        },
+        Step {
+            name: "bench",
+            what: "cargo xtask bench --quick",
+            run: Box::new(|| {
+                bench::run(&BenchArgs {
+                    quick: true,
+                    backend: None,
+                    idle_integrations: None,
+                })
+            }),
+        },
+        Step {
+            name: "schemathesis",
+            what: "cargo xtask schemathesis",
+            run: Box::new(|| {
+                schemathesis::run(&SchemathesisArgs {
+                    max_examples: CI_SCHEMATHESIS_EXAMPLES,
                 })
             }),
         },

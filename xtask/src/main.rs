@@ -2,18 +2,26 @@
 //! `.cargo/config.toml`).
 //!
 //! - `cargo xtask test`: the test command. Finds or starts a Postgres, exports it as
-//!   `TEST_DATABASE_URL`, checks that the tests' Redis answers (`TEST_REDIS_URL`), and
-//!   runs the workspace tests with cargo-nextest.
+//!   `TEST_DATABASE_URL`, checks that the tests' Redis (`TEST_REDIS_URL`) and NATS with
+//!   JetStream (`TEST_NATS_URL`) answer, and runs the workspace tests with cargo-nextest.
 //! - `cargo xtask tidy`: the repository's structural rules (see [`xtask::tidy`]).
 //! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, a short fuzz
 //!   pass, then the tests.
 //! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
+//! - `cargo xtask bench [--quick]`: the throughput and cost figures P0–P5 on SQLite and
+//!   PostgreSQL (`docs/benchmarks.md`).
+//! - `cargo xtask schemathesis`: schemathesis against a running `ryze serve` and its
+//!   `/openapi.json` (installs schemathesis with pip when missing).
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod ci;
 mod fuzz;
+mod nats;
 mod postgres;
 mod redis;
+mod schemathesis;
+mod service;
 mod test_run;
 mod tidy_command;
 mod util;
@@ -48,6 +56,12 @@ enum Task {
     Ci(TestArgs),
     /// Run every fuzz target in `fuzz/` for `--seconds` each; fails on a crash.
     Fuzz(fuzz::FuzzArgs),
+    /// Measure the relay's throughput and costs (P0–P5) on SQLite and PostgreSQL;
+    /// writes target/bench/report.md and figures.svg (`docs/benchmarks.md`).
+    Bench(bench::BenchArgs),
+    /// Run schemathesis against `ryze serve` (temporary directory, an account and its
+    /// token) and its `/openapi.json`: no server error, answers as documented.
+    Schemathesis(schemathesis::SchemathesisArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,5 +82,7 @@ fn run(cli: Cli) -> Result<u8> {
         Task::Tidy => tidy_command::run(),
         Task::Ci(args) => ci::run(&args).map(|()| 0),
         Task::Fuzz(args) => fuzz::run(&args),
+        Task::Bench(args) => bench::run(&args),
+        Task::Schemathesis(args) => schemathesis::run(&args),
     }
 }

@@ -1,6 +1,8 @@
 //! `cargo xtask test`: the project's test command. Provides a Postgres (see
 //! [`crate::postgres`]), exports it as `TEST_DATABASE_URL`, checks the Redis of the rate
-//! limiter tests (see [`crate::redis`]), exports it as `TEST_REDIS_URL`, and runs the workspace tests
+//! limiter tests (see [`crate::redis`]), exports it as `TEST_REDIS_URL`, checks the NATS
+//! (JetStream) of the event hub's tests (see [`crate::nats`]), exports it as
+//! `TEST_NATS_URL`, and runs the workspace tests
 //! with cargo-nextest (`--profile ci` in CI), falling back to `cargo test` locally.
 
 use std::process::Stdio;
@@ -8,6 +10,7 @@ use std::process::Stdio;
 use anyhow::{bail, Result};
 use clap::Args;
 
+use crate::nats::{self, TEST_NATS_URL};
 use crate::postgres::{self, TEST_DATABASE_URL};
 use crate::redis::{self, TEST_REDIS_URL};
 use crate::util;
@@ -34,6 +37,8 @@ pub(crate) fn run(args: &TestArgs) -> Result<u8> {
     println!("xtask: Postgres: {}", pg.description);
     let redis = redis::provide()?;
     println!("xtask: Redis: {}", redis.description);
+    let nats = nats::provide()?;
+    println!("xtask: NATS: {}", nats.description);
     let runner = Runner::find()?;
     util::bail_if_interrupted()?;
 
@@ -52,6 +57,7 @@ pub(crate) fn run(args: &TestArgs) -> Result<u8> {
     cmd.args(&args.nextest_args)
         .env(TEST_DATABASE_URL, &pg.url)
         .env(TEST_REDIS_URL, &redis.url)
+        .env(TEST_NATS_URL, &nats.url)
         // Lets the xtask tests check that the database really reached the tests.
         .env("XTASK_TEST_RUN", "1");
     let status = util::run_inherited(&mut cmd)?;

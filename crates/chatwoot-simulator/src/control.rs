@@ -241,8 +241,13 @@ pub fn agent_reply(
             reply.user_id, reply.account_id
         )));
     }
+    let content = if lock(&state.faults).faults.escape_newlines_like_4_10 {
+        reply.content.replace('\n', "\\\n")
+    } else {
+        reply.content
+    };
     let mut fields = serde_json::Map::new();
-    fields.insert("content".into(), json!(reply.content));
+    fields.insert("content".into(), json!(content));
     fields.insert("message_type".into(), json!("outgoing"));
     fields.insert("private".into(), json!(reply.private));
     if let Some(content_attributes) = reply.content_attributes {
@@ -273,7 +278,7 @@ pub fn snapshot(state: &SimulatorState) -> Store {
 /// Empties every table, the request log, the deliveries and the faults.
 pub fn reset(state: &SimulatorState) {
     *lock(&state.store) = Store::default();
-    lock(&state.request_log).clear();
+    state.clear_requests();
     lock(&state.webhook_deliveries).clear();
     lock(&state.faults).replace(Faults::default());
 }
@@ -393,8 +398,12 @@ async fn get_requests(state: Shared) -> ControlResult {
     Ok(HttpResponse::Ok().json(requests(&state)))
 }
 
+async fn get_request_counts(state: Shared) -> ControlResult {
+    Ok(HttpResponse::Ok().json(state.request_counts()))
+}
+
 async fn delete_requests(state: Shared) -> ControlResult {
-    lock(&state.request_log).clear();
+    state.clear_requests();
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -447,6 +456,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/accounts/{id}/{table}", web::get().to(get_account_table))
         .route("/requests", web::get().to(get_requests))
         .route("/requests", web::delete().to(delete_requests))
+        .route("/request_counts", web::get().to(get_request_counts))
         .route("/faults", web::get().to(get_faults))
         .route("/faults", web::put().to(put_faults))
         .route("/faults", web::delete().to(delete_faults))

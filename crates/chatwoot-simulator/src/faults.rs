@@ -11,6 +11,8 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,13 +34,32 @@ pub struct Faults {
     pub lost_response_share: f64,
     /// Send every webhook twice (same body, same `X-Chatwoot-Delivery`).
     pub duplicate_webhooks: bool,
+    /// Behave like the editor of Chatwoot 4.10.1–4.11 (chatwoot#13458): an agent's
+    /// reply is stored with CommonMark's hard-break escaping, a backslash before every
+    /// newline, and goes out so in its webhooks.
+    pub escape_newlines_like_4_10: bool,
+    /// Do not send the webhooks of status changes (`conversation_status_changed`,
+    /// `conversation_updated`), as when their delivery fails: Chatwoot does not retry.
+    pub drop_status_webhooks: bool,
+    /// Chatwoot's Rack::Attack throttle `req/ip` (`RACK_ATTACK_LIMIT`): at most this many
+    /// requests per client address in each fixed window, then 429 `Retry later` until the
+    /// next one. 0 turns it off. Counted as Rack::Attack counts: every request, refused
+    /// ones included, in windows that start at multiples of the window since the epoch.
+    pub throttle_limit: u64,
+    /// The throttle's window in milliseconds; 0 means a minute (Chatwoot's `1.minute`).
+    pub throttle_window_ms: u64,
 }
+
+/// Chatwoot's throttle window when none is given.
+const THROTTLE_DEFAULT_WINDOW_MS: u64 = 60_000;
 
 /// What happens to one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultDecision {
     Pass,
     Outage,
+    /// Over the throttle's limit in this window.
+    Throttled,
     RateLimited,
     ServerError,
     /// Handled, then answered 504 as if the answer was lost.
@@ -50,6 +71,7 @@ impl FaultDecision {
         match self {
             Self::Pass => None,
             Self::Outage => Some("outage"),
+            Self::Throttled => Some("throttled"),
             Self::RateLimited => Some("rate_limited"),
             Self::ServerError => Some("server_error"),
             Self::LostResponse => Some("lost_response"),
@@ -64,6 +86,9 @@ pub struct FaultState {
     rate_limit_credit: f64,
     server_error_credit: f64,
     lost_response_credit: f64,
+    /// Requests per client address in the current throttle window.
+    throttle_window: u64,
+    throttle_counts: HashMap<IpAddr, u64>,
 }
 
 /// Adds `share` to `credit` and reports whether a whole fault is due.
@@ -88,9 +113,14 @@ impl FaultState {
 
     /// Decides the fate of the next request (outage, then throttling, then 5xx,
     /// the order in which Rack::Attack and the app would fail).
-    pub fn decide(&mut self, method: &str) -> FaultDecision {
+    pub fn decide(&mut self, method: &str, client: Option<IpAddr>) -> FaultDecision {
         if self.faults.outage {
             return FaultDecision::Outage;
+        }
+        if let Some(client) = client {
+            if self.throttles(client, now_ms()) {
+                return FaultDecision::Throttled;
+            }
         }
         if take_credit(&mut self.rate_limit_credit, self.faults.rate_limit_share) {
             return FaultDecision::RateLimited;
@@ -111,6 +141,35 @@ impl FaultState {
         }
         FaultDecision::Pass
     }
+
+    /// Counts a request of `client` at `now_ms` (milliseconds since the epoch) and says
+    /// whether the throttle refuses it.
+    fn throttles(&mut self, client: IpAddr, now_ms: u64) -> bool {
+        let limit = self.faults.throttle_limit;
+        if limit == 0 {
+            return false;
+        }
+        let window_ms = match self.faults.throttle_window_ms {
+            0 => THROTTLE_DEFAULT_WINDOW_MS,
+            window_ms => window_ms,
+        };
+        let window = now_ms / window_ms;
+        if window != self.throttle_window {
+            self.throttle_window = window;
+            self.throttle_counts.clear();
+        }
+        let count = self.throttle_counts.entry(client).or_insert(0);
+        *count += 1;
+        *count > limit
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        })
 }
 
 /// The response an injected fault produces.
@@ -122,7 +181,7 @@ fn fault_response(decision: FaultDecision) -> Option<HttpResponse> {
                 .content_type("text/plain; charset=utf-8")
                 .body("Service Unavailable"),
         ),
-        FaultDecision::RateLimited => Some(
+        FaultDecision::RateLimited | FaultDecision::Throttled => Some(
             HttpResponse::TooManyRequests()
                 .content_type("text/plain")
                 .body("Retry later\n"),
@@ -156,7 +215,8 @@ pub async fn fault_and_log_middleware(
     };
     let (latency_ms, decision) = {
         let mut faults = lock(&state.faults);
-        (faults.faults.latency_ms, faults.decide(&method))
+        let client = request.peer_addr().map(|address| address.ip());
+        (faults.faults.latency_ms, faults.decide(&method, client))
     };
     if latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
@@ -199,13 +259,36 @@ mod tests {
             server_error_share: 0.25,
             ..Faults::default()
         });
-        let decisions: Vec<_> = (0..8).map(|_| state.decide("GET")).collect();
+        let decisions: Vec<_> = (0..8).map(|_| state.decide("GET", None)).collect();
         let failures = decisions
             .iter()
             .filter(|decision| **decision == FaultDecision::ServerError)
             .count();
         assert_eq!(failures, 2);
         assert_eq!(decisions[3], FaultDecision::ServerError);
+    }
+
+    #[test]
+    fn the_throttle_counts_per_client_in_fixed_windows_like_rack_attack() {
+        let mut state = FaultState::default();
+        state.replace(Faults {
+            throttle_limit: 2,
+            throttle_window_ms: 1_000,
+            ..Faults::default()
+        });
+        let (one, two): (IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        // Window 5 (5.000–5.999 s): two pass, the third and later are refused.
+        assert!(!state.throttles(one, 5_000));
+        assert!(!state.throttles(one, 5_500));
+        assert!(state.throttles(one, 5_900));
+        assert!(state.throttles(one, 5_999));
+        // Another address has its own count.
+        assert!(!state.throttles(two, 5_999));
+        // The next window starts over, however close the last refusal was.
+        assert!(!state.throttles(one, 6_000));
+        assert!(!state.throttles(one, 6_001));
+        assert!(state.throttles(one, 6_002));
     }
 
     #[test]
@@ -216,7 +299,7 @@ mod tests {
             rate_limit_share: 1.0,
             ..Faults::default()
         });
-        assert_eq!(state.decide("GET"), FaultDecision::Outage);
+        assert_eq!(state.decide("GET", None), FaultDecision::Outage);
     }
 
     #[test]
@@ -227,7 +310,7 @@ mod tests {
             ..Faults::default()
         });
         let limited = (0..100)
-            .filter(|_| state.decide("GET") == FaultDecision::RateLimited)
+            .filter(|_| state.decide("GET", None) == FaultDecision::RateLimited)
             .count();
         assert_eq!(limited, 10);
     }
@@ -239,9 +322,9 @@ mod tests {
             lost_response_share: 0.5,
             ..Faults::default()
         });
-        assert_eq!(state.decide("GET"), FaultDecision::Pass);
-        assert_eq!(state.decide("GET"), FaultDecision::Pass);
-        let writes: Vec<_> = (0..4).map(|_| state.decide("POST")).collect();
+        assert_eq!(state.decide("GET", None), FaultDecision::Pass);
+        assert_eq!(state.decide("GET", None), FaultDecision::Pass);
+        let writes: Vec<_> = (0..4).map(|_| state.decide("POST", None)).collect();
         assert_eq!(
             writes
                 .iter()

@@ -29,4 +29,4 @@ pub use error::{ApiError, SimulatorError};
 pub use faults::Faults;
 pub use model::Role;
 pub use server::{SimulatorHandle, SimulatorServer, SimulatorSettings};
-pub use state::{RequestLogEntry, WebhookDelivery};
+pub use state::{endpoint_of, EndpointCount, RequestLogEntry, WebhookDelivery};

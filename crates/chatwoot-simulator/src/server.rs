@@ -7,12 +7,15 @@ use crate::control::{self, AgentReply, SeedAccount, SeedInboxMember, SeedMembers
 use crate::error::SimulatorError;
 use crate::faults::{fault_and_log_middleware, FaultState, Faults};
 use crate::model::{Account, AccountUser, Message, User};
-use crate::state::{lock, ListenerControl, RequestLogEntry, SimulatorState, WebhookDelivery};
+use crate::state::{
+    lock, EndpointCount, ListenerControl, RequestLogEntry, SimulatorState, WebhookDelivery,
+};
 use crate::store::Store;
 use crate::{api, attachments};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -55,6 +58,7 @@ impl SimulatorServer {
             store: Mutex::new(Store::default()),
             faults: Mutex::new(FaultState::default()),
             request_log: Mutex::new(Vec::new()),
+            request_counts: Mutex::new(BTreeMap::new()),
             webhook_deliveries: Mutex::new(Vec::new()),
             activity: Notify::new(),
             public_base_url: Mutex::new(String::new()),
@@ -191,9 +195,16 @@ impl SimulatorHandle {
         control::requests(&self.state)
     }
 
-    /// Empties the request log.
+    /// Application API requests per endpoint (method and path, numeric segments as
+    /// `{id}`) since the log was last cleared: what a benchmark divides by the
+    /// messages it relayed.
+    pub fn request_counts(&self) -> BTreeMap<String, EndpointCount> {
+        self.state.request_counts()
+    }
+
+    /// Empties the request log and the per-endpoint counters.
     pub fn clear_requests(&self) {
-        lock(&self.state.request_log).clear();
+        self.state.clear_requests();
     }
 
     /// Replaces the injected faults.

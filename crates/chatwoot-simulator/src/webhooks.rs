@@ -48,8 +48,12 @@ struct PendingWebhook {
 /// store lock is held) and starts their delivery.
 pub fn dispatch(state: &Arc<SimulatorState>, store: &Store, events: Vec<DomainEvent>) {
     let base_url = state.base_url();
+    let drop_status_webhooks = lock(&state.faults).faults.drop_status_webhooks;
     for event in events {
-        if let Some(webhook) = build_webhook(store, &event, &base_url) {
+        let webhooks = build_webhooks(store, &event, &base_url)
+            .into_iter()
+            .filter(|webhook| !(drop_status_webhooks && webhook.is_about_status()));
+        for webhook in webhooks {
             let state = Arc::clone(state);
             let duplicate = lock(&state.faults).faults.duplicate_webhooks;
             state.runtime.clone().spawn(async move {
@@ -63,10 +67,75 @@ pub fn dispatch(state: &Arc<SimulatorState>, store: &Store, events: Vec<DomainEv
     }
 }
 
+impl PendingWebhook {
+    /// The webhooks a status change sends (the `drop_status_webhooks` fault drops them).
+    fn is_about_status(&self) -> bool {
+        matches!(
+            self.event,
+            "conversation_status_changed" | "conversation_updated"
+        )
+    }
+}
+
+/// The webhooks Chatwoot sends an API inbox for `event`. A status change is two:
+/// `conversation_status_changed` (`notify_status_change`) and `conversation_updated`
+/// (`notify_conversation_updation`: `status` is one of the keys it reports).
+fn build_webhooks(store: &Store, event: &DomainEvent, base_url: &str) -> Vec<PendingWebhook> {
+    let mut webhooks: Vec<PendingWebhook> =
+        build_webhook(store, event, base_url).into_iter().collect();
+    if let DomainEvent::ConversationStatusChanged {
+        conversation_id,
+        previous_status,
+    } = event
+    {
+        webhooks.extend(conversation_updated_webhook(
+            store,
+            *conversation_id,
+            previous_status,
+            base_url,
+        ));
+    }
+    webhooks
+}
+
+/// `WebhookListener#conversation_updated` after a status change: the conversation with
+/// `changed_attributes` listing what the save changed (its status, and `updated_at`).
+fn conversation_updated_webhook(
+    store: &Store,
+    conversation_id: u64,
+    previous_status: &str,
+    base_url: &str,
+) -> Option<PendingWebhook> {
+    let conversation = store.conversations.get(&conversation_id)?;
+    let mut payload = views::conversation_webhook_data(store, conversation, base_url);
+    if let Value::Object(fields) = &mut payload {
+        fields.insert(
+            "changed_attributes".into(),
+            json!([
+                { "status": {
+                    "previous_value": previous_status,
+                    "current_value": conversation.status.as_str(),
+                }},
+                { "updated_at": {
+                    "previous_value": null,
+                    "current_value": views::rails_time(conversation.updated_at),
+                }},
+            ]),
+        );
+    }
+    finish_webhook(
+        store,
+        conversation.inbox_id,
+        "conversation_updated",
+        payload,
+        None,
+    )
+}
+
 /// `WebhookListener#<event>` for an API inbox: `None` when the inbox has no
 /// webhook URL or the message is not `webhook_sendable?`.
 fn build_webhook(store: &Store, event: &DomainEvent, base_url: &str) -> Option<PendingWebhook> {
-    let (inbox_id, event_name, mut payload, message_id) = match event {
+    let (inbox_id, event_name, payload, message_id) = match event {
         DomainEvent::ConversationCreated { conversation_id } => {
             let conversation = store.conversations.get(conversation_id)?;
             (
@@ -120,6 +189,17 @@ fn build_webhook(store: &Store, event: &DomainEvent, base_url: &str) -> Option<P
             )
         }
     };
+    finish_webhook(store, inbox_id, event_name, payload, message_id)
+}
+
+/// The webhook of `payload` to the inbox's `webhook_url`, when it has one.
+fn finish_webhook(
+    store: &Store,
+    inbox_id: u64,
+    event_name: &'static str,
+    mut payload: Value,
+    message_id: Option<u64>,
+) -> Option<PendingWebhook> {
     let inbox = store.inboxes.get(&inbox_id)?;
     let url = inbox.webhook_url.clone().filter(|url| !url.is_empty())?;
     if let Value::Object(fields) = &mut payload {

@@ -6,15 +6,21 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
-struct ErrorEnvelope<'a> {
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"success": false, "error": {"message": "instance not found"}}))]
+pub(crate) struct ErrorEnvelope<'a> {
+    /// Always `false`.
     success: bool,
     error: ErrorMessage<'a>,
 }
 
-#[derive(Serialize)]
-struct ErrorMessage<'a> {
+/// What went wrong, and what to do about it.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorMessage<'a> {
+    /// The actionable text.
     message: &'a str,
 }
 

@@ -11,6 +11,7 @@ mod envelope;
 mod error_status;
 mod event_hub;
 mod media_work;
+mod openapi;
 mod rate_limit;
 mod routes;
 
@@ -23,6 +24,7 @@ use ryze_ports::{RateLimiter, RelayMetrics};
 pub use envelope::ApiError;
 pub use event_hub::{EventHubRoutes, EventStreamSettings, ENGINE_EVENT_BODY_LIMIT_BYTES};
 pub use media_work::{MediaWorkLimit, MediaWorkPermit, DEFAULT_MEDIA_CONCURRENCY};
+pub use openapi::{openapi_document, ApiDoc, DOCS_PATH, OPENAPI_PATH};
 pub use rate_limit::{RateLimits, DEFAULT_UNAUTHENTICATED_PER_MINUTE};
 pub use routes::engine_events::ENGINE_NOT_CONFIGURED;
 pub use routes::event_stream::{
@@ -55,7 +57,8 @@ pub struct ApiState {
     pub relay_metrics: Arc<dyn RelayMetrics>,
 }
 
-/// Registers the health probes, the event hub's routes (`POST /engine/v1/events`,
+/// Registers the health probes, the API's description (`GET /openapi.json`, the page
+/// `GET /docs/`), the event hub's routes (`POST /engine/v1/events`,
 /// `GET /ws/chatwoot/{instanceId}`, `GET /metrics`, none of them rate limited), the
 /// message endpoints (`/api/message/…`, `/api/chat/…`: rate limited except for the
 /// bridge) and the `/api` scope on an actix-web `App`. Every `/api` request is
@@ -68,6 +71,7 @@ pub fn configure_api(state: ApiState) -> impl Fn(&mut web::ServiceConfig) + Clon
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(body::query_config())
             .configure(routes::health::configure)
+            .configure(openapi::configure)
             .configure(routes::engine_events::configure)
             .configure(routes::event_stream::configure)
             .configure(routes::metrics::configure)

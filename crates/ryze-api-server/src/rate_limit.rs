@@ -20,6 +20,7 @@
 //! limiter must not take the API down with it.
 
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -205,6 +206,25 @@ pub(crate) async fn enforce_unless_bridge(
     authenticate_and_limit(request, next, BridgeCallers::Allowed).await
 }
 
+/// Whether the limiter is failing, so that an outage is logged once when it starts and
+/// once when it ends rather than once per request (a shared Redis that goes away would
+/// otherwise write a line for every request the API serves).
+struct LimiterOutage(AtomicBool);
+
+impl LimiterOutage {
+    /// Records a failed call; true when it starts an outage.
+    fn failed(&self) -> bool {
+        !self.0.swap(true, Ordering::Relaxed)
+    }
+
+    /// Records an answered call; true when it ends an outage.
+    fn answered(&self) -> bool {
+        self.0.load(Ordering::Relaxed) && self.0.swap(false, Ordering::Relaxed)
+    }
+}
+
+static LIMITER_OUTAGE: LimiterOutage = LimiterOutage(AtomicBool::new(false));
+
 /// Counts one request of `key` under each policy; the tightest decision.
 async fn count(
     state: &ApiState,
@@ -215,6 +235,9 @@ async fn count(
     for policy in policies {
         match state.rate_limiter.hit(key, policy).await {
             Ok(decision) => {
+                if LIMITER_OUTAGE.answered() {
+                    tracing::info!("rate limiter available again; counting requests");
+                }
                 let tighter = governing.as_ref().is_none_or(|current| {
                     !decision.allowed && current.allowed
                         || (decision.allowed == current.allowed
@@ -225,7 +248,12 @@ async fn count(
                 }
             }
             Err(error) => {
-                tracing::warn!(error = %error, "rate limiter unavailable; letting the request through");
+                if LIMITER_OUTAGE.failed() {
+                    tracing::warn!(
+                        error = %error,
+                        "rate limiter unavailable; letting requests through until it answers again"
+                    );
+                }
             }
         }
     }
@@ -400,5 +428,20 @@ mod tests {
             "addr:10.0.0.5",
             "fewer entries than proxies: the peer"
         );
+    }
+
+    #[test]
+    fn a_limiter_outage_is_reported_once_when_it_starts_and_once_when_it_ends() {
+        let outage = LimiterOutage(AtomicBool::new(false));
+        assert!(!outage.answered(), "no outage to end while it answers");
+        assert!(outage.failed(), "the first failure starts the outage");
+        assert!(
+            !outage.failed(),
+            "later failures of the same outage are not reported"
+        );
+        assert!(!outage.failed());
+        assert!(outage.answered(), "the first answer ends it");
+        assert!(!outage.answered());
+        assert!(outage.failed(), "a new outage is reported again");
     }
 }

@@ -12,8 +12,8 @@
 use chrono::{DateTime, Utc};
 use ryze_domain::{
     BridgeIntegrationId, ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl, ChatwootIntegration,
-    ChatwootSettings, InboxName, Instance, InstanceName, IntegrationStatus, InvalidValue,
-    Principal, RelayFlags, SecretOwner,
+    ChatwootSettings, InboxName, Instance, InstanceId, InstanceName, IntegrationStatus,
+    InvalidValue, Principal, RelayFlags, SecretOwner,
 };
 use ryze_ports::{
     ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
@@ -221,6 +221,8 @@ pub enum DeactivateError {
 /// state when the bridge answered in time. Never contains the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntegrationView {
+    /// The instance's id (`ins_…`), the one the engine contract names instances by.
+    pub instance_id: InstanceId,
     pub instance_name: InstanceName,
     pub settings: ChatwootSettings,
     pub bridge_integration_id: BridgeIntegrationId,
@@ -404,16 +406,18 @@ impl ControlPlane {
         instance_name: &str,
     ) -> Result<IntegrationView, StatusError> {
         let instance = self.instance_for(principal, instance_name).await?;
+        // Without a bridge no module endpoint can work: say so before anything else.
+        let gateway = self
+            .require_gateway()
+            .ok_or(StatusError::GatewayNotConfigured)?;
         let stored = self
             .store
             .find_integration(&instance.id)
             .await?
             .ok_or(StatusError::NoIntegration)?;
-        let gateway = self
-            .require_gateway()
-            .ok_or(StatusError::GatewayNotConfigured)?;
 
         let mut view = IntegrationView {
+            instance_id: instance.id.clone(),
             instance_name: instance.name.clone(),
             settings: stored.settings,
             bridge_integration_id: stored.bridge_integration_id.clone(),
@@ -470,14 +474,15 @@ impl ControlPlane {
         instance_name: &str,
     ) -> Result<(), DeactivateError> {
         let instance = self.instance_for(principal, instance_name).await?;
+        // Without a bridge nothing can be torn down in Chatwoot: the row is kept.
+        let gateway = self
+            .require_gateway()
+            .ok_or(DeactivateError::GatewayNotConfigured)?;
         let stored = self
             .store
             .find_integration(&instance.id)
             .await?
             .ok_or(DeactivateError::NoIntegration)?;
-        let gateway = self
-            .require_gateway()
-            .ok_or(DeactivateError::GatewayNotConfigured)?;
         self.tear_down_on_bridge(gateway, &stored).await;
         self.store.delete_integration(&instance.id).await?;
         if let Some(event_hub) = &self.event_hub {

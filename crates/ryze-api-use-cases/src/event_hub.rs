@@ -7,8 +7,15 @@
 //! of an instance without an integration is answered but not kept. A kept event has its
 //! `instanceData` replaced by `{baseUrl: <the API's public URL>, instance: <the instance
 //! name>}`, is appended (a `message.exchange` with an id already appended is a duplicate
-//! and is not stored again), retention is enforced, and the instance's live stream is
-//! woken up.
+//! and is not stored again), retention is enforced when it may have something to drop,
+//! and the instance's live stream is woken up.
+//!
+//! The hot path asks the store as little as it can: an instance found with an
+//! integration is trusted for [`KEPT_INSTANCE_TTL`] without asking again (this process
+//! forgets it at once when its stream ends), and the retention pass runs only when the
+//! instance's events may exceed `max_events` (the sequence just taken, minus the highest
+//! sequence known to be gone, says how many can be stored at most) or its last pass is
+//! [`RETENTION_AGE_PASS_INTERVAL`] old (the age limit).
 //!
 //! Streams: opening one needs an instance with an integration; it replaces any older
 //! stream of the instance in this process. Deactivating the integration or deleting the
@@ -21,18 +28,21 @@
 //! event, also writes the envelope to keep (with its `instanceData` rewritten) through
 //! the encoder it gives [`EventHub::ingest`]; this crate knows no wire format.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ryze_domain::{cut_on_char_boundary, InstanceId, InstanceName};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload, InstanceData};
 use ryze_ports::{
-    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, EventHubStore, EventSequence, HubCursor,
-    HubEvent, NewHubEvent, Store, StoreError,
+    AcknowledgeError, AcknowledgeOutcome, AppendOutcome, EventHubStore, EventSequence,
+    HubAnnouncements, HubCursor, HubEvent, NewHubEvent, Store, StoreError,
 };
 
 use crate::errors::INTERNAL_ERROR_PREFIX;
@@ -61,6 +71,39 @@ struct KnownInstance {
 
 /// Longest instance id looked up; anything longer is not one of ours.
 const INSTANCE_ID_MAX_LEN: usize = 128;
+
+/// How long an instance found with a Chatwoot integration is trusted by ingest without
+/// asking the store again. This process forgets it as soon as the instance's stream
+/// ends (deactivation, deletion); another API process sharing the database may keep
+/// storing its events for this long after a deactivation there (they are discarded
+/// with the instance's other events or age out). An instance without an integration is
+/// never remembered, so an activation counts from its first event.
+pub(crate) const KEPT_INSTANCE_TTL: Duration = Duration::from_secs(1);
+
+/// Longest time between two retention passes of an instance that keeps receiving
+/// events, for the age limit (the count limit is checked on every append).
+pub(crate) const RETENTION_AGE_PASS_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Remembered instances beyond which the expired ones are swept out.
+const KEPT_INSTANCES_SWEEP_AT: usize = 4096;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// An instance seen with an integration, and when.
+struct KeptInstance {
+    instance: KnownInstance,
+    checked_at: Instant,
+}
+
+/// An instance's last retention pass: every event up to `gone_up_to` was acknowledged
+/// or dropped then (and events never come back), so at most `last appended -
+/// gone_up_to` are stored.
+struct RetentionMark {
+    gone_up_to: u64,
+    passed_at: Instant,
+}
 
 /// How the hub keeps events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,11 +227,16 @@ struct AtomicCounters {
 
 struct Inner {
     events: Arc<dyn EventHubStore>,
+    /// Set when the hub is shared by several API processes (NATS JetStream).
+    announcements: Option<Arc<dyn HubAnnouncements>>,
     store: Arc<dyn Store>,
     instances: Arc<dyn InstanceDirectory>,
     settings: EventHubSettings,
     live: Arc<LiveStreams>,
     counters: AtomicCounters,
+    /// Instances with an integration, by the id the engine sends.
+    kept_instances: Mutex<HashMap<String, KeptInstance>>,
+    retention_marks: Mutex<HashMap<InstanceId, RetentionMark>>,
 }
 
 /// The event hub's use cases. Cheap to clone; clones share the live streams.
@@ -224,14 +272,40 @@ impl EventHub {
         instances: Arc<dyn InstanceDirectory>,
         settings: EventHubSettings,
     ) -> Self {
+        Self::build(events, None, store, instances, settings)
+    }
+
+    /// [`EventHub::new`] over a hub shared by several API processes: each event appended
+    /// here is announced to all of them, and [`EventHub::follow_announcements`] wakes
+    /// this process's streams when any process appends.
+    pub fn shared(
+        events: Arc<dyn EventHubStore>,
+        announcements: Arc<dyn HubAnnouncements>,
+        store: Arc<dyn Store>,
+        instances: Arc<dyn InstanceDirectory>,
+        settings: EventHubSettings,
+    ) -> Self {
+        Self::build(events, Some(announcements), store, instances, settings)
+    }
+
+    fn build(
+        events: Arc<dyn EventHubStore>,
+        announcements: Option<Arc<dyn HubAnnouncements>>,
+        store: Arc<dyn Store>,
+        instances: Arc<dyn InstanceDirectory>,
+        settings: EventHubSettings,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 events,
+                announcements,
                 store,
                 instances,
                 settings,
                 live: Arc::new(LiveStreams::default()),
                 counters: AtomicCounters::default(),
+                kept_instances: Mutex::new(HashMap::new()),
+                retention_marks: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -268,25 +342,10 @@ impl EventHub {
         encode: impl FnOnce(&EventEnvelope) -> Result<Vec<u8>, String>,
     ) -> Result<IngestOutcome, IngestError> {
         let budget = self.budget();
-        let instance = self
-            .find_instance(&envelope.instance_data.instance)
-            .await
-            .map_err(IngestError::TimedOut)??
-            .ok_or(IngestError::UnknownInstance)?;
-        // Recorded once known to be ours: what the engine sends is not bounded.
-        let span = tracing::Span::current();
-        span.record("instance_id", tracing::field::display(&instance.id));
-        span.record(
-            "event",
-            cut_on_char_boundary(envelope.payload.event_name(), 64),
-        );
-        let integration = within(budget, self.inner.store.find_integration(&instance.id))
-            .await
-            .map_err(IngestError::TimedOut)??;
-        if integration.is_none() {
+        let Some(instance) = self.kept_instance(&envelope).await? else {
             tracing::debug!("instance has no chatwoot integration; event not kept");
             return Ok(IngestOutcome::NotKept);
-        }
+        };
 
         let event = self.hub_event(envelope, &instance.name, received_at, encode)?;
         let outcome = within(budget, self.inner.events.append_event(&instance.id, event))
@@ -304,9 +363,169 @@ impl EventHub {
             AppendOutcome::Appended(sequence) => sequence,
         };
         self.inner.counters.appended.fetch_add(1, Ordering::Relaxed);
-        self.enforce_retention(&instance.id, received_at).await;
+        self.retention_after_append(&instance.id, sequence, received_at)
+            .await;
         self.inner.live.wake(&instance.id);
+        self.announce(&instance.id).await;
         Ok(IngestOutcome::Stored(sequence))
+    }
+
+    /// Tells the other API processes (a shared hub only). A failure is logged: the
+    /// event is stored, and their streams' safety re-read will find it.
+    async fn announce(&self, instance_id: &InstanceId) {
+        let Some(announcements) = &self.inner.announcements else {
+            return;
+        };
+        match within(self.budget(), announcements.announce(instance_id)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(error = %error, "could not announce the new event to the other API processes");
+            }
+            Err(budget) => {
+                tracing::warn!(
+                    budget_secs = budget.as_secs(),
+                    "announcing the new event gave no answer in time"
+                );
+            }
+        }
+    }
+
+    /// Whether the hub is shared by several API processes and announces appends.
+    pub fn announces_appends(&self) -> bool {
+        self.inner.announcements.is_some()
+    }
+
+    /// Wakes this process's streams whenever any API process announces new events, for
+    /// as long as it runs (spawn it once). Without a shared hub it returns at once. A
+    /// lost subscription is taken again after `retry_after`, and every open stream is
+    /// woken then, since announcements may have been missed meanwhile.
+    pub async fn follow_announcements(&self, retry_after: Duration) {
+        let Some(announcements) = self.inner.announcements.clone() else {
+            return;
+        };
+        loop {
+            match within(self.budget(), announcements.subscribe()).await {
+                Ok(Ok(mut announced)) => {
+                    tracing::debug!("following the event hub's announcements");
+                    self.inner.live.wake_all();
+                    while let Some(instance_id) = announced.recv().await {
+                        self.inner.live.wake(&instance_id);
+                    }
+                    tracing::warn!("the event hub's announcements stopped; subscribing again");
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %error, "could not follow the event hub's announcements; will try again");
+                }
+                Err(budget) => {
+                    tracing::warn!(
+                        budget_secs = budget.as_secs(),
+                        "subscribing to the event hub's announcements gave no answer in time"
+                    );
+                }
+            }
+            tokio::time::sleep(retry_after).await;
+        }
+    }
+
+    /// The instance named by the event if it exists and has an integration (`None`
+    /// when it has none); remembered for [`KEPT_INSTANCE_TTL`].
+    async fn kept_instance(
+        &self,
+        envelope: &EventEnvelope,
+    ) -> Result<Option<KnownInstance>, IngestError> {
+        let raw_id = envelope.instance_data.instance.as_str();
+        let remembered = lock(&self.inner.kept_instances)
+            .get(raw_id)
+            .filter(|kept| kept.checked_at.elapsed() < KEPT_INSTANCE_TTL)
+            .map(|kept| kept.instance.clone());
+        let instance = match remembered {
+            Some(instance) => {
+                self.record_in_span(&instance, envelope);
+                return Ok(Some(instance));
+            }
+            None => self
+                .find_instance(raw_id)
+                .await
+                .map_err(IngestError::TimedOut)??
+                .ok_or(IngestError::UnknownInstance)?,
+        };
+        self.record_in_span(&instance, envelope);
+        let integration = within(
+            self.budget(),
+            self.inner.store.find_integration(&instance.id),
+        )
+        .await
+        .map_err(IngestError::TimedOut)??;
+        if integration.is_none() {
+            return Ok(None);
+        }
+        let mut kept = lock(&self.inner.kept_instances);
+        if kept.len() >= KEPT_INSTANCES_SWEEP_AT {
+            kept.retain(|_, kept| kept.checked_at.elapsed() < KEPT_INSTANCE_TTL);
+        }
+        kept.insert(
+            raw_id.to_owned(),
+            KeptInstance {
+                instance: instance.clone(),
+                checked_at: Instant::now(),
+            },
+        );
+        Ok(Some(instance))
+    }
+
+    /// Recorded once the instance is known to be ours: what the engine sends is not
+    /// bounded.
+    fn record_in_span(&self, instance: &KnownInstance, envelope: &EventEnvelope) {
+        let span = tracing::Span::current();
+        span.record("instance_id", tracing::field::display(&instance.id));
+        span.record(
+            "event",
+            cut_on_char_boundary(envelope.payload.event_name(), 64),
+        );
+    }
+
+    /// Runs the retention pass after appending `sequence` when it may drop something:
+    /// more events than `max_events` may be stored, or the last pass is older than
+    /// [`RETENTION_AGE_PASS_INTERVAL`] (or unknown to this process).
+    async fn retention_after_append(
+        &self,
+        instance_id: &InstanceId,
+        sequence: EventSequence,
+        now: DateTime<Utc>,
+    ) {
+        let due = lock(&self.inner.retention_marks)
+            .get(instance_id)
+            .is_none_or(|mark| {
+                sequence.get().saturating_sub(mark.gone_up_to) > self.inner.settings.max_events
+                    || mark.passed_at.elapsed() >= RETENTION_AGE_PASS_INTERVAL
+            });
+        if !due {
+            return;
+        }
+        let passed_at = Instant::now();
+        if !self.enforce_retention(instance_id, now).await {
+            lock(&self.inner.retention_marks).remove(instance_id);
+            return;
+        }
+        match within(self.budget(), self.inner.events.cursor(instance_id)).await {
+            Ok(Ok(cursor)) => {
+                let gone_up_to = cursor
+                    .dropped_up_to
+                    .map_or(0, EventSequence::get)
+                    .max(cursor.acknowledged.get());
+                lock(&self.inner.retention_marks).insert(
+                    instance_id.clone(),
+                    RetentionMark {
+                        gone_up_to,
+                        passed_at,
+                    },
+                );
+            }
+            Ok(Err(_)) | Err(_) => {
+                // Unknown: the next append runs the pass again.
+                lock(&self.inner.retention_marks).remove(instance_id);
+            }
+        }
     }
 
     /// The envelope as stored and forwarded: `instanceData` rewritten, de-duplicated by
@@ -338,9 +557,9 @@ impl EventHub {
         })
     }
 
-    /// Retention after an append. A failure is logged, not returned: the event is
-    /// stored, and the next append enforces retention again.
-    async fn enforce_retention(&self, instance_id: &InstanceId, now: DateTime<Utc>) {
+    /// Retention after an append; whether it ran. A failure is logged, not returned:
+    /// the event is stored, and the next append enforces retention again.
+    async fn enforce_retention(&self, instance_id: &InstanceId, now: DateTime<Utc>) -> bool {
         let settings = &self.inner.settings;
         let outcome = within(
             self.budget(),
@@ -363,16 +582,19 @@ impl EventHub {
                     dropped_up_to = ?outcome.dropped_up_to.map(EventSequence::get),
                     "retention dropped unacknowledged events"
                 );
+                true
             }
-            Ok(Ok(_)) => {}
+            Ok(Ok(_)) => true,
             Ok(Err(error)) => {
                 tracing::warn!(error = %error, "could not enforce retention; the next event will try again");
+                false
             }
             Err(budget) => {
                 tracing::warn!(
                     budget_secs = budget.as_secs(),
                     "retention gave no answer in time; the next event will try again"
                 );
+                false
             }
         }
     }
@@ -412,6 +634,8 @@ impl EventHub {
     /// the integration is deactivated or the instance deleted; a failure is logged (the
     /// events then age out by retention).
     pub async fn end_stream(&self, instance_id: &InstanceId) {
+        lock(&self.inner.kept_instances).remove(instance_id.as_str());
+        lock(&self.inner.retention_marks).remove(instance_id);
         self.inner
             .live
             .end(instance_id, StreamEnd::IntegrationEnded);

@@ -2,10 +2,11 @@
 //! (new events were appended) and an end signal (a newer connection replaced it, or the
 //! instance's integration ended).
 //!
-//! Everything here is in memory and per process. A deployment with several API
-//! processes still works because each stream also polls the store (the delivery layer
-//! does it), and checks from time to time that the integration still exists; the signals
-//! only make delivery prompt within one process.
+//! Everything here is in memory and per process. With a hub shared by several API
+//! processes (NATS JetStream), every process's appends are announced to all of them and
+//! wake the streams here too (`EventHub::follow_announcements`); with the database hub,
+//! each stream re-reads the store on a timer (the delivery layer does it). Each stream
+//! also checks from time to time that the integration still exists.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -88,6 +89,13 @@ impl LiveStreams {
     /// Wakes the instance's stream, if one is open in this process.
     pub(crate) fn wake(&self, instance_id: &InstanceId) {
         if let Some(stream) = self.streams().get(instance_id) {
+            stream.wake.notify_one();
+        }
+    }
+
+    /// Wakes every stream open in this process.
+    pub(crate) fn wake_all(&self) {
+        for stream in self.streams().values() {
             stream.wake.notify_one();
         }
     }

@@ -189,7 +189,8 @@ pub enum EngineFailure {
 impl EngineFailure {
     fn from_send_error(error: SendError) -> Self {
         match error {
-            SendError::NotConnected { .. } => Self::NotConnected,
+            // Only the bridge's client of the API answers it; the engine never does.
+            SendError::NotConnected { .. } | SendError::InstanceGone => Self::NotConnected,
             SendError::InvalidRequest { message } => Self::Rejected {
                 message: if message.starts_with("invalid body") {
                     message

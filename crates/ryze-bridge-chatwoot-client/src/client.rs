@@ -7,8 +7,10 @@ use std::time::Instant;
 
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
 use reqwest::multipart::Form;
-use reqwest::Method;
-use ryze_ports::{no_relay_metrics, CallPeer, ChatwootError, ChatwootTarget, RelayMetrics};
+use reqwest::{Method, StatusCode};
+use ryze_ports::{
+    no_relay_metrics, CallPeer, ChatwootCallBudget, ChatwootError, ChatwootTarget, RelayMetrics,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
@@ -18,6 +20,7 @@ use ryze_outbound_service_client::{answered_outcome, send_and_read, unanswered_o
 use crate::failure::{
     invalid_request, token_scrubber, transport_failure, Answer, Endpoint, Scrubber,
 };
+use crate::pacing::{CallBudgetSettings, InProcessCallBudget};
 use crate::{ChatwootClientBuildError, ChatwootClientSettings};
 
 /// Chatwoot's authentication header for Application API tokens.
@@ -31,8 +34,14 @@ const ANSWER_MAX_BYTES: usize = 8 * 1024 * 1024;
 pub struct ChatwootHttpClient {
     http: reqwest::Client,
     timeouts: Timeouts,
+    /// Paces the calls to each Chatwoot host (see [`crate::pacing`]).
+    budget: Arc<dyn ChatwootCallBudget>,
     metrics: Arc<dyn RelayMetrics>,
 }
+
+/// How many times one call is sent when Chatwoot refuses it for its rate limit (each
+/// time after its next window opened); then the refusal is the caller's.
+const ATTEMPTS_WHEN_RATE_LIMITED: u32 = 3;
 
 /// What a request carries.
 pub(crate) enum RequestBody {
@@ -71,13 +80,22 @@ impl ChatwootHttpClient {
                 connect: settings.connect_timeout,
                 request: settings.request_timeout,
             },
+            budget: Arc::new(InProcessCallBudget::new(CallBudgetSettings::default())),
             metrics: no_relay_metrics(),
         })
     }
 
+    /// Paces calls with `budget` instead of the default (Chatwoot's default limit, 3,000
+    /// calls a minute per host, kept in this process).
+    pub fn with_call_budget(mut self, budget: Arc<dyn ChatwootCallBudget>) -> Self {
+        self.budget = budget;
+        self
+    }
+
     /// Counts every call in `metrics`, by route template
     /// (`POST /api/v1/accounts/{id}/conversations/{id}/messages`: numeric ids replaced,
-    /// no host, no query) and outcome.
+    /// no host, no query) and outcome. Each attempt counts, a refusal for the rate
+    /// limit (429) included.
     pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
         self.metrics = metrics;
         self
@@ -202,19 +220,65 @@ impl ChatwootHttpClient {
             )
         })?;
         token.set_sensitive(true);
+        let host = endpoint.url.origin().ascii_serialization();
+        // A multipart body cannot be sent twice; a refusal of it goes to the caller.
+        let mut replayable = match body {
+            RequestBody::Empty => Some(None),
+            RequestBody::Json(bytes) => Some(Some(bytes)),
+            RequestBody::Multipart(form) => {
+                self.budget.take(&host).await;
+                let answer = self
+                    .send_once(endpoint, &token, Some(form), None, scrubber)
+                    .await?;
+                if answer.status == StatusCode::TOO_MANY_REQUESTS {
+                    self.budget.exceeded(&host).await;
+                }
+                return Ok(answer);
+            }
+        };
+        let mut attempt = 1;
+        loop {
+            self.budget.take(&host).await;
+            let json = replayable.as_ref().and_then(Clone::clone);
+            let answer = self
+                .send_once(endpoint, &token, None, json, scrubber)
+                .await?;
+            if answer.status != StatusCode::TOO_MANY_REQUESTS {
+                return Ok(answer);
+            }
+            // Rack::Attack refuses before Rails runs anything: sending again is safe.
+            self.budget.exceeded(&host).await;
+            if attempt >= ATTEMPTS_WHEN_RATE_LIMITED {
+                replayable = None;
+            }
+            if replayable.is_none() {
+                return Ok(answer);
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Sends the request once and reads the answer.
+    async fn send_once(
+        &self,
+        endpoint: &Endpoint,
+        token: &HeaderValue,
+        form: Option<Form>,
+        json: Option<Vec<u8>>,
+        scrubber: &Scrubber<'_>,
+    ) -> Result<Answer, ChatwootError> {
         let mut request = self
             .http
             .request(endpoint.method.clone(), endpoint.url.clone())
             .timeout(self.timeouts.request)
             .header(ACCEPT, "application/json")
-            .header(API_ACCESS_TOKEN, token);
-        request = match body {
-            RequestBody::Empty => request,
-            RequestBody::Json(bytes) => {
-                request.header(CONTENT_TYPE, "application/json").body(bytes)
-            }
-            RequestBody::Multipart(form) => request.multipart(form),
-        };
+            .header(API_ACCESS_TOKEN, token.clone());
+        if let Some(bytes) = json {
+            request = request.header(CONTENT_TYPE, "application/json").body(bytes);
+        }
+        if let Some(form) = form {
+            request = request.multipart(form);
+        }
 
         let started = Instant::now();
         let unreachable = |error: reqwest::Error| {

@@ -28,7 +28,15 @@
 //! found, bad token, role refusal, not a member, invalid, rate limited, unavailable, timed
 //! out, …), so no caller reads an HTTP status.
 //!
-//! **No retries** here: the bridge's queue decides, from
+//! **Paced per host** ([`pacing`]): every call first takes its turn in the budget of its
+//! Chatwoot host (a [`ChatwootCallBudget`](ryze_ports::ChatwootCallBudget), by default
+//! [`InProcessCallBudget`] at Chatwoot's default limit), shared by every integration
+//! there, so the bridge stays under Chatwoot's rate limit instead of being refused.
+//!
+//! **One kind of retry** here: a call Chatwoot refused for its rate limit (429, refused
+//! before anything ran) is sent again once the budget reopened at Chatwoot's next window,
+//! up to three times, unless its body is a multipart upload. Everything else is the
+//! bridge's queue's to decide, from
 //! [`ChatwootError::is_transient`](ryze_ports::ChatwootError::is_transient).
 //!
 //! Request shapes follow Chatwoot's OpenAPI description (vendored in
@@ -38,8 +46,10 @@
 mod api;
 mod client;
 mod failure;
+pub mod pacing;
 mod settings;
 mod wire;
 
 pub use client::ChatwootHttpClient;
+pub use pacing::{CallBudgetSettings, InProcessCallBudget};
 pub use settings::{ChatwootClientBuildError, ChatwootClientSettings};

@@ -1359,3 +1359,128 @@ fn debug_of_the_client_and_the_target_shows_no_token() {
     assert!(!format!("{client:?}").contains(TOKEN));
     assert!(!format!("{target:?}").contains(TOKEN));
 }
+
+/// A budget that lets every call go and counts what the client told it.
+#[derive(Default)]
+struct CountingBudget {
+    taken: std::sync::atomic::AtomicUsize,
+    exceeded: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl ryze_ports::ChatwootCallBudget for CountingBudget {
+    async fn take(&self, _host: &str) {
+        self.taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    async fn exceeded(&self, _host: &str) {
+        self.exceeded
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl CountingBudget {
+    fn counts(&self) -> (usize, usize) {
+        (
+            self.taken.load(std::sync::atomic::Ordering::SeqCst),
+            self.exceeded.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    }
+}
+
+fn paced_client() -> (ChatwootHttpClient, std::sync::Arc<CountingBudget>) {
+    let budget = std::sync::Arc::new(CountingBudget::default());
+    (client().with_call_budget(budget.clone()), budget)
+}
+
+/// Rack::Attack's throttled answer.
+fn retry_later() -> ResponseTemplate {
+    ResponseTemplate::new(429).set_body_raw("Retry later\n", "text/plain")
+}
+
+#[tokio::test]
+async fn a_call_refused_for_the_rate_limit_closes_the_budget_and_goes_again_once_it_reopens() {
+    let server = MockServer::start().await;
+    let messages = account_path("/conversations/12/messages");
+    chatwoot("POST", &messages)
+        .respond_with(retry_later())
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    answer_once(
+        &server,
+        chatwoot("POST", &messages),
+        ok_json(fixture("message.json")),
+    )
+    .await;
+    let (client, budget) = paced_client();
+
+    let message = client
+        .create_message(&target(&server), ConversationDisplayId(12), &new_message())
+        .await
+        .unwrap();
+
+    assert_eq!(message.id, MessageId(901));
+    assert_eq!(
+        budget.counts(),
+        (2, 1),
+        "(calls taken from the budget, refusals told)"
+    );
+}
+
+#[tokio::test]
+async fn a_call_refused_again_and_again_becomes_rate_limited_after_three_tries() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations/12/messages"))
+        .respond_with(retry_later())
+        .expect(3)
+        .mount(&server)
+        .await;
+    let (client, budget) = paced_client();
+
+    let error = client
+        .create_message(&target(&server), ConversationDisplayId(12), &new_message())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, ChatwootError::RateLimited { .. }),
+        "{error:?}"
+    );
+    assert!(error.is_transient());
+    assert_eq!(budget.counts(), (3, 3));
+}
+
+#[tokio::test]
+async fn an_upload_refused_for_the_rate_limit_is_not_sent_again_here() {
+    let server = MockServer::start().await;
+    chatwoot("POST", &account_path("/conversations/12/messages"))
+        .respond_with(retry_later())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let (client, budget) = paced_client();
+    let attachment = Attachment {
+        file_name: "a.txt".into(),
+        mime_type: "text/plain".into(),
+        bytes: b"hello".to_vec(),
+    };
+
+    let error = client
+        .create_message_with_attachments(
+            &target(&server),
+            ConversationDisplayId(12),
+            &new_message(),
+            vec![attachment],
+        )
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, ChatwootError::RateLimited { .. }),
+        "{error:?}"
+    );
+    assert_eq!(budget.counts(), (1, 1));
+}

@@ -37,6 +37,20 @@ pub(crate) struct ConnectAttempt<'a> {
     pub redactor: &'a Redactor,
 }
 
+/// What a stream reads into before a frame's length is known. tungstenite's default
+/// (128 KiB, allocated up front) would be most of what an idle integration costs; a
+/// frame longer than this (an event with inline media) grows the buffer to its length.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
+/// The stream's WebSocket settings: a small read buffer, and every frame written at once
+/// (the bridge writes only acknowledgements and pongs: there is nothing to pack, and no
+/// write buffer to keep per connection).
+fn idle_friendly_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+}
+
 /// An upgraded connection whose `hello` was read.
 pub(crate) struct Greeted {
     pub socket: StreamSocket,
@@ -52,7 +66,7 @@ impl ConnectAttempt<'_> {
         let request = self.upgrade_request()?;
         let connecting = tokio_tungstenite::connect_async_tls_with_config(
             request,
-            Some(WebSocketConfig::default()),
+            Some(idle_friendly_config()),
             // Frames are small and latency matters more than packing them.
             true,
             Some(self.connector.clone()),

@@ -16,6 +16,9 @@ pub(crate) const PEER: &str = "the API";
 /// has (`docs/api.md`).
 pub(crate) const MESSAGE_NOT_FOUND: &str = "message not found";
 pub(crate) const MEDIA_GONE: &str = "media no longer available";
+/// The API's 404 text for an instance it no longer sends for: deleted, or without an
+/// active Chatwoot integration (`docs/api.md` "Messages").
+pub(crate) const INSTANCE_NOT_FOUND: &str = "instance not found";
 /// How the API's 503 for a throttled instance begins (its other 503 is "not connected").
 pub(crate) const THROTTLED_PREFIX: &str = "WhatsApp is throttling";
 
@@ -71,7 +74,12 @@ impl Refusal<'_> {
             }
             404 if message == MESSAGE_NOT_FOUND => SendError::MessageNotFound,
             404 if message == MEDIA_GONE => SendError::MediaGone,
-            // `instance not found` (deleted), or no such route (a wrong API_URL path).
+            // Deleted, or its integration deactivated: permanent, never retried.
+            404 if message == INSTANCE_NOT_FOUND => {
+                tracing::info!(detail = %detail, "the API no longer sends for this instance");
+                SendError::InstanceGone
+            }
+            // No such route (a wrong API_URL path): fixable by the operator, so retried.
             404 => SendError::NotConnected { detail },
             413 => SendError::MediaTooLarge {
                 message: if message.is_empty() {

@@ -257,6 +257,10 @@ async fn each_api_error_becomes_its_send_error() {
             SendError::MediaGone,
         ),
         (
+            api_error(404, "instance not found"),
+            SendError::InstanceGone,
+        ),
+        (
             api_error(413, "the video exceeds 16 MiB"),
             SendError::MediaTooLarge {
                 message: "the video exceeds 16 MiB".into(),
@@ -302,9 +306,9 @@ async fn transient_api_errors_keep_a_detail_for_the_logs() {
             "502: WhatsApp failed",
         ),
         (
-            api_error(404, "instance not found"),
+            api_error(404, "no route matches"),
             "NotConnected",
-            "404: instance not found",
+            "404: no route matches",
         ),
         (
             ResponseTemplate::new(500).set_body_string("<html>oops</html>"),

@@ -14,6 +14,8 @@ pub(crate) struct BridgeAnswer {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds after which a refused call may be tried again (`Retry-After`).
+    retry_after_secs: Option<u64>,
 }
 
 impl BridgeAnswer {
@@ -22,6 +24,7 @@ impl BridgeAnswer {
             status,
             code,
             message: message.into(),
+            retry_after_secs: None,
         }
     }
 
@@ -87,7 +90,11 @@ impl ResponseError for BridgeAnswer {
 
     fn error_response(&self) -> HttpResponse {
         let error = json!({"code": self.code, "message": self.message});
-        HttpResponse::build(self.status).json(json!({ "error": error }))
+        let mut answer = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_secs {
+            answer.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        answer.json(json!({ "error": error }))
     }
 }
 
@@ -179,6 +186,12 @@ impl From<ReceiveWebhookError> for BridgeAnswer {
                 "persistence_failed",
                 message,
             ),
+            ReceiveWebhookError::RateLimited {
+                retry_after_secs, ..
+            } => Self {
+                retry_after_secs: Some(retry_after_secs),
+                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+            },
         }
     }
 }

@@ -16,8 +16,8 @@ use ryze_metrics::PrometheusRelayMetrics;
 use ryze_ports::chatwoot::MockChatwootApi;
 use ryze_ports::{
     CallOutcome, CallPeer, MockBridgeIntegrationStore, MockMediaFetcher, MockOutboundGuard,
-    MockOutboundQueueStore, MockRelayStore, MockSecretVault, MockWhatsAppSender, RelayMetrics,
-    StoreError, StoreHealth,
+    MockOutboundQueueStore, MockRateLimiter, MockRelayStore, MockSecretVault, MockWhatsAppSender,
+    RelayMetrics, StoreError, StoreHealth,
 };
 use secrecy::SecretString;
 
@@ -51,6 +51,7 @@ fn bridge(metrics: Arc<PrometheusRelayMetrics>, pending: u64) -> Bridge {
         relay_store: Arc::new(MockRelayStore::new()),
         whatsapp: Arc::new(MockWhatsAppSender::new()),
         downloader: Arc::new(MockMediaFetcher::new()),
+        webhook_limiter: Arc::new(MockRateLimiter::new()),
         settings: OutboundSettings::default(),
     })
 }

@@ -22,8 +22,8 @@ use ryze_domain::{
 use ryze_ports::chatwoot::{Inbox, InboxId, MockChatwootApi, API_CHANNEL_TYPE};
 use ryze_ports::{
     EnqueueOutcome, MockBridgeIntegrationStore, MockMediaFetcher, MockOutboundGuard,
-    MockOutboundQueueStore, MockRelayStore, MockSecretVault, MockWhatsAppSender, StoreError,
-    StoreHealth,
+    MockOutboundQueueStore, MockRelayStore, MockSecretVault, MockWhatsAppSender, RateLimitDecision,
+    RateLimitError, RateLimitPolicy, RateLimiter, StoreError, StoreHealth,
 };
 use ryze_test_support::chatwoot_webhooks::MessageWebhook;
 use secrecy::{ExposeSecret, SecretString};
@@ -73,6 +73,45 @@ fn integration() -> BridgeIntegration {
 }
 
 type Queued = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// The webhooks each integration may post in these tests' minute.
+const WEBHOOKS_PER_MINUTE: u32 = 10;
+
+/// A rate limiter whose window never ends: counts each key's requests.
+#[derive(Default)]
+struct CountingLimiter {
+    counts: Mutex<std::collections::HashMap<String, u32>>,
+}
+
+#[async_trait]
+impl RateLimiter for CountingLimiter {
+    async fn hit(
+        &self,
+        key: &str,
+        policy: &RateLimitPolicy,
+    ) -> Result<RateLimitDecision, RateLimitError> {
+        let mut counts = self.counts.lock().unwrap();
+        let count = counts.entry(key.to_owned()).or_default();
+        let allowed = *count < policy.limit;
+        if allowed {
+            *count += 1;
+        }
+        Ok(RateLimitDecision {
+            allowed,
+            limit: policy.limit,
+            remaining: policy.limit - *count,
+            resets_at: Utc::now() + chrono::TimeDelta::seconds(60),
+        })
+    }
+
+    async fn peek(
+        &self,
+        _key: &str,
+        _policy: &RateLimitPolicy,
+    ) -> Result<Option<RateLimitDecision>, RateLimitError> {
+        Ok(None)
+    }
+}
 
 /// The bridge with a queue recording into `queued` (de-duplicating by key) and a
 /// Chatwoot showing the inbox with `signing_secret`.
@@ -136,7 +175,11 @@ fn bridge(queued: &Queued, signing_secret: Option<&'static str>) -> Bridge {
         whatsapp: Arc::new(MockWhatsAppSender::new()),
         // No expectation: the route never downloads, it only queues.
         downloader: Arc::new(MockMediaFetcher::new()),
-        settings: OutboundSettings::default(),
+        webhook_limiter: Arc::new(CountingLimiter::default()),
+        settings: OutboundSettings {
+            webhooks_per_minute: WEBHOOKS_PER_MINUTE,
+            ..OutboundSettings::default()
+        },
     })
 }
 
@@ -268,17 +311,51 @@ async fn a_signed_webhook_needs_chatwoots_signature_of_the_body() {
 }
 
 #[actix_web::test]
-async fn a_body_over_one_mebibyte_is_a_413_and_queues_nothing() {
+async fn a_body_over_256_kib_is_a_413_and_queues_nothing() {
     let queued = Queued::default();
     let app = app!(bridge(&queued, None));
     let mut huge = agent_reply(501);
-    huge["content"] = json!("x".repeat(1024 * 1024));
+    huge["content"] = json!("x".repeat(256 * 1024));
 
     let (status, answer) = ask!(app, webhook_post(WEBHOOK, huge.to_string()));
 
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(answer["error"]["code"], "payload_too_large");
     assert!(queued.lock().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn an_integration_past_its_webhooks_per_minute_gets_a_429_and_queues_nothing_more() {
+    let queued = Queued::default();
+    let app = app!(bridge(&queued, None));
+    for message_id in 1..=WEBHOOKS_PER_MINUTE {
+        let (status, _) = ask!(
+            app,
+            webhook_post(WEBHOOK, agent_reply(message_id.into()).to_string())
+        );
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    let response = test::call_service(
+        &app,
+        webhook_post(WEBHOOK, agent_reply(99).to_string()).to_request(),
+    )
+    .await;
+    let retry_after = response.headers().get("retry-after").cloned();
+    let (status, answer) = answer(response).await;
+
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(answer["error"]["code"], "rate_limited");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10 a minute"),
+        "{answer}"
+    );
+    let retry_after: u64 = retry_after.unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(queued.lock().unwrap().len(), WEBHOOKS_PER_MINUTE as usize);
 }
 
 #[actix_web::test]

@@ -6,6 +6,7 @@ use ryze_domain::{
     InboxName, InstanceId, InstanceName, IntegrationStatus, InvalidValue, RelayFlags, SecretOwner,
 };
 use ryze_ports::chatwoot::{ChatwootError, ChatwootTarget, Inbox};
+use ryze_ports::DestinationCheckError;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::secrets::{new_integration_id, new_webhook_secret};
@@ -81,7 +82,19 @@ impl Bridge {
         self.guard
             .check("chatwootBaseUrl", settings.base_url.as_str())
             .await
-            .map_err(|refused| BridgeActivateError::InvalidRequest(refused.message))?;
+            .map_err(|error| match error {
+                DestinationCheckError::Refused { message } => {
+                    BridgeActivateError::InvalidRequest(message)
+                }
+                // A name that does not resolve is Chatwoot out of reach, like a refused
+                // connection: the caller should check the URL and the network.
+                DestinationCheckError::Unresolvable { message } => {
+                    BridgeActivateError::Chatwoot(ChatwootError::Unreachable {
+                        url: settings.base_url.to_string(),
+                        detail: message,
+                    })
+                }
+            })?;
 
         // One activation at a time per instance, and per Chatwoot inbox: two concurrent
         // calls must not both see "no inbox yet" and create two. Always in this order.

@@ -1,8 +1,7 @@
 //! The [`Bridge`]: its ports, its settings, and the per-key locks that serialise
 //! activations touching the same instance or the same Chatwoot inbox.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
@@ -11,6 +10,7 @@ use ryze_ports::{
 };
 
 use crate::sessions::{RelayPorts, RelaySessions};
+use crate::shared_by_key::SharedByKey;
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -29,7 +29,7 @@ pub struct Bridge {
     pub(crate) sessions: Option<Arc<RelaySessions>>,
     pub(crate) outbound: Option<Arc<crate::outbound::OutboundRelay>>,
     pub(crate) metrics: Arc<dyn RelayMetrics>,
-    locks: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    locks: SharedByKey<tokio::sync::Mutex<()>>,
 }
 
 impl Bridge {
@@ -49,7 +49,7 @@ impl Bridge {
             sessions: None,
             outbound: None,
             metrics: no_relay_metrics(),
-            locks: Mutex::new(HashMap::new()),
+            locks: SharedByKey::default(),
         }
     }
 
@@ -111,24 +111,11 @@ impl Bridge {
         Ok(started)
     }
 
-    /// The lock for `key`, shared by every caller holding it at the moment. Entries of
-    /// locks nobody holds any more are dropped as new ones are made.
+    /// The lock for `key`, shared by every caller holding it at the moment.
     pub(crate) async fn lock(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self
-                .locks
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            locks.retain(|_, lock| lock.strong_count() > 0);
-            match locks.get(&key).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(key, Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
+        self.locks
+            .get(&key, || tokio::sync::Mutex::new(()))
+            .lock_owned()
+            .await
     }
 }

@@ -20,12 +20,14 @@
 mod activation;
 mod bridge;
 mod chatwoot_target;
+pub mod conversation_status;
 mod errors;
 pub mod inbound;
 mod media_types;
 pub mod outbound;
 mod secrets;
 pub mod sessions;
+mod shared_by_key;
 mod view;
 mod webhooks;
 

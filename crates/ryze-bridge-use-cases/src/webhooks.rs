@@ -4,7 +4,9 @@
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId, SecretOwner};
 use ryze_ports::chatwoot::{ChatwootError, InboxId};
-use ryze_ports::EnqueueOutcome;
+use std::time::Duration;
+
+use ryze_ports::{EnqueueOutcome, RateLimitPolicy};
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
@@ -13,6 +15,9 @@ use crate::outbound::payload::{AgentMessage, Triage};
 use crate::outbound::{ReceiveWebhookError, WebhookCall, WebhookReceipt};
 use crate::view::BridgeIntegrationView;
 use crate::{Bridge, BridgeDeactivateError, BridgeStatusError, WebhookRefused};
+
+/// The rate-limit counter of each integration's webhooks.
+const WEBHOOK_RATE_POLICY: &str = "bridge_webhooks";
 
 impl Bridge {
     /// `GET /v1/integrations/{id}`.
@@ -48,6 +53,7 @@ impl Bridge {
             .ok_or(BridgeDeactivateError::NotFound)?;
         if let Some(sessions) = &self.sessions {
             sessions.stop(id);
+            sessions.status_book().forget_integration(id);
         }
         let chatwoot_failure = self.delete_inbox_of(&integration).await;
         self.store.delete_bridge_integration(id).await?;
@@ -113,6 +119,50 @@ impl Bridge {
         }
     }
 
+    /// Counts a webhook call authenticated by [`Bridge::authenticate_webhook`] against
+    /// its integration's budget (`webhooks_per_minute` of the outbound settings), before
+    /// its body is read: one integration's flood of webhooks is refused, not queued in
+    /// front of every other integration's. A limiter that fails lets the call through
+    /// (logged): an agent's reply matters more than the budget.
+    pub async fn admit_webhook(
+        &self,
+        integration: &BridgeIntegration,
+    ) -> Result<(), ReceiveWebhookError> {
+        let Some(relay) = &self.outbound else {
+            return Ok(());
+        };
+        let limit = relay.ports.settings.webhooks_per_minute;
+        let policy = RateLimitPolicy {
+            name: WEBHOOK_RATE_POLICY,
+            limit,
+            window: Duration::from_secs(60),
+        };
+        match relay
+            .ports
+            .webhook_limiter
+            .hit(integration.id.as_str(), &policy)
+            .await
+        {
+            Ok(decision) if decision.allowed => Ok(()),
+            Ok(decision) => {
+                let wait = decision
+                    .resets_at
+                    .signed_duration_since(chrono::Utc::now())
+                    .num_milliseconds();
+                let retry_after_secs = wait.max(1).unsigned_abs().div_ceil(1000);
+                tracing::warn!(integration_id = %integration.id, limit, "webhook refused: the integration's budget is used up");
+                Err(ReceiveWebhookError::RateLimited {
+                    limit,
+                    retry_after_secs,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, error = %error, "cannot count the webhook; letting it through");
+                Ok(())
+            }
+        }
+    }
+
     /// Takes a webhook call already authenticated by [`Bridge::authenticate_webhook`]:
     /// checks Chatwoot's signature (when the inbox's signing secret is known), ignores
     /// what can never lead to a send, and queues the rest durably, de-duplicated by
@@ -133,7 +183,14 @@ impl Bridge {
                 )
                 .await?;
         }
-        let message = AgentMessage::parse(call.body).map_err(ReceiveWebhookError::InvalidBody)?;
+        let value: serde_json::Value = serde_json::from_slice(call.body)
+            .map_err(|error| ReceiveWebhookError::InvalidBody(error.to_string()))?;
+        let message = AgentMessage::from_value(&value).map_err(ReceiveWebhookError::InvalidBody)?;
+        if let (Some(sessions), Some(inbox)) = (&self.sessions, integration.inbox_id) {
+            sessions
+                .status_book()
+                .take_webhook(&integration.id, InboxId(inbox), &value);
+        }
         let dedupe_key = match message.triage() {
             Triage::Ignore(reason) => return Ok(WebhookReceipt::Ignored(reason)),
             Triage::Queue { dedupe_key } => dedupe_key,
@@ -152,7 +209,13 @@ impl Bridge {
                 chrono::Utc::now(),
             )
             .await
-            .map_err(ReceiveWebhookError::Queue)?;
+            .map_err(|error| {
+                // Chatwoot does not send a webhook twice: what this one said is lost.
+                if let Some(sessions) = &self.sessions {
+                    sessions.status_book().forget_integration(&integration.id);
+                }
+                ReceiveWebhookError::Queue(error)
+            })?;
         Ok(match outcome {
             EnqueueOutcome::Queued { id } => {
                 tracing::debug!(integration_id = %integration.id, webhook = id, %dedupe_key, "webhook queued");

@@ -10,7 +10,8 @@ use ryze_domain::{
 };
 use ryze_ports::chatwoot::{ChatwootError, Inbox, InboxId, MockChatwootApi};
 use ryze_ports::{
-    MockBridgeIntegrationStore, MockOutboundGuard, MockSecretVault, RefusedDestination, StoreError,
+    DestinationCheckError, MockBridgeIntegrationStore, MockOutboundGuard, MockSecretVault,
+    StoreError,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -293,7 +294,7 @@ async fn concurrent_activations_create_one_inbox() {
 async fn a_refused_destination_is_an_invalid_request_and_chatwoot_is_not_called() {
     let mut guard = MockOutboundGuard::new();
     guard.expect_check().returning(|field, _| {
-        Err(RefusedDestination {
+        Err(DestinationCheckError::Refused {
             message: format!("{field} resolves to 169.254.169.254, a link-local address (cloud metadata), which is never allowed"),
         })
     });
@@ -310,6 +311,32 @@ async fn a_refused_destination_is_an_invalid_request_and_chatwoot_is_not_called(
         error.to_string(),
         "chatwootBaseUrl resolves to 169.254.169.254, a link-local address (cloud metadata), which is never allowed"
     );
+}
+
+#[tokio::test]
+async fn a_host_that_does_not_resolve_is_chatwoot_unreachable_and_chatwoot_is_not_called() {
+    let mut guard = MockOutboundGuard::new();
+    guard.expect_check().returning(|field, _| {
+        Err(DestinationCheckError::Unresolvable {
+            message: format!("{field} (host chatwoot.example.com) could not be resolved (no such host); verify the host name"),
+        })
+    });
+    let bridge = bridge(
+        MockBridgeIntegrationStore::new(),
+        MockChatwootApi::new(),
+        guard,
+    );
+    let error = bridge
+        .activate(command("suporte", "WhatsApp"))
+        .await
+        .unwrap_err();
+    match error {
+        BridgeActivateError::Chatwoot(ChatwootError::Unreachable { url, detail }) => {
+            assert_eq!(url, "https://chatwoot.example.com");
+            assert_eq!(detail, "chatwootBaseUrl (host chatwoot.example.com) could not be resolved (no such host); verify the host name");
+        }
+        other => panic!("expected Chatwoot unreachable, got {other:?}"),
+    }
 }
 
 #[tokio::test]

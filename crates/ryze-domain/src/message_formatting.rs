@@ -21,9 +21,10 @@
 //! - URLs (`http://`, `https://`, `www.`) are copied verbatim, so underscores and stars in
 //!   them are never read as formatting. Trailing punctuation is not part of the URL.
 //! - Chatwoot to WhatsApp only: markdown backslash escapes (`\*`, `\_`, which Chatwoot's
-//!   editor writes) become the bare character, and `[label](url)` becomes `label (url)`
-//!   (just `url` when the label is the URL). Runs WhatsApp cannot show (`***x***`) map to
-//!   the nearest nesting (`*_x_*`).
+//!   editor writes) become the bare character, a backslash before a line break (the hard
+//!   break Chatwoot 4.10.1–4.11 writes at every newline) becomes the line break alone,
+//!   and `[label](url)` becomes `label (url)` (just `url` when the label is the URL).
+//!   Runs WhatsApp cannot show (`***x***`) map to the nearest nesting (`*_x_*`).
 //! - WhatsApp to Chatwoot keeps `_italic_` (valid markdown) rather than rewriting it, and
 //!   does not escape literal markdown characters: the text stays what the person typed.
 //! - Every step is linear (pairing is a binary search, n·log n): the text is untrusted and
@@ -169,6 +170,8 @@ fn verbatim(characters: &[char]) -> Token {
 }
 
 /// Markdown's `\*`: the character itself, never a marker. WhatsApp has no escapes.
+/// A backslash before a line break (CommonMark's hard break, which Chatwoot 4.10.1–4.11's
+/// editor writes at every newline) is the line break alone.
 fn escaped_character(
     characters: &[char],
     index: usize,
@@ -178,6 +181,12 @@ fn escaped_character(
         return None;
     }
     let escaped = *characters.get(index + 1)?;
+    if escaped == '\n' {
+        return Some((Token::Newline, index + 2));
+    }
+    if escaped == '\r' && characters.get(index + 2) == Some(&'\n') {
+        return Some((Token::Newline, index + 3));
+    }
     escaped.is_ascii_punctuation().then(|| {
         let token = Token::Verbatim {
             text: escaped.to_string(),
@@ -713,6 +722,9 @@ mod tests {
             ("snake\\_case\\_name", "snake_case_name"),
             ("C:\\Users\\me", "C:\\Users\\me"),
             ("a \\\\ b", "a \\ b"),
+            ("linha um\\\nlinha dois", "linha um\nlinha dois"),
+            ("um\\\r\ndois\\\n\\\ntrês", "um\ndois\n\ntrês"),
+            ("**negrito**\\\n\\*estrela\\*", "*negrito*\n*estrela*"),
             (
                 "[our site](https://example.com/a_b)",
                 "our site (https://example.com/a_b)",

@@ -2,10 +2,10 @@
 //! every address it resolves to is checked against the policy.
 
 use async_trait::async_trait;
-use ryze_ports::{OutboundGuard, RefusedDestination};
+use ryze_ports::{DestinationCheckError, OutboundGuard};
 use url::Url;
 
-use crate::AddressPolicy;
+use crate::{AddressPolicy, GuardError};
 
 /// [`OutboundGuard`] over an [`AddressPolicy`].
 #[derive(Debug, Clone)]
@@ -21,15 +21,30 @@ impl PolicyOutboundGuard {
 
 #[async_trait]
 impl OutboundGuard for PolicyOutboundGuard {
-    async fn check(&self, field: &'static str, url: &str) -> Result<(), RefusedDestination> {
-        let parsed = Url::parse(url).map_err(|error| RefusedDestination {
+    async fn check(&self, field: &'static str, url: &str) -> Result<(), DestinationCheckError> {
+        let parsed = Url::parse(url).map_err(|error| DestinationCheckError::Refused {
             message: format!("{field}: not a valid URL ({error})"),
         })?;
         self.policy
             .check_url(&parsed, field)
             .await
-            .map_err(|error| RefusedDestination {
-                message: error.to_string(),
+            .map_err(|error| {
+                let message = error.to_string();
+                match error {
+                    // Nothing to connect to: the host is as unreachable as a server that
+                    // refuses the connection.
+                    GuardError::Unresolvable { .. }
+                    | GuardError::ResolveTimeout { .. }
+                    | GuardError::NoAddress { .. } => {
+                        DestinationCheckError::Unresolvable { message }
+                    }
+                    GuardError::UnsupportedScheme { .. }
+                    | GuardError::MissingHost { .. }
+                    | GuardError::Refused { .. }
+                    | GuardError::TooManyRedirects { .. } => {
+                        DestinationCheckError::Refused { message }
+                    }
+                }
             })
     }
 }
@@ -46,11 +61,8 @@ mod tests {
             .await
             .unwrap_err();
         assert!(
-            refused
-                .message
-                .starts_with("chatwootBaseUrl resolves to 169.254.169.254"),
-            "{}",
-            refused.message
+            matches!(&refused, DestinationCheckError::Refused { message } if message.starts_with("chatwootBaseUrl resolves to 169.254.169.254")),
+            "{refused:?}"
         );
         assert!(guard
             .check("chatwootBaseUrl", "http://127.0.0.1:3000")
@@ -61,5 +73,18 @@ mod tests {
             .check("chatwootBaseUrl", "http://127.0.0.1:3000")
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_host_that_does_not_resolve_is_unresolvable_not_refused() {
+        let guard = PolicyOutboundGuard::new(AddressPolicy::embedded_default());
+        let error = guard
+            .check("chatwootBaseUrl", "https://chatwoot.invalid")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, DestinationCheckError::Unresolvable { message } if message.starts_with("chatwootBaseUrl (host chatwoot.invalid) could not be resolved")),
+            "{error:?}"
+        );
     }
 }

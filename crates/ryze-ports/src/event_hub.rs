@@ -210,6 +210,23 @@ pub trait EventHubStore: Send + Sync {
     async fn discard_instance(&self, instance_id: &InstanceId) -> Result<(), StoreError>;
 }
 
+/// Tells every API process at once that an instance's stream has new events, wherever
+/// they were appended: a hub shared by several processes (NATS JetStream) implements it,
+/// so a stream open on one process delivers an event ingested by another without
+/// reading the store on a timer. Announcements are hints, not data: a lost one delays an
+/// event until the next announcement (or the stream's slow safety re-read), never loses it.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait HubAnnouncements: Send + Sync {
+    /// Announces that events were appended (or dropped) for the instance.
+    async fn announce(&self, instance_id: &InstanceId) -> Result<(), StoreError>;
+
+    /// Every announcement made from now on by any process (this one included), as the
+    /// instance ids they name. The channel closes when the subscription is lost; the
+    /// caller subscribes again.
+    async fn subscribe(&self) -> Result<tokio::sync::mpsc::Receiver<InstanceId>, StoreError>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

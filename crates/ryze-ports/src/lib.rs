@@ -8,6 +8,7 @@
 
 pub mod bridge_store;
 pub mod chatwoot;
+pub mod chatwoot_budget;
 pub mod event_hub;
 pub mod event_stream;
 pub mod gateway;
@@ -30,9 +31,10 @@ pub use chatwoot::{
     MessageDeliveryStatus, MessageDirection, MessageId, MessageType, NewContact, NewConversation,
     NewMessage, Profile, ProfileAccount,
 };
+pub use chatwoot_budget::ChatwootCallBudget;
 pub use event_hub::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventHubStore, EventSequence,
-    HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
+    HubAnnouncements, HubCursor, HubEvent, NewHubEvent, RetentionOutcome,
 };
 pub use event_stream::{
     EventStreamConnection, EventStreamConnector, EventStreamError, StreamItem, StreamedEvent,
@@ -42,7 +44,7 @@ pub use gateway::{
     LiveIntegrationStatus, RelayCounters,
 };
 pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
-pub use outbound_guard::{OutboundGuard, RefusedDestination};
+pub use outbound_guard::{DestinationCheckError, OutboundGuard};
 pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
 pub use relay_metrics::{
     no_relay_metrics, CallOutcome, CallPeer, MetricsRenderError, NoRelayMetrics, RelayDirection,
@@ -65,7 +67,9 @@ pub use bridge_store::MockBridgeIntegrationStore;
 #[cfg(any(test, feature = "mock"))]
 pub use chatwoot::MockChatwootApi;
 #[cfg(any(test, feature = "mock"))]
-pub use event_hub::MockEventHubStore;
+pub use chatwoot_budget::MockChatwootCallBudget;
+#[cfg(any(test, feature = "mock"))]
+pub use event_hub::{MockEventHubStore, MockHubAnnouncements};
 #[cfg(any(test, feature = "mock"))]
 pub use event_stream::MockEventStreamConnector;
 #[cfg(any(test, feature = "mock"))]

@@ -210,7 +210,8 @@ pub trait OutboundQueueStore: Send + Sync {
     /// How many webhooks are queued and not yet handled, across integrations.
     async fn count_pending_webhooks(&self) -> Result<u64, StoreError>;
 
-    /// Marks the webhook handled (its key stays, for de-duplication).
+    /// Marks the webhook handled and drops its body: only its key stays, for
+    /// de-duplication, until [`OutboundQueueStore::forget_handled_before`].
     async fn finish_webhook(&self, id: i64) -> Result<(), StoreError>;
 
     /// Counts a failed attempt; returns the new count.

@@ -39,6 +39,10 @@ pub enum SendError {
     /// WhatsApp refused or failed, or the answer was not understood.
     #[error("WhatsApp failed to send: {detail}")]
     WhatsAppFailed { detail: String },
+    /// The API no longer sends for this instance: it was deleted, or its Chatwoot
+    /// integration was deactivated. Nothing sent through it will ever go out.
+    #[error("the WhatsApp instance was deleted or its Chatwoot integration deactivated")]
+    InstanceGone,
 }
 
 impl SendError {
@@ -52,7 +56,8 @@ impl SendError {
             | Self::NotOnWhatsApp { .. }
             | Self::MessageNotFound
             | Self::MediaGone
-            | Self::MediaTooLarge { .. } => false,
+            | Self::MediaTooLarge { .. }
+            | Self::InstanceGone => false,
         }
     }
 }

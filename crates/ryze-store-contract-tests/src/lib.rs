@@ -4,6 +4,10 @@
 //! `ryze_ports::event_hub` and the relay's `ryze_ports::relay_store`), so the PostgreSQL
 //! and SQLite adapters are held to exactly the same contract.
 //!
+//! The event hub's cases also run alone, against any `EventHubStore`
+//! ([`event_hub_contract_tests!`]): the NATS JetStream hub is held to the very contract
+//! of the database hubs.
+//!
 //! A store crate runs the suite from one of its integration tests:
 //!
 //! ```ignore
@@ -82,6 +86,36 @@ macro_rules! store_contract_tests {
             record_bridge_integration_state_changes_only_the_state,
             record_bridge_integration_state_of_an_unknown_id_returns_false,
             webhook_signing_secret_is_kept_apart_from_the_integration,
+            find_contact_finds_a_person_by_any_of_their_keys,
+            remember_contact_again_adds_the_new_keys,
+            remember_contact_never_takes_a_key_from_another_contact,
+            find_contact_with_keys_of_several_contacts_returns_the_oldest_record,
+            remember_conversation_records_and_replaces_it,
+            begin_message_link_records_a_pending_link,
+            begin_message_link_twice_returns_the_first_link,
+            begin_message_link_with_a_linked_chatwoot_id_returns_that_link,
+            complete_and_fail_message_link_change_the_state_of_known_links,
+            find_link_by_chatwoot_id_finds_given_and_completed_ids,
+            concurrent_begins_of_one_whatsapp_id_record_one_link,
+            enqueue_webhook_refuses_a_repeated_key_even_after_it_is_handled,
+            pending_webhooks_lists_unhandled_ones_oldest_first_across_integrations,
+            record_webhook_attempt_counts_failed_attempts,
+            forget_handled_before_drops_only_handled_webhooks_older_than_the_cutoff,
+            forget_integration_drops_its_rows_and_leaves_other_integrations_alone,
+        );
+        $crate::event_hub_contract_tests!($make_store);
+    };
+}
+
+/// Expands to one test per case of the event hub's contract (`ryze_ports::event_hub`),
+/// each running against a hub made by `$make_hub` (an expression yielding a future of
+/// `(hub, guard)`). [`store_contract_tests!`] includes it; a hub that is not a database
+/// store (`ryze-event-hub-nats`) runs it alone, so every hub passes one suite.
+#[macro_export]
+macro_rules! event_hub_contract_tests {
+    ($make_hub:expr) => {
+        $crate::__store_contract_cases!(
+            $make_hub;
             append_event_numbers_each_instance_from_one,
             concurrent_appends_get_consecutive_sequences,
             events_after_returns_events_in_order_up_to_the_limit,
@@ -100,22 +134,6 @@ macro_rules! store_contract_tests {
             events_without_an_id_are_never_deduplicated,
             retention_forgets_event_ids_older_than_its_age_limit,
             discard_instance_forgets_its_event_ids,
-            find_contact_finds_a_person_by_any_of_their_keys,
-            remember_contact_again_adds_the_new_keys,
-            remember_contact_never_takes_a_key_from_another_contact,
-            find_contact_with_keys_of_several_contacts_returns_the_oldest_record,
-            remember_conversation_records_and_replaces_it,
-            begin_message_link_records_a_pending_link,
-            begin_message_link_twice_returns_the_first_link,
-            begin_message_link_with_a_linked_chatwoot_id_returns_that_link,
-            complete_and_fail_message_link_change_the_state_of_known_links,
-            find_link_by_chatwoot_id_finds_given_and_completed_ids,
-            concurrent_begins_of_one_whatsapp_id_record_one_link,
-            enqueue_webhook_refuses_a_repeated_key_even_after_it_is_handled,
-            pending_webhooks_lists_unhandled_ones_oldest_first_across_integrations,
-            record_webhook_attempt_counts_failed_attempts,
-            forget_handled_before_drops_only_handled_webhooks_older_than_the_cutoff,
-            forget_integration_drops_its_rows_and_leaves_other_integrations_alone,
         );
     };
 }

@@ -75,6 +75,51 @@ pub async fn the_reapplied_schema_works(
     ));
 }
 
+/// A handled webhook keeps only its de-duplication key: its body is dropped. `execute`
+/// runs a raw SQL statement on the database of `store`; here it deletes every queued
+/// webhook that still has a body, so a key whose row kept its body is forgotten (and
+/// the same key is queued again), while a key kept alone still refuses it.
+pub async fn handled_webhooks_keep_only_their_key<Execute, Executed>(
+    store: &impl OutboundQueueStore,
+    execute: Execute,
+) where
+    Execute: Fn(&'static str) -> Executed,
+    Executed: Future<Output = ()>,
+{
+    let relay = relay_integration("bodies");
+    let queued = |key: &'static str| {
+        store.enqueue_webhook(
+            &relay,
+            key,
+            b"{\"event\":\"message_created\"}".to_vec(),
+            instant(0),
+        )
+    };
+    let Ok(EnqueueOutcome::Queued { id: handled }) = queued("handled").await else {
+        panic!("the first webhook is queued");
+    };
+    assert!(matches!(
+        queued("pending").await,
+        Ok(EnqueueOutcome::Queued { .. })
+    ));
+    store
+        .finish_webhook(handled)
+        .await
+        .expect("finishing succeeds");
+
+    execute("DELETE FROM relay_outbound_webhooks WHERE length(payload) > 0").await;
+
+    assert_eq!(
+        queued("handled").await,
+        Ok(EnqueueOutcome::Duplicate),
+        "the handled webhook's key stays, without its body"
+    );
+    assert!(
+        matches!(queued("pending").await, Ok(EnqueueOutcome::Queued { .. })),
+        "a pending webhook keeps its body until it is handled"
+    );
+}
+
 /// Rows breaking the domain's rules read back as [`StoreError::Corrupt`], and the error
 /// does not repeat the stored value. `execute` runs a raw SQL statement on the database
 /// of `store` (a fresh, migrated one). Leaves the account `new_account("acme")` behind,

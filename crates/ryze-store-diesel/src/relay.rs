@@ -643,7 +643,11 @@ macro_rules! impl_relay_store {
                             .find(id)
                             .filter(relay_outbound_webhooks::handled_at.is_null()),
                     )
-                    .set(relay_outbound_webhooks::handled_at.eq(Some(StoredTimestamp::now())))
+                    .set((
+                        relay_outbound_webhooks::handled_at.eq(Some(StoredTimestamp::now())),
+                        // Only the key is needed from now on (de-duplication).
+                        relay_outbound_webhooks::payload.eq(Vec::<u8>::new()),
+                    ))
                     .execute(&mut connection)
                     .await
                     .map_err(|error| <$errors>::query_failure("finish outbound webhook", &error))?;

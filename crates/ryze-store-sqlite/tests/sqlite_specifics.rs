@@ -124,14 +124,20 @@ async fn corrupt_with(url: &str, statement: &str) {
     .expect("the blocking task finishes");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn rows_breaking_the_domain_rules_are_corrupt() {
-    let directory = tempfile::tempdir().expect("a temporary directory can be created");
+/// A store on a fresh, migrated database file in `directory`, and its URL.
+async fn migrated_store(directory: &tempfile::TempDir) -> (String, SqliteStore) {
     let url = format!("sqlite://{}/ryze.db", directory.path().display());
     run_migrations(&url).await.expect("migrating succeeds");
     let store = SqliteStore::open(&settings(&url))
         .await
         .expect("opening succeeds");
+    (url, store)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rows_breaking_the_domain_rules_are_corrupt() {
+    let directory = tempfile::tempdir().expect("a temporary directory can be created");
+    let (url, store) = migrated_store(&directory).await;
     specifics::rows_breaking_the_domain_rules_are_corrupt(&store, |statement| {
         corrupt_with(&url, statement)
     })
@@ -143,6 +149,16 @@ async fn rows_breaking_the_domain_rules_are_corrupt() {
         .await
         .expect_err("the row is corrupt");
     assert!(matches!(error, StoreError::Corrupt(_)), "{error:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn handled_webhooks_keep_only_their_key() {
+    let directory = tempfile::tempdir().expect("a temporary directory can be created");
+    let (url, store) = migrated_store(&directory).await;
+    specifics::handled_webhooks_keep_only_their_key(&store, |statement| {
+        corrupt_with(&url, statement)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

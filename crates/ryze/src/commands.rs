@@ -61,7 +61,7 @@ pub async fn serve_api_and_bridge(
     let metrics = wiring::relay_metrics();
     let gateway = wiring::gateway_to(&bridge_url, &token, settings, metrics.clone())?;
     let api_access = wiring::ApiAccess::new(&local_url(&api_listener)?, token.clone())?;
-    let (bridge, public_url) = bridge_server(
+    let (bridge, bridge_public_url) = bridge_server(
         settings,
         &stores,
         vault.clone(),
@@ -74,7 +74,7 @@ pub async fn serve_api_and_bridge(
         Some(_) => settings.api_public_url(),
         None => local_url(&api_listener)?,
     };
-    let event_hub = wiring::event_hub(settings, &stores, api_public_url);
+    let event_hub = wiring::event_hub(settings, &stores, api_public_url.clone());
     let control_plane = ControlPlane::new(
         stores.control_plane,
         vault,
@@ -89,7 +89,7 @@ pub async fn serve_api_and_bridge(
     api_state.event_hub.bridge_token = Some(token.clone());
     let api = http_server(api_state, api_listener, settings.http.workers)?;
     report_event_hub_settings(settings);
-    tracing::info!(api = %api_address, bridge = %bridge_url, %public_url, mode = ?settings.mode, "API and bridge listening");
+    tracing::info!(api = %api_address, %api_public_url, bridge = %bridge_url, %bridge_public_url, mode = ?settings.mode, "API and bridge listening");
     tokio::try_join!(api, bridge).context("running the HTTP servers")?;
     Ok(())
 }
@@ -109,7 +109,7 @@ pub async fn serve_api(settings: &Settings) -> anyhow::Result<()> {
         listener,
         settings.http.workers,
     )?;
-    tracing::info!(%address, mode = ?settings.mode, "API listening");
+    tracing::info!(%address, api_public_url = %settings.api_public_url(), mode = ?settings.mode, "API listening");
     server.await.context("running the HTTP server")
 }
 
@@ -156,7 +156,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
         api_access.as_ref(),
         wiring::relay_metrics(),
     )?;
-    tracing::info!(%address, %public_url, "bridge listening");
+    tracing::info!(%address, bridge_public_url = %public_url, "bridge listening");
     server.await.context("running the HTTP server")
 }
 
@@ -228,6 +228,7 @@ pub fn http_server(
     listener: TcpListener,
     workers: usize,
 ) -> anyhow::Result<actix_web::dev::Server> {
+    wiring::spawn_hub_announcement_follower(&state.control_plane);
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::Compress::default())
@@ -254,28 +255,51 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `account create` prints the new account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountOutput {
+    /// Labelled lines and a reminder that the token is shown once.
+    Text,
+    /// One JSON object: `id`, `name`, `instanceQuota` (`null`: unlimited), `token`.
+    Json,
+    /// The token and a newline, nothing else.
+    TokenOnly,
+}
+
 pub async fn create_account(
     settings: &Settings,
     name: &str,
     instance_quota: Option<u32>,
+    output: AccountOutput,
 ) -> anyhow::Result<()> {
     let control_plane = wiring::operator_control_plane(settings).await?;
     let created = control_plane
         .create_account(name, instance_quota)
         .await
         .context("creating the account")?;
-    println!(
-        "account:        {} ({})",
-        created.account.name.as_str(),
-        created.account.id
-    );
-    match created.account.instance_quota {
-        Some(quota) => println!("instance quota: {quota}"),
-        None => println!("instance quota: unlimited"),
+    let account = &created.account;
+    match output {
+        AccountOutput::TokenOnly => println!("{}", created.token.expose()),
+        AccountOutput::Json => println!(
+            "{}",
+            serde_json::json!({
+                "id": account.id.as_str(),
+                "name": account.name.as_str(),
+                "instanceQuota": account.instance_quota,
+                "token": created.token.expose(),
+            })
+        ),
+        AccountOutput::Text => {
+            println!("account:        {} ({})", account.name.as_str(), account.id);
+            match account.instance_quota {
+                Some(quota) => println!("instance quota: {quota}"),
+                None => println!("instance quota: unlimited"),
+            }
+            println!("TokenAccount:   {}", created.token.expose());
+            println!();
+            println!("Keep this token now: it is stored only as a hash and cannot be shown again.");
+        }
     }
-    println!("TokenAccount:   {}", created.token.expose());
-    println!();
-    println!("Keep this token now: it is stored only as a hash and cannot be shown again.");
     Ok(())
 }
 

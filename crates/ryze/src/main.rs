@@ -72,6 +72,12 @@ enum AccountCommand {
         /// Most instances the account may have (default: unlimited).
         #[arg(long)]
         instance_quota: Option<u32>,
+        /// Print the account as one JSON object (`id`, `name`, `instanceQuota`, `token`).
+        #[arg(long, conflicts_with = "quiet")]
+        json: bool,
+        /// Print the TokenAccount alone, for `TOKEN_ACCOUNT=$(ryze account create … --quiet)`.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -134,8 +140,19 @@ async fn run_with_settings(config: Option<&Path>, command: Command) -> anyhow::R
                 AccountCommand::Create {
                     name,
                     instance_quota,
+                    json,
+                    quiet,
                 },
-        } => ryze::commands::create_account(&settings, &name, instance_quota).await,
+        } => {
+            let output = if json {
+                ryze::commands::AccountOutput::Json
+            } else if quiet {
+                ryze::commands::AccountOutput::TokenOnly
+            } else {
+                ryze::commands::AccountOutput::Text
+            };
+            ryze::commands::create_account(&settings, &name, instance_quota, output).await
+        }
         Command::Keys {
             command: KeysCommand::Generate,
         } => ryze::commands::generate_key(),

@@ -82,6 +82,14 @@ pub struct EventHubRetentionSettings {
     pub max_events: u64,
     /// Events older than this are dropped.
     pub max_age_secs: u64,
+    /// `nats://host:port` (`EVENT_HUB_URL`): the events live in NATS JetStream, shared by
+    /// every API node. Unset, they live in the database. Secret: it may hold a password.
+    #[serde(default)]
+    pub url: Option<SecretString>,
+    /// Prefix of the hub's streams and subjects on NATS (`EVENT_HUB_NATS_PREFIX`).
+    pub nats_prefix: String,
+    /// Replicas of the hub's streams (`EVENT_HUB_NATS_REPLICAS`): 1, or 3 on a cluster.
+    pub nats_replicas: usize,
 }
 
 /// `GET /metrics`. `Debug` redacts the token.
@@ -125,6 +133,28 @@ pub struct BridgeServiceSettings {
     pub relay_retry_max_delay_secs: u64,
     /// Longest wait between two attempts to reconnect to the event stream.
     pub reconnect_max_delay_secs: u64,
+    /// A chat's relay worker idle this long is stopped (a new one starts with the chat's
+    /// next event).
+    pub chat_worker_idle_secs: u64,
+    /// Agents' replies (webhooks) handled at once, all integrations together.
+    pub outbound_parallel: usize,
+    /// Agents' replies one integration has handled at once: its share of
+    /// `outbound_parallel`.
+    pub outbound_parallel_per_integration: usize,
+    /// Calls to the API's message endpoints the outbound relay makes at once.
+    pub outbound_parallel_sends: usize,
+    /// Relay steps (WhatsApp → Chatwoot) one integration runs at once.
+    pub inbound_parallel_per_integration: usize,
+    /// Webhooks one integration may post per minute (429 beyond).
+    pub webhooks_per_integration_per_minute: u32,
+    /// Calls the bridge allows itself to each Chatwoot host per window, shared by every
+    /// integration there: the Chatwoot's `RACK_ATTACK_LIMIT` (3,000 by default).
+    pub chatwoot_calls_per_window: u32,
+    /// The length of that window (Chatwoot's: a minute).
+    pub chatwoot_call_window_secs: u64,
+    /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
+    /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
+    pub conversation_status_trust_secs: u64,
 }
 
 /// The master keys. `Debug` redacts every key.
@@ -208,6 +238,9 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("ENGINE_TOKEN", "engine.token"),
     ("EVENT_HUB_MAX_EVENTS", "event_hub.max_events"),
     ("EVENT_HUB_MAX_AGE", "event_hub.max_age_secs"),
+    ("EVENT_HUB_URL", "event_hub.url"),
+    ("EVENT_HUB_NATS_PREFIX", "event_hub.nats_prefix"),
+    ("EVENT_HUB_NATS_REPLICAS", "event_hub.nats_replicas"),
     ("METRICS_TOKEN", "metrics.token"),
     ("TRUSTED_PROXY_HOPS", "rate_limit.trusted_proxy_hops"),
     ("MEDIA_CONCURRENCY", "rate_limit.media_concurrency"),
@@ -250,6 +283,15 @@ pub fn load_from(
         .set_default("bridge_service.chatwoot_request_timeout_secs", 15)?
         .set_default("bridge_service.relay_retry_max_delay_secs", 60)?
         .set_default("bridge_service.reconnect_max_delay_secs", 30)?
+        .set_default("bridge_service.chat_worker_idle_secs", 60)?
+        .set_default("bridge_service.outbound_parallel", 16)?
+        .set_default("bridge_service.outbound_parallel_per_integration", 4)?
+        .set_default("bridge_service.outbound_parallel_sends", 8)?
+        .set_default("bridge_service.inbound_parallel_per_integration", 8)?
+        .set_default("bridge_service.webhooks_per_integration_per_minute", 300)?
+        .set_default("bridge_service.chatwoot_calls_per_window", 3_000)?
+        .set_default("bridge_service.chatwoot_call_window_secs", 60)?
+        .set_default("bridge_service.conversation_status_trust_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?
@@ -270,6 +312,8 @@ pub fn load_from(
         .set_default("http.workers", 0)?
         .set_default("event_hub.max_events", 100_000)?
         .set_default("event_hub.max_age_secs", 7 * 24 * 60 * 60)?
+        .set_default("event_hub.nats_prefix", "ryze")?
+        .set_default("event_hub.nats_replicas", 1)?
         .set_default("log.format", "pretty")?
         .set_default("log.filter", "info")?;
 
@@ -405,6 +449,12 @@ mod tests {
         assert!(settings.engine.token.is_none() && settings.engine.url.is_none());
         assert_eq!(settings.event_hub.max_events, 100_000);
         assert_eq!(settings.event_hub.max_age_secs, 604_800);
+        assert!(
+            settings.event_hub.url.is_none(),
+            "the database hub by default"
+        );
+        assert_eq!(settings.event_hub.nats_prefix, "ryze");
+        assert_eq!(settings.event_hub.nats_replicas, 1);
         assert!(settings.metrics.token.is_none());
     }
 
@@ -419,9 +469,18 @@ mod tests {
                 ("EVENT_HUB_MAX_EVENTS", "500"),
                 ("EVENT_HUB_MAX_AGE", "3600"),
                 ("METRICS_TOKEN", "metrics-secret"),
+                ("EVENT_HUB_URL", "nats://hub-user:hub-password@nats:4222"),
+                ("EVENT_HUB_NATS_PREFIX", "ryze_eu"),
+                ("EVENT_HUB_NATS_REPLICAS", "3"),
             ]),
         )
         .unwrap();
+        assert_eq!(
+            exposed(&settings.event_hub.url),
+            Some("nats://hub-user:hub-password@nats:4222")
+        );
+        assert_eq!(settings.event_hub.nats_prefix, "ryze_eu");
+        assert_eq!(settings.event_hub.nats_replicas, 3);
         assert_eq!(settings.engine.url.as_deref(), Some("http://engine:7000"));
         assert_eq!(exposed(&settings.engine.token), Some("engine-secret"));
         assert_eq!(settings.api_public_url(), "https://api.example.com");
@@ -430,6 +489,7 @@ mod tests {
         assert_eq!(exposed(&settings.metrics.token), Some("metrics-secret"));
         let shown = format!("{settings:?}");
         assert!(!shown.contains("engine-secret") && !shown.contains("metrics-secret"));
+        assert!(!shown.contains("hub-password"));
     }
 
     #[test]

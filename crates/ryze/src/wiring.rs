@@ -3,7 +3,9 @@
 //! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, the rate limiter (on Redis with `REDIS_URL`,
 //! else in-process), the bridge itself (Chatwoot client behind the outbound-address
 //! guard), and the relay metrics both services report in (`docs/observability.md`).
+//! The event hub lives in the database, or in NATS JetStream with `EVENT_HUB_URL`.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,20 +19,24 @@ use ryze_api_use_cases::{
     keys_missing_from_ring, Budgets, ControlPlane, EventHub, EventHubSettings, Messaging,
     MessagingEngine, MessagingSettings, StoreInstanceDirectory, TeardownRetrySettings,
 };
-use ryze_bridge_chatwoot_client::{ChatwootClientSettings, ChatwootHttpClient};
+use ryze_bridge_chatwoot_client::{
+    CallBudgetSettings, ChatwootClientSettings, ChatwootHttpClient, InProcessCallBudget,
+};
 use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
 use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
 use ryze_bridge_use_cases::outbound::{OutboundPorts, OutboundSettings};
 use ryze_bridge_use_cases::sessions::RetryPolicy;
 use ryze_bridge_use_cases::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
 use ryze_domain::KeyId;
+use ryze_event_hub_nats::{NatsEventHub, NatsEventHubSettings};
 use ryze_metrics::PrometheusRelayMetrics;
 use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
-    BridgeIntegrationStore, EventHubStore, IntegrationGateway, OutboundQueueStore, RateLimiter,
-    RelayMetrics, RelayStore, SealedSecretStore, SecretVault, Store, StoreHealth, WhatsAppSender,
+    BridgeIntegrationStore, EventHubStore, HubAnnouncements, IntegrationGateway,
+    OutboundQueueStore, RateLimiter, RelayMetrics, RelayStore, SealedSecretStore, SecretVault,
+    Store, StoreHealth, WhatsAppSender,
 };
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -78,8 +84,11 @@ pub struct Stores {
     pub control_plane: Arc<dyn Store>,
     pub bridge: Arc<dyn BridgeIntegrationStore>,
     pub health: Arc<dyn StoreHealth>,
-    /// The API's event hub.
+    /// The API's event hub: the database's, or NATS JetStream's with `EVENT_HUB_URL`.
     pub event_hub: Arc<dyn EventHubStore>,
+    /// Set with a hub shared by several API processes (NATS JetStream): how each tells
+    /// the others about new events.
+    pub hub_announcements: Option<Arc<dyn HubAnnouncements>>,
     /// The bridge's relay memory (contacts, conversations, message links).
     pub relay: Arc<dyn RelayStore>,
     /// The bridge's queue of Chatwoot webhooks.
@@ -105,6 +114,7 @@ fn stores_of<
         sealed_secrets: store.clone(),
         bridge: store.clone(),
         event_hub: store.clone(),
+        hub_announcements: None,
         relay: store.clone(),
         outbound_queue: store.clone(),
         health: store,
@@ -121,7 +131,7 @@ pub async fn open_stores(settings: &Settings) -> anyhow::Result<Stores> {
     }
     let url = settings.database.url.expose_secret().to_owned();
     let connect_timeout = Duration::from_secs(settings.database.connect_timeout_secs);
-    Ok(match backend_of(&url)? {
+    let mut stores = match backend_of(&url)? {
         Backend::Postgres => stores_of(
             PostgresStore::connect(&PostgresSettings {
                 url,
@@ -139,7 +149,21 @@ pub async fn open_stores(settings: &Settings) -> anyhow::Result<Stores> {
             .await
             .context("opening the SQLite database")?,
         ),
-    })
+    };
+    if let Some(url) = &settings.event_hub.url {
+        let hub = NatsEventHub::connect(&NatsEventHubSettings {
+            prefix: settings.event_hub.nats_prefix.clone(),
+            replicas: settings.event_hub.nats_replicas,
+            ..NatsEventHubSettings::new(url.clone())
+        })
+        .await
+        .context("opening the event hub on NATS JetStream (EVENT_HUB_URL)")?;
+        tracing::info!(prefix = %settings.event_hub.nats_prefix, "event hub on NATS JetStream");
+        let hub = Arc::new(hub);
+        stores.event_hub = hub.clone();
+        stores.hub_announcements = Some(hub);
+    }
+    Ok(stores)
 }
 
 /// The key ring: the configured master key, or — in embedded mode only — the key file,
@@ -233,16 +257,61 @@ fn control_plane_over(
 /// The event hub over `stores`, announcing `public_url` (the API's) in the events it
 /// forwards and keeping events as `event_hub.*` says.
 pub fn event_hub(settings: &Settings, stores: &Stores, public_url: String) -> EventHub {
-    EventHub::new(
-        stores.event_hub.clone(),
-        stores.control_plane.clone(),
-        Arc::new(StoreInstanceDirectory::new(stores.control_plane.clone())),
-        EventHubSettings {
-            max_events: settings.event_hub.max_events,
-            max_age: Duration::from_secs(settings.event_hub.max_age_secs),
-            ..EventHubSettings::new(public_url)
+    let instances = Arc::new(StoreInstanceDirectory::new(stores.control_plane.clone()));
+    let hub_settings = EventHubSettings {
+        max_events: settings.event_hub.max_events,
+        max_age: Duration::from_secs(settings.event_hub.max_age_secs),
+        ..EventHubSettings::new(public_url)
+    };
+    match &stores.hub_announcements {
+        Some(announcements) => EventHub::shared(
+            stores.event_hub.clone(),
+            announcements.clone(),
+            stores.control_plane.clone(),
+            instances,
+            hub_settings,
+        ),
+        None => EventHub::new(
+            stores.event_hub.clone(),
+            stores.control_plane.clone(),
+            instances,
+            hub_settings,
+        ),
+    }
+}
+
+/// How long a stream waits before reading the hub again without a wake-up, when the hub
+/// announces every append to every API process: a safety net for an announcement lost
+/// while NATS was away, not the delivery path.
+pub const SHARED_HUB_SAFETY_READ_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The bridge's stream settings: without a shared hub, each stream reads the store every
+/// second so that events ingested by another API process arrive too; with one, the
+/// announcements wake it at once.
+fn event_stream_settings(control_plane: &ControlPlane) -> EventStreamSettings {
+    let shared = control_plane
+        .event_hub()
+        .is_some_and(EventHub::announces_appends);
+    let defaults = EventStreamSettings::default();
+    EventStreamSettings {
+        poll_interval: if shared {
+            SHARED_HUB_SAFETY_READ_INTERVAL
+        } else {
+            defaults.poll_interval
         },
-    )
+        ..defaults
+    }
+}
+
+/// With a shared hub, wakes this process's streams whenever any API process announces
+/// new events (see `EventHub::follow_announcements`); otherwise does nothing.
+pub fn spawn_hub_announcement_follower(control_plane: &ControlPlane) {
+    if let Some(hub) = control_plane.event_hub() {
+        if hub.announces_appends() {
+            let hub = hub.clone();
+            tokio::spawn(async move { hub.follow_announcements(Duration::from_secs(1)).await });
+        }
+    }
 }
 
 /// The vault over [`key_ring`].
@@ -335,9 +404,19 @@ pub fn chatwoot_client(
     };
     let builder = guarded_client_builder(address_policy(settings))
         .redirect(reqwest::redirect::Policy::none());
+    let budget = CallBudgetSettings {
+        calls_per_window: NonZeroU32::new(settings.bridge_service.chatwoot_calls_per_window)
+            .context("RYZE__BRIDGE_SERVICE__CHATWOOT_CALLS_PER_WINDOW must be at least 1")?,
+        window: Duration::from_secs(settings.bridge_service.chatwoot_call_window_secs),
+    };
+    anyhow::ensure!(
+        !budget.window.is_zero(),
+        "RYZE__BRIDGE_SERVICE__CHATWOOT_CALL_WINDOW_SECS must be at least 1"
+    );
     Ok(Arc::new(
         ChatwootHttpClient::with_client_builder(builder, client_settings)
             .context("building the Chatwoot client")?
+            .with_call_budget(Arc::new(InProcessCallBudget::new(budget)))
             .with_metrics(metrics),
     ))
 }
@@ -401,9 +480,32 @@ pub fn relay_ports(
                 max_delay: Duration::from_secs(settings.bridge_service.relay_retry_max_delay_secs),
                 ..defaults.relay_retry
             },
+            chat_worker_idle: Duration::from_secs(
+                settings.bridge_service.chat_worker_idle_secs.max(1),
+            ),
+            parallel_steps: settings
+                .bridge_service
+                .inbound_parallel_per_integration
+                .max(1),
+            status_trusted_for: Duration::from_secs(
+                settings.bridge_service.conversation_status_trust_secs,
+            ),
             ..defaults
         },
     })
+}
+
+/// How the outbound relay shares the bridge between integrations (`bridge_service.*`,
+/// `docs/relay.md` "Budgets").
+pub fn outbound_settings(settings: &Settings) -> OutboundSettings {
+    let service = &settings.bridge_service;
+    OutboundSettings {
+        max_parallel: service.outbound_parallel.max(1),
+        max_parallel_per_integration: service.outbound_parallel_per_integration.max(1),
+        max_parallel_sends: service.outbound_parallel_sends.max(1),
+        webhooks_per_minute: service.webhooks_per_integration_per_minute.max(1),
+        ..OutboundSettings::default()
+    }
 }
 
 /// The bridge over `stores`, announcing `public_url` in webhook URLs; with `api`, it
@@ -443,7 +545,9 @@ pub fn bridge(
                         GuardedMediaFetcher::for_chatwoot_attachments(address_policy(settings))
                             .context("building the attachment downloader")?,
                     ),
-                    settings: OutboundSettings::default(),
+                    // One window per integration: bounded by the integrations there are.
+                    webhook_limiter: Arc::new(InMemoryRateLimiter::new()),
+                    settings: outbound_settings(settings),
                 })
         }
         None => bridge,
@@ -528,7 +632,6 @@ pub fn api_state_reporting_in(
     Ok(ApiState {
         messaging: messaging(settings, &control_plane, metrics.clone())?,
         relay_metrics: metrics,
-        control_plane,
         rate_limiter: rate_limiter(settings)?,
         rate_limits: RateLimits::per_minute(
             settings.rate_limit.per_minute,
@@ -545,7 +648,8 @@ pub fn api_state_reporting_in(
             engine_token: settings.engine.token.clone(),
             bridge_token: settings.bridge.token.clone(),
             metrics_token: settings.metrics.token.clone(),
-            stream: EventStreamSettings::default(),
+            stream: event_stream_settings(&control_plane),
         },
+        control_plane,
     })
 }

@@ -196,10 +196,11 @@ pub fn forbidden_dependency(from: &str, to: &str) -> Option<&'static str> {
                     | "ryze-metrics"
             )
     };
+    // xtask never ships either: its bench drives the simulators.
     let is_test_tool = |name: &str| {
         name.ends_with("-simulator")
             || name.ends_with("-contract-tests")
-            || name == "ryze-test-support"
+            || matches!(name, "ryze-test-support" | "xtask")
     };
     let is_api = |name: &str| name.starts_with("ryze-api-");
     let is_bridge = |name: &str| name.starts_with("ryze-bridge-");

@@ -150,6 +150,28 @@ async fn request_log_counts_api_requests_only() {
 }
 
 #[tokio::test]
+async fn request_counts_group_api_requests_by_endpoint_and_outcome() {
+    let fixture = Fixture::start().await;
+    fixture.get("/api/v1/profile", ADMIN_TOKEN).await;
+    fixture.get("/api/v1/profile", "bad").await;
+    fixture
+        .get(&fixture.account_path("/inboxes"), ADMIN_TOKEN)
+        .await;
+    let (status, counts) = control(&fixture, Method::GET, "/request_counts", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        counts,
+        json!({
+            "GET /api/v1/profile": { "succeeded": 1, "failed": 1 },
+            "GET /api/v1/accounts/{id}/inboxes": { "succeeded": 1, "failed": 0 },
+        }),
+        "control calls are not counted; numeric segments are folded"
+    );
+    control(&fixture, Method::DELETE, "/requests", None).await;
+    assert!(fixture.simulator.request_counts().is_empty());
+}
+
+#[tokio::test]
 async fn faults_inject_errors_throttling_and_latency() {
     let fixture = Fixture::start().await;
     let (status, _) = control(
@@ -224,6 +246,68 @@ async fn faults_inject_errors_throttling_and_latency() {
         fixture.get("/api/v1/profile", ADMIN_TOKEN).await.0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn the_throttle_refuses_past_its_limit_until_the_next_window() {
+    let fixture = Fixture::start().await;
+    // A window long enough that the test never crosses two of them by accident: wait
+    // for the start of one first.
+    let window_ms: u64 = 2_000;
+    fixture.simulator.set_faults(Faults {
+        throttle_limit: 3,
+        throttle_window_ms: window_ms,
+        ..Faults::default()
+    });
+    let now_ms = || {
+        u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+    };
+    let window = |at: u64| at / window_ms;
+    let started = now_ms();
+    tokio::time::sleep(Duration::from_millis(window_ms - started % window_ms + 20)).await;
+    let first_window = window(now_ms());
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, body) = fixture.get("/api/v1/profile", ADMIN_TOKEN).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(body, json!("Retry later\n"));
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        window(now_ms()),
+        first_window,
+        "the requests spanned two windows"
+    );
+    assert_eq!(
+        statuses,
+        vec![
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // The next window starts over.
+    tokio::time::sleep(Duration::from_millis(window_ms - now_ms() % window_ms + 20)).await;
+    assert_eq!(
+        fixture.get("/api/v1/profile", ADMIN_TOKEN).await.0,
+        StatusCode::OK
+    );
+    let throttled = fixture
+        .simulator
+        .requests()
+        .into_iter()
+        .filter(|entry| entry.injected_fault.as_deref() == Some("throttled"))
+        .count();
+    assert_eq!(throttled, 2);
 }
 
 #[tokio::test]

@@ -197,6 +197,13 @@ async fn conversation_events_and_agent_replies() {
         changed[0].body["changed_attributes"],
         json!([{ "status": { "previous_value": "open", "current_value": "resolved" } }])
     );
+    let updated = receiver.wait_for("conversation_updated", 1).await;
+    assert_eq!(updated[0].body["id"], json!(display_id));
+    assert_eq!(updated[0].body["status"], json!("resolved"));
+    assert_eq!(
+        updated[0].body["changed_attributes"][0],
+        json!({ "status": { "previous_value": "open", "current_value": "resolved" } })
+    );
 
     let message = fixture
         .simulator
@@ -313,5 +320,53 @@ async fn deleting_a_message_sends_message_updated() {
     assert_eq!(
         updated[0].body["content_attributes"],
         json!({ "deleted": true })
+    );
+}
+
+#[tokio::test]
+async fn status_webhooks_can_be_dropped_while_the_others_still_go() {
+    let (fixture, receiver, inbox) = setup().await;
+    let inbox_id = inbox["id"].as_u64().expect("id");
+    fixture.simulator.set_faults(Faults {
+        drop_status_webhooks: true,
+        ..Faults::default()
+    });
+    let (contact_id, source_id) = fixture.create_contact(inbox_id, "+5511999990025").await;
+    let display_id = fixture
+        .create_conversation(inbox_id, contact_id, &source_id)
+        .await;
+    let (status, _) = fixture
+        .post(
+            &fixture.account_path(&format!("/conversations/{display_id}/toggle_status")),
+            ADMIN_TOKEN,
+            json!({ "status": "resolved" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    fixture
+        .simulator
+        .agent_reply(AgentReply {
+            account_id: fixture.account_id,
+            conversation_id: display_id,
+            user_id: fixture.agent.id,
+            content: "after the resolve".into(),
+            private: false,
+            content_attributes: None,
+        })
+        .expect("agent reply");
+    // The reply's webhook comes after the resolve's would have: once it is here, a
+    // status webhook that was going to come would have come.
+    let replies = receiver.wait_for("message_created", 1).await;
+    assert_eq!(replies[0].body["conversation"]["status"], json!("resolved"));
+    let events: Vec<String> = receiver
+        .all()
+        .iter()
+        .map(|request| request.body["event"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(
+        !events
+            .iter()
+            .any(|event| event == "conversation_status_changed" || event == "conversation_updated"),
+        "{events:?}"
     );
 }

@@ -32,10 +32,16 @@ use ryze_domain::{
     SendMediaCommand, SendReactionCommand, SendTextCommand, TextMessageRequest,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::authenticated_caller;
 use crate::body::{parse_json, read_limited, JsonBody};
 use crate::error_status::HttpStatus;
+use crate::openapi::message_bodies::{
+    DeleteMessageBody, EditMessageBody, MarkReadBody, MediaMessageBody, ReactionBody,
+    TextMessageBody,
+};
+use crate::openapi::ErrorEnvelope;
 use crate::{rate_limit, ApiError, ApiState};
 
 /// Largest body of `POST /api/message/media`: the base64 of a 64 MiB file (the most the
@@ -69,7 +75,7 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
 
 /// The caller of a message endpoint: the bridge, or an authenticated `/api` token, as
 /// the middleware found (it answered 401 otherwise).
-struct Caller(MessagingCaller);
+pub(crate) struct Caller(MessagingCaller);
 
 impl FromRequest for Caller {
     type Error = ApiError;
@@ -94,20 +100,26 @@ fn media_too_large() -> ApiError {
 // Each body is read as the domain's `…Request` and made into its command once the
 // caller was found to act on the instance (the order the use cases document).
 
-#[derive(Deserialize)]
-struct Base64Query {
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Base64Query {
+    /// Required: the WhatsApp id of the message whose media to download.
     #[serde(rename = "messageId")]
+    #[param(required)]
     message_id: Option<String>,
 }
 
 // ------------------------------------------------------------------------ answers
 
 /// `{"success": true, "messageId", "timestamp"}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SentAnswer {
+pub(crate) struct SentAnswer {
     success: bool,
+    /// The WhatsApp id of the new message.
+    #[schema(example = "3EB0F1E2D3C4B5A6978877")]
     message_id: String,
+    /// WhatsApp's (unix seconds), or the API's clock when the engine gave none.
     timestamp: i64,
 }
 
@@ -122,9 +134,9 @@ impl From<SentMessage> for SentAnswer {
 }
 
 /// `{"success": true}`, with `messageId` and `timestamp` when the engine gave them.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct DoneAnswer {
+pub(crate) struct DoneAnswer {
     success: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     message_id: Option<String>,
@@ -143,9 +155,9 @@ impl From<CommandDone> for DoneAnswer {
 }
 
 /// `{"success": true, "messageId", "base64", "mimetype", "fileName"?}`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct MediaAnswer<'a> {
+pub(crate) struct MediaAnswer<'a> {
     success: bool,
     message_id: &'a str,
     base64: &'a str,
@@ -174,7 +186,24 @@ fn refused(refusal: MessageCommandRefusal) -> ApiError {
     MessageCommandError::from(refusal).into_api_error()
 }
 
-async fn send_text(
+/// Send a text.
+#[utoipa::path(
+    post,
+    path = "/api/message/text/{instance}",
+    tag = "messages",
+    operation_id = "sendText",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
+    request_body = TextMessageBody,
+    responses(
+        (status = 200, description = "Done", body = SentAnswer),
+        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn send_text(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
@@ -190,7 +219,25 @@ async fn send_text(
     Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
 }
 
-async fn send_media(
+/// Send an image, video, document or audio, inline (`mediaBase64`) or by URL (`mediaUrl`,
+/// downloaded by the API).
+#[utoipa::path(
+    post,
+    path = "/api/message/media/{instance}",
+    tag = "messages",
+    operation_id = "sendMedia",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
+    request_body = MediaMessageBody,
+    responses(
+        (status = 200, description = "Done", body = SentAnswer),
+        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn send_media(
     request: HttpRequest,
     state: web::Data<ApiState>,
     Caller(caller): Caller,
@@ -218,7 +265,24 @@ async fn send_media(
     Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
 }
 
-async fn send_reaction(
+/// React to a message (`""` removes the reaction).
+#[utoipa::path(
+    post,
+    path = "/api/message/reaction/{instance}",
+    tag = "messages",
+    operation_id = "sendReaction",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
+    request_body = ReactionBody,
+    responses(
+        (status = 200, description = "Done", body = SentAnswer),
+        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn send_reaction(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
@@ -234,7 +298,24 @@ async fn send_reaction(
     Ok(HttpResponse::Ok().json(SentAnswer::from(sent)))
 }
 
-async fn edit_message(
+/// Edit a message the instance sent.
+#[utoipa::path(
+    post,
+    path = "/api/chat/edit/{instance}",
+    tag = "messages",
+    operation_id = "editMessage",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
+    request_body = EditMessageBody,
+    responses(
+        (status = 200, description = "Done", body = DoneAnswer),
+        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn edit_message(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
@@ -250,7 +331,25 @@ async fn edit_message(
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
 }
 
-async fn delete_message(
+/// Delete a message, for everyone or on the instance's devices only (`POST` is accepted
+/// too, since proxies drop bodies of `DELETE`).
+#[utoipa::path(
+    method(delete, post),
+    path = "/api/chat/delete/{instance}",
+    tag = "messages",
+    operation_id = "deleteMessage",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
+    request_body = DeleteMessageBody,
+    responses(
+        (status = 200, description = "Done", body = DoneAnswer),
+        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn delete_message(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
@@ -266,7 +365,24 @@ async fn delete_message(
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
 }
 
-async fn mark_read(
+/// Mark a chat read up to a message.
+#[utoipa::path(
+    post,
+    path = "/api/chat/markRead/{instance}",
+    tag = "messages",
+    operation_id = "markRead",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
+    request_body = MarkReadBody,
+    responses(
+        (status = 200, description = "Done", body = DoneAnswer),
+        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
+        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn mark_read(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,
@@ -282,7 +398,23 @@ async fn mark_read(
     Ok(HttpResponse::Ok().json(DoneAnswer::from(done)))
 }
 
-async fn download_media(
+/// Download a message's media as base64.
+#[utoipa::path(
+    get,
+    path = "/api/chat/base64/{instance}",
+    tag = "messages",
+    operation_id = "downloadMedia",
+    params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge"), Base64Query),
+    responses(
+        (status = 200, description = "The media", body = MediaAnswer<'static>),
+        (status = 400, description = "`invalid query string: messageId: is required: …`", body = ErrorEnvelope),
+        (status = 404, description = "`instance not found`, `message not found` or `media no longer available`", body = ErrorEnvelope),
+        (status = 413, description = "The media exceeds what the engine hands over", body = ErrorEnvelope),
+        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
+        (status = 503, description = "`Instance is not connected to WhatsApp`, or `too many media requests in progress; try again in a few seconds`", body = ErrorEnvelope),
+    )
+)]
+pub(crate) async fn download_media(
     state: web::Data<ApiState>,
     Caller(caller): Caller,
     instance: web::Path<String>,

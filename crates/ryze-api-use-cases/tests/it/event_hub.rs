@@ -20,8 +20,8 @@ use ryze_domain::{
 use ryze_ports::whatsapp_events::EventEnvelope;
 use ryze_ports::{
     AcknowledgeError, AcknowledgeOutcome, AppendOutcome, Backlog, EventSequence, HubCursor,
-    IntegrationGateway, MockEventHubStore, MockIntegrationGateway, MockSecretVault, MockStore,
-    NewHubEvent, RetentionOutcome, StoreError,
+    IntegrationGateway, MockEventHubStore, MockHubAnnouncements, MockIntegrationGateway,
+    MockSecretVault, MockStore, NewHubEvent, RetentionOutcome, StoreError,
 };
 use ryze_test_support::control_plane::{ChatwootIntegrationBuilder, InstanceBuilder};
 use ryze_test_support::engine_events::{envelope, instance_state_event, WhatsAppMessageEvent};
@@ -177,6 +177,9 @@ async fn a_kept_event_names_the_instance_and_the_api_and_is_deduplicated_by_its_
         )
         .times(1)
         .returning(|_, _, _, _| Ok(nothing_dropped()));
+    events
+        .expect_cursor()
+        .returning(|_| Ok(HubCursor::default()));
     let hub = hub(events, store_with_integration(true));
 
     let outcome = ingest_text(&hub, "3EB0C431").await.unwrap();
@@ -208,6 +211,9 @@ async fn events_without_an_id_are_never_deduplicated() {
     events
         .expect_enforce_retention()
         .returning(|_, _, _, _| Ok(nothing_dropped()));
+    events
+        .expect_cursor()
+        .returning(|_| Ok(HubCursor::default()));
     let hub = hub(events, store_with_integration(true));
     let outcome = hub
         .ingest(
@@ -241,20 +247,55 @@ async fn events_dropped_by_retention_are_counted_and_a_failing_retention_does_no
         .returning(move |_, _, _, _| {
             runs += 1;
             if runs == 1 {
+                Err(StoreError::Unavailable("pool timed out".into()))
+            } else {
                 Ok(RetentionOutcome {
                     dropped: 3,
                     dropped_up_to: Some(EventSequence::new(3)),
                 })
-            } else {
-                Err(StoreError::Unavailable("pool timed out".into()))
             }
         });
+    events.expect_cursor().times(1).returning(|_| {
+        Ok(HubCursor {
+            dropped_up_to: Some(EventSequence::new(3)),
+            ..HubCursor::default()
+        })
+    });
     let hub = hub(events, store_with_integration(true));
-    for id in ["A", "B"] {
+    // The failed pass runs again at the next append; after a pass that worked, the
+    // next one waits until more than `max_events` (500) may be stored.
+    for id in ["A", "B", "C"] {
         let outcome = ingest_text(&hub, id).await.unwrap();
         assert_eq!(outcome, IngestOutcome::Stored(EventSequence::new(9)));
     }
     assert_eq!(hub.counters().dropped_by_retention, 3);
+}
+
+#[tokio::test]
+async fn retention_runs_again_once_more_than_max_events_may_be_stored() {
+    let mut events = MockEventHubStore::new();
+    let mut sequence = 0;
+    events.expect_append_event().returning(move |_, _| {
+        sequence += 1;
+        Ok(AppendOutcome::Appended(EventSequence::new(sequence)))
+    });
+    let passes = Arc::new(Mutex::new(Vec::new()));
+    let recorded = passes.clone();
+    events
+        .expect_enforce_retention()
+        .returning(move |_, _, _, _| {
+            recorded.lock().unwrap().push(());
+            Ok(nothing_dropped())
+        });
+    events
+        .expect_cursor()
+        .returning(|_| Ok(HubCursor::default()));
+    let hub = hub(events, store_with_integration(true));
+    // Sequences 1..=501: the pass after 1 (first seen), then none until 501 > 500.
+    for number in 0..501 {
+        ingest_text(&hub, &format!("M{number}")).await.unwrap();
+    }
+    assert_eq!(passes.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -348,6 +389,100 @@ async fn an_opened_stream_tells_where_it_stands_and_is_woken_by_new_events() {
         next_signal(&mut opened.signals).await,
         Some(StreamSignal::NewEvents)
     );
+}
+
+/// A hub shared by several API processes, over `announcements`.
+fn shared_hub(events: MockEventHubStore, announcements: MockHubAnnouncements) -> EventHub {
+    EventHub::shared(
+        Arc::new(events),
+        Arc::new(announcements),
+        Arc::new(store_with_integration(true)),
+        Arc::new(directory()),
+        settings(),
+    )
+}
+
+#[tokio::test]
+async fn a_shared_hub_announces_each_stored_event_to_every_api_process() {
+    let mut events = events_appending(Ok(AppendOutcome::Appended(EventSequence::new(1))));
+    events
+        .expect_enforce_retention()
+        .returning(|_, _, _, _| Ok(nothing_dropped()));
+    let announced = Arc::new(Mutex::new(Vec::new()));
+    let mut announcements = MockHubAnnouncements::new();
+    let seen = announced.clone();
+    announcements
+        .expect_announce()
+        .returning(move |instance_id| {
+            seen.lock().unwrap().push(instance_id.clone());
+            Ok(())
+        });
+    let hub = shared_hub(events, announcements);
+    assert!(hub.announces_appends());
+    assert_eq!(
+        ingest_text(&hub, "A").await,
+        Ok(IngestOutcome::Stored(EventSequence::new(1)))
+    );
+    assert_eq!(*announced.lock().unwrap(), [instance().id]);
+
+    // A failed announcement does not fail the ingest: the event is stored.
+    let mut events = events_appending(Ok(AppendOutcome::Appended(EventSequence::new(2))));
+    events
+        .expect_enforce_retention()
+        .returning(|_, _, _, _| Ok(nothing_dropped()));
+    let mut failing = MockHubAnnouncements::new();
+    failing
+        .expect_announce()
+        .returning(|_| Err(StoreError::Unavailable("NATS is away".into())));
+    let hub = shared_hub(events, failing);
+    assert_eq!(
+        ingest_text(&hub, "B").await,
+        Ok(IngestOutcome::Stored(EventSequence::new(2)))
+    );
+}
+
+#[tokio::test]
+async fn an_announcement_from_another_process_wakes_the_stream_open_here() {
+    let (sender, receiver) = tokio::sync::mpsc::channel(8);
+    let receiver = Mutex::new(Some(receiver));
+    let mut announcements = MockHubAnnouncements::new();
+    announcements
+        .expect_subscribe()
+        .times(1)
+        .returning(move || Ok(receiver.lock().unwrap().take().expect("subscribed once")));
+    let hub = shared_hub(events_with_cursor(), announcements);
+    let mut opened = hub.open_stream(instance().id.as_str()).await.unwrap();
+    let follower = tokio::spawn({
+        let hub = hub.clone();
+        async move { hub.follow_announcements(Duration::from_secs(3600)).await }
+    });
+    // Following wakes every open stream once, for what it may have missed.
+    assert_eq!(
+        next_signal(&mut opened.signals).await,
+        Some(StreamSignal::NewEvents)
+    );
+    assert_eq!(next_signal(&mut opened.signals).await, None);
+
+    sender.send(InstanceId::new("ins_other")).await.unwrap();
+    assert_eq!(next_signal(&mut opened.signals).await, None);
+    sender.send(instance().id).await.unwrap();
+    assert_eq!(
+        next_signal(&mut opened.signals).await,
+        Some(StreamSignal::NewEvents)
+    );
+    follower.abort();
+}
+
+#[tokio::test]
+async fn a_hub_of_one_process_follows_no_announcements() {
+    let hub = hub(MockEventHubStore::new(), store_with_integration(true));
+    assert!(!hub.announces_appends());
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        hub.follow_announcements(Duration::from_secs(1)),
+    )
+    .await
+    .expect("returns at once");
 }
 
 #[tokio::test]

@@ -465,10 +465,35 @@ async fn status_says_so_when_the_bridge_lost_the_integration() {
 }
 
 #[tokio::test]
-async fn status_without_an_integration_is_a_404_text_even_without_a_bridge() {
+async fn without_a_bridge_status_and_deactivation_answer_503_before_looking_for_the_integration() {
+    // Whether `suporte` has an integration is never asked.
+    let mut store = store_with_instance("suporte");
+    store.expect_find_integration().never();
+    store.expect_delete_integration().never();
+    let plane = plane(store, MockSecretVault::new(), None);
+    let status = plane
+        .chatwoot_status(&account_principal(), "suporte")
+        .await
+        .unwrap_err();
+    assert_eq!(status, StatusError::GatewayNotConfigured);
+    assert_eq!(
+        status.to_string(),
+        "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+    );
+    let deactivation = plane
+        .deactivate_chatwoot(&account_principal(), "suporte")
+        .await
+        .unwrap_err();
+    assert_eq!(deactivation, DeactivateError::GatewayNotConfigured);
+}
+
+#[tokio::test]
+async fn with_a_bridge_status_without_an_integration_is_a_404_text() {
     let mut store = store_with_instance("suporte");
     store.expect_find_integration().returning(|_| Ok(None));
-    let plane = plane(store, MockSecretVault::new(), None);
+    let mut gateway = MockIntegrationGateway::new();
+    gateway.expect_status().never();
+    let plane = plane(store, MockSecretVault::new(), Some(gateway));
     let error = plane
         .chatwoot_status(&account_principal(), "suporte")
         .await

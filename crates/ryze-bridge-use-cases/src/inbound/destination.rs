@@ -17,6 +17,8 @@ use super::relay::{InboundRelay, RelayFailure};
 /// The contact and conversation a message goes to.
 pub(super) struct Destination {
     pub(super) conversation: ConversationDisplayId,
+    /// Chatwoot answered about the conversation during this attempt (it exists).
+    pub(super) checked: bool,
 }
 
 impl InboundRelay {
@@ -28,8 +30,11 @@ impl InboundRelay {
         let person = Person::of_chat(message)?;
         let _resolving = self.identity_lock.lock().await;
         let contact = self.contact(&person).await?;
-        let conversation = self.conversation(&contact).await?;
-        Ok(Destination { conversation })
+        let (conversation, checked) = self.conversation(&contact, message.direction).await?;
+        Ok(Destination {
+            conversation,
+            checked,
+        })
     }
 
     async fn contact(&self, person: &Person) -> Result<KnownContact, RelayFailure> {
@@ -116,18 +121,38 @@ impl InboundRelay {
         })
     }
 
+    /// The contact's conversation. Its status comes from what Chatwoot told the bridge
+    /// (the [`ConversationStatusBook`](crate::conversation_status::ConversationStatusBook))
+    /// when that is enough to decide, else from one `GET`.
     async fn conversation(
         &self,
         contact: &KnownContact,
-    ) -> Result<ConversationDisplayId, RelayFailure> {
+        direction: Direction,
+    ) -> Result<(ConversationDisplayId, bool), RelayFailure> {
         let integration = &self.context.integration_id;
-        let target = &self.context.target;
         let recorded = self
             .store
             .find_conversation(integration, contact.contact_id)
             .await?;
+        if let Some(id) = recorded {
+            match self.decide_without_asking(id, direction) {
+                Some(Decision::Use) => return Ok((id, false)),
+                Some(Decision::Reopen) => {
+                    self.reopen(id).await?;
+                    return Ok((id, true));
+                }
+                Some(Decision::StartAnother) => {
+                    return Ok((self.start_conversation(contact).await?, true))
+                }
+                None => {}
+            }
+        }
         let current = match recorded {
-            Some(id) => match self.chatwoot.get_conversation(target, id).await {
+            Some(id) => match self
+                .chatwoot
+                .get_conversation(&self.context.target, id)
+                .await
+            {
                 Ok(conversation) => Some(conversation),
                 Err(ChatwootError::NotFound { .. }) => None,
                 Err(error) => return Err(error.into()),
@@ -138,22 +163,22 @@ impl InboundRelay {
             Some(conversation) => Some(conversation),
             None => self
                 .chatwoot
-                .list_contact_conversations(target, contact.contact_id)
+                .list_contact_conversations(&self.context.target, contact.contact_id)
                 .await?
                 .into_iter()
                 .filter(|conversation| conversation.inbox_id == self.context.inbox_id)
                 .max_by_key(|conversation| conversation.display_id),
         };
         if let Some(conversation) = current {
+            self.status_book.record(
+                integration,
+                conversation.display_id,
+                conversation.status,
+                None,
+            );
             let usable = match conversation.status {
                 ConversationStatus::Resolved if self.context.flags.reopen_resolved => {
-                    self.chatwoot
-                        .toggle_conversation_status(
-                            target,
-                            conversation.display_id,
-                            ConversationStatus::Open,
-                        )
-                        .await?;
+                    self.reopen(conversation.display_id).await?;
                     true
                 }
                 ConversationStatus::Resolved => false,
@@ -171,13 +196,66 @@ impl InboundRelay {
                         )
                         .await?;
                 }
-                return Ok(conversation.display_id);
+                return Ok((conversation.display_id, true));
             }
         }
+        Ok((self.start_conversation(contact).await?, true))
+    }
+
+    /// What to do with the recorded conversation from what Chatwoot already told the
+    /// bridge; `None` when it must be asked. With `reopenResolved` on, an incoming
+    /// message needs no status at all: Chatwoot reopens a resolved (or snoozed)
+    /// conversation itself when one lands in it. With it off, a resolved conversation
+    /// must never get the message, so only a recently confirmed status will do.
+    fn decide_without_asking(
+        &self,
+        conversation: ConversationDisplayId,
+        direction: Direction,
+    ) -> Option<Decision> {
+        let integration = &self.context.integration_id;
+        if self.status_book.is_doubted(integration, conversation) {
+            return None;
+        }
+        if self.context.flags.reopen_resolved {
+            let known = self.status_book.known(integration, conversation);
+            return match (direction, known.map(|known| known.status)) {
+                (Direction::Incoming, _) => Some(Decision::Use),
+                (Direction::Outgoing, Some(ConversationStatus::Resolved)) => Some(Decision::Reopen),
+                (Direction::Outgoing, Some(_)) => Some(Decision::Use),
+                (Direction::Outgoing, None) => None,
+            };
+        }
+        match self.status_book.trusted(integration, conversation)? {
+            ConversationStatus::Resolved => Some(Decision::StartAnother),
+            ConversationStatus::Open
+            | ConversationStatus::Pending
+            | ConversationStatus::Snoozed => Some(Decision::Use),
+        }
+    }
+
+    async fn reopen(&self, conversation: ConversationDisplayId) -> Result<(), RelayFailure> {
+        let status = self
+            .chatwoot
+            .toggle_conversation_status(
+                &self.context.target,
+                conversation,
+                ConversationStatus::Open,
+            )
+            .await?;
+        self.status_book
+            .record(&self.context.integration_id, conversation, status, None);
+        Ok(())
+    }
+
+    async fn start_conversation(
+        &self,
+        contact: &KnownContact,
+    ) -> Result<ConversationDisplayId, RelayFailure> {
+        let integration = &self.context.integration_id;
         let created = self
             .chatwoot
             .create_conversation(
-                target,
+                &self.context.target,
                 &NewConversation {
                     source_id: contact.source_id.clone(),
                     inbox_id: self.context.inbox_id,
@@ -190,11 +268,20 @@ impl InboundRelay {
                 },
             )
             .await?;
+        self.status_book
+            .record(integration, created.display_id, created.status, None);
         self.store
             .remember_conversation(integration, contact.contact_id, created.display_id)
             .await?;
         Ok(created.display_id)
     }
+}
+
+/// What the relay can do with a recorded conversation without asking Chatwoot.
+enum Decision {
+    Use,
+    Reopen,
+    StartAnother,
 }
 
 /// The JID of a message's chat, for links and replies.

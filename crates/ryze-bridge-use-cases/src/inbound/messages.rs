@@ -171,6 +171,16 @@ impl InboundRelay {
                     .await?;
                 Ok(RelayOutcome::Relayed)
             }
+            Err(ChatwootError::NotFound { .. }) if !destination.checked => {
+                // Written without asking first, to a conversation Chatwoot no longer has:
+                // check it (and start another) on the next attempt.
+                self.status_book
+                    .doubt(&self.context.integration_id, destination.conversation);
+                Err(RelayFailure::Transient(format!(
+                    "conversation {} is gone from Chatwoot; looking for the contact's conversation again",
+                    destination.conversation
+                )))
+            }
             Err(error) => {
                 let failure = RelayFailure::from(error);
                 if let RelayFailure::Permanent(reason) = &failure {

@@ -20,6 +20,7 @@ use ryze_ports::{
 };
 
 use super::destination::chat_id;
+use crate::conversation_status::ConversationStatusBook;
 
 /// Which integration a relay writes for, with its Chatwoot target (token opened).
 #[derive(Debug, Clone)]
@@ -85,6 +86,8 @@ pub struct InboundRelay {
     pub(super) context: RelayContext,
     pub(super) identity_lock: tokio::sync::Mutex<()>,
     metrics: Arc<dyn RelayMetrics>,
+    /// What Chatwoot told the bridge of conversations' statuses.
+    pub(super) status_book: Arc<ConversationStatusBook>,
 }
 
 impl InboundRelay {
@@ -93,6 +96,7 @@ impl InboundRelay {
         store: Arc<dyn RelayStore>,
         media_source: Option<Arc<dyn WhatsAppSender>>,
         context: RelayContext,
+        status_book: Arc<ConversationStatusBook>,
     ) -> Self {
         Self {
             chatwoot,
@@ -101,6 +105,7 @@ impl InboundRelay {
             context,
             identity_lock: tokio::sync::Mutex::new(()),
             metrics: no_relay_metrics(),
+            status_book,
         }
     }
 

@@ -11,6 +11,7 @@ use ryze_ports::whatsapp_events::EventEnvelope;
 use ryze_ports::{KnownContact, LinkDirection, LinkState};
 
 use super::relay::*;
+use crate::conversation_status::ConversationStatusBook;
 use chrono::Utc;
 use mockall::predicate::eq;
 use ryze_domain::{ChatwootAccountId, ChatwootApiToken, ChatwootBaseUrl};
@@ -75,7 +76,26 @@ fn link(state: LinkState, chatwoot_id: Option<i64>) -> MessageLink {
 }
 
 fn relay(chatwoot: MockChatwootApi, store: MockRelayStore, flags: RelayFlags) -> InboundRelay {
-    InboundRelay::new(Arc::new(chatwoot), Arc::new(store), None, context(flags))
+    relay_with_book(chatwoot, store, flags, Arc::new(status_book()))
+}
+
+fn status_book() -> ConversationStatusBook {
+    ConversationStatusBook::new(std::time::Duration::from_secs(60))
+}
+
+fn relay_with_book(
+    chatwoot: MockChatwootApi,
+    store: MockRelayStore,
+    flags: RelayFlags,
+    book: Arc<ConversationStatusBook>,
+) -> InboundRelay {
+    InboundRelay::new(
+        Arc::new(chatwoot),
+        Arc::new(store),
+        None,
+        context(flags),
+        book,
+    )
 }
 
 fn conversation(display_id: i64, status: ConversationStatus) -> Conversation {
@@ -389,4 +409,173 @@ fn chatwoot_outages_are_retried_and_refusals_are_not() {
             "{name}"
         );
     }
+}
+
+/// A known contact whose conversation 3 is recorded; a new message for it is written
+/// with `create_message` (counted by the caller's expectation).
+fn known_contact_with_recorded_conversation(store: &mut MockRelayStore) {
+    store
+        .expect_find_link_by_whatsapp_id()
+        .returning(|_, _| Ok(None));
+    store.expect_find_contact().returning(|_, keys| {
+        Ok(Some(KnownContact {
+            contact_id: ContactId(5),
+            source_id: "src-5".into(),
+            keys: keys.to_vec(),
+        }))
+    });
+    store
+        .expect_find_conversation()
+        .returning(|_, _| Ok(Some(ConversationDisplayId(3))));
+    store
+        .expect_begin_message_link()
+        .returning(|_, _| Ok(link(LinkState::Pending, None)));
+    store
+        .expect_complete_message_link()
+        .returning(|_, _, _, _| Ok(true));
+}
+
+/// Chatwoot's webhook about conversation 3 of inbox 7, as the receiver passes it on.
+fn status_webhook(book: &ConversationStatusBook, status: &str) {
+    book.take_webhook(
+        &BridgeIntegrationId::new("int_test"),
+        InboxId(7),
+        &serde_json::json!({"event": "conversation_status_changed", "id": 3, "inbox_id": 7, "status": status}),
+    );
+}
+
+#[tokio::test]
+async fn a_steady_state_message_costs_one_chatwoot_call_whatever_reopen_resolved_says() {
+    for reopen_resolved in [false, true] {
+        let mut store = MockRelayStore::new();
+        known_contact_with_recorded_conversation(&mut store);
+        let mut chatwoot = MockChatwootApi::new();
+        // The only Chatwoot call: any other (a GET of the conversation) fails the test.
+        chatwoot
+            .expect_create_message()
+            .withf(|_, conversation, _| *conversation == ConversationDisplayId(3))
+            .times(1)
+            .returning(|_, _, _| Ok(message(41, MESSAGE_ID)));
+        let book = Arc::new(status_book());
+        status_webhook(&book, "open");
+        let flags = RelayFlags {
+            reopen_resolved,
+            ..RelayFlags::default()
+        };
+        let outcome = relay_with_book(chatwoot, store, flags, book)
+            .relay(&text_event(private_chat()))
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            RelayOutcome::Relayed,
+            "reopenResolved {reopen_resolved}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_reopen_resolved_an_incoming_message_needs_no_status_chatwoot_reopens_itself() {
+    let mut store = MockRelayStore::new();
+    known_contact_with_recorded_conversation(&mut store);
+    let mut chatwoot = MockChatwootApi::new();
+    chatwoot
+        .expect_create_message()
+        .times(1)
+        .returning(|_, _, _| Ok(message(41, MESSAGE_ID)));
+    let book = Arc::new(status_book());
+    status_webhook(&book, "resolved");
+    let flags = RelayFlags {
+        reopen_resolved: true,
+        ..RelayFlags::default()
+    };
+    let outcome = relay_with_book(chatwoot, store, flags, book)
+        .relay(&text_event(private_chat()))
+        .await
+        .unwrap();
+    assert_eq!(outcome, RelayOutcome::Relayed);
+}
+
+#[tokio::test]
+async fn without_reopen_resolved_a_resolved_status_from_a_webhook_starts_a_new_conversation_at_once(
+) {
+    let mut store = MockRelayStore::new();
+    known_contact_with_recorded_conversation(&mut store);
+    expect_conversation_remembered(&mut store, 4);
+    let mut chatwoot = MockChatwootApi::new();
+    chatwoot
+        .expect_create_conversation()
+        .times(1)
+        .returning(|_, _| Ok(conversation(4, ConversationStatus::Open)));
+    chatwoot
+        .expect_create_message()
+        .withf(|_, conversation, _| *conversation == ConversationDisplayId(4))
+        .times(1)
+        .returning(|_, _, _| Ok(message(41, MESSAGE_ID)));
+    let book = Arc::new(status_book());
+    status_webhook(&book, "resolved");
+    let outcome = relay_with_book(chatwoot, store, RelayFlags::default(), book)
+        .relay(&text_event(private_chat()))
+        .await
+        .unwrap();
+    assert_eq!(outcome, RelayOutcome::Relayed);
+}
+
+#[tokio::test]
+async fn without_reopen_resolved_a_status_not_confirmed_lately_is_checked_with_one_get() {
+    let mut store = MockRelayStore::new();
+    known_contact_with_recorded_conversation(&mut store);
+    expect_conversation_remembered(&mut store, 4);
+    let mut chatwoot = MockChatwootApi::new();
+    // The book says open, but too long ago: Chatwoot says resolved (the webhook was lost).
+    chatwoot
+        .expect_get_conversation()
+        .times(1)
+        .returning(|_, _| Ok(conversation(3, ConversationStatus::Resolved)));
+    chatwoot
+        .expect_create_conversation()
+        .times(1)
+        .returning(|_, _| Ok(conversation(4, ConversationStatus::Open)));
+    chatwoot
+        .expect_create_message()
+        .withf(|_, conversation, _| *conversation == ConversationDisplayId(4))
+        .times(1)
+        .returning(|_, _, _| Ok(message(41, MESSAGE_ID)));
+    let book = Arc::new(ConversationStatusBook::new(std::time::Duration::ZERO));
+    status_webhook(&book, "open");
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let outcome = relay_with_book(chatwoot, store, RelayFlags::default(), book)
+        .relay(&text_event(private_chat()))
+        .await
+        .unwrap();
+    assert_eq!(outcome, RelayOutcome::Relayed);
+}
+
+#[tokio::test]
+async fn a_conversation_gone_from_chatwoot_is_checked_again_instead_of_failing_the_message() {
+    let mut store = MockRelayStore::new();
+    known_contact_with_recorded_conversation(&mut store);
+    let mut chatwoot = MockChatwootApi::new();
+    chatwoot
+        .expect_create_message()
+        .times(1)
+        .returning(|_, _, _| {
+            Err(ChatwootError::NotFound {
+                url: "u".into(),
+                detail: "d".into(),
+            })
+        });
+    let book = Arc::new(status_book());
+    status_webhook(&book, "open");
+    let flags = RelayFlags {
+        reopen_resolved: true,
+        ..RelayFlags::default()
+    };
+    let failure = relay_with_book(chatwoot, store, flags, book.clone())
+        .relay(&text_event(private_chat()))
+        .await
+        .unwrap_err();
+    assert!(matches!(failure, RelayFailure::Transient(_)), "{failure:?}");
+    let integration = BridgeIntegrationId::new("int_test");
+    assert!(book.is_doubted(&integration, ConversationDisplayId(3)));
 }

@@ -20,6 +20,7 @@ pub mod payload;
 pub mod relay;
 mod reporting;
 mod revoking;
+pub mod screening;
 mod sending;
 pub mod signature;
 mod worker;
@@ -27,7 +28,9 @@ mod worker;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ryze_ports::{MediaFetcher, OutboundQueueStore, RelayStore, StoreError, WhatsAppSender};
+use ryze_ports::{
+    MediaFetcher, OutboundQueueStore, RateLimiter, RelayStore, StoreError, WhatsAppSender,
+};
 
 pub use media::ATTACHMENT_URL_FIELD;
 pub use relay::{OutboundFailure, OutboundOutcome, OutboundRelay};
@@ -37,7 +40,11 @@ use crate::sessions::RetryPolicy;
 use crate::Bridge;
 
 /// Largest webhook body the bridge takes (Chatwoot's message payloads are a few KiB).
-pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 1024 * 1024;
+pub const WEBHOOK_BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+/// Most attachments of one agent's message sent to WhatsApp; agents are told in a
+/// private note about the others.
+pub const ATTACHMENTS_PER_MESSAGE: usize = 10;
 
 /// Largest attachment the bridge downloads and sends.
 pub const ATTACHMENT_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
@@ -51,8 +58,16 @@ pub struct OutboundSettings {
     pub poll_interval: Duration,
     /// How many queued webhooks are read at a time (beyond those being handled).
     pub batch_size: usize,
-    /// How many webhooks are handled at the same moment (across conversations).
+    /// How many webhooks are handled at the same moment (across conversations and
+    /// integrations).
     pub max_parallel: usize,
+    /// How many of one integration's webhooks are handled at the same moment: its share
+    /// of `max_parallel`, taken before it, so a slow integration waits only on itself.
+    pub max_parallel_per_integration: usize,
+    /// How many calls to the API's message endpoints the outbound relay makes at once.
+    pub max_parallel_sends: usize,
+    /// Webhooks one integration may post per minute; more are answered 429.
+    pub webhooks_per_minute: u32,
     /// After this long a webhook still failing is reported undelivered. Must stay well
     /// under the engine's 24 h memory of sent ids, past which a retry could send twice.
     pub give_up_after: Duration,
@@ -71,6 +86,9 @@ impl Default for OutboundSettings {
             poll_interval: Duration::from_secs(5),
             batch_size: 100,
             max_parallel: 16,
+            max_parallel_per_integration: 4,
+            max_parallel_sends: 8,
+            webhooks_per_minute: 300,
             give_up_after: Duration::from_secs(12 * 60 * 60),
             send_timeout: Duration::from_secs(120),
             max_attachment_bytes: ATTACHMENT_LIMIT_BYTES,
@@ -90,6 +108,8 @@ pub struct OutboundPorts {
     pub whatsapp: Arc<dyn WhatsAppSender>,
     /// Downloads agents' attachments (Chatwoot's ActiveStorage URLs, which redirect).
     pub downloader: Arc<dyn MediaFetcher>,
+    /// Counts each integration's webhooks (`webhooks_per_minute`).
+    pub webhook_limiter: Arc<dyn RateLimiter>,
     pub settings: OutboundSettings,
 }
 
@@ -125,6 +145,9 @@ pub enum ReceiveWebhookError {
     /// The queue could not be written; Chatwoot marks the message failed.
     #[error("cannot queue the webhook: {0}")]
     Queue(StoreError),
+    /// The integration posted more webhooks this minute than the bridge takes.
+    #[error("too many webhooks for this integration: at most {limit} a minute; retry in {retry_after_secs} s")]
+    RateLimited { limit: u32, retry_after_secs: u64 },
 }
 
 impl Bridge {

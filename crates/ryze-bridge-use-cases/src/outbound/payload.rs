@@ -10,6 +10,8 @@
 //! to the outbound relay, and the de-duplication key of those that can. The worker reads
 //! a queued webhook once ([`ReadWebhook`]) for its ordering and every attempt at it.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use ryze_ports::chatwoot::{ConversationDisplayId, InboxId, MessageId};
 use ryze_ports::QueuedWebhook;
 use serde_json::Value;
@@ -159,38 +161,43 @@ impl AgentMessage {
     /// Reads a webhook body. Fails only when it is not a JSON object.
     pub fn parse(body: &[u8]) -> Result<Self, String> {
         let value: Value = serde_json::from_slice(body).map_err(|error| error.to_string())?;
+        Self::from_value(&value)
+    }
+
+    /// Reads a webhook body already parsed as JSON. Fails only when it is not an object.
+    pub fn from_value(value: &Value) -> Result<Self, String> {
         if !value.is_object() {
             return Err("the body is not a JSON object".to_owned());
         }
-        let attributes = content_attributes(&value);
+        let attributes = content_attributes(value);
         Ok(Self {
-            event: WebhookEvent::parse(&text_at(&value, &["event"]).unwrap_or_default()),
-            message_id: integer_at(&value, &["id"]).map(MessageId),
-            message_type: message_type(&value),
-            private: flag_at(&value, &["private"]),
-            source_id: text_at(&value, &["source_id"]),
-            content: at(&value, &["content"])
+            event: WebhookEvent::parse(&text_at(value, &["event"]).unwrap_or_default()),
+            message_id: integer_at(value, &["id"]).map(MessageId),
+            message_type: message_type(value),
+            private: flag_at(value, &["private"]),
+            source_id: text_at(value, &["source_id"]),
+            content: at(value, &["content"])
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_owned(),
             in_reply_to: integer_at(&attributes, &["in_reply_to"]).map(MessageId),
             in_reply_to_external_id: text_at(&attributes, &["in_reply_to_external_id"]),
             deleted: flag_at(&attributes, &["deleted"]),
-            sender_type: text_at(&value, &["sender", "type"]).map(|kind| kind.to_lowercase()),
-            agent_name: text_at(&value, &["sender", "available_name"])
-                .or_else(|| text_at(&value, &["sender", "name"])),
-            conversation: integer_at(&value, &["conversation", "id"]).map(ConversationDisplayId),
-            inbox_id: integer_at(&value, &["inbox", "id"])
-                .or_else(|| integer_at(&value, &["conversation", "inbox_id"]))
+            sender_type: text_at(value, &["sender", "type"]).map(|kind| kind.to_lowercase()),
+            agent_name: text_at(value, &["sender", "available_name"])
+                .or_else(|| text_at(value, &["sender", "name"])),
+            conversation: integer_at(value, &["conversation", "id"]).map(ConversationDisplayId),
+            inbox_id: integer_at(value, &["inbox", "id"])
+                .or_else(|| integer_at(value, &["conversation", "inbox_id"]))
                 .map(InboxId),
-            account_id: integer_at(&value, &["account", "id"]),
-            contact_identifier: text_at(&value, &["conversation", "meta", "sender", "identifier"]),
+            account_id: integer_at(value, &["account", "id"]),
+            contact_identifier: text_at(value, &["conversation", "meta", "sender", "identifier"]),
             contact_phone_number: text_at(
-                &value,
+                value,
                 &["conversation", "meta", "sender", "phone_number"],
             ),
-            contact_source_id: text_at(&value, &["conversation", "contact_inbox", "source_id"]),
-            attachments: attachments(&value),
+            contact_source_id: text_at(value, &["conversation", "contact_inbox", "source_id"]),
+            attachments: attachments(value),
         })
     }
 
@@ -229,6 +236,17 @@ impl AgentMessage {
     }
 }
 
+/// How far the sending of an agent's message got in earlier attempts: the parts
+/// (texts and files) that went out, so that a retry goes on from there instead of
+/// downloading and sending them again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PartsSent {
+    /// Attachments sent, in order.
+    pub attachments: usize,
+    /// Parts (WhatsApp messages) sent: the next part's position.
+    pub parts: usize,
+}
+
 /// A queued webhook with its body read once, when the worker takes it: the worker orders
 /// it by its conversation and the relay handles it, on every attempt, from this reading.
 #[derive(Debug, Clone)]
@@ -236,12 +254,30 @@ pub struct ReadWebhook {
     pub webhook: QueuedWebhook,
     /// The agent's message, or why the body is unreadable.
     pub message: Result<AgentMessage, String>,
+    /// Shared by the clones of this reading, kept across the worker's attempts. A
+    /// restart starts over, with the same WhatsApp ids (which the engine does not send
+    /// twice).
+    sent: Arc<Mutex<PartsSent>>,
 }
 
 impl ReadWebhook {
     pub fn read(webhook: QueuedWebhook) -> Self {
         let message = AgentMessage::parse(&webhook.payload);
-        Self { webhook, message }
+        Self {
+            webhook,
+            message,
+            sent: Arc::default(),
+        }
+    }
+
+    /// What earlier attempts sent.
+    pub fn parts_sent(&self) -> PartsSent {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records that the parts up to `sent` went out.
+    pub(crate) fn record_sent(&self, sent: PartsSent) {
+        *self.sent.lock().unwrap_or_else(PoisonError::into_inner) = sent;
     }
 
     /// The conversation the webhook belongs to, for ordering; `None` when unreadable.

@@ -22,14 +22,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ryze_domain::{
-    BridgeIntegration, BridgeIntegrationId, InstanceId, IntegrationStatus, RelayFlags,
+    BridgeIntegration, BridgeIntegrationId, ChatwootBaseUrl, InstanceId, IntegrationStatus,
+    RelayFlags,
 };
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
 use ryze_ports::{
     BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, RelayMetrics, SecretVault,
     SendError, StoreError,
 };
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use super::payload::{ReadWebhook, WebhookEvent};
 use super::signature::SigningSecrets;
@@ -110,6 +111,8 @@ pub(super) struct OutboundContext {
     pub(super) inbox_id: InboxId,
     pub(super) account_id: i64,
     pub(super) flags: RelayFlags,
+    /// Where the integration's Chatwoot is: attachments must be served from there.
+    pub(super) chatwoot: ChatwootBaseUrl,
 }
 
 /// Relays queued Chatwoot webhooks to WhatsApp.
@@ -120,6 +123,8 @@ pub struct OutboundRelay {
     pub(crate) ports: OutboundPorts,
     pub(crate) signing: SigningSecrets,
     pub(super) metrics: Arc<dyn RelayMetrics>,
+    /// The outbound relay's budget of calls to the API's message endpoints.
+    pub(super) sends: Semaphore,
     wake: Notify,
 }
 
@@ -137,6 +142,7 @@ impl OutboundRelay {
             chatwoot: bridge.chatwoot.clone(),
             vault: bridge.vault.clone(),
             metrics: bridge.metrics.clone(),
+            sends: Semaphore::new(ports.settings.max_parallel_sends.max(1)),
             ports,
             wake: Notify::new(),
         }
@@ -169,6 +175,7 @@ impl OutboundRelay {
             inbox_id: InboxId(inbox_id),
             account_id: integration.settings.account_id.get(),
             flags: integration.settings.flags,
+            chatwoot: integration.settings.base_url.clone(),
         }))
     }
 
@@ -215,7 +222,7 @@ impl OutboundRelay {
         }
         match message.event {
             WebhookEvent::MessageCreated => {
-                self.send_agent_message(&context, message, last_attempt)
+                self.send_agent_message(&context, read, message, last_attempt)
                     .await
             }
             WebhookEvent::MessageUpdated if message.deleted => self.revoke(&context, message).await,

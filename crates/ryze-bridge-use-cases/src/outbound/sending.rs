@@ -15,10 +15,20 @@ use ryze_ports::{LinkDirection, NewMessageLink, SendError};
 
 use super::ids::{new_whatsapp_id, part_id};
 use super::media::{OutgoingFile, ATTACHMENT_URL_FIELD};
-use super::payload::{AgentMessage, AttachmentRef};
+use super::payload::{AgentMessage, AttachmentRef, ReadWebhook};
 use super::relay::{
     already_handled, OutboundContext, OutboundFailure, OutboundOutcome, OutboundRelay,
 };
+use super::screening::ScreenedAttachments;
+
+/// What an agent's message is made of, as it goes out.
+pub(super) struct Parts<'a> {
+    pub(super) first_id: &'a str,
+    pub(super) conversation: ConversationDisplayId,
+    pub(super) text: String,
+    pub(super) reply_to: Option<String>,
+    pub(super) attachments: &'a [AttachmentRef],
+}
 
 /// The WhatsApp chat an agent's message goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +77,7 @@ impl OutboundRelay {
     pub(super) async fn send_agent_message(
         &self,
         context: &OutboundContext,
+        read: &ReadWebhook,
         message: &AgentMessage,
         last_attempt: bool,
     ) -> Result<OutboundOutcome, OutboundFailure> {
@@ -102,6 +113,7 @@ impl OutboundRelay {
         if text.is_empty() && message.attachments.is_empty() {
             return Ok(OutboundOutcome::Skipped("nothing to send"));
         }
+        let attachments = ScreenedAttachments::of(&message.attachments, &context.chatwoot);
         let recipient = recipient_of(message);
         let first_id = match &existing {
             Some(link) => link.whatsapp_id.clone(),
@@ -133,18 +145,30 @@ impl OutboundRelay {
         let first_id = link.whatsapp_id;
         let sent = match &recipient {
             Err(reason) => Err(OutboundFailure::Permanent(reason.clone())),
+            Ok(_) if text.is_empty() && attachments.sendable.is_empty() => {
+                Err(OutboundFailure::Permanent(attachments.refused.join("; ")))
+            }
             Ok(recipient) => {
                 let reply_to = self.reply_target(context, message).await?;
-                self.send_parts(
-                    context,
-                    recipient,
-                    &first_id,
+                let parts = Parts {
+                    first_id: &first_id,
                     conversation,
                     text,
                     reply_to,
-                    &message.attachments,
-                )
-                .await
+                    attachments: &attachments.sendable,
+                };
+                match self.send_parts(context, recipient, read, parts).await {
+                    Ok(()) => match attachments.note() {
+                        // The message went out: a note that cannot be posted in time
+                        // does not make it undelivered.
+                        Some(note) => match self.post_note(context, conversation, note).await {
+                            Err(_) if last_attempt => Ok(()),
+                            posted => posted,
+                        },
+                        None => Ok(()),
+                    },
+                    Err(failure) => Err(failure),
+                }
             }
         };
         let reason = match sent {
@@ -196,26 +220,35 @@ impl OutboundRelay {
 
     /// Sends the text and the attachments, in order: the text as the first attachment's
     /// caption (or first, on its own, when that attachment is audio, which WhatsApp shows
-    /// without caption), the reply on the first part only.
-    #[allow(clippy::too_many_arguments)]
+    /// without caption), the reply on the first part only. Parts an earlier attempt sent
+    /// ([`ReadWebhook::parts_sent`]) are neither downloaded nor sent again.
     pub(super) async fn send_parts(
         &self,
         context: &OutboundContext,
         recipient: &Recipient,
-        first_id: &str,
-        conversation: ConversationDisplayId,
-        text: String,
-        mut reply_to: Option<String>,
-        attachments: &[AttachmentRef],
+        read: &ReadWebhook,
+        parts: Parts<'_>,
     ) -> Result<(), OutboundFailure> {
+        let Parts {
+            first_id,
+            conversation,
+            text,
+            reply_to,
+            attachments,
+        } = parts;
         if attachments.is_empty() {
             return self
                 .send_text(context, recipient, first_id, text, reply_to)
                 .await;
         }
-        let mut caption = Some(text).filter(|text| !text.is_empty());
-        let mut position = 0;
-        for attachment in attachments {
+        let mut sent = read.parts_sent();
+        // The caption and the quote go with the first part only.
+        let (mut caption, mut reply_to) = if sent.parts == 0 {
+            (Some(text).filter(|text| !text.is_empty()), reply_to)
+        } else {
+            (None, None)
+        };
+        for attachment in attachments.iter().skip(sent.attachments) {
             let file = self
                 .ports
                 .downloader
@@ -229,15 +262,16 @@ impl OutboundRelay {
             if outgoing.media_type == OutgoingMediaType::Audio {
                 if let Some(text) = caption.take() {
                     let id = self
-                        .part(context, recipient, first_id, position, conversation)
+                        .part(context, recipient, first_id, sent.parts, conversation)
                         .await?;
                     self.send_text(context, recipient, &id, text, reply_to.take())
                         .await?;
-                    position += 1;
+                    sent.parts += 1;
+                    read.record_sent(sent);
                 }
             }
             let id = self
-                .part(context, recipient, first_id, position, conversation)
+                .part(context, recipient, first_id, sent.parts, conversation)
                 .await?;
             let command = SendMedia {
                 number: recipient.jid.clone(),
@@ -251,7 +285,9 @@ impl OutboundRelay {
                 id: Some(id),
             };
             self.send_media(context, command).await?;
-            position += 1;
+            sent.parts += 1;
+            sent.attachments += 1;
+            read.record_sent(sent);
         }
         Ok(())
     }
@@ -287,18 +323,31 @@ impl OutboundRelay {
         Ok(id)
     }
 
-    /// A port call to WhatsApp with the send timeout; running out of time counts as a
-    /// WhatsApp failure (retried with the same id).
+    /// A port call to WhatsApp with the send timeout, once one of the outbound relay's
+    /// `max_parallel_sends` is free; running out of time (waiting included) counts as
+    /// a WhatsApp failure (retried with the same id).
     pub(super) async fn within_send_timeout(
         &self,
         call: impl std::future::Future<Output = Result<EngineReceipt, SendError>>,
     ) -> Result<EngineReceipt, SendError> {
         let limit = self.ports.settings.send_timeout;
-        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
-            Err(SendError::WhatsAppFailed {
-                detail: format!("no answer within {} s", limit.as_secs()),
+        let limited = async {
+            let _permit = self
+                .sends
+                .acquire()
+                .await
+                .map_err(|_| SendError::WhatsAppFailed {
+                    detail: "the bridge is stopping".to_owned(),
+                })?;
+            call.await
+        };
+        tokio::time::timeout(limit, limited)
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::WhatsAppFailed {
+                    detail: format!("no answer within {} s", limit.as_secs()),
+                })
             })
-        })
     }
 
     pub(super) async fn send_text(

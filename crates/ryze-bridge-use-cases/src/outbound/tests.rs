@@ -19,9 +19,10 @@ use ryze_ports::whatsapp_events::{
     DeleteMessage, EngineReceipt, MarkRead, OutgoingMediaType, SendMedia, SendText,
 };
 use ryze_ports::{
-    EnqueueOutcome, FetchedMedia, LinkDirection, LinkState, MessageLink,
-    MockBridgeIntegrationStore, MockMediaFetcher, MockOutboundGuard, MockOutboundQueueStore,
-    MockRelayStore, MockSecretVault, MockWhatsAppSender, QueuedWebhook, SendError,
+    EnqueueOutcome, FetchedMedia, LinkDirection, LinkState, MediaFetchError, MediaFetcher,
+    MessageLink, MockBridgeIntegrationStore, MockMediaFetcher, MockOutboundGuard,
+    MockOutboundQueueStore, MockRateLimiter, MockRelayStore, MockSecretVault, MockWhatsAppSender,
+    QueuedWebhook, SendError,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -288,6 +289,8 @@ struct Fixture {
     queue: MockOutboundQueueStore,
     whatsapp: MockWhatsAppSender,
     downloader: MockMediaFetcher,
+    /// Replaces `downloader` when set.
+    fetcher: Option<Arc<dyn MediaFetcher>>,
     settings: OutboundSettings,
 }
 
@@ -300,6 +303,7 @@ impl Fixture {
             queue: MockOutboundQueueStore::new(),
             whatsapp: recording_whatsapp(outbox),
             downloader: MockMediaFetcher::new(),
+            fetcher: None,
             settings: OutboundSettings {
                 retry: crate::sessions::RetryPolicy {
                     first_delay: Duration::from_millis(100),
@@ -348,7 +352,9 @@ impl Fixture {
             queue: Arc::new(self.queue),
             relay_store: Arc::new(self.store),
             whatsapp: Arc::new(self.whatsapp),
-            downloader: Arc::new(self.downloader),
+            downloader: self.fetcher.unwrap_or_else(|| Arc::new(self.downloader)),
+            // Receiving is tested in the delivery crate; nothing here counts webhooks.
+            webhook_limiter: Arc::new(MockRateLimiter::new()),
             settings: self.settings,
         })
     }
@@ -777,6 +783,26 @@ async fn a_lasting_refusal_marks_the_message_failed_and_tells_agents() {
 }
 
 #[tokio::test]
+async fn an_instance_the_api_no_longer_sends_for_is_given_up_at_once_and_reported() {
+    let (links, outbox) = new_state();
+    // Exactly one send: no retry of a refusal that will not change.
+    let relay = relay_reporting_failure(
+        &links,
+        &outbox,
+        whatsapp_refusing_texts(SendError::InstanceGone, 1),
+        "integration deactivated",
+    );
+
+    let outcome = relay.handle(&queued(1, &text_reply()), false).await;
+
+    assert!(
+        matches!(&outcome, Ok(OutboundOutcome::Undelivered(reason)) if reason.contains("instance was deleted")),
+        "not retried, reported undelivered: {outcome:?}"
+    );
+    assert_eq!(the_reply_link(&links).state, LinkState::Failed);
+}
+
+#[tokio::test]
 async fn a_contact_without_a_whatsapp_id_is_reported_undelivered() {
     let (links, outbox) = new_state();
     let relay = relay_reporting_failure(
@@ -858,7 +884,10 @@ async fn the_worker_retries_a_transient_failure_with_the_same_id_then_marks_it_h
 
     worker::work(
         relay,
-        Arc::new(tokio::sync::Semaphore::new(1)),
+        worker::Budget {
+            integration: Arc::new(tokio::sync::Semaphore::new(1)),
+            bridge: Arc::new(tokio::sync::Semaphore::new(1)),
+        },
         queued(1, &text_reply()),
     )
     .await;
@@ -1241,4 +1270,241 @@ async fn when_chatwoot_shows_no_signing_secret_the_url_secret_suffices() {
 
     assert_eq!(outcome.unwrap(), WebhookReceipt::Queued);
     assert_eq!(keys.lock().unwrap().len(), 1);
+}
+
+// ---- Budgets and caps (one integration cannot stall the others) ----------------------
+
+/// Downloads that never end, as from a Chatwoot trickling bytes for ever.
+struct StalledDownloads;
+
+#[async_trait::async_trait]
+impl MediaFetcher for StalledDownloads {
+    async fn fetch(
+        &self,
+        _field: &'static str,
+        _url: &str,
+        _max_bytes: u64,
+    ) -> Result<FetchedMedia, MediaFetchError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_integration_whose_downloads_stall_does_not_hold_back_another_integrations_reply() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    fixture.settings.max_parallel = 4;
+    fixture.settings.max_parallel_per_integration = 2;
+    fixture.fetcher = Some(Arc::new(StalledDownloads));
+    // More stalled conversations of one integration than the whole bridge's budget.
+    let mut webhooks: Vec<QueuedWebhook> = (1..=6)
+        .map(|n| {
+            let mut webhook = webhook_in_conversation(n, 100 + n, 600 + n, "5511900000001");
+            let mut payload: Value = serde_json::from_slice(&webhook.payload).unwrap();
+            payload["attachments"] = json!([{"data_url": format!("https://cw.example/slow/{n}.pdf"), "file_type": "file"}]);
+            webhook.payload = payload.to_string().into_bytes();
+            webhook.integration = BridgeIntegrationId::new("int_slow");
+            webhook
+        })
+        .collect();
+    let mut other = webhook_in_conversation(50, 13, 550, "5511900000002");
+    other.integration = BridgeIntegrationId::new("int_other");
+    webhooks.push(other);
+    let mut finished = queue_holding(&mut fixture, webhooks);
+    let worker = spawn_worker(fixture);
+
+    let first_finished = tokio::time::timeout(Duration::from_secs(30), finished.recv())
+        .await
+        .expect("the other integration's reply is not held back");
+
+    assert_eq!(first_finished, Some(50));
+    assert_eq!(texts(&outbox).len(), 1);
+    assert_eq!(texts(&outbox)[0].number, "5511900000002@s.whatsapp.net");
+    worker.abort();
+}
+
+#[tokio::test]
+async fn a_retry_goes_on_after_the_attachments_already_sent() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    let mut reply = agent_reply();
+    reply["attachments"] = json!([
+        {"data_url": "https://cw.example/blobs/redirect/a/foto.jpg", "file_type": "image"},
+        {"data_url": "https://cw.example/blobs/redirect/c/pedido.pdf", "file_type": "file"},
+    ]);
+    fixture
+        .downloader
+        .expect_fetch()
+        .withf(|_, url, _| url.ends_with("foto.jpg"))
+        .times(1)
+        .returning(|_, _, _| Ok(download_of(PNG, "image/png")));
+    let mut pdf_attempts = 0;
+    fixture
+        .downloader
+        .expect_fetch()
+        .withf(|_, url, _| url.ends_with("pedido.pdf"))
+        .times(2)
+        .returning(move |_, _, _| {
+            pdf_attempts += 1;
+            if pdf_attempts == 1 {
+                Err(MediaFetchError::ServerUnavailable {
+                    answer: "HTTP 503".into(),
+                })
+            } else {
+                Ok(download_of(PDF, "application/pdf"))
+            }
+        });
+    let relay = fixture.relay();
+    let read = queued(1, &reply);
+
+    let failed = relay.handle(&read, false).await;
+    assert!(
+        matches!(failed, Err(OutboundFailure::Transient(_))),
+        "{failed:?}"
+    );
+    assert_eq!(relay.handle(&read, false).await, Ok(OutboundOutcome::Sent));
+
+    let first_id = the_reply_link(&links).whatsapp_id;
+    let media_ids: Vec<_> = sent(&outbox)
+        .into_iter()
+        .filter_map(|sent| match sent {
+            Sent::Media(media) => Some((media.id.unwrap(), media.message)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        media_ids,
+        vec![
+            (first_id.clone(), Some("Olá *mundo*".to_owned())),
+            (part_id(&first_id, 1), None),
+        ],
+        "the photo went out once; the retry sent only the document, without the caption"
+    );
+}
+
+/// Expects one private note in conversation 12 containing every one of `parts`.
+fn expect_note(chatwoot: &mut MockChatwootApi, parts: &'static [&'static str]) {
+    chatwoot
+        .expect_create_message()
+        .withf(move |_, conversation, note| {
+            *conversation == ConversationDisplayId(12)
+                && note.private
+                && parts.iter().all(|part| note.content.contains(part))
+        })
+        .times(1)
+        .returning(|_, _, _| {
+            Ok(Message {
+                id: MessageId(901),
+                conversation_display_id: Some(ConversationDisplayId(12)),
+                content: None,
+                message_type: Some(MessageType::Outgoing),
+                private: true,
+                source_id: None,
+            })
+        });
+}
+
+#[tokio::test]
+async fn at_most_ten_attachments_are_fetched_and_agents_are_told_about_the_others() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    let mut reply = agent_reply();
+    reply["attachments"] = (0..12)
+        .map(|index| json!({"data_url": format!("https://cw.example/r/{index}.pdf"), "file_type": "file"}))
+        .collect();
+    fixture
+        .downloader
+        .expect_fetch()
+        .withf(|_, url, _| !url.ends_with("/10.pdf") && !url.ends_with("/11.pdf"))
+        .times(ATTACHMENTS_PER_MESSAGE)
+        .returning(|_, _, _| Ok(download_of(PDF, "application/pdf")));
+    expect_note(
+        &mut fixture.chatwoot,
+        &["Not sent to WhatsApp", "2 attachments beyond the 10"],
+    );
+    let relay = fixture.relay();
+
+    assert_eq!(
+        relay.handle(&queued(1, &reply), false).await,
+        Ok(OutboundOutcome::Sent)
+    );
+    let media = sent(&outbox)
+        .into_iter()
+        .filter(|sent| matches!(sent, Sent::Media(_)))
+        .count();
+    assert_eq!(media, ATTACHMENTS_PER_MESSAGE);
+}
+
+#[tokio::test]
+async fn an_attachment_served_from_elsewhere_is_never_fetched_and_agents_are_told() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    let mut reply = agent_reply();
+    reply["attachments"] = json!([
+        {"data_url": "http://10.0.0.7/admin/export?token=secret", "file_type": "file"},
+    ]);
+    // No download expectation: a fetch would fail the test.
+    expect_note(
+        &mut fixture.chatwoot,
+        &["1 attachment not served by this inbox's Chatwoot (http://10.0.0.7)"],
+    );
+    let relay = fixture.relay();
+
+    assert_eq!(
+        relay.handle(&queued(1, &reply), false).await,
+        Ok(OutboundOutcome::Sent)
+    );
+    let sent = sent(&outbox);
+    assert!(
+        matches!(&sent[0], Sent::Text(text) if text.message == "Olá *mundo*"),
+        "the text still goes: {sent:?}"
+    );
+    assert!(!sent.iter().any(|sent| matches!(sent, Sent::Media(_))));
+}
+
+#[tokio::test]
+async fn a_message_of_foreign_attachments_alone_is_reported_undelivered() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    fixture.whatsapp = MockWhatsAppSender::new();
+    expect_failure_reported(&mut fixture.chatwoot, "not served by this inbox's Chatwoot");
+    let mut reply = agent_reply();
+    reply["content"] = json!("");
+    reply["attachments"] = json!([
+        {"data_url": "https://files.evil.example/x.pdf", "file_type": "file"},
+    ]);
+    let relay = fixture.relay();
+
+    let outcome = relay.handle(&queued(1, &reply), false).await;
+
+    assert!(
+        matches!(outcome, Ok(OutboundOutcome::Undelivered(_))),
+        "{outcome:?}"
+    );
+    assert_eq!(the_reply_link(&links).state, LinkState::Failed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn sends_wait_for_the_outbound_relays_own_budget_of_calls_to_the_api() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    fixture.settings.max_parallel_sends = 1;
+    fixture.settings.send_timeout = Duration::from_secs(5);
+    let relay = fixture.relay();
+
+    // Another send holds the only call the budget allows: this one cannot start.
+    let busy = relay.sends.acquire().await.unwrap();
+    let waited = relay.handle(&queued(1, &text_reply()), false).await;
+    assert!(
+        matches!(&waited, Err(OutboundFailure::Transient(reason)) if reason.contains("no answer within 5 s")),
+        "{waited:?}"
+    );
+    assert!(texts(&outbox).is_empty());
+
+    drop(busy);
+    assert_eq!(
+        relay.handle(&queued(1, &text_reply()), false).await,
+        Ok(OutboundOutcome::Sent)
+    );
+    assert_eq!(texts(&outbox).len(), 1);
 }

@@ -4,8 +4,11 @@
 //! It wakes when the receiver queues a webhook, and polls as a fallback (webhooks queued
 //! before a restart, or by another process). A webhook whose handling fails for a reason
 //! worth retrying is retried with capped exponential backoff inside its conversation's
-//! lane, which holds back only the webhooks of that conversation; a concurrency limit is
-//! taken for each attempt, not while waiting. After `give_up_after` the last attempt
+//! lane, which holds back only the webhooks of that conversation. Each attempt takes its
+//! integration's budget first (`max_parallel_per_integration`), then the bridge's
+//! (`max_parallel`), and neither while waiting to retry: an integration whose Chatwoot
+//! serves attachments slowly fills its own budget and waits on itself, while the
+//! others' webhooks keep the rest of the bridge's. After `give_up_after` the last attempt
 //! reports the message undelivered. A webhook is marked handled only once it is done.
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -14,11 +17,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use ryze_ports::{QueuedWebhook, RelayDirection};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 
 use super::payload::ReadWebhook;
 use super::relay::{OutboundFailure, OutboundOutcome, OutboundRelay};
+use crate::shared_by_key::SharedByKey;
 
 /// How often handled webhooks' de-duplication keys are pruned.
 const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
@@ -48,8 +52,26 @@ fn lane_of(read: &ReadWebhook) -> String {
     }
 }
 
+/// The concurrency one webhook's attempts take: its integration's share, then the
+/// bridge's.
+#[derive(Clone)]
+pub(super) struct Budget {
+    pub(super) integration: Arc<Semaphore>,
+    pub(super) bridge: Arc<Semaphore>,
+}
+
+impl Budget {
+    /// Waits for both permits, the integration's first (so a busy integration never
+    /// holds one of the bridge's while it waits on itself); `None` once closed.
+    async fn acquire(&self) -> Option<(SemaphorePermit<'_>, SemaphorePermit<'_>)> {
+        let own = self.integration.acquire().await.ok()?;
+        let shared = self.bridge.acquire().await.ok()?;
+        Some((own, shared))
+    }
+}
+
 /// Handles one webhook until it is done, then marks it handled.
-pub(super) async fn work(relay: Arc<OutboundRelay>, permits: Arc<Semaphore>, read: ReadWebhook) {
+pub(super) async fn work(relay: Arc<OutboundRelay>, budget: Budget, read: ReadWebhook) {
     let webhook = &read.webhook;
     let settings = &relay.ports.settings;
     let mut delays = settings.retry.delays();
@@ -57,7 +79,7 @@ pub(super) async fn work(relay: Arc<OutboundRelay>, permits: Arc<Semaphore>, rea
         let age = Utc::now().signed_duration_since(webhook.received_at);
         let last_attempt = age.to_std().unwrap_or_default() >= relay.give_up_after();
         let result = {
-            let Ok(_permit) = permits.acquire().await else {
+            let Some(_permits) = budget.acquire().await else {
                 return;
             };
             relay.handle(&read, last_attempt).await
@@ -106,7 +128,10 @@ pub(super) async fn work(relay: Arc<OutboundRelay>, permits: Arc<Semaphore>, rea
 /// The dispatcher's memory: what is being handled, and what waits behind it.
 struct Dispatcher {
     relay: Arc<OutboundRelay>,
+    /// The bridge's budget, shared by every integration.
     permits: Arc<Semaphore>,
+    /// Each integration's budget, while it has webhooks in flight.
+    integration_budgets: SharedByKey<Semaphore>,
     /// Webhooks handed out and not finished yet (the store still lists them).
     in_flight: HashSet<i64>,
     /// Lanes with a webhook being handled, and the webhooks waiting in each.
@@ -123,10 +148,18 @@ impl Dispatcher {
             done: self.done.clone(),
         };
         let relay = self.relay.clone();
-        let permits = self.permits.clone();
+        let per_integration = relay.ports.settings.max_parallel_per_integration.max(1);
+        let budget = Budget {
+            integration: self
+                .integration_budgets
+                .get(read.webhook.integration.as_str(), || {
+                    Semaphore::new(per_integration)
+                }),
+            bridge: self.permits.clone(),
+        };
         self.tasks.spawn(async move {
             let _release = release;
-            work(relay, permits, read).await;
+            work(relay, budget, read).await;
         });
     }
 
@@ -202,6 +235,7 @@ pub(super) async fn run(relay: Arc<OutboundRelay>) {
     let (done, mut released) = mpsc::unbounded_channel();
     let mut dispatcher = Dispatcher {
         permits: Arc::new(Semaphore::new(settings.max_parallel.max(1))),
+        integration_budgets: SharedByKey::default(),
         relay: relay.clone(),
         in_flight: HashSet::new(),
         busy: HashMap::new(),

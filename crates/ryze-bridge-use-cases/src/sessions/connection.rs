@@ -4,7 +4,7 @@
 //! acknowledges the longest run of finished sequences.
 //!
 //! A chat's worker is reaped once it has been idle (nothing queued, nothing in flight)
-//! for [`CHAT_WORKER_IDLE`]: the connection drops its channel, and the next event for that
+//! for the session's `chat_worker_idle` ([`CHAT_WORKER_IDLE`] by default): the connection drops its channel, and the next event for that
 //! chat starts a new worker. Only the connection sends to a worker and it counts what it
 //! sent and what came back finished, so a reaped worker never holds an event.
 //!
@@ -24,10 +24,11 @@ use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
 use ryze_ports::{
     EventSequence, EventStreamConnection, EventStreamError, RelayDirection, StreamItem,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use super::live_state::LiveState;
+use super::SessionSettings;
 use crate::inbound::{ordering_key, InboundRelay, RelayFailure, RelayOutcome};
 
 /// How a worker retries a step that may work later.
@@ -59,8 +60,9 @@ impl RetryPolicy {
     }
 }
 
-/// How long a chat's worker may sit idle before it is reaped (a chat seen once must not
-/// hold a task and a channel for as long as the connection lives).
+/// How long a chat's worker may sit idle before it is reaped by default (a chat seen once
+/// must not hold a task and a channel for as long as the connection lives);
+/// [`super::SessionSettings::chat_worker_idle`] sets it.
 pub const CHAT_WORKER_IDLE: Duration = Duration::from_secs(60);
 
 /// An event handed to a chat's worker, with when the API received it (if it said).
@@ -131,26 +133,18 @@ impl AcknowledgementTracker {
     }
 }
 
-/// Relays a connection's events until it ends.
+/// Relays a connection's events until it ends, at most `parallel_steps` relay steps at
+/// a time (the integration's share of the bridge), reaping chat workers idle for
+/// `chat_worker_idle`; the live state tells how many chat workers run.
 pub async fn run_connection(
-    connection: EventStreamConnection,
-    relay: Arc<InboundRelay>,
-    live: Arc<LiveState>,
-    retry: RetryPolicy,
-) -> ConnectionEnd {
-    run_connection_reaping_after(connection, relay, live, retry, CHAT_WORKER_IDLE, |_| {}).await
-}
-
-/// [`run_connection`], reaping chat workers idle for `idle_after`; `workers_changed` is
-/// told how many chat workers are running whenever that number changes.
-pub(crate) async fn run_connection_reaping_after(
     mut connection: EventStreamConnection,
     relay: Arc<InboundRelay>,
     live: Arc<LiveState>,
-    retry: RetryPolicy,
-    idle_after: Duration,
-    mut workers_changed: impl FnMut(usize),
+    settings: SessionSettings,
 ) -> ConnectionEnd {
+    let retry = settings.relay_retry;
+    let idle_after = settings.chat_worker_idle;
+    let steps = Arc::new(Semaphore::new(settings.parallel_steps.max(1)));
     let mut workers: HashMap<String, ChatWorker> = HashMap::new();
     // Dropped with the connection: in-flight work stops, and comes again on reconnect.
     let mut worker_tasks = JoinSet::new();
@@ -195,8 +189,11 @@ pub(crate) async fn run_connection_reaping_after(
                         worker_tasks.spawn(chat_worker(
                             key,
                             events,
-                            relay.clone(),
-                            live.clone(),
+                            ChatWorkerPorts {
+                                relay: relay.clone(),
+                                live: live.clone(),
+                                steps: steps.clone(),
+                            },
                             retry,
                             finished_sender.clone(),
                         ));
@@ -205,7 +202,7 @@ pub(crate) async fn run_connection_reaping_after(
                     worker.outstanding += 1;
                     let _ = worker.events.send((event.sequence, envelope, event.received_at));
                     if started {
-                        workers_changed(workers.len());
+                        live.chat_workers(workers.len());
                     }
                 }
             },
@@ -228,31 +225,47 @@ pub(crate) async fn run_connection_reaping_after(
                     worker.outstanding > 0 || worker.idle_since.elapsed() < idle_after
                 });
                 if workers.len() != before {
-                    workers_changed(workers.len());
+                    live.chat_workers(workers.len());
                 }
             }
             Some(_) = worker_tasks.join_next(), if !worker_tasks.is_empty() => {}
         }
     };
     worker_tasks.abort_all();
+    live.chat_workers(0);
     live.forget_queued();
     end
+}
+
+/// What a chat's worker shares with the others of its connection.
+struct ChatWorkerPorts {
+    relay: Arc<InboundRelay>,
+    live: Arc<LiveState>,
+    /// The integration's relay steps at once; taken for each attempt, not while
+    /// waiting to retry.
+    steps: Arc<Semaphore>,
 }
 
 /// Relays one chat's events, in order, until the connection drops its channel.
 async fn chat_worker(
     key: String,
     mut events: mpsc::UnboundedReceiver<WorkItem>,
-    relay: Arc<InboundRelay>,
-    live: Arc<LiveState>,
+    ports: ChatWorkerPorts,
     retry: RetryPolicy,
     finished: mpsc::UnboundedSender<(String, EventSequence)>,
 ) {
+    let ChatWorkerPorts { relay, live, steps } = ports;
     while let Some((sequence, envelope, received_at)) = events.recv().await {
         let mut delays = retry.delays();
         let is_message = matches!(envelope.payload, EventPayload::MessageExchange(_));
         loop {
-            match relay.relay(&envelope).await {
+            let attempt = {
+                let Ok(_step) = steps.acquire().await else {
+                    return;
+                };
+                relay.relay(&envelope).await
+            };
+            match attempt {
                 Ok(outcome) => {
                     live.event_finished(outcome == RelayOutcome::Relayed, None);
                     if let (RelayOutcome::Relayed, true, Some(received_at)) =

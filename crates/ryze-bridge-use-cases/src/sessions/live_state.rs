@@ -40,6 +40,8 @@ pub struct LiveSnapshot {
     pub last_error: String,
     pub last_event_at: Option<DateTime<Utc>>,
     pub counters: RelayCounters,
+    /// Per-chat workers alive on the current connection (idle ones are reaped).
+    pub chat_workers: usize,
 }
 
 /// The errors behind [`LiveSnapshot::last_error`], each cleared by what ends it.
@@ -79,6 +81,7 @@ impl Default for LiveState {
                     last_error: String::new(),
                     last_event_at: None,
                     counters: RelayCounters::default(),
+                    chat_workers: 0,
                 },
                 Errors::default(),
             )),
@@ -124,6 +127,11 @@ impl LiveState {
             state.connection_refused = refused;
             errors.connection = reason.to_owned();
         });
+    }
+
+    /// How many per-chat workers the connection runs now.
+    pub fn chat_workers(&self, count: usize) {
+        self.update(|state, _| state.chat_workers = count);
     }
 
     pub fn disconnected(&self) {

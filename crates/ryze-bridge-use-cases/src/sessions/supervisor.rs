@@ -16,9 +16,10 @@ use ryze_ports::{
 };
 use tokio::task::JoinHandle;
 
-use super::connection::{run_connection, ConnectionEnd, RetryPolicy};
+use super::connection::{run_connection, ConnectionEnd, RetryPolicy, CHAT_WORKER_IDLE};
 use super::live_state::{ConnectionState, LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
+use crate::conversation_status::ConversationStatusBook;
 use crate::inbound::{InboundRelay, RelayContext};
 
 /// How sessions pace themselves.
@@ -34,6 +35,15 @@ pub struct SessionSettings {
     /// error: right after an activation the API records its side only once the bridge
     /// has answered, so the first attempts may come too early.
     pub refusal_grace: Duration,
+    /// A chat's worker idle (nothing queued, nothing in flight) this long is reaped.
+    pub chat_worker_idle: Duration,
+    /// Relay steps one integration runs at once (across its chats): its share of the
+    /// bridge, so that one busy integration does not crowd the others out of the
+    /// Chatwoot and API calls they share.
+    pub parallel_steps: usize,
+    /// How long a conversation status Chatwoot confirmed (by a webhook or an answer) is
+    /// trusted with `reopenResolved` off, before a message is written without a `GET`.
+    pub status_trusted_for: Duration,
 }
 
 impl Default for SessionSettings {
@@ -46,6 +56,9 @@ impl Default for SessionSettings {
             relay_retry: RetryPolicy::default(),
             stable_after: Duration::from_secs(60),
             refusal_grace: Duration::from_secs(10),
+            chat_worker_idle: CHAT_WORKER_IDLE,
+            parallel_steps: 8,
+            status_trusted_for: Duration::from_secs(10),
         }
     }
 }
@@ -81,6 +94,7 @@ pub struct RelaySessions {
     vault: Arc<dyn SecretVault>,
     metrics: Arc<dyn RelayMetrics>,
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
+    status_book: Arc<ConversationStatusBook>,
 }
 
 impl RelaySessions {
@@ -89,12 +103,16 @@ impl RelaySessions {
         chatwoot: Arc<dyn ChatwootApi>,
         vault: Arc<dyn SecretVault>,
     ) -> Self {
+        let status_book = Arc::new(ConversationStatusBook::new(
+            ports.settings.status_trusted_for,
+        ));
         Self {
             ports,
             chatwoot,
             vault,
             metrics: no_relay_metrics(),
             running: Mutex::new(HashMap::new()),
+            status_book,
         }
     }
 
@@ -115,6 +133,12 @@ impl RelaySessions {
             }
         }
         counts
+    }
+
+    /// What Chatwoot told the bridge of conversations' statuses (the webhook receiver
+    /// feeds it, every session reads it).
+    pub fn status_book(&self) -> &Arc<ConversationStatusBook> {
+        &self.status_book
     }
 
     pub fn relay_store(&self) -> &Arc<dyn RelayStore> {
@@ -189,6 +213,7 @@ impl RelaySessions {
                 inbox_id: InboxId(inbox_id),
                 flags: integration.settings.flags,
             },
+            self.status_book.clone(),
         )
         .with_metrics(self.metrics.clone()))
     }
@@ -211,14 +236,7 @@ async fn session_loop(
                 live.connected();
                 tracing::info!(integration_id = %context.integration_id, "event stream connected");
                 let connected_at = Instant::now();
-                match run_connection(
-                    connection,
-                    relay.clone(),
-                    live.clone(),
-                    settings.relay_retry,
-                )
-                .await
-                {
+                match run_connection(connection, relay.clone(), live.clone(), settings).await {
                     ConnectionEnd::IntegrationEnded => {
                         tracing::info!(integration_id = %context.integration_id, "the API ended the event stream");
                         live.disconnected();
@@ -274,7 +292,7 @@ mod tests {
     };
     use ryze_ports::{
         EventStreamConnection, MockChatwootApi, MockEventStreamConnector, MockRelayStore,
-        MockSecretVault,
+        MockSecretVault, StreamItem,
     };
     use secrecy::SecretString;
     use tokio::sync::mpsc;
@@ -370,18 +388,20 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_session_retries_until_connected_and_stops_when_the_api_ends_the_stream() {
-        let attempts = Arc::new(AtomicUsize::new(0));
-        let (items_sender, items) = mpsc::channel(8);
+    /// A connector refusing its first `refusals` attempts (each counted in `attempts`),
+    /// then handing out one connection over `items`, and no other.
+    fn connector_with_one_connection(
+        items: mpsc::Receiver<Result<StreamItem, EventStreamError>>,
+        refusals: usize,
+        attempts: Arc<AtomicUsize>,
+    ) -> MockEventStreamConnector {
         let mut connection = Some(EventStreamConnection {
             items,
             acknowledgements: mpsc::unbounded_channel().0,
         });
         let mut connector = MockEventStreamConnector::new();
-        let counted = attempts.clone();
         connector.expect_connect().returning(move |_| {
-            if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+            if attempts.fetch_add(1, Ordering::SeqCst) < refusals {
                 Err(EventStreamError::Unavailable {
                     detail: "connection refused".into(),
                 })
@@ -391,6 +411,14 @@ mod tests {
                 })
             }
         });
+        connector
+    }
+
+    #[tokio::test]
+    async fn a_session_retries_until_connected_and_stops_when_the_api_ends_the_stream() {
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (items_sender, items) = mpsc::channel(8);
+        let connector = connector_with_one_connection(items, 2, attempts.clone());
         let sessions = sessions_over(
             connector,
             vault_opening_the_token(),
@@ -420,6 +448,88 @@ mod tests {
 
         assert!(sessions.stop(&integration.id));
         assert!(sessions.live_state(&integration.id).is_none());
+    }
+
+    /// A receipt the relay does not show (`inactive`) in the chat of `jid`: a chat
+    /// worker starts for it, and it finishes without touching any port.
+    fn unshown_receipt(sequence: u64, jid: &str) -> StreamItem {
+        let envelope = serde_json::json!({
+            "event": "message.status",
+            "data": {
+                "ids": [format!("3A00{sequence:016}")],
+                "status": "inactive",
+                "timestamp": 1_718_000_700,
+                "chat": {"jid": jid, "type": "private"}
+            },
+            "instanceData": {"baseUrl": "", "instance": "ins_session"}
+        });
+        StreamItem::Event(ryze_ports::StreamedEvent {
+            sequence: ryze_ports::EventSequence::new(sequence),
+            envelope: envelope.to_string().into_bytes(),
+            received_at: None,
+        })
+    }
+
+    async fn wait_for_chat_workers(
+        sessions: &RelaySessions,
+        id: &BridgeIntegrationId,
+        wanted: usize,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let snapshot = sessions.live_state(id).expect("a session runs");
+            if snapshot.chat_workers == wanted {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} chat workers, waiting for {wanted}",
+                snapshot.chat_workers
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_chat_workers_are_reaped_after_the_configured_idle_time() {
+        let (items_sender, items) = mpsc::channel(8);
+        let connector = connector_with_one_connection(items, 0, Arc::default());
+        let sessions = sessions_over(
+            connector,
+            vault_opening_the_token(),
+            SessionSettings {
+                chat_worker_idle: Duration::from_millis(300),
+                ..quick_settings()
+            },
+        );
+        let integration = integration();
+        sessions.start(&integration).unwrap();
+        wait_for_state(&sessions, &integration.id, ConnectionState::Connected).await;
+
+        for (sequence, jid) in [
+            (1, "5511900000001@s.whatsapp.net"),
+            (2, "5511900000002@s.whatsapp.net"),
+            (3, "5511900000003@s.whatsapp.net"),
+        ] {
+            items_sender
+                .send(Ok(unshown_receipt(sequence, jid)))
+                .await
+                .unwrap();
+        }
+        wait_for_chat_workers(&sessions, &integration.id, 3).await;
+
+        // Nothing more comes for those chats: every worker goes once idle long enough,
+        // while the connection stays up.
+        wait_for_chat_workers(&sessions, &integration.id, 0).await;
+        let live = sessions.live_state(&integration.id).unwrap();
+        assert_eq!(live.connection, ConnectionState::Connected);
+
+        // A chat seen again gets a new worker.
+        items_sender
+            .send(Ok(unshown_receipt(4, "5511900000001@s.whatsapp.net")))
+            .await
+            .unwrap();
+        wait_for_chat_workers(&sessions, &integration.id, 1).await;
     }
 
     #[tokio::test]

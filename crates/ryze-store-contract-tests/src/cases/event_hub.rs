@@ -1,6 +1,7 @@
-//! The event hub's cases (`EventHubStore`). Its tables have no foreign key to
-//! `instances` (the hub may live in a database of its own), so these cases store the
-//! events of instances the store has never seen.
+//! The event hub's cases (`EventHubStore`). They need nothing but the hub's port, so
+//! they run against every hub: the database stores (whose hub tables have no foreign key
+//! to `instances`: the hub may live in a database of its own) and the NATS JetStream hub.
+//! These cases store the events of instances nobody has ever created.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,8 +13,13 @@ use ryze_ports::{
 };
 use tokio::task::JoinSet;
 
-use super::StoreUnderTest;
 use crate::fixtures::{hub_event, identified_hub_event, instant};
+
+/// What every event hub case needs: the hub's port, and clones for concurrent calls.
+/// The database stores are one; so is any other hub (`ryze-event-hub-nats`).
+pub trait HubUnderTest: EventHubStore + Clone + 'static {}
+
+impl<T> HubUnderTest for T where T: EventHubStore + Clone + 'static {}
 
 /// Long enough that no sample event is too old.
 const A_YEAR: Duration = Duration::from_secs(365 * 24 * 3_600);
@@ -132,7 +138,7 @@ fn dropped(count: u64, up_to: u64) -> RetentionOutcome {
     }
 }
 
-pub async fn append_event_numbers_each_instance_from_one(store: impl StoreUnderTest) {
+pub async fn append_event_numbers_each_instance_from_one(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     assert_eq!(cursor_of(&store, &sales).await, HubCursor::default());
 
@@ -158,7 +164,7 @@ pub async fn append_event_numbers_each_instance_from_one(store: impl StoreUnderT
     assert_eq!(stored_sequences(&store, &support).await, [1, 2]);
 }
 
-pub async fn concurrent_appends_get_consecutive_sequences(store: impl StoreUnderTest) {
+pub async fn concurrent_appends_get_consecutive_sequences(store: impl HubUnderTest) {
     const APPENDS: u64 = 20;
     let sales = hub_instance("sales");
 
@@ -198,7 +204,7 @@ pub async fn concurrent_appends_get_consecutive_sequences(store: impl StoreUnder
     );
 }
 
-pub async fn events_after_returns_events_in_order_up_to_the_limit(store: impl StoreUnderTest) {
+pub async fn events_after_returns_events_in_order_up_to_the_limit(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     let events: Vec<NewHubEvent> = (0..5)
         .map(|index| hub_event(&format!("sales-{index}"), index * 10))
@@ -237,7 +243,7 @@ pub async fn events_after_returns_events_in_order_up_to_the_limit(store: impl St
     );
 }
 
-pub async fn hub_payload_bytes_round_trip_exactly(store: impl StoreUnderTest) {
+pub async fn hub_payload_bytes_round_trip_exactly(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     let payloads: [Vec<u8>; 4] = [
         // Not UTF-8: a NUL, a lone continuation byte, an invalid sequence, 0xFF.
@@ -270,7 +276,7 @@ pub async fn hub_payload_bytes_round_trip_exactly(store: impl StoreUnderTest) {
     assert_eq!(stored_events(&store, &sales).await, expected);
 }
 
-pub async fn acknowledge_removes_events_up_to_it_and_never_goes_back(store: impl StoreUnderTest) {
+pub async fn acknowledge_removes_events_up_to_it_and_never_goes_back(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     appended_all(&store, &sales, "sales", &[0, 1, 2, 3, 4]).await;
     appended_all(&store, &support, "support", &[0, 1]).await;
@@ -311,7 +317,7 @@ pub async fn acknowledge_removes_events_up_to_it_and_never_goes_back(store: impl
     );
 }
 
-pub async fn acknowledge_beyond_the_last_appended_event_is_refused(store: impl StoreUnderTest) {
+pub async fn acknowledge_beyond_the_last_appended_event_is_refused(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     assert_eq!(
         acknowledged(&store, &sales, 0).await,
@@ -355,7 +361,7 @@ pub async fn acknowledge_beyond_the_last_appended_event_is_refused(store: impl S
     );
 }
 
-pub async fn last_acknowledged_is_zero_until_an_acknowledgement(store: impl StoreUnderTest) {
+pub async fn last_acknowledged_is_zero_until_an_acknowledgement(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     assert_eq!(
         store.last_acknowledged(&sales).await,
@@ -377,7 +383,7 @@ pub async fn last_acknowledged_is_zero_until_an_acknowledgement(store: impl Stor
     );
 }
 
-pub async fn backlog_counts_events_and_their_oldest_arrival(store: impl StoreUnderTest) {
+pub async fn backlog_counts_events_and_their_oldest_arrival(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     assert_eq!(store.backlog(&sales).await, Ok(Backlog::default()));
 
@@ -411,7 +417,7 @@ pub async fn backlog_counts_events_and_their_oldest_arrival(store: impl StoreUnd
     );
 }
 
-pub async fn enforce_retention_by_count_drops_only_the_oldest(store: impl StoreUnderTest) {
+pub async fn enforce_retention_by_count_drops_only_the_oldest(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     appended_all(&store, &sales, "sales", &[0, 1, 2, 3, 4, 5]).await;
     appended_all(&store, &support, "support", &[0, 1, 2]).await;
@@ -470,7 +476,7 @@ pub async fn enforce_retention_by_count_drops_only_the_oldest(store: impl StoreU
     assert_eq!(cursor_of(&store, &support).await.dropped_up_to, None);
 }
 
-pub async fn enforce_retention_by_age_drops_only_the_oldest(store: impl StoreUnderTest) {
+pub async fn enforce_retention_by_age_drops_only_the_oldest(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     // Sequence 4 arrived before 3: it is old, but newer in the stream than a kept event.
     appended_all(&store, &sales, "sales", &[0, 100, 200, 50, 300]).await;
@@ -522,7 +528,7 @@ pub async fn enforce_retention_by_age_drops_only_the_oldest(store: impl StoreUnd
     );
 }
 
-pub async fn enforce_retention_within_the_limits_drops_nothing(store: impl StoreUnderTest) {
+pub async fn enforce_retention_within_the_limits_drops_nothing(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     assert_eq!(
         retention(&store, &sales, 0, Duration::ZERO, 10).await,
@@ -543,9 +549,7 @@ pub async fn enforce_retention_within_the_limits_drops_nothing(store: impl Store
     assert_eq!(cursor_of(&store, &sales).await.dropped_up_to, None);
 }
 
-pub async fn discard_instance_ends_its_stream_without_reusing_sequences(
-    store: impl StoreUnderTest,
-) {
+pub async fn discard_instance_ends_its_stream_without_reusing_sequences(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     appended_all(&store, &sales, "sales", &[0, 1, 2, 3]).await;
     appended_all(&store, &support, "support", &[0, 1]).await;
@@ -596,7 +600,7 @@ pub async fn discard_instance_ends_its_stream_without_reusing_sequences(
     );
 }
 
-pub async fn a_duplicate_event_id_is_not_stored_and_uses_no_sequence(store: impl StoreUnderTest) {
+pub async fn a_duplicate_event_id_is_not_stored_and_uses_no_sequence(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     let original = identified_hub_event("wamid-1", "original", 0);
     assert_eq!(
@@ -642,7 +646,7 @@ pub async fn a_duplicate_event_id_is_not_stored_and_uses_no_sequence(store: impl
     );
 }
 
-pub async fn a_duplicate_event_id_is_refused_after_its_event_is_gone(store: impl StoreUnderTest) {
+pub async fn a_duplicate_event_id_is_refused_after_its_event_is_gone(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     appended(&store, &sales, identified_hub_event("wamid-1", "first", 0)).await;
     appended(&store, &sales, identified_hub_event("wamid-2", "second", 1)).await;
@@ -677,7 +681,7 @@ pub async fn a_duplicate_event_id_is_refused_after_its_event_is_gone(store: impl
     assert_eq!(cursor_of(&store, &sales).await.last_appended, sequence(2));
 }
 
-pub async fn concurrent_appends_of_one_event_id_store_it_once(store: impl StoreUnderTest) {
+pub async fn concurrent_appends_of_one_event_id_store_it_once(store: impl HubUnderTest) {
     const APPENDS: usize = 10;
     let sales = hub_instance("sales");
 
@@ -703,7 +707,7 @@ pub async fn concurrent_appends_of_one_event_id_store_it_once(store: impl StoreU
     assert_eq!(cursor_of(&store, &sales).await.last_appended, sequence(1));
 }
 
-pub async fn events_without_an_id_are_never_deduplicated(store: impl StoreUnderTest) {
+pub async fn events_without_an_id_are_never_deduplicated(store: impl HubUnderTest) {
     let sales = hub_instance("sales");
     let anonymous = hub_event("same", 0);
     assert_eq!(
@@ -735,7 +739,7 @@ pub async fn events_without_an_id_are_never_deduplicated(store: impl StoreUnderT
     );
 }
 
-pub async fn retention_forgets_event_ids_older_than_its_age_limit(store: impl StoreUnderTest) {
+pub async fn retention_forgets_event_ids_older_than_its_age_limit(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     appended(&store, &sales, identified_hub_event("wamid-old", "old", 0)).await;
     appended(
@@ -790,7 +794,7 @@ pub async fn retention_forgets_event_ids_older_than_its_age_limit(store: impl St
     );
 }
 
-pub async fn discard_instance_forgets_its_event_ids(store: impl StoreUnderTest) {
+pub async fn discard_instance_forgets_its_event_ids(store: impl HubUnderTest) {
     let (sales, support) = (hub_instance("sales"), hub_instance("support"));
     appended(&store, &sales, identified_hub_event("wamid-1", "first", 0)).await;
     appended(

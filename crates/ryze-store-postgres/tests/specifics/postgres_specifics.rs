@@ -106,6 +106,18 @@ async fn rows_breaking_the_domain_rules_are_corrupt() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn handled_webhooks_keep_only_their_key() {
+    let database = TestDatabase::create().await;
+    let store = PostgresStore::connect(&settings(&database.url))
+        .await
+        .expect("connecting succeeds");
+    specifics::handled_webhooks_keep_only_their_key(&store, |statement| {
+        execute(&database.url, statement)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_server_is_unavailable() {
     let error = PostgresStore::connect(&PostgresSettings {
         url: "postgres://nobody:secret-password@127.0.0.1:1/nothing".to_owned(),

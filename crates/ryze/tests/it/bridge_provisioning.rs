@@ -380,6 +380,24 @@ async fn cloud_metadata_is_refused_before_any_request_leaves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_does_not_resolve_is_the_502_unreachable_row() {
+    let product = Product::start().await;
+    product.create_instance("suporte").await;
+    let mut body = product.activation(ADMIN_TOKEN);
+    // `.invalid` never resolves (RFC 6761).
+    body["chatwootBaseUrl"] = json!("https://chatwoot.invalid/");
+    let (status, answer) = product.set("suporte", body).await;
+    assert_eq!(status, 502, "{answer}");
+    let message = error_of(&answer);
+    let expected_start = "Chatwoot is unreachable at https://chatwoot.invalid — verify chatwootBaseUrl and that the host is reachable from the server. Detail: chatwootBaseUrl (host chatwoot.invalid) could not be resolved";
+    assert!(message.starts_with(expected_start), "{message}");
+    let (status, _) = product
+        .call(reqwest::Method::GET, "/api/chatwoot/list/suporte", None)
+        .await;
+    assert_eq!(status, 404, "nothing was stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bridge_refuses_a_missing_or_wrong_bridge_token() {
     let product = Product::start().await;
     for authorization in [None, Some("Bearer wrong-token"), Some(BRIDGE_TOKEN)] {

@@ -102,6 +102,11 @@ async fn activation_round_trip_set_list_set_again_delete(backend: Backend) {
         .await;
     assert_eq!(status, 200);
     assert_eq!(listed["instance_name"], "suporte");
+    // The id the engine contract names the instance by.
+    assert!(
+        listed["instance_id"].as_str().unwrap().starts_with("ins_"),
+        "{listed}"
+    );
     assert_eq!(listed["status"], "active");
     assert_eq!(listed["bridge_integration_id"], "int_xyz789abc");
     assert_eq!(listed["chatwoot_base_url"], "https://chatwoot.example.com");
@@ -494,48 +499,46 @@ async fn unreachable_chatwoot_is_a_502_with_the_bridge_detail() {
 }
 
 #[tokio::test]
-async fn without_a_bridge_set_is_503_and_list_and_delete_answer_their_404s() {
+async fn without_a_bridge_every_module_endpoint_is_503_after_the_instance_lookup() {
     let api = TestApi::start_with(Options::new(Backend::Sqlite).without_bridge()).await;
     let token = api.create_instance("suporte").await;
-    assert_error(
-        api.activate("suporte", &token, &activation_body()).await,
-        503,
-        "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)",
-    )
-    .await;
-    for (method, path, message) in [
-        (
-            Method::GET,
-            "/api/chatwoot/list/suporte",
-            "no chatwoot integration for this instance",
-        ),
-        (
-            Method::DELETE,
-            "/api/chatwoot/delete/suporte",
-            "no chatwoot integration to delete",
-        ),
-        (
-            Method::GET,
-            "/api/chatwoot/list/missing",
-            "instance not found",
-        ),
-        (
-            Method::DELETE,
-            "/api/chatwoot/delete/missing",
-            "instance not found",
-        ),
-        (
-            Method::POST,
-            "/api/chatwoot/set/missing",
-            "instance not found",
-        ),
+    // `suporte` has no integration: without a bridge that is not looked at.
+    for (method, path) in [
+        (Method::POST, "/api/chatwoot/set/suporte"),
+        (Method::GET, "/api/chatwoot/list/suporte"),
+        (Method::DELETE, "/api/chatwoot/delete/suporte"),
     ] {
         let body = (method == Method::POST).then(activation_body);
         assert_error(
-            api.request(method, path, Some(&api.account_token), body.as_ref())
-                .await,
+            api.request(method, path, Some(&token), body.as_ref()).await,
+            503,
+            "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)",
+        )
+        .await;
+    }
+    // Authentication and the instance lookup still come first.
+    for (method, path) in [
+        (Method::GET, "/api/chatwoot/list/missing"),
+        (Method::DELETE, "/api/chatwoot/delete/missing"),
+        (Method::POST, "/api/chatwoot/set/missing"),
+    ] {
+        let body = (method == Method::POST).then(activation_body);
+        assert_error(
+            api.request(
+                method.clone(),
+                path,
+                Some(&api.account_token),
+                body.as_ref(),
+            )
+            .await,
             404,
-            message,
+            "instance not found",
+        )
+        .await;
+        assert_error(
+            api.request(method, path, None, body.as_ref()).await,
+            401,
+            "Missing token",
         )
         .await;
     }

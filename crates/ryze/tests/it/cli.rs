@@ -32,7 +32,7 @@ impl Drop for Server {
 }
 
 #[tokio::test]
-async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
+async fn without_a_bridge_every_module_endpoint_of_the_api_answers_503() {
     let directory = tempfile::tempdir().unwrap();
     let output = ryze(directory.path())
         .args(["account", "create", "--name", "Acme"])
@@ -103,9 +103,13 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
         .send()
         .await
         .unwrap();
+    // `suporte` has no integration: without a bridge the 503 comes first.
     assert_eq!(
         (list.status().as_u16(), list.json::<Value>().await.unwrap()),
-        answer(404, "no chatwoot integration for this instance")
+        answer(
+            503,
+            "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+        )
     );
     let delete = client
         .delete(format!("{base}/api/chatwoot/delete/suporte"))
@@ -118,8 +122,48 @@ async fn without_a_bridge_the_api_answers_the_documented_503_and_404s() {
             delete.status().as_u16(),
             delete.json::<Value>().await.unwrap()
         ),
-        answer(404, "no chatwoot integration to delete")
+        answer(
+            503,
+            "integration gateway not configured (set BRIDGE_URL and BRIDGE_TOKEN)"
+        )
     );
+}
+
+#[test]
+fn account_create_prints_the_token_alone_with_quiet_and_an_object_with_json() {
+    let directory = tempfile::tempdir().unwrap();
+    let quiet = ryze(directory.path())
+        .args(["account", "create", "--name", "Acme", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success());
+    let printed = String::from_utf8(quiet.stdout).unwrap();
+    // What `TOKEN_ACCOUNT=$(ryze account create --name Acme --quiet)` keeps.
+    let token = printed.trim_end_matches('\n');
+    assert!(
+        token.starts_with("ryzeacc_") && !token.contains(char::is_whitespace),
+        "{printed:?}"
+    );
+
+    let json = ryze(directory.path())
+        .args([
+            "account",
+            "create",
+            "--name",
+            "Orion \"Loja\"",
+            "--instance-quota",
+            "3",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let account: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(account["name"], "Orion \"Loja\"");
+    assert_eq!(account["instanceQuota"], 3);
+    assert!(account["id"].as_str().unwrap().starts_with("acc_"));
+    assert!(account["token"].as_str().unwrap().starts_with("ryzeacc_"));
+    assert_ne!(account["token"], token);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1171,9 +1171,9 @@ fn an_undocumented_variable_is_refused_wherever_it_is_given() {
         &deploy_with(
             "kubernetes/configmap.yaml",
             "  RYZE_MODE: production\n",
-            "  RYZE_MODE: production\n  EVENT_HUB_URL: nats://x\n",
+            "  RYZE_MODE: production\n  QUEUE_URL: nats://x\n",
         ),
-        "EVENT_HUB_URL is not a setting",
+        "QUEUE_URL is not a setting",
     );
     assert_refused(
         &deploy_with(

@@ -23,14 +23,14 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-const ENGINE_TOKEN: &str = "engine-token-for-end-to-end-tests-0123456789";
+pub(crate) const ENGINE_TOKEN: &str = "engine-token-for-end-to-end-tests-0123456789";
 const MEDIA_BYTES: &str = "TUVESUEtQllURVMtVEhBVC1NVVNULU5FVkVSLUJFLUxPR0dFRA==";
 const WAIT: Duration = Duration::from_secs(10);
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Creates the instance and activates its integration; returns the instance id.
-async fn instance_with_integration(api: &TestApi, name: &str) -> String {
+pub(crate) async fn instance_with_integration(api: &TestApi, name: &str) -> String {
     bridge_activates(api.bridge(), "int_e2e", 7).await;
     let (status, created) = api.new_instance(&json!({"name": name})).await;
     assert_eq!(status, 201, "{created}");
@@ -72,7 +72,7 @@ async fn instance_with_integration(api: &TestApi, name: &str) -> String {
     instance_id
 }
 
-fn image_event(instance_id: &str, message_id: &str) -> Value {
+pub(crate) fn image_event(instance_id: &str, message_id: &str) -> Value {
     json!({
         "event": "message.exchange",
         "data": {
@@ -92,9 +92,14 @@ fn image_event(instance_id: &str, message_id: &str) -> Value {
 }
 
 async fn post_event(api: &TestApi, event: &Value) -> (u16, Value) {
+    post_event_to(api, &api.base_url, event).await
+}
+
+/// Posts `event` to the API node at `base_url` (one of several sharing `api`'s settings).
+pub(crate) async fn post_event_to(api: &TestApi, base_url: &str, event: &Value) -> (u16, Value) {
     let response = api
         .client
-        .post(format!("{}/engine/v1/events", api.base_url))
+        .post(format!("{base_url}/engine/v1/events"))
         .bearer_auth(ENGINE_TOKEN)
         .json(event)
         .send()
@@ -105,9 +110,14 @@ async fn post_event(api: &TestApi, event: &Value) -> (u16, Value) {
 }
 
 async fn connect(api: &TestApi, instance_id: &str) -> Socket {
+    connect_to(&api.base_url, instance_id).await
+}
+
+/// The bridge's stream of `instance_id` on the API node at `base_url`.
+pub(crate) async fn connect_to(base_url: &str, instance_id: &str) -> Socket {
     let url = format!(
         "{}/ws/chatwoot/{instance_id}",
-        api.base_url.replacen("http://", "ws://", 1)
+        base_url.replacen("http://", "ws://", 1)
     );
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -121,7 +131,7 @@ async fn connect(api: &TestApi, instance_id: &str) -> Socket {
     socket
 }
 
-async fn next_frame(socket: &mut Socket) -> Value {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Value {
     loop {
         match tokio::time::timeout(WAIT, socket.next())
             .await

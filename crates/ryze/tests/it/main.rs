@@ -6,11 +6,13 @@
 #![allow(clippy::unwrap_used)]
 
 mod bridge_provisioning;
+mod chatwoot_calls;
 mod chatwoot_module;
 mod cli;
 mod deploy;
 mod deploy_dashboard;
 mod event_hub;
+mod event_hub_nodes;
 mod healthcheck;
 mod instances;
 mod key_rotation;
@@ -22,3 +24,4 @@ mod relay;
 mod relay_crash;
 mod relay_metrics;
 mod support;
+mod tenant_isolation;

@@ -28,11 +28,11 @@ const MARIA_JID: &str = "5511987654321@s.whatsapp.net";
 const QUIET: Duration = Duration::from_millis(300);
 
 /// A message the customer wrote on WhatsApp, as it landed in Chatwoot.
-struct CustomerMessage {
-    whatsapp_id: String,
-    chatwoot_id: u64,
+pub(crate) struct CustomerMessage {
+    pub(crate) whatsapp_id: String,
+    pub(crate) chatwoot_id: u64,
     /// The conversation's display id (the id in Chatwoot's URLs).
-    conversation: u64,
+    pub(crate) conversation: u64,
 }
 
 /// A file an agent attaches in Chatwoot's reply box.
@@ -69,7 +69,7 @@ impl Product {
     }
 
     /// Maria writes `text` on WhatsApp; returns it once it is in Chatwoot.
-    async fn customer_writes(&self, text: &str) -> CustomerMessage {
+    pub(crate) async fn customer_writes(&self, text: &str) -> CustomerMessage {
         let event = self.script.text(maria(), text).build();
         self.publish(&event).await;
         let whatsapp_id = message_id_of(&event);
@@ -110,7 +110,7 @@ impl Product {
             .unwrap()
     }
 
-    fn agent_replies(&self, conversation: u64, content: &str) -> Message {
+    pub(crate) fn agent_replies(&self, conversation: u64, content: &str) -> Message {
         self.agent_writes(conversation, content, false, None)
     }
 
@@ -742,6 +742,37 @@ async fn a_webhook_chatwoot_delivers_twice_is_sent_once() {
         .collect();
     assert_eq!(sends.len(), 1, "one send, not even a repeat: {commands:#?}");
     assert!(sends[0].is_executed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_from_a_4_10_style_chatwoot_reaches_whatsapp_as_plain_lines() {
+    let product = Product::start(json!({})).await;
+    let customer = product.customer_writes("Oi").await;
+    product.chatwoot.set_faults(Faults {
+        escape_newlines_like_4_10: true,
+        ..Faults::default()
+    });
+
+    let reply = product.agent_replies(customer.conversation, "linha um\nlinha dois");
+    assert_eq!(
+        reply.content.as_deref(),
+        Some("linha um\\\nlinha dois"),
+        "Chatwoot keeps the editor's backslash before the newline"
+    );
+    product.wait_for_text("linha um\nlinha dois").await;
+    let escapes = product.agent_replies(customer.conversation, "custa 5 \\* 2\nfim");
+    assert_eq!(escapes.content.as_deref(), Some("custa 5 \\* 2\\\nfim"));
+    product.wait_for_text("custa 5 * 2\nfim").await;
+    let commands = product.commands_after_a_quiet_moment().await;
+    let sent: Vec<&str> = texts(&commands)
+        .iter()
+        .map(|text| text.message.as_str())
+        .collect();
+    assert_eq!(
+        sent,
+        ["linha um\nlinha dois", "custa 5 * 2\nfim"],
+        "no stray backslash reaches the customer"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,7 +10,7 @@ use ryze_api_rate_limit_redis::test_support::redis_for_tests;
 use crate::support::{assert_error, Backend, Options, TestApi};
 
 /// Starts another API server on `api`'s settings (same database, same Redis); its URL.
-async fn another_node(api: &TestApi) -> String {
+pub(crate) async fn another_node(api: &TestApi) -> String {
     let control_plane = ryze::wiring::control_plane(&api.settings)
         .await
         .expect("control plane");

@@ -334,6 +334,11 @@ async fn resolve_the_conversation(product: &Product) -> u64 {
         .await
         .unwrap();
     assert_eq!(answer.status(), 200);
+    // The bridge learns it from Chatwoot's webhook (a lost one is another test's case:
+    // `chatwoot_calls`).
+    product
+        .wait_for_webhook_delivered("conversation_status_changed", 1)
+        .await;
     conversation.id
 }
 

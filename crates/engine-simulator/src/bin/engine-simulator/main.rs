@@ -1,6 +1,6 @@
 //! The `engine-simulator` binary: a stand-in WhatsApp engine for demos and manual runs.
 //!
-//! - `engine-simulator serve --listen 127.0.0.1:8081 --engine-token T` runs the command
+//! - `engine-simulator serve --listen 127.0.0.1:8090 --engine-token T` runs the command
 //!   endpoints the API calls (`ENGINE_URL`) and prints each command it receives on one
 //!   line.
 //! - `engine-simulator send --api URL --engine-token T --instance ins_… text --from

@@ -22,9 +22,14 @@ pub(crate) struct SendArgs {
     /// The shared secret (`Authorization: Bearer …`).
     #[arg(long, env = "ENGINE_TOKEN", hide_env_values = true)]
     engine_token: String,
-    /// The instance id (`ins_…`).
+    /// The instance: its id (`ins_…`, as `GET /api/instance/list` shows it), or its name
+    /// with `--token`.
     #[arg(long)]
     instance: String,
+    /// An API token (the TokenAccount or the instance's TokenInstance) to look the
+    /// instance's id up by its name (`GET /api/instance/list?instanceName=…`).
+    #[arg(long, env = "RYZE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// The instance's own phone number (sender of `--outgoing` messages).
     #[arg(long, default_value = "5511988887777")]
     own_phone: String,
@@ -375,9 +380,47 @@ fn describe(envelope: &EventEnvelope) -> String {
     }
 }
 
+/// The instance id `instance` names: itself when it is an id (`ins_…`), else the id of
+/// the instance of that name the token sees.
+async fn instance_id(api: &Url, instance: &str, token: Option<&str>) -> Result<String, CliError> {
+    if instance.starts_with("ins_") {
+        return Ok(instance.to_owned());
+    }
+    let Some(token) = token else {
+        return Err(format!(
+            "--instance {instance} is not an instance id (ins_…): give the id (`GET /api/instance/list` shows it), or add --token with the account's or the instance's token to look the name up"
+        )
+        .into());
+    };
+    let mut url = api.join("api/instance/list")?;
+    url.query_pairs_mut().append_pair("instanceName", instance);
+    let answer: serde_json::Value = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()?
+        .get(url.clone())
+        .header("token", token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    answer["data"]
+        .as_array()
+        .and_then(|instances| {
+            instances
+                .iter()
+                .find(|item| item["name"] == instance)
+                .and_then(|item| item["id"].as_str())
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!("GET {url} does not list an instance named {instance}: {answer}").into()
+        })
+}
+
 pub(crate) async fn run(args: SendArgs) -> Result<ExitCode, CliError> {
     let own_account = Contact::new(args.own_name.clone(), &args.own_phone);
-    let script = EventScript::new(args.instance.clone()).with_own_account(own_account);
+    let instance = instance_id(&args.api, &args.instance, args.token.as_deref()).await?;
+    let script = EventScript::new(instance).with_own_account(own_account);
     let envelope = build_event(&script, &args.event)?;
     if args.print_event {
         println!("{}", serde_json::to_string_pretty(&envelope)?);

@@ -17,7 +17,7 @@ pub(crate) struct ServeArgs {
     /// Address to listen on (port 0 picks a free one; the first line printed says which).
     #[arg(
         long,
-        default_value = "127.0.0.1:8081",
+        default_value = "127.0.0.1:8090",
         env = "ENGINE_SIMULATOR_LISTEN"
     )]
     listen: SocketAddr,

@@ -47,6 +47,11 @@ impl Product {
     /// Everything running, an instance `suporte` with an active integration whose flags
     /// are `flags` (merged into the activation body).
     pub(crate) async fn start(flags: Value) -> Product {
+        Self::start_with(flags, &[]).await
+    }
+
+    /// [`Product::start`] with more settings (`RYZE__…` variables).
+    pub(crate) async fn start_with(flags: Value, settings: &[(&str, &str)]) -> Product {
         super::logs::capture();
         let (chatwoot, admin) = super::split::seeded_chatwoot().await;
         let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
@@ -65,6 +70,14 @@ impl Product {
             ("ENGINE_URL".to_owned(), engine.base_url()),
             ("RYZE__HTTP__WORKERS".to_owned(), "2".to_owned()),
         ]);
+        let env: HashMap<String, String> = env
+            .into_iter()
+            .chain(
+                settings
+                    .iter()
+                    .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+            )
+            .collect();
         let ServedInProcess {
             api,
             bridge,
@@ -164,6 +177,25 @@ impl Product {
                         .collect::<Vec<_>>()
                 );
             }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the simulator delivered `count` webhooks `event` and the bridge
+    /// answered them.
+    pub(crate) async fn wait_for_webhook_delivered(&self, event: &str, count: usize) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let delivered = self
+                .chatwoot
+                .webhook_deliveries()
+                .iter()
+                .filter(|delivery| delivery.event == event && delivery.response_status.is_some())
+                .count();
+            if delivered >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no {count}× {event} delivered");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
