@@ -1,13 +1,14 @@
 //! [`HttpIntegrationGateway`]: the [`IntegrationGateway`] port over the bridge's HTTP API.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::{Method, RequestBuilder};
 use ryze_domain::{BridgeIntegrationId, IntegrationStatus};
 use ryze_ports::{
-    ActivatedIntegration, ActivationRequest, GatewayError, IntegrationGateway,
-    LiveIntegrationStatus, RelayCounters,
+    ActivatedIntegration, ActivationRequest, CallPeer, GatewayError, IntegrationGateway,
+    LiveIntegrationStatus, RelayCounters, RelayMetrics,
 };
 use url::Url;
 
@@ -51,13 +52,24 @@ impl HttpIntegrationGateway {
         self.service.base_url()
     }
 
+    /// Counts every call to the bridge in `metrics` (route template and outcome).
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.service = self.service.with_metrics(metrics, CallPeer::Bridge);
+        self
+    }
+
     /// The URL of an API path under the base URL; each segment is percent-encoded.
     fn endpoint(&self, method: Method, segments: &[&str]) -> RequestLabel {
-        self.service.endpoint(method, segments.iter().copied())
+        self.service
+            .endpoint(method, segments.iter().copied(), segments)
     }
 
     fn integration_endpoint(&self, method: Method, id: &BridgeIntegrationId) -> RequestLabel {
-        self.endpoint(method, &["v1", "integrations", id.as_str()])
+        self.service.endpoint(
+            method,
+            ["v1", "integrations", id.as_str()],
+            &["v1", "integrations", "{id}"],
+        )
     }
 
     /// Secrets to scrub from answers: the bridge token, plus any given.

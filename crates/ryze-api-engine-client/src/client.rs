@@ -2,6 +2,7 @@
 //! (`POST {ENGINE_URL}/v1/instances/{instanceId}/…`, `GET …/media/{messageId}`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -13,7 +14,7 @@ use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead, MediaDownload, SendMedia,
     SendPresence, SendReaction, SendText, SetChatLabels,
 };
-use ryze_ports::{SendError, WhatsAppSender};
+use ryze_ports::{CallPeer, RelayMetrics, SendError, WhatsAppSender};
 use serde::Serialize;
 use url::Url;
 
@@ -68,11 +69,31 @@ impl EngineClient {
         self.service.base_url()
     }
 
-    /// `{ENGINE_URL}/v1/instances/{instanceId}/<segments>`, each segment percent-encoded.
-    fn endpoint(&self, method: Method, instance: &InstanceId, segments: &[&str]) -> RequestLabel {
+    /// Counts every call to the engine in `metrics` (route template and outcome).
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.service = self.service.with_metrics(metrics, CallPeer::Engine);
+        self
+    }
+
+    /// `{ENGINE_URL}/v1/instances/{instanceId}/<segments>`, each segment percent-encoded;
+    /// `route_segments` are the segments with ids replaced, for the metrics.
+    fn endpoint(
+        &self,
+        method: Method,
+        instance: &InstanceId,
+        segments: &[&str],
+        route_segments: &[&str],
+    ) -> RequestLabel {
         let path = ["v1", "instances", instance.as_str()];
-        self.service
-            .endpoint(method, path.into_iter().chain(segments.iter().copied()))
+        let route: Vec<&str> = ["v1", "instances", "{instanceId}"]
+            .into_iter()
+            .chain(route_segments.iter().copied())
+            .collect();
+        self.service.endpoint(
+            method,
+            path.into_iter().chain(segments.iter().copied()),
+            &route,
+        )
     }
 
     /// Posts one command and reads its receipt.
@@ -84,7 +105,7 @@ impl EngineClient {
         requested_id: Option<&str>,
         sends: Sends,
     ) -> Result<EngineReceipt, SendError> {
-        let label = self.endpoint(Method::POST, instance, segments);
+        let label = self.endpoint(Method::POST, instance, segments, segments);
         let request = self.service.request(&label).json(command);
         let answer = self
             .service
@@ -266,7 +287,12 @@ impl WhatsAppSender for EngineClient {
         instance: &InstanceId,
         message_id: &str,
     ) -> Result<MediaDownload, SendError> {
-        let label = self.endpoint(Method::GET, instance, &["media", message_id]);
+        let label = self.endpoint(
+            Method::GET,
+            instance,
+            &["media", message_id],
+            &["media", "{messageId}"],
+        );
         let request = self.service.request(&label);
         let answer = self
             .service

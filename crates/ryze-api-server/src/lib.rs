@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use ryze_api_use_cases::{ControlPlane, Messaging};
-use ryze_ports::RateLimiter;
+use ryze_ports::{RateLimiter, RelayMetrics};
 
 pub use envelope::ApiError;
 pub use event_hub::{EventHubRoutes, EventStreamSettings, ENGINE_EVENT_BODY_LIMIT_BYTES};
@@ -52,6 +52,9 @@ pub struct ApiState {
     pub messaging: Messaging,
     /// The cap on media requests (upload and download) handled at once.
     pub media_work: MediaWorkLimit,
+    /// Where the API's relay figures are kept (calls to the engine and the bridge, the
+    /// event hub's delivery latency), rendered by `GET /metrics` after the event hub's.
+    pub relay_metrics: Arc<dyn RelayMetrics>,
 }
 
 /// Registers the health probes, the API's description (`GET /openapi.json`, the page

@@ -211,6 +211,7 @@ impl TestApi {
             },
             messaging: ryze_api_use_cases::Messaging::without_engine(control_plane.clone()),
             media_work: ryze_api_server::MediaWorkLimit::default(),
+            relay_metrics: ryze_ports::no_relay_metrics(),
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();

@@ -93,6 +93,7 @@ fn state_with(
         },
         messaging,
         media_work: MediaWorkLimit::default(),
+        relay_metrics: ryze_ports::no_relay_metrics(),
     }
 }
 

@@ -34,6 +34,7 @@ fn state() -> ApiState {
         event_hub: EventHubRoutes::default(),
         messaging,
         media_work: MediaWorkLimit::default(),
+        relay_metrics: ryze_ports::no_relay_metrics(),
     }
 }
 

@@ -375,6 +375,7 @@ impl ControlPlane {
         if let Err(error) = self.store.forget_pending_teardown(&activated.id).await {
             tracing::error!(bridge_integration_id = %activated.id, error = %error, "could not cancel a pending bridge deletion of the integration just activated");
         }
+        self.live_status.forget(&activated.id);
         tracing::info!(bridge_integration_id = %activated.id, "chatwoot integration activated");
         Ok(ActivatedChatwoot {
             instance_name: instance.name.clone(),
@@ -428,11 +429,20 @@ impl ControlPlane {
             connection: None,
             counters: None,
         };
-        let live = tokio::time::timeout(
-            self.budgets.status,
-            gateway.status(&stored.bridge_integration_id),
-        )
-        .await;
+        let live = match self.live_status.fresh(&stored.bridge_integration_id) {
+            Some(live) => Ok(Ok(live)),
+            None => {
+                let live = tokio::time::timeout(
+                    self.budgets.status,
+                    gateway.status(&stored.bridge_integration_id),
+                )
+                .await;
+                if let Ok(Ok(live)) = &live {
+                    self.live_status.keep(&stored.bridge_integration_id, live);
+                }
+                live
+            }
+        };
         match live {
             Ok(Ok(live)) => self.merge_live_state(&instance, &mut view, live).await,
             Ok(Err(GatewayError::NotFound)) => {
@@ -502,6 +512,7 @@ impl ControlPlane {
         integration: &ChatwootIntegration,
     ) {
         let id = &integration.bridge_integration_id;
+        self.live_status.forget(id);
         if self.try_bridge_teardown(gateway, id).await {
             return;
         }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use ryze_ports::{IntegrationGateway, SecretVault, Store, StoreError};
 
+use crate::live_status_cache::LiveStatusCache;
 use crate::EventHub;
 
 /// How long each operation may wait for the bridge (docs/contract.md §3).
@@ -35,6 +36,8 @@ pub struct ControlPlane {
     pub(crate) budgets: Budgets,
     /// The event hub, whose streams end with the integration (`None`: no event hub).
     pub(crate) event_hub: Option<EventHub>,
+    /// The bridge's live part of `list`, shared by the clones.
+    pub(crate) live_status: Arc<LiveStatusCache>,
 }
 
 impl ControlPlane {
@@ -50,6 +53,7 @@ impl ControlPlane {
             gateway,
             budgets,
             event_hub: None,
+            live_status: Arc::default(),
         }
     }
 

@@ -14,6 +14,7 @@ mod event_hub;
 mod instance_directory;
 mod instances;
 mod key_rotation;
+mod live_status_cache;
 mod live_streams;
 mod media_sniffing;
 mod messaging;

@@ -8,12 +8,14 @@ use std::time::Instant;
 use reqwest::header::{HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION};
 use reqwest::multipart::Form;
 use reqwest::{Method, StatusCode};
-use ryze_ports::{ChatwootCallBudget, ChatwootError, ChatwootTarget};
+use ryze_ports::{
+    no_relay_metrics, CallPeer, ChatwootCallBudget, ChatwootError, ChatwootTarget, RelayMetrics,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use url::Url;
 
-use ryze_outbound_service_client::{send_and_read, Timeouts};
+use ryze_outbound_service_client::{answered_outcome, send_and_read, unanswered_outcome, Timeouts};
 
 use crate::failure::{
     invalid_request, token_scrubber, transport_failure, Answer, Endpoint, Scrubber,
@@ -34,6 +36,7 @@ pub struct ChatwootHttpClient {
     timeouts: Timeouts,
     /// Paces the calls to each Chatwoot host (see [`crate::pacing`]).
     budget: Arc<dyn ChatwootCallBudget>,
+    metrics: Arc<dyn RelayMetrics>,
 }
 
 /// How many times one call is sent when Chatwoot refuses it for its rate limit (each
@@ -78,6 +81,7 @@ impl ChatwootHttpClient {
                 request: settings.request_timeout,
             },
             budget: Arc::new(InProcessCallBudget::new(CallBudgetSettings::default())),
+            metrics: no_relay_metrics(),
         })
     }
 
@@ -85,6 +89,15 @@ impl ChatwootHttpClient {
     /// calls a minute per host, kept in this process).
     pub fn with_call_budget(mut self, budget: Arc<dyn ChatwootCallBudget>) -> Self {
         self.budget = budget;
+        self
+    }
+
+    /// Counts every call in `metrics`, by route template
+    /// (`POST /api/v1/accounts/{id}/conversations/{id}/messages`: numeric ids replaced,
+    /// no host, no query) and outcome. Each attempt counts, a refusal for the rate
+    /// limit (429) included.
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
@@ -132,7 +145,8 @@ impl ChatwootHttpClient {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        Ok(Endpoint { method, url })
+        let route = route_of(&method, segments);
+        Ok(Endpoint { method, url, route })
     }
 
     /// `{base}/api/v1/accounts/{account}/{segments…}`.
@@ -291,9 +305,18 @@ impl ChatwootHttpClient {
             tracing::debug!(request = %endpoint, elapsed_ms = started.elapsed().as_millis(), error = %failure, "chatwoot request failed");
             failure
         };
-        let answer = send_and_read(request, ANSWER_MAX_BYTES)
-            .await
-            .map_err(unreachable)?;
+        let result = send_and_read(request, ANSWER_MAX_BYTES).await;
+        let outcome = match &result {
+            Ok(answer) => answered_outcome(answer.status),
+            Err(error) => unanswered_outcome(error),
+        };
+        self.metrics.call_finished(
+            CallPeer::Chatwoot,
+            &endpoint.route,
+            outcome,
+            started.elapsed(),
+        );
+        let answer = result.map_err(unreachable)?;
         let location = answer
             .headers
             .get(LOCATION)
@@ -307,6 +330,22 @@ impl ChatwootHttpClient {
             cut_short: answer.cut_short,
         })
     }
+}
+
+/// `<method> /api/v1/<segments>` with every numeric segment (an account, inbox,
+/// contact, conversation or message id) replaced by `{id}`: a bounded label.
+fn route_of(method: &Method, segments: &[&str]) -> String {
+    let path: Vec<&str> = segments
+        .iter()
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|byte| byte.is_ascii_digit()) {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect();
+    format!("{method} /api/v1/{}", path.join("/"))
 }
 
 impl fmt::Debug for ChatwootHttpClient {
@@ -357,6 +396,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(profile.url.as_str(), "http://10.0.0.5:3000/api/v1/profile");
+        assert_eq!(profile.route, "GET /api/v1/profile");
+        assert_eq!(
+            endpoint.route, "GET /api/v1/accounts/{id}/contacts/search",
+            "no id, no query, no base path in the metrics' label"
+        );
     }
 
     #[test]

@@ -206,6 +206,7 @@ mod tests {
         Endpoint {
             method: Method::GET,
             url: Url::parse("https://cw.example/api/v1/profile").unwrap(),
+            route: "GET /api/v1/profile".to_owned(),
         }
     }
 

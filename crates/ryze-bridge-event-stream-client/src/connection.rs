@@ -284,7 +284,11 @@ impl ConnectionTask {
             Err(detail) => return self.protocol_error(&detail),
         };
         match frame {
-            ServerFrame::Event { sequence, envelope } => {
+            ServerFrame::Event {
+                sequence,
+                received_at,
+                envelope,
+            } => {
                 if sequence <= self.delivered_up_to {
                     return self.protocol_error(&format!(
                         "event sequence {sequence} does not follow {}",
@@ -302,6 +306,7 @@ impl ConnectionTask {
                 FrameOutcome::Deliver(StreamItem::Event(StreamedEvent {
                     sequence: EventSequence::new(sequence),
                     envelope: envelope.as_bytes().to_vec(),
+                    received_at,
                 }))
             }
             ServerFrame::Dropped { up_to } => {

@@ -6,6 +6,7 @@
 //! the envelope can be kept as the exact bytes the API sent, through
 //! [`serde_json::value::RawValue`].
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -15,6 +16,8 @@ pub(crate) enum ServerFrame<'a> {
     Hello(HelloFrame),
     Event {
         sequence: u64,
+        /// When the API received the event (absent from older APIs).
+        received_at: Option<DateTime<Utc>>,
         envelope: &'a str,
     },
     Dropped {
@@ -53,6 +56,8 @@ struct FrameKind<'a> {
 #[derive(Deserialize)]
 struct EventFrame<'a> {
     sequence: u64,
+    #[serde(default, rename = "receivedAt")]
+    received_at: Option<DateTime<Utc>>,
     #[serde(borrow)]
     event: &'a RawValue,
 }
@@ -83,6 +88,7 @@ pub(crate) fn parse_server_frame(text: &str) -> Result<ServerFrame<'_>, String> 
             }
             Ok(ServerFrame::Event {
                 sequence: frame.sequence,
+                received_at: frame.received_at,
                 envelope,
             })
         }
@@ -142,8 +148,19 @@ mod tests {
             parse_server_frame(&text),
             Ok(ServerFrame::Event {
                 sequence: 42,
+                received_at: None,
                 envelope
             })
+        );
+        let text = format!(
+            r#"{{"type": "event", "sequence": 43, "receivedAt": "2026-03-01T12:00:00.250Z", "event": {envelope}}}"#
+        );
+        let Ok(ServerFrame::Event { received_at, .. }) = parse_server_frame(&text) else {
+            panic!("not an event frame");
+        };
+        assert_eq!(
+            received_at.map(|at| at.timestamp_millis()),
+            Some(1_772_366_400_250)
         );
     }
 

@@ -3,6 +3,7 @@
 //! `GET {API_URL}/api/chat/base64/{instanceId}?messageId=`).
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -14,7 +15,7 @@ use ryze_ports::whatsapp_events::{
     DeleteMessage, EditMessage, EngineReceipt, InstanceAction, MarkRead, MediaData, MediaDownload,
     SendMedia, SendPresence, SendReaction, SendText, SetChatLabels,
 };
-use ryze_ports::{SendError, WhatsAppSender};
+use ryze_ports::{CallPeer, RelayMetrics, SendError, WhatsAppSender};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -93,11 +94,20 @@ impl ApiMessageClient {
         self.service.base_url()
     }
 
+    /// Counts every call to the API in `metrics` (route template and outcome).
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.service = self.service.with_metrics(metrics, CallPeer::Api);
+        self
+    }
+
     /// `{API_URL}/api/<area>/<command>/{instanceId}`, each segment percent-encoded.
     fn endpoint(&self, method: Method, segments: [&str; 2], instance: &InstanceId) -> RequestLabel {
         let [area, command] = segments;
-        self.service
-            .endpoint(method, ["api", area, command, instance.as_str()])
+        self.service.endpoint(
+            method,
+            ["api", area, command, instance.as_str()],
+            &["api", area, command, "{instanceId}"],
+        )
     }
 
     /// Posts one command and reads its receipt.

@@ -36,6 +36,24 @@ impl BridgeAnswer {
         )
     }
 
+    /// `GET /metrics` without the right `METRICS_TOKEN`.
+    pub(crate) fn metrics_unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong bearer token (METRICS_TOKEN)",
+        )
+    }
+
+    /// The metrics could not be written out.
+    pub(crate) fn metrics_unavailable() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error: could not encode the metrics",
+        )
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }

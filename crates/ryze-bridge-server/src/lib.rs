@@ -1,6 +1,7 @@
 //! The bridge's HTTP delivery layer (actix-web): `/v1/integrations/*` for the API, behind
 //! `Authorization: Bearer BRIDGE_TOKEN` (compared in constant time), the webhook route
-//! Chatwoot calls with the per-integration secret in its path, and health probes.
+//! Chatwoot calls with the per-integration secret in its path, health probes, and
+//! `GET /metrics` (the relay's metrics, behind `METRICS_TOKEN` when it is set).
 //! Answers follow `docs/bridge-api.md`; `answers.rs` is the one place that knows their
 //! statuses and codes.
 
@@ -24,6 +25,8 @@ pub struct BridgeState {
     pub database: Arc<dyn StoreHealth>,
     /// The shared secret the API presents.
     pub token: SecretString,
+    /// `METRICS_TOKEN`. When set, `GET /metrics` needs it; otherwise it is open.
+    pub metrics_token: Option<SecretString>,
 }
 
 /// Largest JSON body the bridge accepts.

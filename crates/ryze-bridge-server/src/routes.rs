@@ -25,6 +25,7 @@ pub(crate) fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
         .route(
             "/v1/webhooks/chatwoot/{id}/{secret}",
             web::post().to(chatwoot_webhook),
@@ -226,6 +227,30 @@ async fn chatwoot_webhook(
 
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+/// The OpenMetrics content type of `GET /metrics`.
+const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `GET /metrics`: the relay's metrics (`docs/observability.md`). Open, unless
+/// `METRICS_TOKEN` is set (then `Authorization: Bearer <METRICS_TOKEN>`).
+async fn metrics(
+    request: HttpRequest,
+    state: web::Data<BridgeState>,
+) -> Result<HttpResponse, BridgeAnswer> {
+    if let Some(expected) = &state.metrics_token {
+        ryze_http_auth::check_bearer(request.headers(), expected)
+            .map_err(|_| BridgeAnswer::metrics_unauthorized())?;
+    }
+    let mut text = state
+        .bridge
+        .render_metrics()
+        .await
+        .map_err(|_| BridgeAnswer::metrics_unavailable())?;
+    text.push_str("# EOF\n");
+    Ok(HttpResponse::Ok()
+        .content_type(METRICS_CONTENT_TYPE)
+        .body(text))
 }
 
 async fn readyz(state: web::Data<BridgeState>) -> Result<HttpResponse, BridgeAnswer> {

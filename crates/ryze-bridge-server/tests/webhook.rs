@@ -188,6 +188,7 @@ fn state(bridge: Bridge) -> BridgeState {
         bridge: Arc::new(bridge),
         database: Arc::new(HealthyDatabase),
         token: SecretString::from("bridge-token"),
+        metrics_token: None,
     }
 }
 

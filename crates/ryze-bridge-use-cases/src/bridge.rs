@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use ryze_ports::chatwoot::ChatwootApi;
-use ryze_ports::{BridgeIntegrationStore, OutboundGuard, SecretVault};
+use ryze_ports::{
+    no_relay_metrics, BridgeIntegrationStore, MetricsRenderError, OutboundGuard, RelayMetrics,
+    SecretVault,
+};
 
 use crate::relay_memory::RelayMemory;
 use crate::sessions::{RelayPorts, RelaySessions};
@@ -28,6 +31,7 @@ pub struct Bridge {
     pub(crate) outbound: Option<Arc<crate::outbound::OutboundRelay>>,
     /// Shared by the inbound and outbound relays.
     pub(crate) memory: Arc<RelayMemory>,
+    pub(crate) metrics: Arc<dyn RelayMetrics>,
     locks: SharedByKey<tokio::sync::Mutex<()>>,
 }
 
@@ -48,15 +52,48 @@ impl Bridge {
             sessions: None,
             outbound: None,
             memory: Arc::new(RelayMemory::default()),
+            metrics: no_relay_metrics(),
             locks: SharedByKey::default(),
         }
+    }
+
+    /// Reports the relay's work in `metrics` (messages relayed with their latency,
+    /// retries, give-ups, the gauges of [`Bridge::render_metrics`]). Call it before
+    /// [`Bridge::with_relay`] and [`Bridge::with_outbound`], which take it over.
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// `GET /metrics`: the relay's metric families, after setting the gauges read at
+    /// scrape time (sessions by state, webhooks waiting to be handled). A queue that
+    /// cannot be counted keeps its last value.
+    pub async fn render_metrics(&self) -> Result<String, MetricsRenderError> {
+        if let Some(sessions) = &self.sessions {
+            let counts: Vec<(&'static str, u64)> = sessions
+                .count_by_state()
+                .into_iter()
+                .map(|(state, count)| (state.as_str(), count))
+                .collect();
+            self.metrics.set_sessions_by_state(&counts);
+        }
+        if let Some(outbound) = &self.outbound {
+            match outbound.ports.queue.count_pending_webhooks().await {
+                Ok(pending) => self.metrics.set_pending_webhooks(pending),
+                Err(error) => {
+                    tracing::warn!(error = %error, "cannot count the queued webhooks for the metrics")
+                }
+            }
+        }
+        self.metrics.render()
     }
 
     /// Runs a relay session for each active integration: started by
     /// [`Bridge::activate`] and [`Bridge::resume_sessions`], stopped by
     /// [`Bridge::deactivate`].
     pub fn with_relay(mut self, ports: RelayPorts) -> Self {
-        let mut sessions = RelaySessions::new(ports, self.chatwoot.clone(), self.vault.clone());
+        let mut sessions = RelaySessions::new(ports, self.chatwoot.clone(), self.vault.clone())
+            .with_metrics(self.metrics.clone());
         sessions.memory = self.memory.clone();
         self.sessions = Some(Arc::new(sessions));
         self

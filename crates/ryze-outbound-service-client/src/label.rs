@@ -11,6 +11,11 @@ use reqwest::{Method, Url};
 pub struct RequestLabel {
     pub method: Method,
     pub url: Url,
+    /// The request's route template for the metrics: the method and the path under the
+    /// service's base URL, every id replaced by a placeholder
+    /// (`POST /v1/instances/{instanceId}/messages/text`). Never the URL itself: no host,
+    /// no id, no query.
+    pub route: String,
 }
 
 impl fmt::Display for RequestLabel {
@@ -28,6 +33,7 @@ mod tests {
         let label = RequestLabel {
             method: Method::POST,
             url: Url::parse("http://bridge:8080/v1/integrations/activate").unwrap(),
+            route: "POST /v1/integrations/activate".to_owned(),
         };
         assert_eq!(
             label.to_string(),

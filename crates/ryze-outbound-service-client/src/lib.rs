@@ -20,16 +20,20 @@
 //!   endpoints under the base URL, and [`ServiceClient::exchange`], which sends a request,
 //!   reads the answer up to a limit and logs it, or says why there was none
 //!   ([`Unanswered`]). [`ServiceClient::call`] and [`ServiceClient::read_json`] do the
-//!   same and decode the answer, worded by the client's [`ServiceErrors`].
+//!   same and decode the answer, worded by the client's [`ServiceErrors`]. With
+//!   [`ServiceClient::with_metrics`], every call is counted by route template and
+//!   outcome ([`answered_outcome`], [`unanswered_outcome`]).
 
 mod answer;
 mod label;
+mod outcome;
 mod scrub;
 mod service;
 mod transport;
 
 pub use answer::{send_and_read, BoundedAnswer};
 pub use label::RequestLabel;
+pub use outcome::{answered_outcome, unanswered_outcome};
 pub use scrub::{Scrubber, QUOTED_ANSWER_MAX_BYTES, REDACTED};
 pub use service::{
     check_service_url, BlankBody, ServiceClient, ServiceClientSettings, ServiceClientSetupError,

@@ -121,6 +121,7 @@ mod tests {
         let label = RequestLabel {
             method: Method::POST,
             url: Url::parse("http://engine/v1/x").unwrap(),
+            route: "POST /v1/x".to_owned(),
         };
         assert_eq!(
             scrubber.unreadable_answer(&label, &"no secret-token here", b"secret-token"),
@@ -133,6 +134,7 @@ mod tests {
         let label = RequestLabel {
             method: Method::GET,
             url: Url::parse("https://cw.example/api/v1/profile?t=tok").unwrap(),
+            route: "GET /api/v1/profile".to_owned(),
         };
         let scrubber = Scrubber::new(["tok"]);
         assert_eq!(

@@ -5,15 +5,18 @@
 //! token from every text taken from the outside.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use reqwest::{Method, RequestBuilder, Url};
+use ryze_ports::{no_relay_metrics, CallPeer, RelayMetrics};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
 use crate::{
-    send_and_read, transport_failure_reason, BoundedAnswer, RequestLabel, Scrubber, Timeouts,
+    answered_outcome, send_and_read, transport_failure_reason, unanswered_outcome, BoundedAnswer,
+    RequestLabel, Scrubber, Timeouts,
 };
 
 /// What a [`ServiceClient`] is built from.
@@ -268,6 +271,8 @@ pub struct ServiceClient {
     timeouts: Timeouts,
     peer: &'static str,
     unanswered_log: UnansweredLog,
+    metrics: Arc<dyn RelayMetrics>,
+    metrics_peer: CallPeer,
 }
 
 impl ServiceClient {
@@ -298,7 +303,16 @@ impl ServiceClient {
             timeouts: settings.timeouts,
             peer: settings.peer,
             unanswered_log: settings.unanswered_log,
+            metrics: no_relay_metrics(),
+            metrics_peer: CallPeer::Api,
         })
+    }
+
+    /// Records every call's route, outcome and duration in `metrics`, as calls to `peer`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>, peer: CallPeer) -> Self {
+        self.metrics = metrics;
+        self.metrics_peer = peer;
+        self
     }
 
     /// The service's base URL.
@@ -311,18 +325,21 @@ impl ServiceClient {
     }
 
     /// `{base URL}/<segments>`, each segment percent-encoded (so an id with `/` or `?`
-    /// stays one segment).
+    /// stays one segment). Its route for the metrics is `<method> /<route segments>`:
+    /// the same segments with each id replaced by a placeholder (`{instanceId}`).
     pub fn endpoint<'s>(
         &self,
         method: Method,
         segments: impl IntoIterator<Item = &'s str>,
+        route_segments: &[&str],
     ) -> RequestLabel {
         let mut url = self.base_url.clone();
         // Always `Ok`: `new` refused base URLs that cannot have path segments.
         if let Ok(mut path) = url.path_segments_mut() {
             path.pop_if_empty().extend(segments);
         }
-        RequestLabel { method, url }
+        let route = format!("{method} /{}", route_segments.join("/"));
+        RequestLabel { method, url, route }
     }
 
     /// A request for the endpoint, with the token and the client's timeouts.
@@ -350,7 +367,14 @@ impl ServiceClient {
         scrubber: &Scrubber<'_>,
     ) -> Result<BoundedAnswer, Unanswered> {
         let started = Instant::now();
-        match send_and_read(request, max_bytes).await {
+        let result = send_and_read(request, max_bytes).await;
+        let outcome = match &result {
+            Ok(answer) => answered_outcome(answer.status),
+            Err(error) => unanswered_outcome(error),
+        };
+        self.metrics
+            .call_finished(self.metrics_peer, &label.route, outcome, started.elapsed());
+        match result {
             Ok(answer) => {
                 tracing::debug!(request = %label, status = answer.status.as_u16(), elapsed_ms = started.elapsed().as_millis(), "{} answered", self.peer);
                 Ok(answer)
@@ -509,7 +533,7 @@ mod tests {
     #[test]
     fn endpoints_keep_the_base_path_and_encode_each_segment() {
         let client = ServiceClient::new(settings("http://service:8080/base/", TOKEN)).unwrap();
-        let label = client.endpoint(Method::POST, ["v1", "a/b?c"]);
+        let label = client.endpoint(Method::POST, ["v1", "a/b?c"], &["v1", "{id}"]);
         assert_eq!(
             label.to_string(),
             "POST http://service:8080/base/v1/a%2Fb%3Fc"
@@ -528,7 +552,7 @@ mod tests {
             .mount(&server)
             .await;
         let client = ServiceClient::new(settings(&server.uri(), TOKEN)).unwrap();
-        let label = client.endpoint(Method::GET, ["v1", "thing"]);
+        let label = client.endpoint(Method::GET, ["v1", "thing"], &["v1", "thing"]);
         let answer = client
             .exchange(client.request(&label), &label, 4, &client.scrubber())
             .await
@@ -536,6 +560,37 @@ mod tests {
         assert_eq!(answer.status.as_u16(), 200);
         assert_eq!(answer.body, b"0123");
         assert!(answer.cut_short);
+    }
+
+    #[tokio::test]
+    async fn each_call_is_recorded_by_route_template_and_outcome() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429))
+            .mount(&server)
+            .await;
+        let mut metrics = ryze_ports::MockRelayMetrics::new();
+        metrics
+            .expect_call_finished()
+            .withf(|peer, endpoint, outcome, _| {
+                *peer == CallPeer::Engine
+                    && endpoint == "POST /v1/instances/{instanceId}"
+                    && *outcome == ryze_ports::CallOutcome::RateLimited
+            })
+            .times(1)
+            .return_const(());
+        let client = ServiceClient::new(settings(&server.uri(), TOKEN))
+            .unwrap()
+            .with_metrics(Arc::new(metrics), CallPeer::Engine);
+        let label = client.endpoint(
+            Method::POST,
+            ["v1", "instances", "ins_secretive"],
+            &["v1", "instances", "{instanceId}"],
+        );
+        client
+            .exchange(client.request(&label), &label, 64, &client.scrubber())
+            .await
+            .unwrap();
     }
 
     /// Words errors as plain texts, to see which case was chosen.
@@ -600,7 +655,7 @@ mod tests {
         let read = |at: &'static str, blank_body: BlankBody| {
             let client = &client;
             async move {
-                let label = client.endpoint(Method::GET, [at.trim_start_matches('/')]);
+                let label = client.endpoint(Method::GET, [at.trim_start_matches('/')], &["at"]);
                 let answer = client
                     .call(&Texts, client.request(&label), &label, 1024)
                     .await?;
@@ -641,7 +696,11 @@ mod tests {
             .port();
         let client =
             ServiceClient::new(settings(&format!("http://127.0.0.1:{port}"), TOKEN)).unwrap();
-        let label = client.endpoint(Method::POST, ["v1", "extra-secret"]);
+        let label = client.endpoint(
+            Method::POST,
+            ["v1", "extra-secret"],
+            &["v1", "extra-secret"],
+        );
         let unanswered = client
             .exchange(
                 client.request(&label),

@@ -6,6 +6,7 @@
 //! the next event while it acknowledges others, and tests can build one by hand.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use ryze_domain::InstanceId;
 use tokio::sync::mpsc;
 
@@ -17,6 +18,9 @@ use crate::EventSequence;
 pub struct StreamedEvent {
     pub sequence: EventSequence,
     pub envelope: Vec<u8>,
+    /// When the API received the event from the engine (`receivedAt`), when it said:
+    /// where the relay latency to Chatwoot is measured from.
+    pub received_at: Option<DateTime<Utc>>,
 }
 
 /// What a connection delivers.

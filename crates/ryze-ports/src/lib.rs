@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod media_fetcher;
 pub mod outbound_guard;
 pub mod rate_limit;
+pub mod relay_metrics;
 pub mod relay_store;
 pub mod sealed_secret_store;
 pub mod store;
@@ -45,6 +46,10 @@ pub use gateway::{
 pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
 pub use outbound_guard::{DestinationCheckError, OutboundGuard};
 pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
+pub use relay_metrics::{
+    no_relay_metrics, CallOutcome, CallPeer, MetricsRenderError, NoRelayMetrics, RelayDirection,
+    RelayMetrics,
+};
 pub use relay_store::{
     EnqueueOutcome, KnownContact, LinkDirection, LinkState, MessageLink, NewMessageLink,
     OutboundQueueStore, QueuedWebhook, RelayStore,
@@ -75,6 +80,8 @@ pub use media_fetcher::MockMediaFetcher;
 pub use outbound_guard::MockOutboundGuard;
 #[cfg(any(test, feature = "mock"))]
 pub use rate_limit::MockRateLimiter;
+#[cfg(any(test, feature = "mock"))]
+pub use relay_metrics::MockRelayMetrics;
 #[cfg(any(test, feature = "mock"))]
 pub use relay_store::{MockOutboundQueueStore, MockRelayStore};
 #[cfg(any(test, feature = "mock"))]

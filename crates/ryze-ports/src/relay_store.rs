@@ -207,6 +207,9 @@ pub trait OutboundQueueStore: Send + Sync {
     /// At most `limit` webhooks not yet handled, oldest first, across integrations.
     async fn pending_webhooks(&self, limit: usize) -> Result<Vec<QueuedWebhook>, StoreError>;
 
+    /// How many webhooks are queued and not yet handled, across integrations.
+    async fn count_pending_webhooks(&self) -> Result<u64, StoreError>;
+
     /// Marks the webhook handled and drops its body: only its key stays, for
     /// de-duplication, until [`OutboundQueueStore::forget_handled_before`].
     async fn finish_webhook(&self, id: i64) -> Result<(), StoreError>;

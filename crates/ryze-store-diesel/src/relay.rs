@@ -623,6 +623,19 @@ macro_rules! impl_relay_store {
                         .collect()
                 }
 
+                async fn count_pending_webhooks(&self) -> Result<u64, StoreError> {
+                    let mut connection = self.connection().await?;
+                    let pending: i64 = relay_outbound_webhooks::table
+                        .filter(relay_outbound_webhooks::handled_at.is_null())
+                        .count()
+                        .get_result(&mut connection)
+                        .await
+                        .map_err(|error| {
+                            <$errors>::query_failure("count pending outbound webhooks", &error)
+                        })?;
+                    Ok(count_from_column(pending))
+                }
+
                 async fn finish_webhook(&self, id: i64) -> Result<(), StoreError> {
                     let mut connection = self.connection().await?;
                     diesel::update(

@@ -12,7 +12,7 @@ use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
 use ryze_api_use_cases::{Budgets, ControlPlane, KeyRotation, TeardownRetrySettings};
 use ryze_bridge_server::BridgeState;
-use ryze_ports::SecretVault;
+use ryze_ports::{RelayMetrics, SecretVault};
 use ryze_vault::{AesGcmVault, KeyFile, MasterKey};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -57,7 +57,9 @@ pub async fn serve_api_and_bridge(
     };
     let stores = wiring::open_stores(settings).await?;
     let vault = wiring::checked_vault(settings, &stores).await?;
-    let gateway = wiring::gateway_to(&bridge_url, &token, settings)?;
+    // One process, one registry: both servers' `/metrics` show both services' figures.
+    let metrics = wiring::relay_metrics();
+    let gateway = wiring::gateway_to(&bridge_url, &token, settings, metrics.clone())?;
     let api_access = wiring::ApiAccess::new(&local_url(&api_listener)?, token.clone())?;
     let (bridge, bridge_public_url) = bridge_server(
         settings,
@@ -66,6 +68,7 @@ pub async fn serve_api_and_bridge(
         bridge_listener,
         token.clone(),
         Some(&api_access),
+        metrics.clone(),
     )?;
     let api_public_url = match &settings.public_url {
         Some(_) => settings.api_public_url(),
@@ -81,7 +84,7 @@ pub async fn serve_api_and_bridge(
     .with_event_hub(event_hub);
     wiring::spawn_pending_teardown_retries(&control_plane, TeardownRetrySettings::default());
     let api_address = api_listener.local_addr()?;
-    let mut api_state = wiring::api_state(settings, control_plane)?;
+    let mut api_state = wiring::api_state_reporting_in(settings, control_plane, metrics)?;
     // The bridge's event stream takes the token of this run.
     api_state.event_hub.bridge_token = Some(token.clone());
     let api = http_server(api_state, api_listener, settings.http.workers)?;
@@ -151,6 +154,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
         listener,
         token.clone(),
         api_access.as_ref(),
+        wiring::relay_metrics(),
     )?;
     tracing::info!(%address, bridge_public_url = %public_url, "bridge listening");
     server.await.context("running the HTTP server")
@@ -158,6 +162,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
 
 /// The bridge over `stores` and its HTTP server on `listener`, accepting `token`; also
 /// the public URL its webhook links start with (`BRIDGE_PUBLIC_URL`, or the listener).
+/// The bridge reports in `metrics`, which its `/metrics` renders.
 fn bridge_server(
     settings: &Settings,
     stores: &wiring::Stores,
@@ -165,12 +170,20 @@ fn bridge_server(
     listener: TcpListener,
     token: SecretString,
     api: Option<&wiring::ApiAccess>,
+    metrics: Arc<dyn RelayMetrics>,
 ) -> anyhow::Result<(actix_web::dev::Server, String)> {
     let public_url = match &settings.bridge_service.public_url {
         Some(url) => url.clone(),
         None => local_url(&listener)?,
     };
-    let bridge = Arc::new(wiring::bridge(settings, stores, vault, &public_url, api)?);
+    let bridge = Arc::new(wiring::bridge(
+        settings,
+        stores,
+        vault,
+        &public_url,
+        api,
+        metrics,
+    )?);
     let resuming = bridge.clone();
     tokio::spawn(async move {
         if let Err(error) = resuming.resume_sessions().await {
@@ -183,6 +196,7 @@ fn bridge_server(
         bridge,
         database: stores.health.clone(),
         token,
+        metrics_token: settings.metrics.token.clone(),
     };
     let server = bridge_http_server(state, listener, settings.http.workers)?;
     Ok((server, public_url))

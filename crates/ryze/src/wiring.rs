@@ -1,9 +1,9 @@
 //! Builds the services from settings: the store chosen by the `DATABASE_URL` scheme, the
 //! vault from the configured key (or the embedded key file), the bridge client when
 //! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, the rate limiter (on Redis with `REDIS_URL`,
-//! else in-process), and the bridge itself (Chatwoot client behind the outbound-address
-//! guard). The event hub lives in the database, or in NATS JetStream with
-//! `EVENT_HUB_URL`.
+//! else in-process), the bridge itself (Chatwoot client behind the outbound-address
+//! guard), and the relay metrics both services report in (`docs/observability.md`).
+//! The event hub lives in the database, or in NATS JetStream with `EVENT_HUB_URL`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -29,13 +29,14 @@ use ryze_bridge_use_cases::sessions::RetryPolicy;
 use ryze_bridge_use_cases::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
 use ryze_domain::KeyId;
 use ryze_event_hub_nats::{NatsEventHub, NatsEventHubSettings};
+use ryze_metrics::PrometheusRelayMetrics;
 use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyOutboundGuard};
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
     BridgeIntegrationStore, EventHubStore, HubAnnouncements, IntegrationGateway,
-    OutboundQueueStore, RateLimiter, RelayStore, SealedSecretStore, SecretVault, Store,
-    StoreHealth, WhatsAppSender,
+    OutboundQueueStore, RateLimiter, RelayMetrics, RelayStore, SealedSecretStore, SecretVault,
+    Store, StoreHealth, WhatsAppSender,
 };
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -348,11 +349,18 @@ pub async fn checked_vault(
     Ok(Arc::new(AesGcmVault::new(ring)))
 }
 
-/// The API's client of a bridge at `url` with `token`.
+/// The relay metrics of one process (a service, or both in `ryze serve`): a fresh
+/// Prometheus registry that the clients and use cases report in and `/metrics` renders.
+pub fn relay_metrics() -> Arc<dyn RelayMetrics> {
+    Arc::new(PrometheusRelayMetrics::new())
+}
+
+/// The API's client of a bridge at `url` with `token`, counting its calls in `metrics`.
 pub fn gateway_to(
     url: &str,
     token: &SecretString,
     settings: &Settings,
+    metrics: Arc<dyn RelayMetrics>,
 ) -> anyhow::Result<Arc<dyn IntegrationGateway>> {
     let client = HttpIntegrationGateway::new(BridgeClientSettings {
         base_url: url
@@ -362,7 +370,8 @@ pub fn gateway_to(
         connect_timeout: Duration::from_secs(settings.bridge.connect_timeout_secs),
         request_timeout: Duration::from_secs(settings.bridge.request_timeout_secs),
     })
-    .context("building the bridge client")?;
+    .context("building the bridge client")?
+    .with_metrics(metrics);
     Ok(Arc::new(client))
 }
 
@@ -383,8 +392,11 @@ pub fn address_policy(settings: &Settings) -> AddressPolicy {
 
 /// The Chatwoot client: one connection pool per Chatwoot host, every connection checked
 /// by the outbound-address guard at connect time, no redirects (a redirect would carry
-/// the `api_access_token` header to another host).
-pub fn chatwoot_client(settings: &Settings) -> anyhow::Result<Arc<dyn ChatwootApi>> {
+/// the `api_access_token` header to another host). Every call is counted in `metrics`.
+pub fn chatwoot_client(
+    settings: &Settings,
+    metrics: Arc<dyn RelayMetrics>,
+) -> anyhow::Result<Arc<dyn ChatwootApi>> {
     let client_settings = ChatwootClientSettings {
         connect_timeout: Duration::from_secs(settings.bridge_service.chatwoot_connect_timeout_secs),
         request_timeout: Duration::from_secs(settings.bridge_service.chatwoot_request_timeout_secs),
@@ -404,7 +416,8 @@ pub fn chatwoot_client(settings: &Settings) -> anyhow::Result<Arc<dyn ChatwootAp
     Ok(Arc::new(
         ChatwootHttpClient::with_client_builder(builder, client_settings)
             .context("building the Chatwoot client")?
-            .with_call_budget(Arc::new(InProcessCallBudget::new(budget))),
+            .with_call_budget(Arc::new(InProcessCallBudget::new(budget)))
+            .with_metrics(metrics),
     ))
 }
 
@@ -426,13 +439,17 @@ impl ApiAccess {
 }
 
 /// The bridge's way to WhatsApp: the API's message endpoints at `api.url`, with the
-/// bridge token (`docs/api.md` "Messages").
-pub fn api_message_client(api: &ApiAccess) -> anyhow::Result<Arc<dyn WhatsAppSender>> {
+/// bridge token (`docs/api.md` "Messages"), counting its calls in `metrics`.
+pub fn api_message_client(
+    api: &ApiAccess,
+    metrics: Arc<dyn RelayMetrics>,
+) -> anyhow::Result<Arc<dyn WhatsAppSender>> {
     let client = ApiMessageClient::new(ApiMessageClientSettings::new(
         api.url.clone(),
         api.bridge_token.clone(),
     ))
-    .context("building the client of the API's message endpoints")?;
+    .context("building the client of the API's message endpoints")?
+    .with_metrics(metrics);
     Ok(Arc::new(client))
 }
 
@@ -493,17 +510,18 @@ pub fn outbound_settings(settings: &Settings) -> OutboundSettings {
 
 /// The bridge over `stores`, announcing `public_url` in webhook URLs; with `api`, it
 /// also runs a relay session per integration and the outbound relay of agents' replies
-/// (whose worker the caller spawns: [`Bridge::run_outbound`]).
+/// (whose worker the caller spawns: [`Bridge::run_outbound`]). It reports in `metrics`.
 pub fn bridge(
     settings: &Settings,
     stores: &Stores,
     vault: Arc<dyn SecretVault>,
     public_url: &str,
     api: Option<&ApiAccess>,
+    metrics: Arc<dyn RelayMetrics>,
 ) -> anyhow::Result<Bridge> {
     let bridge = Bridge::new(
         stores.bridge.clone(),
-        chatwoot_client(settings)?,
+        chatwoot_client(settings, metrics.clone())?,
         vault,
         Arc::new(PolicyOutboundGuard::new(address_policy(settings))),
         BridgeSettings {
@@ -511,11 +529,12 @@ pub fn bridge(
                 .parse()
                 .with_context(|| format!("BRIDGE_PUBLIC_URL is not a valid URL: {public_url}"))?,
         },
-    );
+    )
+    .with_metrics(metrics.clone());
     Ok(match api {
         Some(api) => {
             // One client of the API's message endpoints for both directions.
-            let whatsapp = api_message_client(api)?;
+            let whatsapp = api_message_client(api, metrics)?;
             bridge
                 .with_relay(relay_ports(settings, stores, api, whatsapp.clone())?)
                 .with_outbound(OutboundPorts {
@@ -539,8 +558,12 @@ pub fn bridge(
 /// (with `ENGINE_TOKEN`), and a `mediaUrl` is fetched under its own outbound-address
 /// policy: no loopback or private address unless `MEDIA_URL_ALLOW_PRIVATE_ADDRESSES`
 /// (the bridge's settings for Chatwoot do not apply). Without `ENGINE_URL` every command
-/// answers 503.
-pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::Result<Messaging> {
+/// answers 503. Calls to the engine are counted in `metrics`.
+pub fn messaging(
+    settings: &Settings,
+    control_plane: &ControlPlane,
+    metrics: Arc<dyn RelayMetrics>,
+) -> anyhow::Result<Messaging> {
     let Some(url) = &settings.engine.url else {
         tracing::warn!("no engine to send through (ENGINE_URL): the message endpoints answer 503 until one is configured");
         return Ok(Messaging::without_engine(control_plane.clone()));
@@ -552,7 +575,8 @@ pub fn messaging(settings: &Settings, control_plane: &ControlPlane) -> anyhow::R
         .parse()
         .with_context(|| format!("ENGINE_URL is not a valid URL: {url}"))?;
     let whatsapp = EngineClient::new(EngineClientSettings::new(base_url, token.clone()))
-        .context("building the WhatsApp engine client")?;
+        .context("building the WhatsApp engine client")?
+        .with_metrics(metrics);
     let media_fetcher = GuardedMediaFetcher::new(MediaFetcherSettings::for_media_urls(
         settings.media_url.allow_private_addresses,
     ))
@@ -593,11 +617,21 @@ pub fn spawn_pending_teardown_retries(
 
 /// The API's HTTP state. The event hub's routes take `ENGINE_TOKEN`, `BRIDGE_TOKEN` and
 /// `METRICS_TOKEN` from the settings (`ryze serve` puts its run's bridge token in); the
-/// message endpoints, [`messaging`].
+/// message endpoints, [`messaging`]. Its relay metrics are its own ([`relay_metrics`]).
 pub fn api_state(settings: &Settings, control_plane: ControlPlane) -> anyhow::Result<ApiState> {
+    api_state_reporting_in(settings, control_plane, relay_metrics())
+}
+
+/// [`api_state`] reporting in `metrics` (shared with the bridge by `ryze serve`).
+pub fn api_state_reporting_in(
+    settings: &Settings,
+    control_plane: ControlPlane,
+    metrics: Arc<dyn RelayMetrics>,
+) -> anyhow::Result<ApiState> {
     settings.check_api_secrets()?;
     Ok(ApiState {
-        messaging: messaging(settings, &control_plane)?,
+        messaging: messaging(settings, &control_plane, metrics.clone())?,
+        relay_metrics: metrics,
         rate_limiter: rate_limiter(settings)?,
         rate_limits: RateLimits::per_minute(
             settings.rate_limit.per_minute,

@@ -126,24 +126,33 @@ impl Api {
             .as_str()
             .with_context(|| format!("no instance id in {created}"))?
             .to_owned();
-        let activation = self
-            .client
-            .post(format!("{}/api/chatwoot/set/{name}", self.url))
-            .header("token", &self.account_token)
-            .json(&json!({
-                "chatwootBaseUrl": chatwoot_url,
-                "chatwootAccountId": CHATWOOT_ACCOUNT_ID,
-                "chatwootApiToken": CHATWOOT_TOKEN,
-                "inboxName": format!("WhatsApp {name}"),
-            }))
-            .send()
-            .await?;
-        let status = activation.status();
-        if status.as_u16() != 201 {
-            bail!(
-                "activating Chatwoot on {name} answered {status}: {}",
-                activation.text().await.unwrap_or_default()
-            );
+        // A 502 (the simulator dropped a kept-alive connection as it was reused) is
+        // tried again: `set` is idempotent.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let activation = self
+                .client
+                .post(format!("{}/api/chatwoot/set/{name}", self.url))
+                .header("token", &self.account_token)
+                .json(&json!({
+                    "chatwootBaseUrl": chatwoot_url,
+                    "chatwootAccountId": CHATWOOT_ACCOUNT_ID,
+                    "chatwootApiToken": CHATWOOT_TOKEN,
+                    "inboxName": format!("WhatsApp {name}"),
+                }))
+                .send()
+                .await?;
+            let status = activation.status();
+            if status.as_u16() == 201 {
+                break;
+            }
+            if status.as_u16() != 502 || attempts >= 3 {
+                bail!(
+                    "activating Chatwoot on {name} answered {status}: {}",
+                    activation.text().await.unwrap_or_default()
+                );
+            }
         }
         let chats = (0..chats)
             .map(|chat| {

@@ -190,7 +190,10 @@ pub fn forbidden_dependency(from: &str, to: &str) -> Option<&'static str> {
             || name.starts_with("ryze-api-rate-limit-")
             || matches!(
                 name,
-                "ryze-vault" | "ryze-outbound-address-guard" | "ryze-outbound-media-fetcher"
+                "ryze-vault"
+                    | "ryze-outbound-address-guard"
+                    | "ryze-outbound-media-fetcher"
+                    | "ryze-metrics"
             )
     };
     // xtask never ships either: its bench drives the simulators.

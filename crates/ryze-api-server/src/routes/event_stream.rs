@@ -10,14 +10,16 @@
 
 use ryze_domain::cut_on_char_boundary;
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use chrono::{DateTime, Utc};
 use ryze_api_use_cases::{
     OpenedStream, StreamAcknowledgeError, StreamEnd, StreamSession, StreamSignal, StreamSignals,
 };
-use ryze_ports::{EventSequence, HubCursor, HubEvent};
+use ryze_ports::{EventSequence, HubCursor, HubEvent, RelayMetrics};
 use serde::{Deserialize, Serialize};
 use tokio::time::{interval_at, sleep_until, Instant, MissedTickBehavior};
 
@@ -73,9 +75,10 @@ async fn open(
         .await
         .map_err(HttpStatus::into_api_error)?;
     let settings = state.event_hub.stream;
+    let metrics = state.relay_metrics.clone();
     actix_web::rt::spawn(async move {
         let messages = messages.max_frame_size(MAX_INCOMING_FRAME_BYTES);
-        run_connection(opened, session, messages, settings).await;
+        run_connection(opened, session, messages, settings, metrics).await;
     });
     Ok(response)
 }
@@ -106,13 +109,16 @@ enum IncomingFrame {
     Ack { sequence: u64 },
 }
 
-/// `{"type":"event","sequence":n,"event":<stored envelope>}`; the stored bytes are the
-/// JSON the API wrote at ingest, spliced in as they are.
+/// `{"type":"event","sequence":n,"receivedAt":"<RFC 3339>","event":<stored envelope>}`;
+/// the stored bytes are the JSON the API wrote at ingest, spliced in as they are.
 fn event_frame(event: &HubEvent) -> String {
     let envelope = String::from_utf8_lossy(&event.payload);
     format!(
-        r#"{{"type":"event","sequence":{},"event":{}}}"#,
+        r#"{{"type":"event","sequence":{},"receivedAt":"{}","event":{}}}"#,
         event.sequence.get(),
+        event
+            .received_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         envelope
     )
 }
@@ -158,8 +164,11 @@ struct Connection {
     last_sent: u64,
     /// The last sequence acknowledged.
     acknowledged: u64,
-    /// Sequences sent and not yet acknowledged, oldest first.
-    in_flight: VecDeque<u64>,
+    /// Sequences sent and not yet acknowledged, oldest first, with when the API
+    /// received each.
+    in_flight: VecDeque<(u64, DateTime<Utc>)>,
+    /// Where the delivery latency of each acknowledged event goes.
+    metrics: Arc<dyn RelayMetrics>,
 }
 
 async fn run_connection(
@@ -167,6 +176,7 @@ async fn run_connection(
     socket: Session,
     mut messages: MessageStream,
     settings: EventStreamSettings,
+    metrics: Arc<dyn RelayMetrics>,
 ) {
     let OpenedStream {
         session: stream,
@@ -181,6 +191,7 @@ async fn run_connection(
         last_sent: cursor.acknowledged.get(),
         acknowledged: cursor.acknowledged.get(),
         in_flight: VecDeque::new(),
+        metrics,
     };
     let ending = connection.serve(&mut signals, &mut messages, cursor).await;
     let Connection { socket, stream, .. } = connection;
@@ -344,7 +355,7 @@ impl Connection {
                 }
                 self.send(event_frame(&event)).await?;
                 self.last_sent = sequence;
-                self.in_flight.push_back(sequence);
+                self.in_flight.push_back((sequence, event.received_at));
             }
             if read < limit {
                 break;
@@ -404,12 +415,15 @@ impl Connection {
         match self.stream.acknowledge(EventSequence::new(sequence)).await {
             Ok(_outcome) => {
                 self.acknowledged = sequence;
-                while self
-                    .in_flight
-                    .front()
-                    .is_some_and(|&in_flight| in_flight <= sequence)
-                {
+                let now = Utc::now();
+                while let Some(&(in_flight, received_at)) = self.in_flight.front() {
+                    if in_flight > sequence {
+                        break;
+                    }
                     self.in_flight.pop_front();
+                    let latency = now.signed_duration_since(received_at);
+                    self.metrics
+                        .event_acknowledged(latency.to_std().unwrap_or_default());
                 }
                 Ok(true)
             }
@@ -458,12 +472,15 @@ mod tests {
             sequence: EventSequence::new(42),
             kind: "instance.state".into(),
             payload: br#"{"event":"instance.state","data":{}}"#.to_vec(),
-            received_at: Utc::now(),
+            received_at: chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00.250Z")
+                .unwrap()
+                .with_timezone(&Utc),
         };
         let frame: serde_json::Value = serde_json::from_str(&event_frame(&event)).unwrap();
         assert_eq!(
             frame,
             serde_json::json!({"type": "event", "sequence": 42,
+                "receivedAt": "2026-03-01T12:00:00.250Z",
                 "event": {"event": "instance.state", "data": {}}})
         );
         assert!(matches!(

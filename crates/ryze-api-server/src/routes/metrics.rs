@@ -8,12 +8,15 @@
 //! - `ryze_event_hub_backlog_oldest_age_seconds{instance_id}`: how long the oldest of
 //!   them has waited (0 when there are none);
 //! - `ryze_event_hub_events_appended_total`, `ryze_event_hub_duplicates_total`,
-//!   `ryze_event_hub_events_dropped_total`: since this process started.
+//!   `ryze_event_hub_events_dropped_total`: since this process started;
+//!
+//! then the relay's families ([`ApiState::relay_metrics`]: calls to the engine and the
+//! bridge, the hub's delivery latency; `docs/observability.md` lists them all).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Utc;
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -100,13 +103,16 @@ async fn metrics(
             (hub.counters(), backlogs)
         }
     };
-    let mut text = String::new();
-    encode(&mut text, &registry(counters, &backlogs)).map_err(|_error| {
+    let not_encoded = || {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal error: could not encode the metrics",
         )
-    })?;
+    };
+    let mut text = String::new();
+    encode_registry(&mut text, &registry(counters, &backlogs)).map_err(|_| not_encoded())?;
+    text.push_str(&state.relay_metrics.render().map_err(|_| not_encoded())?);
+    encode_eof(&mut text).map_err(|_| not_encoded())?;
     Ok(HttpResponse::Ok().content_type(CONTENT_TYPE).body(text))
 }
 
@@ -138,7 +144,7 @@ mod tests {
             dropped_by_retention: 1,
         };
         let mut text = String::new();
-        encode(&mut text, &registry(counters, &backlogs)).unwrap();
+        encode_registry(&mut text, &registry(counters, &backlogs)).unwrap();
         for line in [
             r#"ryze_event_hub_backlog_events{instance_id="ins_a"} 3"#,
             r#"ryze_event_hub_backlog_events{instance_id="ins_b"} 0"#,

@@ -444,6 +444,44 @@ async fn status_takes_live_state_and_backfills_the_inbox_id() {
     assert_eq!(view.counters.unwrap().failed, 1);
 }
 
+#[tokio::test(start_paused = true)]
+async fn status_reuses_the_bridge_live_state_for_a_second_then_asks_again() {
+    let store = store_with_suporte_integrated();
+    let mut gateway = MockIntegrationGateway::new();
+    let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = calls.clone();
+    gateway.expect_status().returning(move |id| {
+        let call = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(LiveIntegrationStatus {
+            id: id.clone(),
+            status: IntegrationStatus::Active,
+            last_error: String::new(),
+            inbox_id: None,
+            connection: Some("connected".to_owned()),
+            counters: Some(RelayCounters {
+                received: call,
+                relayed: call,
+                failed: 0,
+                queued: 0,
+            }),
+        })
+    });
+    let plane = plane(store, MockSecretVault::new(), Some(gateway));
+    let received = || async {
+        plane
+            .chatwoot_status(&account_principal(), "suporte")
+            .await
+            .unwrap()
+            .counters
+            .unwrap()
+            .received
+    };
+    assert_eq!(received().await, 1);
+    assert_eq!(received().await, 1, "the same live state within a second");
+    tokio::time::advance(Duration::from_millis(1001)).await;
+    assert_eq!(received().await, 2, "asked again once it is a second old");
+}
+
 #[tokio::test]
 async fn status_says_so_when_the_bridge_lost_the_integration() {
     let store = store_with_suporte_integrated();

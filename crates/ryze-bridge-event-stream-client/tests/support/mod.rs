@@ -270,6 +270,7 @@ pub(crate) fn event_item(sequence: u64) -> Option<Result<StreamItem, EventStream
     Some(Ok(StreamItem::Event(ryze_ports::StreamedEvent {
         sequence: sequence.into(),
         envelope: envelope(sequence).into_bytes(),
+        received_at: None,
     })))
 }
 

@@ -15,7 +15,9 @@ use std::sync::Arc;
 use ryze_domain::{BridgeIntegrationId, InstanceId, RelayFlags};
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
 use ryze_ports::whatsapp_events::{ChatPresence, EventEnvelope, EventPayload, LabelUpdate};
-use ryze_ports::{RelayStore, SendError, StoreError, WhatsAppSender};
+use ryze_ports::{
+    no_relay_metrics, RelayMetrics, RelayStore, SendError, StoreError, WhatsAppSender,
+};
 
 use super::destination::chat_id;
 use crate::conversation_status::ConversationStatusBook;
@@ -89,6 +91,7 @@ pub struct InboundRelay {
     pub(super) memory: Arc<RelayMemory>,
     /// The inbox's public identifier, once read.
     pub(super) inbox_identifier: tokio::sync::Mutex<Option<String>>,
+    metrics: Arc<dyn RelayMetrics>,
     /// What Chatwoot told the bridge of conversations' statuses.
     pub(super) status_book: Arc<ConversationStatusBook>,
 }
@@ -109,6 +112,7 @@ impl InboundRelay {
             identity_lock: tokio::sync::Mutex::new(()),
             memory: Arc::new(RelayMemory::default()),
             inbox_identifier: tokio::sync::Mutex::new(None),
+            metrics: no_relay_metrics(),
             status_book,
         }
     }
@@ -119,8 +123,19 @@ impl InboundRelay {
         self
     }
 
+    /// Reports relayed messages, retries and give-ups in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     pub fn context(&self) -> &RelayContext {
         &self.context
+    }
+
+    /// Where the session reports what became of the events.
+    pub fn metrics(&self) -> &dyn RelayMetrics {
+        self.metrics.as_ref()
     }
 
     /// Relays one event. Safe to call again with the same event, after any failure or

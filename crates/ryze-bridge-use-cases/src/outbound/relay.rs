@@ -27,8 +27,8 @@ use ryze_domain::{
 };
 use ryze_ports::chatwoot::{ChatwootApi, ChatwootError, ChatwootTarget, InboxId};
 use ryze_ports::{
-    BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, SecretVault, SendError,
-    StoreError,
+    BridgeIntegrationStore, LinkDirection, LinkState, MediaFetchError, RelayMetrics, SecretVault,
+    SendError, StoreError,
 };
 use tokio::sync::{Notify, Semaphore};
 
@@ -130,14 +130,15 @@ pub struct OutboundRelay {
     pub(crate) signing: SigningSecrets,
     /// Shared with the inbound relay.
     pub(crate) memory: Arc<RelayMemory>,
+    pub(super) metrics: Arc<dyn RelayMetrics>,
     /// The outbound relay's budget of calls to the API's message endpoints.
     pub(super) sends: Semaphore,
     wake: Notify,
 }
 
 impl OutboundRelay {
-    /// The relay of `bridge`: it shares the bridge's integration store, Chatwoot client
-    /// and vault.
+    /// The relay of `bridge`: it shares the bridge's integration store, Chatwoot client,
+    /// vault and metrics.
     pub(crate) fn of_bridge(bridge: &crate::Bridge, ports: OutboundPorts) -> Self {
         Self {
             signing: SigningSecrets::new(
@@ -148,6 +149,7 @@ impl OutboundRelay {
             integrations: bridge.store.clone(),
             chatwoot: bridge.chatwoot.clone(),
             vault: bridge.vault.clone(),
+            metrics: bridge.metrics.clone(),
             sends: Semaphore::new(ports.settings.max_parallel_sends.max(1)),
             ports,
             memory: bridge.memory.clone(),

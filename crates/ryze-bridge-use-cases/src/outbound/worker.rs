@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use ryze_ports::QueuedWebhook;
+use ryze_ports::{QueuedWebhook, RelayDirection};
 use tokio::sync::{mpsc, Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 
 use super::payload::ReadWebhook;
-use super::relay::{OutboundFailure, OutboundRelay};
+use super::relay::{OutboundFailure, OutboundOutcome, OutboundRelay};
 use crate::shared_by_key::SharedByKey;
 
 /// How often handled webhooks' de-duplication keys are pruned.
@@ -84,21 +84,42 @@ pub(super) async fn work(relay: Arc<OutboundRelay>, budget: Budget, read: ReadWe
             };
             relay.handle(&read, last_attempt).await
         };
+        let metrics = relay.metrics.as_ref();
         match result {
             Ok(outcome) => {
                 tracing::debug!(integration_id = %webhook.integration, webhook = webhook.id, ?outcome, "webhook handled");
+                match outcome {
+                    OutboundOutcome::Sent => {
+                        let latency = Utc::now().signed_duration_since(webhook.received_at);
+                        metrics.message_relayed(
+                            RelayDirection::ToWhatsApp,
+                            latency.to_std().unwrap_or_default(),
+                        );
+                    }
+                    OutboundOutcome::Undelivered(_) => {
+                        metrics.message_given_up(RelayDirection::ToWhatsApp);
+                    }
+                    // Not a message: neither relayed nor given up.
+                    OutboundOutcome::Revoked
+                    | OutboundOutcome::LabelsSet
+                    | OutboundOutcome::Answered
+                    | OutboundOutcome::Skipped(_) => {}
+                }
                 break;
             }
             Err(OutboundFailure::Permanent(reason)) => {
                 tracing::warn!(integration_id = %webhook.integration, webhook = webhook.id, %reason, "webhook dropped");
+                metrics.message_given_up(RelayDirection::ToWhatsApp);
                 break;
             }
             Err(OutboundFailure::Transient(reason)) if last_attempt => {
                 tracing::error!(integration_id = %webhook.integration, webhook = webhook.id, %reason, "webhook given up after retrying");
+                metrics.message_given_up(RelayDirection::ToWhatsApp);
                 break;
             }
             Err(OutboundFailure::Transient(reason)) => {
                 tracing::info!(integration_id = %webhook.integration, webhook = webhook.id, %reason, "webhook failed; retrying");
+                metrics.retry_scheduled(RelayDirection::ToWhatsApp);
                 relay.count_attempt(webhook.id).await;
                 let delay = delays.next().unwrap_or(settings.retry.max_delay);
                 tokio::time::sleep(delay).await;

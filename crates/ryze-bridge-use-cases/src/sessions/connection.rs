@@ -19,8 +19,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use backon::{BackoffBuilder, ExponentialBuilder};
+use chrono::{DateTime, Utc};
 use ryze_ports::whatsapp_events::{EventEnvelope, EventPayload};
-use ryze_ports::{EventSequence, EventStreamConnection, EventStreamError, StreamItem};
+use ryze_ports::{
+    EventSequence, EventStreamConnection, EventStreamError, RelayDirection, StreamItem,
+};
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
@@ -62,9 +65,12 @@ impl RetryPolicy {
 /// [`super::SessionSettings::chat_worker_idle`] sets it.
 pub const CHAT_WORKER_IDLE: Duration = Duration::from_secs(60);
 
+/// An event handed to a chat's worker, with when the API received it (if it said).
+type WorkItem = (EventSequence, EventEnvelope, Option<DateTime<Utc>>);
+
 /// One chat's worker as the connection knows it.
 struct ChatWorker {
-    events: mpsc::UnboundedSender<(EventSequence, EventEnvelope)>,
+    events: mpsc::UnboundedSender<WorkItem>,
     /// Sent to the worker and not yet finished.
     outstanding: usize,
     /// When `outstanding` last fell to zero (or the worker started).
@@ -168,6 +174,7 @@ pub async fn run_connection(
                             let reason = format!("event #{} is unreadable: {error}", event.sequence);
                             tracing::error!(integration_id = %integration_id, %reason);
                             live.event_finished(false, Some(&reason));
+                            relay.metrics().message_given_up(RelayDirection::ToChatwoot);
                             if let Some(acknowledged) = tracker.finished(event.sequence) {
                                 let _ = connection.acknowledgements.send(acknowledged);
                             }
@@ -193,7 +200,7 @@ pub async fn run_connection(
                         ChatWorker { events: sender, outstanding: 0, idle_since: Instant::now() }
                     });
                     worker.outstanding += 1;
-                    let _ = worker.events.send((event.sequence, envelope));
+                    let _ = worker.events.send((event.sequence, envelope, event.received_at));
                     if started {
                         live.chat_workers(workers.len());
                     }
@@ -242,14 +249,15 @@ struct ChatWorkerPorts {
 /// Relays one chat's events, in order, until the connection drops its channel.
 async fn chat_worker(
     key: String,
-    mut events: mpsc::UnboundedReceiver<(EventSequence, EventEnvelope)>,
+    mut events: mpsc::UnboundedReceiver<WorkItem>,
     ports: ChatWorkerPorts,
     retry: RetryPolicy,
     finished: mpsc::UnboundedSender<(String, EventSequence)>,
 ) {
     let ChatWorkerPorts { relay, live, steps } = ports;
-    while let Some((sequence, envelope)) = events.recv().await {
+    while let Some((sequence, envelope, received_at)) = events.recv().await {
         let mut delays = retry.delays();
+        let is_message = matches!(envelope.payload, EventPayload::MessageExchange(_));
         loop {
             let attempt = {
                 let Ok(_step) = steps.acquire().await else {
@@ -260,16 +268,27 @@ async fn chat_worker(
             match attempt {
                 Ok(outcome) => {
                     live.event_finished(outcome == RelayOutcome::Relayed, None);
+                    if let (RelayOutcome::Relayed, true, Some(received_at)) =
+                        (outcome, is_message, received_at)
+                    {
+                        let latency = Utc::now().signed_duration_since(received_at);
+                        relay.metrics().message_relayed(
+                            RelayDirection::ToChatwoot,
+                            latency.to_std().unwrap_or_default(),
+                        );
+                    }
                     break;
                 }
                 Err(RelayFailure::Permanent(reason)) => {
                     tracing::warn!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "event not relayed");
                     live.event_finished(false, Some(&reason));
+                    relay.metrics().message_given_up(RelayDirection::ToChatwoot);
                     break;
                 }
                 Err(RelayFailure::Transient(reason)) => {
                     tracing::info!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "relay step failed; retrying");
                     live.retrying(&reason);
+                    relay.metrics().retry_scheduled(RelayDirection::ToChatwoot);
                     let delay = delays.next().unwrap_or(retry.max_delay);
                     tokio::time::sleep(delay).await;
                 }

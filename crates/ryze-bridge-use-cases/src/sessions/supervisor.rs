@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
 use ryze_ports::chatwoot::{ChatwootApi, InboxId};
-use ryze_ports::{EventStreamConnector, EventStreamError, RelayStore, SecretVault, WhatsAppSender};
+use ryze_ports::{
+    no_relay_metrics, EventStreamConnector, EventStreamError, RelayMetrics, RelayStore,
+    SecretVault, WhatsAppSender,
+};
 use tokio::task::JoinHandle;
 
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy, CHAT_WORKER_IDLE};
-use super::live_state::{LiveSnapshot, LiveState};
+use super::live_state::{ConnectionState, LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
 use crate::conversation_status::ConversationStatusBook;
 use crate::inbound::{InboundRelay, RelayContext};
@@ -90,6 +93,7 @@ pub struct RelaySessions {
     ports: RelayPorts,
     chatwoot: Arc<dyn ChatwootApi>,
     vault: Arc<dyn SecretVault>,
+    metrics: Arc<dyn RelayMetrics>,
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
     pub(crate) memory: Arc<RelayMemory>,
     status_book: Arc<ConversationStatusBook>,
@@ -108,10 +112,30 @@ impl RelaySessions {
             ports,
             chatwoot,
             vault,
+            metrics: no_relay_metrics(),
             running: Mutex::new(HashMap::new()),
             memory: Arc::new(RelayMemory::default()),
             status_book,
         }
+    }
+
+    /// Sessions started from now on report what became of their events in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<dyn RelayMetrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// How many sessions are in each connection state (states without one left out).
+    pub fn count_by_state(&self) -> Vec<(ConnectionState, u64)> {
+        let mut counts: Vec<(ConnectionState, u64)> = Vec::new();
+        for session in self.running().values() {
+            let state = session.live.snapshot().connection;
+            match counts.iter_mut().find(|(counted, _)| *counted == state) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((state, 1)),
+            }
+        }
+        counts
     }
 
     /// What Chatwoot told the bridge of conversations' statuses (the webhook receiver
@@ -195,7 +219,8 @@ impl RelaySessions {
             },
             self.status_book.clone(),
         )
-        .sharing_memory(self.memory.clone()))
+        .sharing_memory(self.memory.clone())
+        .with_metrics(self.metrics.clone()))
     }
 }
 
@@ -446,6 +471,7 @@ mod tests {
         StreamItem::Event(ryze_ports::StreamedEvent {
             sequence: ryze_ports::EventSequence::new(sequence),
             envelope: envelope.to_string().into_bytes(),
+            received_at: None,
         })
     }
 

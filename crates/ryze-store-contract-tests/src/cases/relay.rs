@@ -508,7 +508,13 @@ pub async fn pending_webhooks_lists_unhandled_ones_oldest_first_across_integrati
         late < early && early < middle && middle < handled,
         "ids increase in arrival order"
     );
+    assert_eq!(store.count_pending_webhooks().await, Ok(4));
     finished(&store, handled).await;
+    assert_eq!(
+        store.count_pending_webhooks().await,
+        Ok(3),
+        "a handled webhook is no longer pending"
+    );
 
     assert_eq!(
         pending_webhooks(&store).await,

@@ -28,6 +28,8 @@ pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 pub(crate) struct Product {
     pub api: String,
+    /// The bridge's own listener (its `/metrics`, its webhook route).
+    pub bridge: String,
     pub chatwoot: SimulatorHandle,
     pub engine: EngineSimulatorHandle,
     pub publisher: EventPublisher,
@@ -77,7 +79,9 @@ impl Product {
             )
             .collect();
         let ServedInProcess {
-            api, account_token, ..
+            api,
+            bridge,
+            account_token,
         } = ServedInProcess::start(&env).await;
         let client = reqwest::Client::new();
         super::split::wait_until_ready(&client, &api).await;
@@ -110,6 +114,7 @@ impl Product {
         let script = engine.script(instance_id.clone());
         let product = Product {
             api,
+            bridge,
             chatwoot,
             engine,
             publisher,
