@@ -408,6 +408,7 @@ async fn a_shared_hub_announces_each_stored_event_to_every_api_process() {
     events
         .expect_enforce_retention()
         .returning(|_, _, _, _| Ok(nothing_dropped()));
+    events.expect_cursor().returning(|_| Ok(cursor()));
     let announced = Arc::new(Mutex::new(Vec::new()));
     let mut announcements = MockHubAnnouncements::new();
     let seen = announced.clone();
@@ -430,6 +431,7 @@ async fn a_shared_hub_announces_each_stored_event_to_every_api_process() {
     events
         .expect_enforce_retention()
         .returning(|_, _, _, _| Ok(nothing_dropped()));
+    events.expect_cursor().returning(|_| Ok(cursor()));
     let mut failing = MockHubAnnouncements::new();
     failing
         .expect_announce()
