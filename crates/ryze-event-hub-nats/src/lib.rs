@@ -34,7 +34,7 @@
 //!   before the event is stored (`Nats-Expected-Last-Subject-Sequence: 0`: one claim
 //!   wins, whichever node) and marked stored after. An append that finds the id stored
 //!   is a duplicate; one that finds it claimed waits for the claim to settle; a claim
-//!   left unsettled for [`CLAIM_TIMEOUT`] (its append died) is taken over, so a crash
+//!   left unsettled for a minute (its append died) is taken over, so a crash
 //!   never turns a retried event into a "duplicate" that was never stored. JetStream's
 //!   `Nats-Msg-Id` window is not used for ids: it remembers by wall-clock time, where
 //!   the port forgets by the events' arrival and forgets at once when an instance is
