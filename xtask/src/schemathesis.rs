@@ -142,32 +142,45 @@ fn schemathesis_command() -> Result<Option<Command>> {
     let installed = Command::new("python3")
         .args(["-m", "pip", "install", "--quiet", SCHEMATHESIS_REQUIREMENT])
         .status();
-    let module_runs = || {
-        Command::new("python3")
-            .args(["-m", "schemathesis", "--version"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    };
     match installed {
-        Ok(status) if status.success() && module_runs() => {
-            let mut command = Command::new("python3");
-            command.args(["-m", "schemathesis"]);
-            Ok(Some(command))
-        }
-        outcome => {
-            let why = match outcome {
-                Ok(status) => format!("pip exited with {status}"),
-                Err(error) => format!("python3 could not be run: {error}"),
-            };
-            if util::is_ci() {
-                bail!("schemathesis could not be installed ({why}); CI needs it: install Python 3 with pip and '{SCHEMATHESIS_REQUIREMENT}'");
-            }
-            println!("skipping the schemathesis run: it could not be installed ({why})");
-            Ok(None)
-        }
+        Ok(status) if status.success() => match installed_script("schemathesis") {
+            Some(script) => Ok(Some(Command::new(script))),
+            None => give_up("pip installed it, but no `schemathesis` script was found on PATH or in Python's scripts directories".to_owned()),
+        },
+        outcome => give_up(match outcome {
+            Ok(status) => format!("pip exited with {status}"),
+            Err(error) => format!("python3 could not be run: {error}"),
+        }),
     }
+}
+
+/// Fails under CI, where the run is required; elsewhere says why it is skipped.
+fn give_up(why: String) -> Result<Option<Command>> {
+    if util::is_ci() {
+        bail!("schemathesis could not be installed ({why}); CI needs it: install Python 3 with pip and '{SCHEMATHESIS_REQUIREMENT}'");
+    }
+    println!("skipping the schemathesis run: it could not be installed ({why})");
+    Ok(None)
+}
+
+/// A console script pip just installed: on `PATH`, or in Python's scripts directory
+/// (system or user scheme), which a fresh shell's `PATH` may not list yet.
+fn installed_script(name: &str) -> Option<PathBuf> {
+    if let Some(found) = util::find_in_path(name) {
+        return Some(found);
+    }
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig, os; print(sysconfig.get_path('scripts')); print(sysconfig.get_path('scripts', os.name + '_user'))",
+        ])
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|directory| Path::new(directory.trim()).join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 /// Where cargo puts binaries (`CARGO_TARGET_DIR`, else `target/`).
