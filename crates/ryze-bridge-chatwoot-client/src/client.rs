@@ -72,6 +72,7 @@ impl ChatwootHttpClient {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .pool_max_idle_per_host(settings.max_idle_per_host)
+            .pool_idle_timeout(settings.idle_connection_timeout)
             .build()
             .map_err(|error| ChatwootClientBuildError::HttpClient(error.to_string()))?;
         Ok(Self {
@@ -259,9 +260,21 @@ impl ChatwootHttpClient {
         loop {
             self.budget.take(&host).await;
             let json = replayable.as_ref().and_then(Clone::clone);
-            let answer = self
-                .send_once(endpoint, &token, None, json, scrubber)
-                .await?;
+            let answer = match self
+                .send_once(endpoint, &token, None, json.clone(), scrubber)
+                .await
+            {
+                // A pooled connection the server closed as the request went out: a
+                // read changes nothing in Chatwoot, so it is sent once more, on a new
+                // connection. Writes are left to the caller, who knows whether
+                // sending again is safe.
+                Err(ChatwootError::Unreachable { .. }) if endpoint.method == Method::GET => {
+                    self.budget.take(&host).await;
+                    self.send_once(endpoint, &token, None, json, scrubber)
+                        .await?
+                }
+                sent => sent?,
+            };
             if answer.status != StatusCode::TOO_MANY_REQUESTS {
                 return Ok(answer);
             }

@@ -11,6 +11,10 @@ pub struct ChatwootClientSettings {
     pub request_timeout: Duration,
     /// Idle connections kept per Chatwoot host (the pool is per scheme, host and port).
     pub max_idle_per_host: usize,
+    /// How long an idle connection is kept for reuse. Shorter than the keep-alive of
+    /// the servers in front of Chatwoot (Puma 20 s, nginx 75 s, actix 5 s), so the
+    /// client never reuses a connection the server is closing.
+    pub idle_connection_timeout: Duration,
     /// `User-Agent` of every request.
     pub user_agent: String,
 }
@@ -21,6 +25,7 @@ impl Default for ChatwootClientSettings {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(15),
             max_idle_per_host: 8,
+            idle_connection_timeout: Duration::from_secs(4),
             user_agent: concat!("RyzeIntegrations/", env!("CARGO_PKG_VERSION")).to_owned(),
         }
     }

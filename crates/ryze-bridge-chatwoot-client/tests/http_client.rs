@@ -1484,3 +1484,60 @@ async fn an_upload_refused_for_the_rate_limit_is_not_sent_again_here() {
     );
     assert_eq!(budget.counts(), (1, 1));
 }
+
+/// A server whose first connection answers one request, then closes as the next one
+/// arrives on it (what a server does when its keep-alive ends as a pooled connection is
+/// reused); later connections answer every request.
+fn server_closing_its_first_connection_after_one_answer(body: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (number, stream) in listener.incoming().enumerate() {
+            let Ok(stream) = stream else { return };
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut writer = stream;
+                for answered in 0.. {
+                    // Read one request head (the requests here have no body).
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    if number == 0 && answered == 1 {
+                        return; // closes without answering
+                    }
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    base
+}
+
+#[tokio::test]
+async fn a_read_on_a_pooled_connection_the_server_closed_is_sent_again_on_a_new_one() {
+    let base = server_closing_its_first_connection_after_one_answer(r#"{"payload": []}"#);
+    let client = client();
+    let target = target_at(&base);
+
+    client.list_inboxes(&target).await.unwrap();
+    let second = client.list_inboxes(&target).await;
+
+    let inboxes = second.unwrap_or_else(|error| {
+        panic!("the second read failed on the closed connection: {error:?}")
+    });
+    assert!(inboxes.is_empty());
+}
