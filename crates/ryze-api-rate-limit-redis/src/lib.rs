@@ -28,20 +28,14 @@ use ryze_ports::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter
 use ryze_redis_connection::{RedisCallError, RedisConnection, RedisTimeouts};
 
 pub use ryze_redis_connection::InvalidRedisUrl;
+use ryze_redis_connection::MAX_WINDOW_MS;
+pub use ryze_redis_connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 /// Default of [`RedisRateLimiterSettings::key_prefix`].
 pub const DEFAULT_KEY_PREFIX: &str = "ryze:rate-limit";
-/// Default of [`RedisRateLimiterSettings::connect_timeout`].
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default of [`RedisRateLimiterSettings::command_timeout`].
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Longest window Redis is asked to keep (about 139 years): a longer policy window is
-/// cut to it, which no client can tell apart.
-const MAX_WINDOW_MS: u64 = 1 << 42;
 
 /// Counts (`ARGV[3]` = `1`) or reads (`0`) the window in `KEYS[1]` for a limit of
 /// `ARGV[1]` requests per `ARGV[2]` milliseconds. Returns `{allowed, count, resets_at}`

@@ -4,8 +4,8 @@
 
 use ryze_redis_connection::test_support::TEST_TIMEOUTS;
 pub use ryze_redis_connection::test_support::{
-    redis_for_tests, test_redis_url, unique_key_prefix, RedisUnavailable, DEFAULT_TEST_REDIS_URL,
-    TEST_REDIS_URL,
+    redis_for_tests, silent_server, test_redis_url, unique_key_prefix, unreachable_port,
+    RedisUnavailable, DEFAULT_TEST_REDIS_URL, TEST_REDIS_URL,
 };
 
 use crate::{RedisRateLimiter, RedisRateLimiterSettings};

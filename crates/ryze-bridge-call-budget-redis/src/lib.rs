@@ -36,19 +36,14 @@ use ryze_ports::{ChatwootCallBudget, OutageLatch};
 use ryze_redis_connection::{RedisCallError, RedisConnection, RedisTimeouts};
 
 pub use ryze_redis_connection::InvalidRedisUrl;
+use ryze_redis_connection::MAX_WINDOW_MS;
+pub use ryze_redis_connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 /// Default of [`RedisCallBudgetSettings::key_prefix`].
 pub const DEFAULT_KEY_PREFIX: &str = "ryze:chatwoot-budget";
-/// Default of [`RedisCallBudgetSettings::connect_timeout`].
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default of [`RedisCallBudgetSettings::command_timeout`].
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Longest window Redis is asked to count in (about 139 years).
-const MAX_WINDOW_MS: u64 = 1 << 42;
 
 /// Takes one call: `KEYS[1]` the host's blocked key, `KEYS[2]` the stem of its window
 /// counters; `ARGV[1]` the calls per window, `ARGV[2]` the window in milliseconds.

@@ -8,7 +8,8 @@ use std::time::Duration;
 use ryze_ports::ChatwootCallBudget;
 use ryze_redis_connection::test_support::TEST_TIMEOUTS;
 pub use ryze_redis_connection::test_support::{
-    redis_for_tests, unique_key_prefix, RedisUnavailable, TEST_REDIS_URL,
+    redis_for_tests, silent_server, unique_key_prefix, unreachable_port, RedisUnavailable,
+    TEST_REDIS_URL,
 };
 
 use crate::{RedisCallBudget, RedisCallBudgetSettings};

@@ -4,18 +4,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::net::TcpListener;
 use std::num::NonZeroU32;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::AsyncCommands;
 use ryze_bridge_call_budget_redis::test_support::{
-    budget_with_prefix, redis_for_tests, unique_key_prefix,
+    budget_with_prefix, redis_for_tests, silent_server, unique_key_prefix, unreachable_port,
 };
 use ryze_bridge_call_budget_redis::{RedisCallBudget, RedisCallBudgetSettings};
 use ryze_ports::{ChatwootCallBudget, MockChatwootCallBudget};
+use ryze_test_support::logs::logs_of;
 
 const HOST: &str = "https://chatwoot.example:443/*";
 
@@ -35,31 +34,6 @@ fn fallback(takes: usize, refusals: usize) -> Arc<dyn ChatwootCallBudget> {
         .times(refusals)
         .returning(|_| Box::pin(async {}));
     Arc::new(fallback)
-}
-
-/// Everything logged while `run` runs on this thread.
-async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let output = run.await;
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    (output, logs)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -98,11 +72,7 @@ async fn counters_live_under_the_prefix_with_the_host_escaped_and_expire() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_redis_sends_each_call_to_the_fallback_and_logs_the_outage_once() {
     // A port nothing listens on.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = unreachable_port();
     let budget = RedisCallBudget::new(
         &format!("redis://:secret-password@127.0.0.1:{port}"),
         RedisCallBudgetSettings::new(limit(10), Duration::from_secs(60)),
@@ -124,14 +94,7 @@ async fn an_unreachable_redis_sends_each_call_to_the_fallback_and_logs_the_outag
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_that_never_answers_sends_the_call_to_the_fallback() {
     // Accepts connections and never says a word.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let (port, silent) = silent_server().await;
     let settings = RedisCallBudgetSettings {
         connect_timeout: Duration::from_millis(300),
         command_timeout: Duration::from_millis(200),

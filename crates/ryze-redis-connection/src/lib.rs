@@ -18,6 +18,14 @@ use tokio::sync::OnceCell;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+/// Default of [`RedisTimeouts::connect`] in the Redis adapters.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Default of [`RedisTimeouts::command`] in the Redis adapters.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
+/// Longest window a Redis adapter asks Redis to keep (about 139 years, in
+/// milliseconds): a longer one is cut to it, which no caller can tell apart.
+pub const MAX_WINDOW_MS: u64 = 1 << 42;
+
 /// How long a Redis call may take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RedisTimeouts {

@@ -65,6 +65,41 @@ pub async fn redis_for_tests() -> Result<String, RedisUnavailable> {
     }
 }
 
+/// A local port nothing listens on: a Redis that is away.
+///
+/// # Panics
+///
+/// When no local port can be bound.
+pub fn unreachable_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .unwrap_or_else(|error| panic!("binding a local port: {error}"))
+}
+
+/// A server that accepts connections and never says a word (a hung Redis): its port,
+/// and the task to abort when done.
+///
+/// # Panics
+///
+/// When no local port can be bound.
+pub async fn silent_server() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|error| panic!("binding a local port: {error}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|error| panic!("the bound port: {error}"))
+        .port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (port, silent)
+}
+
 /// `CI=true` (or `1`), as `cargo xtask test` reads it.
 fn running_in_ci() -> bool {
     std::env::var("CI").is_ok_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1")
