@@ -7,7 +7,9 @@
 //!
 //! ```ignore
 //! /// Two "nodes" sharing one budget of `calls` per `window`, or `None` to skip.
-//! async fn two_nodes(calls: NonZeroU32, window: Duration) -> Option<[Arc<dyn ChatwootCallBudget>; 2]> { … }
+//! async fn two_nodes(calls: NonZeroU32, window: Duration) -> Option<[Arc<dyn ChatwootCallBudget>; 2]> {
+//!     /* two budgets sharing one count */
+//! }
 //!
 //! ryze_bridge_call_budget_contract_tests::call_budget_contract_tests!(two_nodes);
 //! ```
