@@ -4,8 +4,6 @@
 //! engine, and the token kept out of every error and log line.
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ryze_api_engine_client::{EngineClient, EngineClientBuildError, EngineClientSettings};
@@ -14,6 +12,7 @@ use ryze_ports::whatsapp_events::{
     SendPresence, SendText, SetChatLabels,
 };
 use ryze_ports::{SendError, WhatsAppSender};
+use ryze_test_support::logs::logs_of;
 use ryze_test_support::sent_commands::{
     agent_text, check_a_send_answered_without_an_id, group_reaction, sending_instance,
     service_answering_every, voice_note, SENDING_INSTANCE_ID,
@@ -399,32 +398,6 @@ async fn a_slow_engine_times_out_as_not_connected() {
         panic!("{error:?}");
     };
     assert!(detail.contains("timed out after 200ms"), "{detail}");
-}
-
-/// Everything logged while `run` runs on this thread.
-async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let output = run.await;
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    (output, logs)
 }
 
 #[tokio::test]

@@ -23,24 +23,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, RedisError, Script};
+use redis::Script;
 use ryze_ports::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
-use tokio::sync::OnceCell;
+use ryze_redis_connection::{RedisCallError, RedisConnection, RedisTimeouts};
+
+pub use ryze_redis_connection::InvalidRedisUrl;
+use ryze_redis_connection::MAX_WINDOW_MS;
+pub use ryze_redis_connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 /// Default of [`RedisRateLimiterSettings::key_prefix`].
 pub const DEFAULT_KEY_PREFIX: &str = "ryze:rate-limit";
-/// Default of [`RedisRateLimiterSettings::connect_timeout`].
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// Default of [`RedisRateLimiterSettings::command_timeout`].
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(500);
-
-/// Longest window Redis is asked to keep (about 139 years): a longer policy window is
-/// cut to it, which no client can tell apart.
-const MAX_WINDOW_MS: u64 = 1 << 42;
 
 /// Counts (`ARGV[3]` = `1`) or reads (`0`) the window in `KEYS[1]` for a limit of
 /// `ARGV[1]` requests per `ARGV[2]` milliseconds. Returns `{allowed, count, resets_at}`
@@ -95,17 +90,11 @@ impl Default for RedisRateLimiterSettings {
     }
 }
 
-/// The URL given is not a Redis URL. Carries no part of it (it may hold a password).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a valid Redis URL (expected redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://…)")]
-pub struct InvalidRedisUrl;
-
 /// The Redis limiter. Cheap to share through an `Arc`; one connection (multiplexed)
 /// serves every request.
 pub struct RedisRateLimiter {
-    client: Client,
+    redis: RedisConnection,
     settings: RedisRateLimiterSettings,
-    connection: OnceCell<ConnectionManager>,
     script: Script,
 }
 
@@ -122,69 +111,25 @@ enum WindowState {
 impl RedisRateLimiter {
     /// A limiter on the Redis at `url` (`redis://host:port`). Connects at the first call.
     pub fn new(url: &str, settings: RedisRateLimiterSettings) -> Result<Self, InvalidRedisUrl> {
-        let client = Client::open(url).map_err(|_| InvalidRedisUrl)?;
+        let timeouts = RedisTimeouts {
+            connect: settings.connect_timeout,
+            command: settings.command_timeout,
+        };
         Ok(Self {
-            client,
+            redis: RedisConnection::new(url, timeouts)?,
             settings,
-            connection: OnceCell::new(),
             script: Script::new(WINDOW_SCRIPT),
         })
     }
 
     /// Checks that Redis answers, within the timeouts.
     pub async fn ping(&self) -> Result<(), RateLimitError> {
-        let mut connection = self.connection().await?;
-        let command = redis::cmd("PING");
-        self.bounded(command.query_async::<String>(&mut connection))
-            .await
-            .map(drop)
+        self.redis.ping().await.map_err(port_error)
     }
 
     /// The Redis key of `key`'s window under `policy`.
     fn window_key(&self, key: &str, policy: &RateLimitPolicy) -> String {
         format!("{}:{}:{key}", self.settings.key_prefix, policy.name)
-    }
-
-    /// The shared connection, opened on first use (and retried at the next call if
-    /// that fails); the connection manager reopens it after Redis went away.
-    async fn connection(&self) -> Result<ConnectionManager, RateLimitError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(self.settings.connect_timeout)
-            .set_response_timeout(self.settings.command_timeout)
-            // One attempt per call: a later call tries again, each within the timeouts.
-            .set_number_of_retries(0);
-        let open = self
-            .connection
-            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config));
-        match tokio::time::timeout(self.settings.connect_timeout, open).await {
-            Ok(Ok(connection)) => Ok(connection.clone()),
-            Ok(Err(error)) => Err(RateLimitError(format!(
-                "cannot connect to Redis: {}",
-                describe(&error)
-            ))),
-            Err(_) => Err(RateLimitError(format!(
-                "cannot connect to Redis: no connection within {} ms",
-                self.settings.connect_timeout.as_millis()
-            ))),
-        }
-    }
-
-    /// Runs `command`, failing past the command timeout.
-    async fn bounded<T>(
-        &self,
-        command: impl std::future::Future<Output = Result<T, RedisError>>,
-    ) -> Result<T, RateLimitError> {
-        match tokio::time::timeout(self.settings.command_timeout, command).await {
-            Ok(Ok(answer)) => Ok(answer),
-            Ok(Err(error)) => Err(RateLimitError(format!(
-                "Redis command failed: {}",
-                describe(&error)
-            ))),
-            Err(_) => Err(RateLimitError(format!(
-                "Redis did not answer within {} ms",
-                self.settings.command_timeout.as_millis()
-            ))),
-        }
     }
 
     /// Runs the window script on `key`'s window, counting a request or not.
@@ -194,7 +139,7 @@ impl RedisRateLimiter {
         policy: &RateLimitPolicy,
         counting: bool,
     ) -> Result<WindowState, RateLimitError> {
-        let mut connection = self.connection().await?;
+        let mut connection = self.redis.connection().await.map_err(port_error)?;
         let window_ms = u64::try_from(policy.window.as_millis())
             .unwrap_or(MAX_WINDOW_MS)
             .clamp(1, MAX_WINDOW_MS);
@@ -204,8 +149,10 @@ impl RedisRateLimiter {
             .arg(window_ms)
             .arg(u8::from(counting));
         let answer: Vec<i64> = self
+            .redis
             .bounded(invocation.invoke_async(&mut connection))
-            .await?;
+            .await
+            .map_err(port_error)?;
         match answer.as_slice() {
             [-1] => Ok(WindowState::Closed),
             [allowed, count, resets_at_ms] => Ok(WindowState::Open {
@@ -239,11 +186,9 @@ impl WindowState {
     }
 }
 
-/// A Redis error in words, without the connection details (no URL, no password).
-fn describe(error: &RedisError) -> String {
-    // The driver's texts name the failure (`Connection refused`, a server error), never
-    // the URL it was given.
-    error.to_string()
+/// A failed Redis call in the port's terms (its text names no URL nor password).
+fn port_error(error: RedisCallError) -> RateLimitError {
+    RateLimitError(error.to_string())
 }
 
 #[async_trait]

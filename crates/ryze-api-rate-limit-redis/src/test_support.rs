@@ -1,64 +1,14 @@
-//! The Redis of the tests: `TEST_REDIS_URL` (default `redis://127.0.0.1:6379`), and a
-//! limiter per test in a key namespace of its own, so tests run in parallel.
-//!
-//! Without a Redis answering there, a test is skipped (it says so on stderr: the
-//! callers print [`RedisUnavailable`]), unless `CI=true`: in CI a missing Redis fails
-//! the test, as `cargo xtask test` does.
+//! The Redis of the tests (`ryze_redis_connection::test_support`: `TEST_REDIS_URL`,
+//! skipped outside CI when it does not answer), and a limiter per test in a key
+//! namespace of its own, so tests run in parallel.
 
-use std::time::Duration;
+use ryze_redis_connection::test_support::TEST_TIMEOUTS;
+pub use ryze_redis_connection::test_support::{
+    redis_for_tests, silent_server, test_redis_url, unique_key_prefix, unreachable_port,
+    RedisUnavailable, DEFAULT_TEST_REDIS_URL, TEST_REDIS_URL,
+};
 
 use crate::{RedisRateLimiter, RedisRateLimiterSettings};
-
-/// The environment variable naming the tests' Redis.
-pub const TEST_REDIS_URL: &str = "TEST_REDIS_URL";
-/// The tests' Redis when [`TEST_REDIS_URL`] is not set.
-pub const DEFAULT_TEST_REDIS_URL: &str = "redis://127.0.0.1:6379";
-
-/// The URL of the tests' Redis, from [`TEST_REDIS_URL`] or the default.
-pub fn test_redis_url() -> String {
-    std::env::var(TEST_REDIS_URL)
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_TEST_REDIS_URL.to_owned())
-}
-
-/// A key prefix no other test uses.
-pub fn unique_key_prefix() -> String {
-    format!("ryze-test:{}", uuid::Uuid::new_v4().simple())
-}
-
-/// Why a Redis test is skipped: no Redis answers at [`TEST_REDIS_URL`]. The test says
-/// so on stderr (`skipped <test>: <this>`) and returns.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no Redis answers at {TEST_REDIS_URL} (default {DEFAULT_TEST_REDIS_URL}): {0}")]
-pub struct RedisUnavailable(pub String);
-
-/// The tests' Redis URL when it answers; [`RedisUnavailable`] (the test should say it
-/// is skipped and return) when it does not and `CI` is not `true`.
-///
-/// # Panics
-///
-/// When Redis does not answer and `CI=true`: CI never skips the Redis tests.
-pub async fn redis_for_tests() -> Result<String, RedisUnavailable> {
-    let url = test_redis_url();
-    let answered = match RedisRateLimiter::new(&url, RedisRateLimiterSettings::default()) {
-        Ok(limiter) => limiter.ping().await,
-        Err(invalid) => panic!("{TEST_REDIS_URL}: {invalid}"),
-    };
-    match answered {
-        Ok(()) => Ok(url),
-        Err(error) if running_in_ci() => panic!(
-            "CI=true and no Redis answers at {TEST_REDIS_URL} ({error}); the Redis tests are \
-             never skipped in CI: start one (e.g. a `redis` service container) and set {TEST_REDIS_URL}"
-        ),
-        Err(error) => Err(RedisUnavailable(error.to_string())),
-    }
-}
-
-/// `CI=true` (or `1`), as `cargo xtask test` reads it.
-fn running_in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1")
-}
 
 /// A limiter on the tests' Redis in a fresh key namespace, or [`RedisUnavailable`] as
 /// [`redis_for_tests`] says.
@@ -78,8 +28,8 @@ pub fn limiter_with_prefix(url: &str, key_prefix: String) -> RedisRateLimiter {
         url,
         RedisRateLimiterSettings {
             key_prefix,
-            connect_timeout: Duration::from_secs(5),
-            command_timeout: Duration::from_secs(5),
+            connect_timeout: TEST_TIMEOUTS.connect,
+            command_timeout: TEST_TIMEOUTS.command,
         },
     )
     .unwrap_or_else(|invalid| panic!("{TEST_REDIS_URL}: {invalid}"))

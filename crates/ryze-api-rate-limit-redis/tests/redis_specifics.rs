@@ -4,12 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use ryze_api_rate_limit_redis::test_support::{
-    limiter_with_prefix, redis_for_tests, unique_key_prefix,
+    limiter_with_prefix, redis_for_tests, silent_server, unique_key_prefix, unreachable_port,
 };
 use ryze_api_rate_limit_redis::{RedisRateLimiter, RedisRateLimiterSettings};
 use ryze_ports::{RateLimitPolicy, RateLimiter};
@@ -86,11 +85,7 @@ async fn a_window_is_kept_in_redis_under_the_prefix_and_expires_with_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_redis_fails_the_call_without_leaking_the_url() {
     // A port nothing listens on.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = unreachable_port();
     let limiter = RedisRateLimiter::new(
         &format!("redis://:secret-password@127.0.0.1:{port}"),
         RedisRateLimiterSettings::default(),
@@ -107,14 +102,7 @@ async fn an_unreachable_redis_fails_the_call_without_leaking_the_url() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_redis_that_never_answers_fails_the_call_within_the_timeouts() {
     // Accepts connections and never says a word.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let silent = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
+    let (port, silent) = silent_server().await;
     let settings = RedisRateLimiterSettings {
         connect_timeout: Duration::from_millis(300),
         command_timeout: Duration::from_millis(200),

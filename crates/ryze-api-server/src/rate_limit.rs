@@ -20,7 +20,6 @@
 //! limiter must not take the API down with it.
 
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -32,7 +31,7 @@ use actix_web::{web, Error, HttpMessage, ResponseError};
 use chrono::Utc;
 use ryze_api_use_cases::{AuthError, MessagingCaller};
 use ryze_domain::Principal;
-use ryze_ports::{RateLimitDecision, RateLimitPolicy};
+use ryze_ports::{OutageLatch, RateLimitDecision, RateLimitPolicy};
 
 use crate::auth::presented_token;
 use crate::body::refuse_request_encoding;
@@ -207,23 +206,8 @@ pub(crate) async fn enforce_unless_bridge(
 }
 
 /// Whether the limiter is failing, so that an outage is logged once when it starts and
-/// once when it ends rather than once per request (a shared Redis that goes away would
-/// otherwise write a line for every request the API serves).
-struct LimiterOutage(AtomicBool);
-
-impl LimiterOutage {
-    /// Records a failed call; true when it starts an outage.
-    fn failed(&self) -> bool {
-        !self.0.swap(true, Ordering::Relaxed)
-    }
-
-    /// Records an answered call; true when it ends an outage.
-    fn answered(&self) -> bool {
-        self.0.load(Ordering::Relaxed) && self.0.swap(false, Ordering::Relaxed)
-    }
-}
-
-static LIMITER_OUTAGE: LimiterOutage = LimiterOutage(AtomicBool::new(false));
+/// once when it ends rather than once per request.
+static LIMITER_OUTAGE: OutageLatch = OutageLatch::new();
 
 /// Counts one request of `key` under each policy; the tightest decision.
 async fn count(
@@ -428,20 +412,5 @@ mod tests {
             "addr:10.0.0.5",
             "fewer entries than proxies: the peer"
         );
-    }
-
-    #[test]
-    fn a_limiter_outage_is_reported_once_when_it_starts_and_once_when_it_ends() {
-        let outage = LimiterOutage(AtomicBool::new(false));
-        assert!(!outage.answered(), "no outage to end while it answers");
-        assert!(outage.failed(), "the first failure starts the outage");
-        assert!(
-            !outage.failed(),
-            "later failures of the same outage are not reported"
-        );
-        assert!(!outage.failed());
-        assert!(outage.answered(), "the first answer ends it");
-        assert!(!outage.answered());
-        assert!(outage.failed(), "a new outage is reported again");
     }
 }

@@ -13,6 +13,7 @@ pub mod event_hub;
 pub mod event_stream;
 pub mod gateway;
 pub mod media_fetcher;
+pub mod outage;
 pub mod outbound_guard;
 pub mod rate_limit;
 pub mod relay_metrics;
@@ -44,6 +45,7 @@ pub use gateway::{
     LiveIntegrationStatus, RelayCounters,
 };
 pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
+pub use outage::OutageLatch;
 pub use outbound_guard::{DestinationCheckError, OutboundGuard};
 pub use rate_limit::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
 pub use relay_metrics::{

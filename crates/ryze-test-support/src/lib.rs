@@ -2,7 +2,8 @@
 //! instances, the API's and the bridge's integrations ([`control_plane`]), engine
 //! events ([`engine_events`]), Chatwoot webhook bodies ([`chatwoot_webhooks`]) and the
 //! commands the WhatsApp sender clients' tests send ([`sent_commands`]), plus
-//! [`waiting`] for simulators that wait on a notification, and (with the `mock`
+//! [`waiting`] for simulators that wait on a notification, [`logs`] to read what a
+//! piece of code logged, and (with the `mock`
 //! feature) `mock_stores`, mocked stores holding sample instances, and `mock_engines`,
 //! mocked engines.
 //!
@@ -14,6 +15,7 @@
 pub mod chatwoot_webhooks;
 pub mod control_plane;
 pub mod engine_events;
+pub mod logs;
 #[cfg(feature = "mock")]
 pub mod mock_engines;
 #[cfg(feature = "mock")]

@@ -152,6 +152,9 @@ pub struct BridgeServiceSettings {
     pub chatwoot_calls_per_window: u32,
     /// The length of that window (Chatwoot's: a minute).
     pub chatwoot_call_window_secs: u64,
+    /// With `REDIS_URL`, the prefix of the call budget's keys in Redis, so several
+    /// deployments can share one Redis (each its own budget).
+    pub chatwoot_budget_key_prefix: String,
     /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
     /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
     pub conversation_status_trust_secs: u64,
@@ -181,8 +184,9 @@ pub struct RateLimitSettings {
     /// Media requests (`/api/message/media`, `/api/chat/base64`) handled at once
     /// (`MEDIA_CONCURRENCY`).
     pub media_concurrency: usize,
-    /// `redis://host:port` (`REDIS_URL`): every API node counts the limits there.
-    /// Unset, each process counts its own. Secret: it may hold a password.
+    /// `redis://host:port` (`REDIS_URL`): every API node counts the limits there, and
+    /// every bridge node its calls to each Chatwoot host. Unset, each process counts
+    /// its own. Secret: it may hold a password.
     #[serde(default)]
     pub redis_url: Option<secrecy::SecretString>,
 }
@@ -291,6 +295,10 @@ pub fn load_from(
         .set_default("bridge_service.webhooks_per_integration_per_minute", 300)?
         .set_default("bridge_service.chatwoot_calls_per_window", 3_000)?
         .set_default("bridge_service.chatwoot_call_window_secs", 60)?
+        .set_default(
+            "bridge_service.chatwoot_budget_key_prefix",
+            "ryze:chatwoot-budget",
+        )?
         .set_default("bridge_service.conversation_status_trust_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
@@ -658,5 +666,26 @@ mod tests {
             "redis://:hunter2-password@127.0.0.1:6379"
         );
         assert!(!format!("{settings:?}").contains("hunter2-password"));
+    }
+
+    #[test]
+    fn the_call_budget_key_prefix_has_a_default_and_can_be_set() {
+        let settings = load_from(None, &env_of(&[])).unwrap();
+        assert_eq!(
+            settings.bridge_service.chatwoot_budget_key_prefix,
+            "ryze:chatwoot-budget"
+        );
+        let settings = load_from(
+            None,
+            &env_of(&[(
+                "RYZE__BRIDGE_SERVICE__CHATWOOT_BUDGET_KEY_PREFIX",
+                "staging:budget",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            settings.bridge_service.chatwoot_budget_key_prefix,
+            "staging:budget"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! vault from the configured key (or the embedded key file), the bridge client when
 //! `BRIDGE_URL` and `BRIDGE_TOKEN` are set, the rate limiter (on Redis with `REDIS_URL`,
 //! else in-process), the bridge itself (Chatwoot client behind the outbound-address
-//! guard), and the relay metrics both services report in (`docs/observability.md`).
+//! guard, its call budget on Redis with `REDIS_URL`, else in-process), and the relay metrics both services report in (`docs/observability.md`).
 //! The event hub lives in the database, or in NATS JetStream with `EVENT_HUB_URL`.
 
 use std::num::NonZeroU32;
@@ -19,6 +19,7 @@ use ryze_api_use_cases::{
     keys_missing_from_ring, Budgets, ControlPlane, EventHub, EventHubSettings, Messaging,
     MessagingEngine, MessagingSettings, StoreInstanceDirectory, TeardownRetrySettings,
 };
+use ryze_bridge_call_budget_redis::{RedisCallBudget, RedisCallBudgetSettings};
 use ryze_bridge_chatwoot_client::{
     CallBudgetSettings, ChatwootClientSettings, ChatwootHttpClient, InProcessCallBudget,
 };
@@ -34,9 +35,9 @@ use ryze_outbound_address_guard::{guarded_client_builder, AddressPolicy, PolicyO
 use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
-    BridgeIntegrationStore, EventHubStore, HubAnnouncements, IntegrationGateway,
-    OutboundQueueStore, RateLimiter, RelayMetrics, RelayStore, SealedSecretStore, SecretVault,
-    Store, StoreHealth, WhatsAppSender,
+    BridgeIntegrationStore, ChatwootCallBudget, EventHubStore, HubAnnouncements,
+    IntegrationGateway, OutboundQueueStore, RateLimiter, RelayMetrics, RelayStore,
+    SealedSecretStore, SecretVault, Store, StoreHealth, WhatsAppSender,
 };
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -416,9 +417,33 @@ pub fn chatwoot_client(
     Ok(Arc::new(
         ChatwootHttpClient::with_client_builder(builder, client_settings)
             .context("building the Chatwoot client")?
-            .with_call_budget(Arc::new(InProcessCallBudget::new(budget)))
+            .with_call_budget(call_budget(settings, budget)?)
             .with_metrics(metrics),
     ))
+}
+
+/// The pace of the bridge's calls to each Chatwoot host: counted in the Redis at
+/// `REDIS_URL`, shared by every bridge node (falling back to this process's budget
+/// while Redis fails), or else in this process.
+fn call_budget(
+    settings: &Settings,
+    budget: CallBudgetSettings,
+) -> anyhow::Result<Arc<dyn ChatwootCallBudget>> {
+    let in_process: Arc<dyn ChatwootCallBudget> = Arc::new(InProcessCallBudget::new(budget));
+    let Some(url) = &settings.rate_limit.redis_url else {
+        tracing::info!("the Chatwoot call budget is kept in this process (set REDIS_URL to share it between bridge nodes)");
+        return Ok(in_process);
+    };
+    let redis_settings = RedisCallBudgetSettings {
+        key_prefix: settings.bridge_service.chatwoot_budget_key_prefix.clone(),
+        ..RedisCallBudgetSettings::new(budget.calls_per_window, budget.window)
+    };
+    let shared = RedisCallBudget::new(url.expose_secret(), redis_settings, in_process)
+        .context("REDIS_URL")?;
+    tracing::info!(
+        "the Chatwoot call budget is kept in Redis (REDIS_URL), shared by every bridge node"
+    );
+    Ok(Arc::new(shared))
 }
 
 /// Where the bridge reaches the API, and the token it presents there.

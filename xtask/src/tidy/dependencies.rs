@@ -188,9 +188,11 @@ pub fn forbidden_dependency(from: &str, to: &str) -> Option<&'static str> {
         name.ends_with("-client")
             || name.starts_with("ryze-store-")
             || name.starts_with("ryze-api-rate-limit-")
+            || name.starts_with("ryze-bridge-call-budget-")
             || matches!(
                 name,
                 "ryze-vault"
+                    | "ryze-redis-connection"
                     | "ryze-outbound-address-guard"
                     | "ryze-outbound-media-fetcher"
                     | "ryze-metrics"

@@ -10,6 +10,7 @@ mod call_notices;
 mod chat_state;
 mod chatwoot_calls;
 mod chatwoot_module;
+mod chatwoot_pacing_nodes;
 mod cli;
 mod deploy;
 mod deploy_dashboard;

@@ -4,6 +4,7 @@
 //! active and whose bridge is connected to the API's event stream.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::{Message, User};
@@ -30,7 +31,8 @@ pub(crate) struct Product {
     pub api: String,
     /// The bridge's own listener (its `/metrics`, its webhook route).
     pub bridge: String,
-    pub chatwoot: SimulatorHandle,
+    /// The Chatwoot simulator, shared with another [`Product`] by [`Product::start_on`].
+    pub chatwoot: Arc<SimulatorHandle>,
     pub engine: EngineSimulatorHandle,
     pub publisher: EventPublisher,
     pub script: EventScript,
@@ -54,6 +56,19 @@ impl Product {
     pub(crate) async fn start_with(flags: Value, settings: &[(&str, &str)]) -> Product {
         super::logs::capture();
         let (chatwoot, admin) = super::split::seeded_chatwoot().await;
+        Self::start_on(Arc::new(chatwoot), admin, flags, settings).await
+    }
+
+    /// [`Product::start_with`] on a Chatwoot simulator already running (another
+    /// product's: two `ryze serve` processes calling one Chatwoot), whose administrator
+    /// is `admin`.
+    pub(crate) async fn start_on(
+        chatwoot: Arc<SimulatorHandle>,
+        admin: User,
+        flags: Value,
+        settings: &[(&str, &str)],
+    ) -> Product {
+        super::logs::capture();
         let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
             .await
             .unwrap();
