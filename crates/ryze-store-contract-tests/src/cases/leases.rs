@@ -52,7 +52,10 @@ pub async fn a_free_lease_is_acquired_and_a_held_one_refused<S: StoreUnderTest>(
         "held: the holder renews instead"
     );
     assert_eq!(
-        store.held_by(&relay_integration("free")).await.unwrap(),
+        store
+            .held_by(&relay_integration("free"))
+            .await
+            .expect("the lease call answers"),
         Some(LeaseHolder {
             node: "node-a".into(),
             epoch: 1,
@@ -60,7 +63,10 @@ pub async fn a_free_lease_is_acquired_and_a_held_one_refused<S: StoreUnderTest>(
         })
     );
     assert_eq!(
-        store.held_by(&relay_integration("other")).await.unwrap(),
+        store
+            .held_by(&relay_integration("other"))
+            .await
+            .expect("the lease call answers"),
         None
     );
 }
@@ -76,14 +82,23 @@ pub async fn an_expired_lease_is_taken_over_with_a_higher_epoch_and_the_old_hold
     let second = acquired_once_expired(&store, "expiring", "node-b").await;
     assert_eq!(second.epoch, first.epoch + 1, "the fencing token grows");
     assert!(
-        !store.renew(&first, LONG).await.unwrap(),
+        !store
+            .renew(&first, LONG)
+            .await
+            .expect("the lease call answers"),
         "the old holder's renewal fails once taken over"
     );
-    assert!(store.renew(&second, LONG).await.unwrap());
+    assert!(store
+        .renew(&second, LONG)
+        .await
+        .expect("the lease call answers"));
     // The old holder's release does not free the new holder's lease.
-    store.release(&first).await.unwrap();
+    store.release(&first).await.expect("the lease call answers");
     assert_eq!(
-        store.held_by(&relay_integration("expiring")).await.unwrap(),
+        store
+            .held_by(&relay_integration("expiring"))
+            .await
+            .expect("the lease call answers"),
         Some(LeaseHolder {
             node: "node-b".into(),
             epoch: 2,
@@ -96,7 +111,10 @@ pub async fn a_renewed_lease_stays_held<S: StoreUnderTest>(store: S) {
     let lease = acquired(&store, "renewed", "node-a", SHORT)
         .await
         .expect("a free lease is granted");
-    assert!(store.renew(&lease, LONG).await.unwrap());
+    assert!(store
+        .renew(&lease, LONG)
+        .await
+        .expect("the lease call answers"));
     tokio::time::sleep(SHORT * 2).await;
     assert_eq!(
         acquired(&store, "renewed", "node-b", LONG).await,
@@ -111,13 +129,19 @@ pub async fn a_released_lease_is_free_at_once_and_its_epoch_keeps_growing<S: Sto
     let lease = acquired(&store, "released", "node-a", LONG)
         .await
         .expect("a free lease is granted");
-    store.release(&lease).await.unwrap();
+    store.release(&lease).await.expect("the lease call answers");
     assert_eq!(
-        store.held_by(&relay_integration("released")).await.unwrap(),
+        store
+            .held_by(&relay_integration("released"))
+            .await
+            .expect("the lease call answers"),
         None
     );
     assert!(
-        !store.renew(&lease, LONG).await.unwrap(),
+        !store
+            .renew(&lease, LONG)
+            .await
+            .expect("the lease call answers"),
         "a released lease cannot be renewed"
     );
     let next = acquired(&store, "released", "node-b", LONG)
@@ -145,16 +169,25 @@ pub async fn concurrent_acquisitions_of_an_expired_lease_grant_it_once<S: StoreU
 
 pub async fn announced_nodes_are_listed_until_they_expire<S: StoreUnderTest>(store: S) {
     assert_eq!(
-        store.announce_node("node-b", SHORT).await.unwrap(),
+        store
+            .announce_node("node-b", SHORT)
+            .await
+            .expect("the lease call answers"),
         vec!["node-b".to_owned()]
     );
     assert_eq!(
-        store.announce_node("node-a", LONG).await.unwrap(),
+        store
+            .announce_node("node-a", LONG)
+            .await
+            .expect("the lease call answers"),
         vec!["node-a".to_owned(), "node-b".to_owned()]
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let alive = store.announce_node("node-a", LONG).await.unwrap();
+        let alive = store
+            .announce_node("node-a", LONG)
+            .await
+            .expect("the lease call answers");
         if alive == vec!["node-a".to_owned()] {
             break;
         }
