@@ -155,6 +155,10 @@ pub struct BridgeServiceSettings {
     /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
     /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
     pub conversation_status_trust_secs: u64,
+    /// How long a bridge node's lease of an integration lasts without renewal (renewed
+    /// every third of it); a dead node's integrations move within about this plus a
+    /// third. `0` turns leases off: every bridge process relays every integration.
+    pub lease_ttl_secs: u64,
 }
 
 /// The master keys. `Debug` redacts every key.
@@ -292,6 +296,7 @@ pub fn load_from(
         .set_default("bridge_service.chatwoot_calls_per_window", 3_000)?
         .set_default("bridge_service.chatwoot_call_window_secs", 60)?
         .set_default("bridge_service.conversation_status_trust_secs", 10)?
+        .set_default("bridge_service.lease_ttl_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?

@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
 use ryze_ports::chatwoot::{ChatwootApi, InboxId};
 use ryze_ports::{
-    no_relay_metrics, EventStreamConnector, EventStreamError, RelayMetrics, RelayStore,
-    SecretVault, WhatsAppSender,
+    no_relay_metrics, EventStreamConnector, EventStreamError, IntegrationLeases, RelayMetrics,
+    RelayStore, SecretVault, WhatsAppSender,
 };
 use tokio::task::JoinHandle;
 
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy, CHAT_WORKER_IDLE};
+use super::leasing::{LeaseSettings, Leasing};
 use super::live_state::{ConnectionState, LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
 use crate::conversation_status::ConversationStatusBook;
@@ -97,6 +98,7 @@ pub struct RelaySessions {
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
     pub(crate) memory: Arc<RelayMemory>,
     status_book: Arc<ConversationStatusBook>,
+    pub(super) leasing: std::sync::OnceLock<Leasing>,
 }
 
 impl RelaySessions {
@@ -116,7 +118,18 @@ impl RelaySessions {
             running: Mutex::new(HashMap::new()),
             memory: Arc::new(RelayMemory::default()),
             status_book,
+            leasing: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Runs only the sessions whose lease this node holds ([`RelaySessions::run_leases`]).
+    /// Set once, before the lease loop and any session start; later calls are ignored.
+    pub fn with_leases(&self, leases: Arc<dyn IntegrationLeases>, settings: LeaseSettings) {
+        let _ = self.leasing.set(Leasing {
+            leases,
+            settings,
+            held: Mutex::new(std::collections::BTreeMap::new()),
+        });
     }
 
     /// Sessions started from now on report what became of their events in `metrics`.
@@ -220,7 +233,12 @@ impl RelaySessions {
             self.status_book.clone(),
         )
         .sharing_memory(self.memory.clone())
-        .with_metrics(self.metrics.clone()))
+        .with_metrics(self.metrics.clone())
+        .with_fence(
+            self.leasing
+                .get()
+                .and_then(|leasing| leasing.fence_of(&integration.id)),
+        ))
     }
 }
 
