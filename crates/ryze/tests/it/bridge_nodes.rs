@@ -266,3 +266,121 @@ async fn wait_until_relayed(deployment: &SplitDeployment, count: usize) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The stored text messages (in Chatwoot) whose content starts with `prefix`.
+fn landed_with_prefix(deployment: &SplitDeployment, prefix: &str) -> Vec<String> {
+    relayed(&deployment.chatwoot.snapshot())
+        .into_iter()
+        .filter_map(|message| message.content.clone())
+        .filter(|content| content.starts_with(prefix))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridge_node_paused_past_its_lease_relays_nothing_once_resumed_until_it_holds_the_lease_again(
+) {
+    let database = TestDatabase::create().await;
+    let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
+        .await
+        .unwrap();
+    let engine_url = engine.base_url();
+    let mut deployment = SplitDeployment::start(
+        engine,
+        engine_url,
+        &[
+            ("DATABASE_URL", &database.url),
+            ("RYZE__BRIDGE_SERVICE__LEASE_TTL_SECS", "3"),
+            ("RYZE__BRIDGE_SERVICE__RELAY_RETRY_MAX_DELAY_SECS", "1"),
+            ("RYZE__BRIDGE_SERVICE__RECONNECT_MAX_DELAY_SECS", "1"),
+        ],
+    )
+    .await;
+    let store = PostgresStore::connect(&PostgresSettings {
+        url: database.url.clone(),
+        max_connections: 2,
+        connect_timeout: Duration::from_secs(10),
+    })
+    .await
+    .unwrap();
+    let integration = store.list_bridge_integrations().await.unwrap().remove(0);
+    let maria = Contact::new("Maria Silva", "5511987654321");
+    let script = deployment.engine.script(deployment.instance_id.clone());
+    let publisher = deployment
+        .engine
+        .publisher(&deployment.api_url, ENGINE_TOKEN)
+        .unwrap();
+
+    // Relaying, under its lease.
+    for n in 0..5 {
+        let event = script.text(&maria, format!("before {n:02}")).build();
+        assert!(publisher.publish(&event).await.unwrap().is_stored());
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while landed_with_prefix(&deployment, "before").len() < 5 {
+        assert!(Instant::now() < deadline, "the bridge never relayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let held = store.held_by(&integration.id).await.unwrap().unwrap();
+
+    // Paused; events arrive meanwhile (the API pushes them into its open stream), and
+    // another node takes the lease over once it expired.
+    deployment.signal_bridge("STOP");
+    for n in 0..10 {
+        let event = script.text(&maria, format!("paused {n:02}")).build();
+        assert!(publisher.publish(&event).await.unwrap().is_stored());
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let other = loop {
+        if let Some(lease) = store
+            .try_acquire(&integration.id, "another-node", Duration::from_secs(600))
+            .await
+            .unwrap()
+        {
+            break lease;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the paused node's lease never expired"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(other.epoch > held.epoch, "a new fencing epoch");
+
+    // Resumed: the stream's events are in its hands, but the lease is not.
+    deployment.signal_bridge("CONT");
+    wait_until_ready_again(&deployment).await;
+    // Two passes of its lease loop (a third of the TTL each) and time to relay.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        landed_with_prefix(&deployment, "paused"),
+        Vec::<String>::new(),
+        "the resumed node relayed without holding the lease"
+    );
+    assert_eq!(
+        store.held_by(&integration.id).await.unwrap().unwrap().node,
+        "another-node"
+    );
+
+    // The other node lets go: the bridge takes the lease again and relays each once.
+    store.release(&other).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while landed_with_prefix(&deployment, "paused").len() < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "only {:?} relayed after the lease came back",
+            landed_with_prefix(&deployment, "paused")
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let paused = landed_with_prefix(&deployment, "paused");
+    let expected: Vec<String> = (0..10).map(|n| format!("paused {n:02}")).collect();
+    assert_eq!(paused, expected, "each once, in order");
+    assert_eq!(landed_with_prefix(&deployment, "before").len(), 5);
+    deployment.stop_bridge();
+}
+
+/// Waits until the bridge answers its readiness probe (after `SIGCONT`).
+async fn wait_until_ready_again(deployment: &SplitDeployment) {
+    crate::support::split::wait_until_ready(&deployment.client, &deployment.bridge_url).await;
+}

@@ -228,6 +228,17 @@ impl SplitDeployment {
         process
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the bridge process, with `kill(1)`.
+    pub(crate) fn signal_bridge(&self, signal: &str) {
+        let pid = self.bridge.as_ref().expect("the bridge runs").0.id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     /// SIGKILLs the bridge.
     pub(crate) fn kill_bridge(&mut self) {
         self.bridge.take().expect("the bridge runs").kill();
