@@ -207,8 +207,10 @@ impl Bridge {
             return Err(BridgeActivateError::Persist(error));
         }
         if let Some(sessions) = &self.sessions {
-            // A failure to start is reported by the session's live state.
-            let _ = sessions.start(&session_integration);
+            // A failure to start is reported by the session's live state. Under leases
+            // this node takes the lease at once, so the first message does not wait for
+            // the lease loop.
+            sessions.acquire_and_start(&session_integration).await;
         }
         tracing::info!(integration_id = %id, inbox_id = %inbox.id, created_inbox, "integration activated");
         Ok(ActivationOutcome {

@@ -105,6 +105,10 @@ impl Bridge {
         let Some(sessions) = &self.sessions else {
             return Ok(0);
         };
+        if sessions.leased() {
+            // The lease loop ([`Bridge::run_leases`]) starts the sessions it gets leases for.
+            return Ok(0);
+        }
         let mut started = 0;
         for integration in self.store.list_bridge_integrations().await? {
             if sessions.start(&integration).is_ok() {
@@ -113,6 +117,27 @@ impl Bridge {
         }
         tracing::info!(sessions = started, "relay sessions resumed");
         Ok(started)
+    }
+
+    /// Runs only the sessions whose lease this node holds, among bridge nodes sharing
+    /// the database: call before [`Bridge::run_leases`].
+    pub fn with_leases(
+        self,
+        leases: Arc<dyn ryze_ports::IntegrationLeases>,
+        settings: crate::sessions::LeaseSettings,
+    ) -> Self {
+        if let Some(sessions) = &self.sessions {
+            sessions.with_leases(leases, settings);
+        }
+        self
+    }
+
+    /// The lease loop (`sessions::leasing`): runs until the future is dropped; returns at
+    /// once without leases. Spawn it once next to [`Bridge::run_outbound`].
+    pub async fn run_leases(&self) {
+        if let Some(sessions) = &self.sessions {
+            sessions.run_leases(self.store.clone()).await;
+        }
     }
 
     /// The lock for `key`, shared by every caller holding it at the moment.

@@ -52,7 +52,7 @@ impl Bridge {
             .await?
             .ok_or(BridgeDeactivateError::NotFound)?;
         if let Some(sessions) = &self.sessions {
-            sessions.stop(id);
+            sessions.stop_and_release(id).await;
             sessions.status_book().forget_integration(id);
         }
         let chatwoot_failure = self.delete_inbox_of(&integration).await;

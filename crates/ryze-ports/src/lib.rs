@@ -12,6 +12,7 @@ pub mod chatwoot_budget;
 pub mod event_hub;
 pub mod event_stream;
 pub mod gateway;
+pub mod leases;
 pub mod media_fetcher;
 pub mod outage;
 pub mod outbound_guard;
@@ -44,6 +45,7 @@ pub use gateway::{
     ActivatedIntegration, ActivationRequest, ChatwootFailureKind, GatewayError, IntegrationGateway,
     LiveIntegrationStatus, RelayCounters,
 };
+pub use leases::{IntegrationLeases, Lease, LeaseHolder};
 pub use media_fetcher::{FetchedMedia, MediaFetchError, MediaFetcher};
 pub use outage::OutageLatch;
 pub use outbound_guard::{DestinationCheckError, OutboundGuard};
@@ -76,6 +78,8 @@ pub use event_hub::{MockEventHubStore, MockHubAnnouncements};
 pub use event_stream::MockEventStreamConnector;
 #[cfg(any(test, feature = "mock"))]
 pub use gateway::MockIntegrationGateway;
+#[cfg(any(test, feature = "mock"))]
+pub use leases::MockIntegrationLeases;
 #[cfg(any(test, feature = "mock"))]
 pub use media_fetcher::MockMediaFetcher;
 #[cfg(any(test, feature = "mock"))]

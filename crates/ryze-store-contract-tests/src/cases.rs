@@ -1,7 +1,7 @@
 //! The contract cases. Each takes a fresh, empty, migrated store and panics when the
 //! store breaks the behaviour documented on the ports in `ryze_ports::store` and
 //! `ryze_ports::bridge_store` (the bridge's cases come last), in `ryze_ports::event_hub`
-//! (in `event_hub`, re-exported here) and in `ryze_ports::relay_store` (in `relay`,
+//! (in `event_hub`, re-exported here), in `ryze_ports::leases` (in `leases`) and in `ryze_ports::relay_store` (in `relay`,
 //! re-exported here).
 //!
 //! Adding a case: write it here, then list its name in [`crate::store_contract_tests!`].
@@ -13,9 +13,9 @@ use ryze_domain::{
     IntegrationStatus, KeyId, Principal, RelayFlags, SealedSecret, SealedSecretKind,
 };
 use ryze_ports::{
-    BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError, NewAccount,
-    NewInstance, OutboundQueueStore, RelayStore, SealedSecretStore, Store, StoreError,
-    StoredSealedSecret, StoredWebhookSigningSecret,
+    BridgeIntegrationStore, EventHubStore, InsertAccountError, InsertInstanceError,
+    IntegrationLeases, NewAccount, NewInstance, OutboundQueueStore, RelayStore, SealedSecretStore,
+    Store, StoreError, StoredSealedSecret, StoredWebhookSigningSecret,
 };
 use std::future::Future;
 
@@ -27,9 +27,11 @@ use crate::fixtures::{
 };
 
 mod event_hub;
+mod leases;
 mod relay;
 
 pub use event_hub::*;
+pub use leases::*;
 pub use relay::*;
 
 /// What every case needs from the store under test: the API's ports, the bridge's, the
@@ -41,6 +43,7 @@ pub trait StoreUnderTest:
     + EventHubStore
     + RelayStore
     + OutboundQueueStore
+    + IntegrationLeases
     + Clone
     + 'static
 {
@@ -53,6 +56,7 @@ impl<T> StoreUnderTest for T where
         + EventHubStore
         + RelayStore
         + OutboundQueueStore
+        + IntegrationLeases
         + Clone
         + 'static
 {

@@ -1,7 +1,7 @@
 //! One behavioural test suite for every implementation of the store ports
 //! (`ryze_ports::store`, the bridge's `ryze_ports::bridge_store`, every sealed secret's
 //! `ryze_ports::sealed_secret_store`, the event hub's
-//! `ryze_ports::event_hub` and the relay's `ryze_ports::relay_store`), so the PostgreSQL
+//! `ryze_ports::event_hub`, the bridge nodes' `ryze_ports::leases` and the relay's `ryze_ports::relay_store`), so the PostgreSQL
 //! and SQLite adapters are held to exactly the same contract.
 //!
 //! The event hub's cases also run alone, against any `EventHubStore`
@@ -102,6 +102,12 @@ macro_rules! store_contract_tests {
             record_webhook_attempt_counts_failed_attempts,
             forget_handled_before_drops_only_handled_webhooks_older_than_the_cutoff,
             forget_integration_drops_its_rows_and_leaves_other_integrations_alone,
+            a_free_lease_is_acquired_and_a_held_one_refused,
+            an_expired_lease_is_taken_over_with_a_higher_epoch_and_the_old_holder_cannot_renew,
+            a_renewed_lease_stays_held,
+            a_released_lease_is_free_at_once_and_its_epoch_keeps_growing,
+            concurrent_acquisitions_of_an_expired_lease_grant_it_once,
+            announced_nodes_are_listed_until_they_expire,
         );
         $crate::event_hub_contract_tests!($make_store);
     };

@@ -20,6 +20,9 @@
 //! - [`impl_relay_store!`]: the queries of the bridge's relay memory (`RelayStore` and
 //!   `OutboundQueueStore`, tables `relay_*`), expanded the same way with the backend's
 //!   transaction; [`relay`] also holds their rows.
+//! - [`impl_integration_leases!`]: the queries of the bridge nodes' leases
+//!   (`IntegrationLeases`, tables `bridge_leases` and `bridge_nodes`), each a single
+//!   conditional statement on the database's clock ([`leases`]).
 //! - [`pool`] and [`migrations`]: taking a pooled connection, running the embedded
 //!   migrations.
 //!
@@ -30,6 +33,7 @@
 mod bridge_ports;
 pub mod errors;
 pub mod event_hub;
+pub mod leases;
 pub mod migrations;
 pub mod pool;
 mod ports;

@@ -195,6 +195,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bridge_leases (integration_id) {
+        integration_id -> Text,
+        holder -> Text,
+        epoch -> BigInt,
+        expires_at_ms -> BigInt,
+    }
+}
+
+diesel::table! {
+    bridge_nodes (node_id) {
+        node_id -> Text,
+        expires_at_ms -> BigInt,
+    }
+}
+
 diesel::joinable!(instances -> accounts (account_id));
 diesel::joinable!(chatwoot_integrations -> instances (instance_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -209,5 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     relay_contact_keys,
     relay_conversations,
     relay_message_links,
-    relay_outbound_webhooks
+    relay_outbound_webhooks,
+    bridge_leases,
+    bridge_nodes
 );

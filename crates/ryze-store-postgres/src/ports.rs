@@ -75,3 +75,9 @@ ryze_store_diesel::impl_relay_store! {
     errors: PostgresErrors,
     write_transaction: transaction,
 }
+
+ryze_store_diesel::impl_integration_leases! {
+    store: PostgresStore,
+    errors: PostgresErrors,
+    now_ms: ryze_store_diesel::leases::POSTGRES_NOW_MS,
+}

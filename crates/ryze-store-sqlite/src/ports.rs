@@ -38,3 +38,9 @@ impl_relay_store! {
     errors: SqliteErrors,
     write_transaction: immediate_transaction,
 }
+
+ryze_store_diesel::impl_integration_leases! {
+    store: SqliteStore,
+    errors: SqliteErrors,
+    now_ms: ryze_store_diesel::leases::SQLITE_NOW_MS,
+}

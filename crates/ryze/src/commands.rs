@@ -192,6 +192,8 @@ fn bridge_server(
     });
     let outbound = bridge.clone();
     tokio::spawn(async move { outbound.run_outbound().await });
+    let leasing = bridge.clone();
+    tokio::spawn(async move { leasing.run_leases().await });
     let state = BridgeState {
         bridge,
         database: stores.health.clone(),

@@ -158,6 +158,10 @@ pub struct BridgeServiceSettings {
     /// With `reopenResolved` off, how long a conversation status Chatwoot told the bridge
     /// (by a webhook or an answer) is trusted before a message is written without a `GET`.
     pub conversation_status_trust_secs: u64,
+    /// How long a bridge node's lease of an integration lasts without renewal (renewed
+    /// every third of it); a dead node's integrations move within about this plus a
+    /// third. `0` turns leases off: every bridge process relays every integration.
+    pub lease_ttl_secs: u64,
 }
 
 /// The master keys. `Debug` redacts every key.
@@ -300,6 +304,7 @@ pub fn load_from(
             "ryze:chatwoot-budget",
         )?
         .set_default("bridge_service.conversation_status_trust_secs", 10)?
+        .set_default("bridge_service.lease_ttl_secs", 10)?
         .set_default("vault.previous_master_keys", Vec::<String>::new())?
         .set_default("vault.key_file", "./data/master.key")?
         .set_default("rate_limit.per_minute", 100)?

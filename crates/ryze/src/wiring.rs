@@ -26,7 +26,7 @@ use ryze_bridge_chatwoot_client::{
 use ryze_bridge_event_stream_client::{EventStreamClient, EventStreamClientSettings};
 use ryze_bridge_message_client::{ApiMessageClient, ApiMessageClientSettings};
 use ryze_bridge_use_cases::outbound::{OutboundPorts, OutboundSettings};
-use ryze_bridge_use_cases::sessions::RetryPolicy;
+use ryze_bridge_use_cases::sessions::{LeaseSettings, RetryPolicy};
 use ryze_bridge_use_cases::{Bridge, BridgeSettings, RelayPorts, SessionSettings};
 use ryze_domain::KeyId;
 use ryze_event_hub_nats::{NatsEventHub, NatsEventHubSettings};
@@ -36,8 +36,8 @@ use ryze_outbound_media_fetcher::{GuardedMediaFetcher, MediaFetcherSettings};
 use ryze_ports::chatwoot::ChatwootApi;
 use ryze_ports::{
     BridgeIntegrationStore, ChatwootCallBudget, EventHubStore, HubAnnouncements,
-    IntegrationGateway, OutboundQueueStore, RateLimiter, RelayMetrics, RelayStore,
-    SealedSecretStore, SecretVault, Store, StoreHealth, WhatsAppSender,
+    IntegrationGateway, IntegrationLeases, OutboundQueueStore, RateLimiter, RelayMetrics,
+    RelayStore, SealedSecretStore, SecretVault, Store, StoreHealth, WhatsAppSender,
 };
 use ryze_store_postgres::{PostgresSettings, PostgresStore};
 use ryze_store_sqlite::{SqliteSettings, SqliteStore};
@@ -96,6 +96,8 @@ pub struct Stores {
     pub outbound_queue: Arc<dyn OutboundQueueStore>,
     /// Every sealed secret in the database, whichever service's table keeps it.
     pub sealed_secrets: Arc<dyn SealedSecretStore>,
+    /// The bridge nodes' leases of integrations.
+    pub leases: Arc<dyn IntegrationLeases>,
 }
 
 fn stores_of<
@@ -105,6 +107,7 @@ fn stores_of<
         + RelayStore
         + OutboundQueueStore
         + SealedSecretStore
+        + IntegrationLeases
         + 'static,
 >(
     store: S,
@@ -118,6 +121,7 @@ fn stores_of<
         hub_announcements: None,
         relay: store.clone(),
         outbound_queue: store.clone(),
+        leases: store.clone(),
         health: store,
     }
 }
@@ -556,27 +560,51 @@ pub fn bridge(
         },
     )
     .with_metrics(metrics.clone());
+    let lease_ttl = Duration::from_secs(settings.bridge_service.lease_ttl_secs);
     Ok(match api {
         Some(api) => {
             // One client of the API's message endpoints for both directions.
             let whatsapp = api_message_client(api, metrics)?;
-            bridge
-                .with_relay(relay_ports(settings, stores, api, whatsapp.clone())?)
-                .with_outbound(OutboundPorts {
-                    queue: stores.outbound_queue.clone(),
-                    relay_store: stores.relay.clone(),
-                    whatsapp,
-                    downloader: Arc::new(
-                        GuardedMediaFetcher::for_chatwoot_attachments(address_policy(settings))
-                            .context("building the attachment downloader")?,
-                    ),
-                    // One window per integration: bounded by the integrations there are.
-                    webhook_limiter: Arc::new(InMemoryRateLimiter::new()),
-                    settings: outbound_settings(settings),
-                })
+            let bridge = bridge.with_relay(relay_ports(settings, stores, api, whatsapp.clone())?);
+            let bridge = if lease_ttl.is_zero() {
+                bridge
+            } else {
+                bridge.with_leases(
+                    stores.leases.clone(),
+                    LeaseSettings {
+                        node_id: node_id()?,
+                        ttl: lease_ttl,
+                    },
+                )
+            };
+            bridge.with_outbound(OutboundPorts {
+                queue: stores.outbound_queue.clone(),
+                relay_store: stores.relay.clone(),
+                whatsapp,
+                downloader: Arc::new(
+                    GuardedMediaFetcher::for_chatwoot_attachments(address_policy(settings))
+                        .context("building the attachment downloader")?,
+                ),
+                // One window per integration: bounded by the integrations there are.
+                webhook_limiter: Arc::new(InMemoryRateLimiter::new()),
+                settings: outbound_settings(settings),
+            })
         }
         None => bridge,
     })
+}
+
+/// This bridge process's id among the bridge nodes: the host name and 96 random bits,
+/// so two processes on one host (or a restarted one) never share an id.
+fn node_id() -> anyhow::Result<String> {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|host| host.trim().to_owned())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "bridge".to_owned());
+    ryze_random::prefixed_hex_id(&format!("{host}-"))
+        .context("no randomness for the bridge node's id")
 }
 
 /// The message endpoints' use cases: commands go to the WhatsApp engine at `ENGINE_URL`

@@ -94,6 +94,8 @@ pub struct InboundRelay {
     metrics: Arc<dyn RelayMetrics>,
     /// What Chatwoot told the bridge of conversations' statuses.
     pub(super) status_book: Arc<ConversationStatusBook>,
+    /// The lease this session relays under, when the bridge runs with leases.
+    fence: Option<Arc<crate::sessions::LeaseFence>>,
 }
 
 impl InboundRelay {
@@ -114,7 +116,26 @@ impl InboundRelay {
             inbox_identifier: tokio::sync::Mutex::new(None),
             metrics: no_relay_metrics(),
             status_book,
+            fence: None,
         }
+    }
+
+    /// Relays (and acknowledges) only while `fence` is valid.
+    pub fn with_fence(mut self, fence: Option<Arc<crate::sessions::LeaseFence>>) -> Self {
+        self.fence = fence;
+        self
+    }
+
+    /// Waits until the session's lease is valid (at once without leases).
+    pub async fn wait_for_lease(&self) {
+        if let Some(fence) = &self.fence {
+            fence.wait_valid().await;
+        }
+    }
+
+    /// Whether the session's lease is valid now (always without leases).
+    pub fn holds_lease(&self) -> bool {
+        self.fence.as_ref().is_none_or(|fence| fence.is_valid())
     }
 
     /// Shares what the outbound relay knows (labels, the connection) with it.

@@ -134,6 +134,8 @@ pub struct OutboundRelay {
     /// The outbound relay's budget of calls to the API's message endpoints.
     pub(super) sends: Semaphore,
     wake: Notify,
+    /// Whose leases say which integrations this node may act for.
+    sessions: Option<Arc<crate::sessions::RelaySessions>>,
 }
 
 impl OutboundRelay {
@@ -154,7 +156,16 @@ impl OutboundRelay {
             ports,
             memory: bridge.memory.clone(),
             wake: Notify::new(),
+            sessions: bridge.sessions.clone(),
         }
+    }
+
+    /// Whether this node may handle `integration`'s webhooks now: it holds the
+    /// integration's valid lease (or the bridge runs without leases).
+    pub(crate) fn may_relay(&self, integration: &ryze_domain::BridgeIntegrationId) -> bool {
+        self.sessions
+            .as_ref()
+            .is_none_or(|sessions| sessions.may_relay(integration))
     }
 
     /// Tells the worker a webhook was queued.

@@ -10,6 +10,9 @@
 //! serves attachments slowly fills its own budget and waits on itself, while the
 //! others' webhooks keep the rest of the bridge's. After `give_up_after` the last attempt
 //! reports the message undelivered. A webhook is marked handled only once it is done.
+//!
+//! Under leases among bridge nodes, every node queues the webhooks it receives, but only
+//! the holder of an integration's lease handles them (checked before each attempt).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -82,6 +85,12 @@ pub(super) async fn work(relay: Arc<OutboundRelay>, budget: Budget, read: ReadWe
             let Some(_permits) = budget.acquire().await else {
                 return;
             };
+            // Fenced: only the lease holder sends; a node that lost the lease leaves the
+            // webhook queued for the new holder.
+            if !relay.may_relay(&webhook.integration) {
+                tracing::info!(integration_id = %webhook.integration, webhook = webhook.id, "lease not held; the webhook is left to its holder");
+                return;
+            }
             relay.handle(&read, last_attempt).await
         };
         let metrics = relay.metrics.as_ref();
@@ -168,6 +177,10 @@ impl Dispatcher {
     }
 
     fn dispatch(&mut self, webhook: QueuedWebhook) {
+        // Another node's integration (by lease): its holder handles it.
+        if !self.relay.may_relay(&webhook.integration) {
+            return;
+        }
         if !self.in_flight.insert(webhook.id) {
             return;
         }

@@ -176,7 +176,10 @@ pub async fn run_connection(
                             live.event_finished(false, Some(&reason));
                             relay.metrics().message_given_up(RelayDirection::ToChatwoot);
                             if let Some(acknowledged) = tracker.finished(event.sequence) {
-                                let _ = connection.acknowledgements.send(acknowledged);
+                                // Fenced: a node that lost its lease acknowledges nothing.
+                                if relay.holds_lease() {
+                                    let _ = connection.acknowledgements.send(acknowledged);
+                                }
                             }
                             continue;
                         }
@@ -214,7 +217,9 @@ pub async fn run_connection(
                     }
                 }
                 if let Some(acknowledged) = tracker.finished(sequence) {
-                    let _ = connection.acknowledgements.send(acknowledged);
+                    if relay.holds_lease() {
+                        let _ = connection.acknowledgements.send(acknowledged);
+                    }
                 }
             }
             _ = reap.tick() => {
@@ -259,6 +264,8 @@ async fn chat_worker(
         let mut delays = retry.delays();
         let is_message = matches!(envelope.payload, EventPayload::MessageExchange(_));
         loop {
+            // Fenced: nothing is written to Chatwoot without a valid lease.
+            relay.wait_for_lease().await;
             let attempt = {
                 let Ok(_step) = steps.acquire().await else {
                     return;

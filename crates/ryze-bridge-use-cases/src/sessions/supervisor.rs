@@ -11,12 +11,13 @@ use std::time::{Duration, Instant};
 use ryze_domain::{BridgeIntegration, BridgeIntegrationId};
 use ryze_ports::chatwoot::{ChatwootApi, InboxId};
 use ryze_ports::{
-    no_relay_metrics, EventStreamConnector, EventStreamError, RelayMetrics, RelayStore,
-    SecretVault, WhatsAppSender,
+    no_relay_metrics, EventStreamConnector, EventStreamError, IntegrationLeases, RelayMetrics,
+    RelayStore, SecretVault, WhatsAppSender,
 };
 use tokio::task::JoinHandle;
 
 use super::connection::{run_connection, ConnectionEnd, RetryPolicy, CHAT_WORKER_IDLE};
+use super::leasing::{LeaseSettings, Leasing};
 use super::live_state::{ConnectionState, LiveSnapshot, LiveState};
 use crate::chatwoot_target::chatwoot_target_of;
 use crate::conversation_status::ConversationStatusBook;
@@ -97,6 +98,7 @@ pub struct RelaySessions {
     running: Mutex<HashMap<BridgeIntegrationId, RunningSession>>,
     pub(crate) memory: Arc<RelayMemory>,
     status_book: Arc<ConversationStatusBook>,
+    pub(super) leasing: std::sync::OnceLock<Leasing>,
 }
 
 impl RelaySessions {
@@ -116,7 +118,18 @@ impl RelaySessions {
             running: Mutex::new(HashMap::new()),
             memory: Arc::new(RelayMemory::default()),
             status_book,
+            leasing: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Runs only the sessions whose lease this node holds ([`RelaySessions::run_leases`]).
+    /// Set once, before the lease loop and any session start; later calls are ignored.
+    pub fn with_leases(&self, leases: Arc<dyn IntegrationLeases>, settings: LeaseSettings) {
+        let _ = self.leasing.set(Leasing {
+            leases,
+            settings,
+            held: Mutex::new(std::collections::BTreeMap::new()),
+        });
     }
 
     /// Sessions started from now on report what became of their events in `metrics`.
@@ -220,7 +233,12 @@ impl RelaySessions {
             self.status_book.clone(),
         )
         .sharing_memory(self.memory.clone())
-        .with_metrics(self.metrics.clone()))
+        .with_metrics(self.metrics.clone())
+        .with_fence(
+            self.leasing
+                .get()
+                .and_then(|leasing| leasing.fence_of(&integration.id)),
+        ))
     }
 }
 
@@ -618,5 +636,69 @@ mod tests {
         let live = sessions.live_state(&integration.id).unwrap();
         assert!(live.connection_refused);
         assert_eq!(live.connection, ConnectionState::Disconnected);
+    }
+
+    #[tokio::test]
+    async fn a_session_under_an_expired_lease_neither_relays_nor_acknowledges() {
+        let (items_sender, items) = mpsc::channel(8);
+        let (acknowledgements, mut acknowledged) = mpsc::unbounded_channel();
+        let mut connection = Some(EventStreamConnection {
+            items,
+            acknowledgements,
+        });
+        let mut connector = MockEventStreamConnector::new();
+        connector.expect_connect().returning(move |_| {
+            connection.take().ok_or(EventStreamError::Unavailable {
+                detail: "only one connection in this test".into(),
+            })
+        });
+        let mut leases = ryze_ports::MockIntegrationLeases::new();
+        leases
+            .expect_try_acquire()
+            .returning(|integration, node, _| {
+                Ok(Some(ryze_ports::Lease {
+                    integration: integration.clone(),
+                    node: node.to_owned(),
+                    epoch: 1,
+                }))
+            });
+        let sessions = sessions_over(connector, vault_opening_the_token(), quick_settings());
+        let ttl = Duration::from_millis(400);
+        sessions.with_leases(
+            Arc::new(leases),
+            super::super::LeaseSettings {
+                node_id: "node-a".into(),
+                ttl,
+            },
+        );
+        let integration = integration();
+        let taken_at = Instant::now();
+        sessions.acquire_and_start(&integration).await;
+        assert!(sessions.may_relay(&integration.id));
+
+        // Under the lease: relayed and acknowledged.
+        items_sender
+            .send(Ok(unshown_receipt(1, "5511900000001@s.whatsapp.net")))
+            .await
+            .unwrap();
+        let first = tokio::time::timeout(Duration::from_secs(5), acknowledged.recv())
+            .await
+            .expect("acknowledged under the lease");
+        assert_eq!(first, Some(ryze_ports::EventSequence::new(1)));
+
+        // No renewal: past the TTL (less its safety margin) the lease is not trusted.
+        tokio::time::sleep((taken_at + ttl).saturating_duration_since(Instant::now())).await;
+        assert!(!sessions.may_relay(&integration.id));
+        items_sender
+            .send(Ok(unshown_receipt(2, "5511900000002@s.whatsapp.net")))
+            .await
+            .unwrap();
+        let second = tokio::time::timeout(Duration::from_millis(300), acknowledged.recv()).await;
+        assert!(
+            second.is_err(),
+            "acknowledged without a valid lease: {second:?}"
+        );
+        let live = sessions.live_state(&integration.id).unwrap();
+        assert_eq!(live.connection, ConnectionState::Connected);
     }
 }

@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod bridge_nodes;
 mod bridge_provisioning;
 mod call_notices;
 mod chat_state;

@@ -177,15 +177,20 @@ impl SplitDeployment {
 
     /// Creates the instance `loja` and activates its integration; returns its id.
     async fn activate_loja(&self) -> String {
+        self.activate("loja").await
+    }
+
+    /// Creates the instance `name` and activates its integration; returns its id.
+    pub(crate) async fn activate(&self, name: &str) -> String {
         let instance: Value =
-            create_instance(&self.client, &self.api_url, &self.account_token, "loja")
+            create_instance(&self.client, &self.api_url, &self.account_token, name)
                 .await
                 .json()
                 .await
                 .unwrap();
         let activated = self
             .client
-            .post(format!("{}/api/chatwoot/set/loja", self.api_url))
+            .post(format!("{}/api/chatwoot/set/{name}", self.api_url))
             .header("token", &self.account_token)
             .json(&json!({
                 "chatwootBaseUrl": self.chatwoot.base_url(),
@@ -202,6 +207,36 @@ impl SplitDeployment {
     /// Starts `ryze bridge` (again) and waits until it is ready.
     pub(crate) async fn start_bridge(&mut self) {
         self.bridge = Some(self.started(Service::Bridge).await);
+    }
+
+    /// Another `ryze bridge` process with the bridge's settings and database but its own
+    /// port (a second bridge node; Chatwoot's webhooks still go to the first), once
+    /// ready.
+    pub(crate) async fn start_another_bridge(&self) -> Process {
+        let port = free_port();
+        let mut env = self.bridge_env.clone();
+        env.retain(|(name, _)| *name != "BRIDGE_LISTEN");
+        env.push(("BRIDGE_LISTEN", format!("127.0.0.1:{port}")));
+        env.push(("BRIDGE_PUBLIC_URL", self.bridge_url.clone()));
+        let process = Process(
+            ryze(self.bridge_directory.path(), &env)
+                .arg("bridge")
+                .spawn()
+                .unwrap(),
+        );
+        wait_until_ready(&self.client, &format!("http://127.0.0.1:{port}")).await;
+        process
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the bridge process, with `kill(1)`.
+    pub(crate) fn signal_bridge(&self, signal: &str) {
+        let pid = self.bridge.as_ref().expect("the bridge runs").0.id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
     }
 
     /// SIGKILLs the bridge.

@@ -1,0 +1,2 @@
+DROP TABLE bridge_nodes;
+DROP TABLE bridge_leases;
