@@ -97,33 +97,43 @@ enum KeysCommand {
 /// they are capped whatever `RUST_LOG` says.
 const NEVER_VERBOSE: [&str; 2] = ["tungstenite=info", "tokio_tungstenite=info"];
 
-/// Starts logging to stderr and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and `traced`
-/// names the service this command runs, exporting its spans (returned, to flush on exit).
-fn init_logging(
-    settings: &Settings,
-    default_filter: &str,
-    traced: Option<TracedService>,
-) -> anyhow::Result<Option<Traces>> {
-    let mut filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+/// `filter` with the libraries of [`NEVER_VERBOSE`] capped.
+fn capped(mut filter: EnvFilter) -> EnvFilter {
     for directive in NEVER_VERBOSE {
         if let Ok(directive) = directive.parse() {
             filter = filter.add_directive(directive);
         }
     }
+    filter
+}
+
+/// Starts logging to stderr and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and `traced`
+/// names the service this command runs, exporting its spans (returned, to flush on exit).
+/// The log filter (`RUST_LOG`) is the log's only: traces take every `info` span, however
+/// quiet the log is.
+fn init_logging(
+    settings: &Settings,
+    default_filter: &str,
+    traced: Option<TracedService>,
+) -> anyhow::Result<Option<Traces>> {
+    let filter = capped(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
+    );
     let traces = match traced {
         Some(service) => Traces::start(&settings.traces, service)?,
         None => None,
     };
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match settings.log.format {
-        LogFormat::Json => fmt.json().boxed(),
-        LogFormat::Pretty => fmt.boxed(),
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
+        LogFormat::Pretty => fmt.with_filter(filter).boxed(),
     };
+    let traced_spans = traces
+        .as_ref()
+        .map(|traces| traces.layer().with_filter(capped(EnvFilter::new("info"))));
     tracing_subscriber::registry()
-        .with(filter)
         .with(fmt)
-        .with(traces.as_ref().map(Traces::layer))
+        .with(traced_spans)
         .init();
     Ok(traces)
 }
