@@ -151,7 +151,9 @@ mod tests {
                 own.trace_id().to_string(),
                 "4bf92f3577b34da6a3ce929d0e0e4736"
             );
-            let passed_on = span.in_scope(|| span_traceparent(&Span::current())).unwrap();
+            let passed_on = span
+                .in_scope(|| span_traceparent(&Span::current()))
+                .unwrap();
             assert_eq!(
                 passed_on,
                 format!("00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01", own.span_id())

@@ -173,8 +173,10 @@ impl opentelemetry_http::HttpClient for OtlpHttpClient {
     async fn send_bytes(
         &self,
         request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
-    ) -> Result<opentelemetry_http::Response<opentelemetry_http::Bytes>, opentelemetry_http::HttpError>
-    {
+    ) -> Result<
+        opentelemetry_http::Response<opentelemetry_http::Bytes>,
+        opentelemetry_http::HttpError,
+    > {
         let request = reqwest::Request::try_from(request)?;
         let response = self.0.execute(request).await?;
         let mut answer = opentelemetry_http::Response::builder().status(response.status());

@@ -43,7 +43,11 @@ impl CollectedSpan {
     }
 
     /// `service`'s span in the same trace that is this span's parent, if any.
-    fn parent_in<'a>(&self, spans: &'a [CollectedSpan], service: &str) -> Option<&'a CollectedSpan> {
+    fn parent_in<'a>(
+        &self,
+        spans: &'a [CollectedSpan],
+        service: &str,
+    ) -> Option<&'a CollectedSpan> {
         spans.iter().find(|parent| {
             parent.service == service
                 && parent.trace_id == self.trace_id
@@ -55,7 +59,11 @@ impl CollectedSpan {
 type Received = Arc<Mutex<Vec<CollectedSpan>>>;
 
 fn text_of(attribute: &KeyValue) -> String {
-    match attribute.value.as_ref().and_then(|value| value.value.as_ref()) {
+    match attribute
+        .value
+        .as_ref()
+        .and_then(|value| value.value.as_ref())
+    {
         Some(AnyValue::StringValue(text)) => text.clone(),
         Some(other) => format!("{other:?}"),
         None => String::new(),
