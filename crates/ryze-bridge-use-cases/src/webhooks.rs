@@ -226,6 +226,7 @@ impl Bridge {
         Ok(match outcome {
             EnqueueOutcome::Queued { id } => {
                 tracing::debug!(integration_id = %integration.id, webhook = id, %dedupe_key, "webhook queued");
+                relay.remember_trace(id);
                 relay.wake();
                 WebhookReceipt::Queued
             }

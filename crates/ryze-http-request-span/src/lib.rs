@@ -8,7 +8,9 @@
 //!   never the path, for the webhook path carries the integration's secret.
 //!
 //! Both close the span the same way: the status recorded, and a `warn` for a server error
-//! or an `info` otherwise.
+//! or an `info` otherwise. Both continue the caller's trace when the request carries a
+//! W3C `traceparent` header and the process exports traces (`ryze-trace-context`): the
+//! API's call to the bridge and the bridge's sends through the API are then one trace.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -21,12 +23,14 @@ pub struct PathOnlyRootSpan;
 
 impl RootSpanBuilder for PathOnlyRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "http_request",
             method = %request.method(),
             path = %request.path(),
             status = tracing::field::Empty,
-        )
+        );
+        continue_callers_trace(&span, request);
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
@@ -42,17 +46,36 @@ impl RootSpanBuilder for RoutePatternRootSpan {
         let route = request
             .match_pattern()
             .unwrap_or_else(|| "(no route)".to_owned());
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "bridge_request",
             method = %request.method(),
             route = %route,
             status = tracing::field::Empty,
-        )
+        );
+        continue_callers_trace(&span, request);
+        span
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
         record_request_outcome(&span, outcome);
     }
+}
+
+/// Makes `span` a child of the caller's span named by the request's `traceparent`.
+fn continue_callers_trace(span: &Span, request: &ServiceRequest) {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    ryze_trace_context::continue_remote_trace(
+        span,
+        ryze_trace_context::IncomingContext {
+            traceparent: header(ryze_trace_context::TRACEPARENT),
+            tracestate: header(ryze_trace_context::TRACESTATE),
+        },
+    );
 }
 
 /// Records the answer's status in the span and logs the request's end in it: a warning

@@ -342,9 +342,15 @@ impl ServiceClient {
         RequestLabel { method, url, route }
     }
 
-    /// A request for the endpoint, with the token and the client's timeouts.
+    /// A request for the endpoint, with the token and the client's timeouts, and the
+    /// current span's trace context (`traceparent`) when traces are exported: the
+    /// service's request span continues the caller's trace.
     pub fn request(&self, label: &RequestLabel) -> RequestBuilder {
-        self.http.request(label.method.clone(), label.url.clone())
+        let mut request = self.http.request(label.method.clone(), label.url.clone());
+        for (name, value) in ryze_trace_context::outgoing_headers() {
+            request = request.header(name, value);
+        }
+        request
     }
 
     /// Scrubs the token.

@@ -7,6 +7,7 @@ pub mod commands;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod settings;
+pub mod telemetry;
 pub mod wiring;
 
 /// What `ryze demo` answers in a build without the `demo` feature, such as the

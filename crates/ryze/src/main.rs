@@ -11,7 +11,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ryze::settings::{self, LogFormat, Settings};
-use tracing_subscriber::EnvFilter;
+use ryze::telemetry::{TracedService, Traces};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 #[derive(Parser)]
 #[command(
@@ -94,21 +97,45 @@ enum KeysCommand {
 /// they are capped whatever `RUST_LOG` says.
 const NEVER_VERBOSE: [&str; 2] = ["tungstenite=info", "tokio_tungstenite=info"];
 
-fn init_logging(settings: &Settings, default_filter: &str) {
-    let mut filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+/// `filter` with the libraries of [`NEVER_VERBOSE`] capped.
+fn capped(mut filter: EnvFilter) -> EnvFilter {
     for directive in NEVER_VERBOSE {
         if let Ok(directive) = directive.parse() {
             filter = filter.add_directive(directive);
         }
     }
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match settings.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Pretty => builder.init(),
-    }
+    filter
+}
+
+/// Starts logging to stderr and, when `OTEL_EXPORTER_OTLP_ENDPOINT` is set and `traced`
+/// names the service this command runs, exporting its spans (returned, to flush on exit).
+/// The log filter (`RUST_LOG`) is the log's only: traces take every `info` span, however
+/// quiet the log is.
+fn init_logging(
+    settings: &Settings,
+    default_filter: &str,
+    traced: Option<TracedService>,
+) -> anyhow::Result<Option<Traces>> {
+    let filter = capped(
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter)),
+    );
+    let traces = match traced {
+        Some(service) => Traces::start(&settings.traces, service)?,
+        None => None,
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match settings.log.format {
+        LogFormat::Json => fmt.json().with_filter(filter).boxed(),
+        LogFormat::Pretty => fmt.with_filter(filter).boxed(),
+    };
+    let traced_spans = traces
+        .as_ref()
+        .map(|traces| traces.layer().with_filter(capped(EnvFilter::new("info"))));
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(traced_spans)
+        .init();
+    Ok(traces)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -128,13 +155,27 @@ async fn run_with_settings(config: Option<&Path>, command: Command) -> anyhow::R
         Command::Demo => "warn",
         _ => settings.log.filter.as_str(),
     };
-    init_logging(&settings, default_filter);
+    let traced = match command {
+        Command::Serve => Some(TracedService::Both),
+        Command::Api => Some(TracedService::Api),
+        Command::Bridge => Some(TracedService::Bridge),
+        _ => None,
+    };
+    let traces = init_logging(&settings, default_filter, traced)?;
+    let outcome = run_command(&settings, command).await;
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    outcome
+}
+
+async fn run_command(settings: &Settings, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Demo => run_demo().await,
-        Command::Serve => ryze::commands::serve(&settings).await,
-        Command::Api => ryze::commands::serve_api(&settings).await,
-        Command::Bridge => ryze::commands::serve_bridge(&settings).await,
-        Command::Migrate => ryze::commands::migrate(&settings).await,
+        Command::Serve => ryze::commands::serve(settings).await,
+        Command::Api => ryze::commands::serve_api(settings).await,
+        Command::Bridge => ryze::commands::serve_bridge(settings).await,
+        Command::Migrate => ryze::commands::migrate(settings).await,
         Command::Account {
             command:
                 AccountCommand::Create {
@@ -151,14 +192,14 @@ async fn run_with_settings(config: Option<&Path>, command: Command) -> anyhow::R
             } else {
                 ryze::commands::AccountOutput::Text
             };
-            ryze::commands::create_account(&settings, &name, instance_quota, output).await
+            ryze::commands::create_account(settings, &name, instance_quota, output).await
         }
         Command::Keys {
             command: KeysCommand::Generate,
         } => ryze::commands::generate_key(),
         Command::Keys {
             command: KeysCommand::Rotate,
-        } => ryze::commands::rotate_keys(&settings).await,
+        } => ryze::commands::rotate_keys(settings).await,
         Command::Healthcheck { url, timeout_secs } => {
             ryze::commands::healthcheck(&url, Duration::from_secs(timeout_secs)).await
         }

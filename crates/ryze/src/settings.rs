@@ -43,6 +43,29 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     #[serde(default)]
     pub media_url: MediaUrlSettings,
+    /// OpenTelemetry traces (`docs/observability.md`, "Traces").
+    pub traces: TracesSettings,
+}
+
+/// OpenTelemetry traces over OTLP, read from the standard `OTEL_*` variables. Nothing is
+/// exported, and no exporter is built, unless `otlp_endpoint` is set.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TracesSettings {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the collector's base URL; spans go to
+    /// `<endpoint>/v1/traces`.
+    pub otlp_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`: `http/protobuf`, the only one this build speaks.
+    pub otlp_protocol: String,
+    /// `OTEL_SERVICE_NAME`: overrides `ryze-api`, `ryze-bridge` or `ryze`.
+    pub service_name: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`: the longest one export may take, in milliseconds.
+    pub export_timeout_millis: u64,
+    /// `OTEL_BSP_SCHEDULE_DELAY`: how long finished spans wait to be sent in a batch, in
+    /// milliseconds.
+    pub schedule_delay_millis: u64,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: most finished spans waiting to be sent; past it, new
+    /// ones are dropped (a collector that is down never grows the process's memory).
+    pub max_queue_size: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -253,6 +276,12 @@ const SHORT_VARIABLES: &[(&str, &str)] = &[
     ("TRUSTED_PROXY_HOPS", "rate_limit.trusted_proxy_hops"),
     ("MEDIA_CONCURRENCY", "rate_limit.media_concurrency"),
     ("REDIS_URL", "rate_limit.redis_url"),
+    ("OTEL_EXPORTER_OTLP_ENDPOINT", "traces.otlp_endpoint"),
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "traces.otlp_protocol"),
+    ("OTEL_SERVICE_NAME", "traces.service_name"),
+    ("OTEL_EXPORTER_OTLP_TIMEOUT", "traces.export_timeout_millis"),
+    ("OTEL_BSP_SCHEDULE_DELAY", "traces.schedule_delay_millis"),
+    ("OTEL_BSP_MAX_QUEUE_SIZE", "traces.max_queue_size"),
 ];
 
 /// Shortest shared secret (`BRIDGE_TOKEN`, `ENGINE_TOKEN`, `METRICS_TOKEN`) accepted.
@@ -327,6 +356,10 @@ pub fn load_from(
         .set_default("event_hub.max_age_secs", 7 * 24 * 60 * 60)?
         .set_default("event_hub.nats_prefix", "ryze")?
         .set_default("event_hub.nats_replicas", 1)?
+        .set_default("traces.otlp_protocol", "http/protobuf")?
+        .set_default("traces.export_timeout_millis", 10_000)?
+        .set_default("traces.schedule_delay_millis", 5_000)?
+        .set_default("traces.max_queue_size", 2_048)?
         .set_default("log.format", "pretty")?
         .set_default("log.filter", "info")?;
 

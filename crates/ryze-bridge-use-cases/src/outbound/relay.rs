@@ -18,7 +18,8 @@
 //! recipient) marks the Chatwoot message failed with the reason and leaves a private note
 //! in the conversation, so agents know the customer did not get it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ryze_domain::{
@@ -136,7 +137,16 @@ pub struct OutboundRelay {
     wake: Notify,
     /// Whose leases say which integrations this node may act for.
     sessions: Option<Arc<crate::sessions::RelaySessions>>,
+    /// The trace of the request that queued each webhook (its `traceparent`), while it
+    /// waits for the worker; only when traces are exported, at most
+    /// [`MAX_REMEMBERED_TRACES`].
+    trace_parents: Mutex<HashMap<i64, String>>,
 }
+
+/// Most queued webhooks whose request's trace is remembered: past it (a worker far
+/// behind, or webhooks another bridge process handles), a webhook's handling starts a
+/// trace of its own.
+const MAX_REMEMBERED_TRACES: usize = 10_000;
 
 impl OutboundRelay {
     /// The relay of `bridge`: it shares the bridge's integration store, Chatwoot client,
@@ -157,7 +167,41 @@ impl OutboundRelay {
             memory: bridge.memory.clone(),
             wake: Notify::new(),
             sessions: bridge.sessions.clone(),
+            trace_parents: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Remembers the current span's trace (the webhook request's) for queued webhook
+    /// `id`, so that its handling continues it ([`OutboundRelay::handling_span`]).
+    pub(crate) fn remember_trace(&self, id: i64) {
+        let Some(traceparent) = ryze_trace_context::span_traceparent(&tracing::Span::current())
+        else {
+            return;
+        };
+        if let Ok(mut remembered) = self.trace_parents.lock() {
+            if remembered.len() < MAX_REMEMBERED_TRACES {
+                remembered.insert(id, traceparent);
+            }
+        }
+    }
+
+    /// The span the handling of `webhook` runs in (`outbound_webhook`): a child of the
+    /// request that queued it when this process remembers that request's trace.
+    pub(super) fn handling_span(&self, webhook: &ryze_ports::QueuedWebhook) -> tracing::Span {
+        let span = tracing::info_span!(
+            "outbound_webhook",
+            integration_id = %webhook.integration,
+            webhook = webhook.id,
+        );
+        let traceparent = self
+            .trace_parents
+            .lock()
+            .ok()
+            .and_then(|mut remembered| remembered.remove(&webhook.id));
+        if let Some(traceparent) = traceparent {
+            ryze_trace_context::continue_trace(&span, &traceparent);
+        }
+        span
     }
 
     /// Whether this node may handle `integration`'s webhooks now: it holds the

@@ -22,6 +22,7 @@ use chrono::Utc;
 use ryze_ports::{QueuedWebhook, RelayDirection};
 use tokio::sync::{mpsc, Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 use super::payload::ReadWebhook;
 use super::relay::{OutboundFailure, OutboundOutcome, OutboundRelay};
@@ -170,10 +171,14 @@ impl Dispatcher {
                 }),
             bridge: self.permits.clone(),
         };
-        self.tasks.spawn(async move {
-            let _release = release;
-            work(relay, budget, read).await;
-        });
+        let span = relay.handling_span(&read.webhook);
+        self.tasks.spawn(
+            async move {
+                let _release = release;
+                work(relay, budget, read).await;
+            }
+            .instrument(span),
+        );
     }
 
     fn dispatch(&mut self, webhook: QueuedWebhook) {

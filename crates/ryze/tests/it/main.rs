@@ -30,3 +30,4 @@ mod relay_metrics;
 mod status_contact;
 mod support;
 mod tenant_isolation;
+mod traces;

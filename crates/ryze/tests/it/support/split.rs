@@ -104,13 +104,23 @@ impl SplitDeployment {
         engine_url: String,
         bridge_env: &[(&'static str, &str)],
     ) -> SplitDeployment {
+        Self::start_with(engine, engine_url, &[], bridge_env).await
+    }
+
+    /// [`SplitDeployment::start`] with `api_env_extra` added to the API's settings too.
+    pub(crate) async fn start_with(
+        engine: EngineSimulatorHandle,
+        engine_url: String,
+        api_env_extra: &[(&'static str, &str)],
+        bridge_env: &[(&'static str, &str)],
+    ) -> SplitDeployment {
         let (chatwoot, admin) = seeded_chatwoot().await;
         let api_directory = tempfile::tempdir().unwrap();
         let bridge_directory = tempfile::tempdir().unwrap();
         let api_url = format!("http://127.0.0.1:{}", free_port());
         let bridge_port = free_port();
         let bridge_url = format!("http://127.0.0.1:{bridge_port}");
-        let api_env = vec![
+        let mut api_env = vec![
             (
                 "DATABASE_URL",
                 format!("sqlite://{}", api_directory.path().join("api.db").display()),
@@ -123,6 +133,11 @@ impl SplitDeployment {
             ("ENGINE_TOKEN", ENGINE_TOKEN.to_owned()),
             ("ENGINE_URL", engine_url),
         ];
+        api_env.extend(
+            api_env_extra
+                .iter()
+                .map(|(name, value)| (*name, (*value).to_owned())),
+        );
         let mut all_bridge_env = vec![
             (
                 "DATABASE_URL",
