@@ -34,7 +34,9 @@ pub enum InstanceAccessError {
 }
 
 impl ControlPlane {
-    /// Resolves the token sent with a request. Blank counts as missing.
+    /// Resolves the token sent with a request. Blank counts as missing. A token found in
+    /// the last [`READ_CACHE_TTL`](crate::READ_CACHE_TTL) is not looked up again
+    /// (`read_cache`).
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Principal, AuthError> {
         let presented = presented.map(str::trim).unwrap_or_default();
         if presented.is_empty() {
@@ -43,14 +45,25 @@ impl ControlPlane {
         if presented.len() > ryze_domain::access_token::TOKEN_MAX_LEN {
             return Err(AuthError::InvalidToken);
         }
-        self.store
-            .find_principal_by_token_hash(&TokenHash::of(presented))
+        let hash = TokenHash::of(presented);
+        let cache = &self.read_cache.principals;
+        if let Some(principal) = cache.fresh(&hash) {
+            return Ok(principal);
+        }
+        let generation = cache.generation();
+        let principal = self
+            .store
+            .find_principal_by_token_hash(&hash)
             .await
             .map_err(AuthError::Store)?
-            .ok_or(AuthError::InvalidToken)
+            .ok_or(AuthError::InvalidToken)?;
+        cache.keep(hash, principal.clone(), generation);
+        Ok(principal)
     }
 
-    /// The instance named `requested_name` if `principal` may act on it.
+    /// The instance named `requested_name` if `principal` may act on it (an account's
+    /// instance found in the last [`READ_CACHE_TTL`](crate::READ_CACHE_TTL) is not looked
+    /// up again).
     pub(crate) async fn instance_for(
         &self,
         principal: &Principal,
@@ -70,10 +83,19 @@ impl ControlPlane {
                 let Ok(name) = InstanceName::parse(requested_name) else {
                     return Err(InstanceAccessError::NotFound);
                 };
-                self.store
-                    .find_instance(&account.id, &name)
+                let key = (account.id.clone(), name);
+                let cache = &self.read_cache.instances;
+                if let Some(instance) = cache.fresh(&key) {
+                    return Ok(instance);
+                }
+                let generation = cache.generation();
+                let instance = self
+                    .store
+                    .find_instance(&key.0, &key.1)
                     .await?
-                    .ok_or(InstanceAccessError::NotFound)
+                    .ok_or(InstanceAccessError::NotFound)?;
+                cache.keep(key, instance.clone(), generation);
+                Ok(instance)
             }
         }
     }

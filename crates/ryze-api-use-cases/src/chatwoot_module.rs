@@ -361,7 +361,10 @@ impl ControlPlane {
             created_at: now,
             updated_at: now,
         };
-        if let Err(error) = self.store.save_integration(integration).await {
+        self.read_cache.integrations.forget(&instance.id);
+        let saved = self.store.save_integration(integration).await;
+        self.read_cache.integrations.forget(&instance.id);
+        if let Err(error) = saved {
             let bridge_made_it_new = previous
                 .as_ref()
                 .is_none_or(|previous| previous.bridge_integration_id != activated.id);
@@ -411,11 +414,20 @@ impl ControlPlane {
         let gateway = self
             .require_gateway()
             .ok_or(StatusError::GatewayNotConfigured)?;
-        let stored = self
-            .store
-            .find_integration(&instance.id)
-            .await?
-            .ok_or(StatusError::NoIntegration)?;
+        let cache = &self.read_cache.integrations;
+        let stored = match cache.fresh(&instance.id) {
+            Some(stored) => stored,
+            None => {
+                let generation = cache.generation();
+                let stored = self
+                    .store
+                    .find_integration(&instance.id)
+                    .await?
+                    .ok_or(StatusError::NoIntegration)?;
+                cache.keep(instance.id.clone(), stored.clone(), generation);
+                stored
+            }
+        };
 
         let mut view = IntegrationView {
             instance_id: instance.id.clone(),
@@ -471,7 +483,9 @@ impl ControlPlane {
         view.counters = live.counters;
         if let (None, Some(inbox_id)) = (view.inbox_id, live.inbox_id) {
             view.inbox_id = Some(inbox_id);
-            if let Err(error) = self.store.backfill_inbox_id(&instance.id, inbox_id).await {
+            let backfilled = self.store.backfill_inbox_id(&instance.id, inbox_id).await;
+            self.read_cache.integrations.forget(&instance.id);
+            if let Err(error) = backfilled {
                 tracing::warn!(instance_id = %instance.id, error = %error, "could not store the inbox id learnt from the bridge");
             }
         }
@@ -494,7 +508,9 @@ impl ControlPlane {
             .await?
             .ok_or(DeactivateError::NoIntegration)?;
         self.tear_down_on_bridge(gateway, &stored).await;
-        self.store.delete_integration(&instance.id).await?;
+        let deleted = self.store.delete_integration(&instance.id).await;
+        self.read_cache.integrations.forget(&instance.id);
+        deleted?;
         if let Some(event_hub) = &self.event_hub {
             event_hub.end_stream(&instance.id).await;
         }

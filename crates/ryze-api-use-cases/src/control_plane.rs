@@ -6,6 +6,7 @@ use std::time::Duration;
 use ryze_ports::{IntegrationGateway, SecretVault, Store, StoreError};
 
 use crate::live_status_cache::LiveStatusCache;
+use crate::read_cache::ReadCaches;
 use crate::EventHub;
 
 /// How long each operation may wait for the bridge (docs/contract.md §3).
@@ -38,6 +39,9 @@ pub struct ControlPlane {
     pub(crate) event_hub: Option<EventHub>,
     /// The bridge's live part of `list`, shared by the clones.
     pub(crate) live_status: Arc<LiveStatusCache>,
+    /// Principals, instances and integrations read from the store in the last second,
+    /// shared by the clones (`read_cache`).
+    pub(crate) read_cache: Arc<ReadCaches>,
 }
 
 impl ControlPlane {
@@ -54,6 +58,7 @@ impl ControlPlane {
             budgets,
             event_hub: None,
             live_status: Arc::default(),
+            read_cache: Arc::default(),
         }
     }
 

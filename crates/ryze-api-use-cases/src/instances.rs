@@ -218,7 +218,9 @@ impl ControlPlane {
                 .ok_or(DeleteInstanceError::GatewayNotConfigured)?;
             self.tear_down_on_bridge(gateway, &integration).await;
         }
-        self.store.delete_instance(&instance.id).await?;
+        let deleted = self.store.delete_instance(&instance.id).await;
+        self.read_cache.forget_instance(&instance.id);
+        deleted?;
         if let Some(event_hub) = &self.event_hub {
             event_hub.end_stream(&instance.id).await;
         }

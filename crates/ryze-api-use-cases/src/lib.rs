@@ -20,6 +20,7 @@ mod media_sniffing;
 mod messaging;
 mod pending_teardowns;
 mod random_tokens;
+mod read_cache;
 
 pub use access::{AuthError, InstanceAccessError};
 pub use accounts::{CreateAccountError, CreatedAccount};
@@ -54,3 +55,4 @@ pub use messaging::{
 };
 pub use pending_teardowns::TeardownRetrySettings;
 pub use random_tokens::RandomnessUnavailable;
+pub use read_cache::{READ_CACHE_CAPACITY, READ_CACHE_TTL};

@@ -97,6 +97,14 @@ pub(crate) async fn measure(
     figures.p4_resident_after = after;
     figures.p4_bytes_per_integration =
         after.saturating_sub(before) as f64 / sizes.idle_integrations as f64;
+    // Printed too, so that a later backend's failure does not lose it.
+    println!(
+        "xtask bench:   P4 {:.1} KiB per idle integration ({} integrations: {:.1} → {:.1} MiB)",
+        figures.p4_bytes_per_integration / 1024.0,
+        sizes.idle_integrations,
+        before as f64 / 1_048_576.0,
+        after as f64 / 1_048_576.0
+    );
     chatwoot.stop().await;
     Ok(figures)
 }

@@ -914,3 +914,182 @@ async fn keys_missing_from_the_ring_are_named_with_their_secret_counts() {
     .unwrap();
     assert!(none_missing.is_empty());
 }
+
+// ---------------------------------------------------------------- read caches
+
+/// What a shared database holds in the read-cache tests: whether `suporte` and its
+/// integration still exist, and how often each row was read (by any node).
+#[derive(Default)]
+struct SharedRows {
+    instance_deleted: std::sync::atomic::AtomicBool,
+    integration_deleted: std::sync::atomic::AtomicBool,
+    principal_reads: std::sync::atomic::AtomicU64,
+    instance_reads: std::sync::atomic::AtomicU64,
+    integration_reads: std::sync::atomic::AtomicU64,
+}
+
+const ACCOUNT_TOKEN: &str = "ryzeacc_known";
+const SUPORTE_TOKEN: &str = "ryzeins_suporte";
+
+impl SharedRows {
+    fn reads(&self) -> [u64; 3] {
+        use std::sync::atomic::Ordering::SeqCst;
+        [
+            self.principal_reads.load(SeqCst),
+            self.instance_reads.load(SeqCst),
+            self.integration_reads.load(SeqCst),
+        ]
+    }
+}
+
+/// One API node over `rows`: a store answering from them, a bridge that answers
+/// status and deactivation.
+fn node_over(rows: &Arc<SharedRows>) -> ControlPlane {
+    use std::sync::atomic::Ordering::SeqCst;
+    let mut store = MockStore::new();
+    let shared = rows.clone();
+    store
+        .expect_find_principal_by_token_hash()
+        .returning(move |hash| {
+            shared.principal_reads.fetch_add(1, SeqCst);
+            let suporte_exists = !shared.instance_deleted.load(SeqCst);
+            Ok(if *hash == TokenHash::of(ACCOUNT_TOKEN) {
+                Some(Principal::Account(account()))
+            } else if *hash == TokenHash::of(SUPORTE_TOKEN) && suporte_exists {
+                Some(Principal::Instance(instance("suporte")))
+            } else {
+                None
+            })
+        });
+    let shared = rows.clone();
+    store.expect_find_instance().returning(move |_, name| {
+        shared.instance_reads.fetch_add(1, SeqCst);
+        let exists = name.as_str() == "suporte" && !shared.instance_deleted.load(SeqCst);
+        Ok(exists.then(|| instance("suporte")))
+    });
+    let shared = rows.clone();
+    store.expect_find_integration().returning(move |_| {
+        shared.integration_reads.fetch_add(1, SeqCst);
+        let exists =
+            !shared.integration_deleted.load(SeqCst) && !shared.instance_deleted.load(SeqCst);
+        Ok(exists.then(|| integration("suporte", "int_1", Some(4))))
+    });
+    let shared = rows.clone();
+    store
+        .expect_delete_integration()
+        .returning(move |_| Ok(!shared.integration_deleted.swap(true, SeqCst)));
+    let shared = rows.clone();
+    store
+        .expect_delete_instance()
+        .returning(move |_| Ok(!shared.instance_deleted.swap(true, SeqCst)));
+    let mut gateway = MockIntegrationGateway::new();
+    gateway.expect_status().returning(|id| {
+        Ok(LiveIntegrationStatus {
+            id: id.clone(),
+            status: IntegrationStatus::Active,
+            last_error: String::new(),
+            inbox_id: Some(4),
+            connection: Some("connected".to_owned()),
+            counters: None,
+        })
+    });
+    gateway.expect_deactivate().returning(|_| Ok(()));
+    plane(store, MockSecretVault::new(), Some(gateway))
+}
+
+/// `list` as a request makes it: the token resolved, then the status read.
+async fn list_with(
+    node: &ControlPlane,
+    token: &str,
+) -> Result<ryze_api_use_cases::IntegrationView, String> {
+    let principal = node
+        .authenticate(Some(token))
+        .await
+        .map_err(|error| error.to_string())?;
+    node.chatwoot_status(&principal, "suporte")
+        .await
+        .map_err(|error| error.to_string())
+}
+
+#[tokio::test(start_paused = true)]
+async fn repeated_list_calls_within_a_second_do_not_read_the_store_again() {
+    let rows = Arc::new(SharedRows::default());
+    let node = node_over(&rows);
+    for _ in 0..5 {
+        let view = list_with(&node, ACCOUNT_TOKEN).await.unwrap();
+        assert_eq!(
+            view.bridge_integration_id,
+            BridgeIntegrationId::new("int_1")
+        );
+    }
+    assert_eq!(
+        rows.reads(),
+        [1, 1, 1],
+        "token, instance and integration each read once for five calls"
+    );
+    tokio::time::advance(Duration::from_millis(1001)).await;
+    list_with(&node, ACCOUNT_TOKEN).await.unwrap();
+    assert_eq!(rows.reads(), [2, 2, 2], "read again once a second old");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deactivation_on_this_node_is_visible_to_list_at_once() {
+    let rows = Arc::new(SharedRows::default());
+    let node = node_over(&rows);
+    list_with(&node, ACCOUNT_TOKEN).await.unwrap();
+    node.deactivate_chatwoot(&account_principal(), "suporte")
+        .await
+        .unwrap();
+    assert_eq!(
+        list_with(&node, ACCOUNT_TOKEN).await.unwrap_err(),
+        "no chatwoot integration for this instance",
+        "no time has passed: the cache was forgotten, not expired"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn deleting_an_instance_on_this_node_refuses_its_token_and_name_at_once() {
+    let rows = Arc::new(SharedRows::default());
+    let node = node_over(&rows);
+    list_with(&node, SUPORTE_TOKEN).await.unwrap();
+    list_with(&node, ACCOUNT_TOKEN).await.unwrap();
+    node.delete_instance(&account_principal(), "suporte")
+        .await
+        .unwrap();
+    assert_eq!(
+        list_with(&node, SUPORTE_TOKEN).await.unwrap_err(),
+        "Invalid token",
+        "the deleted instance's token"
+    );
+    assert_eq!(
+        list_with(&node, ACCOUNT_TOKEN).await.unwrap_err(),
+        "instance not found",
+        "the deleted instance's name"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn another_node_sees_a_deletion_within_a_second() {
+    let rows = Arc::new(SharedRows::default());
+    let (this_node, other_node) = (node_over(&rows), node_over(&rows));
+    list_with(&other_node, SUPORTE_TOKEN).await.unwrap();
+    list_with(&other_node, ACCOUNT_TOKEN).await.unwrap();
+    this_node
+        .delete_instance(&account_principal(), "suporte")
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_millis(500)).await;
+    assert!(
+        list_with(&other_node, ACCOUNT_TOKEN).await.is_ok(),
+        "the documented staleness: the other node answers from its cache for up to a second"
+    );
+    tokio::time::advance(Duration::from_millis(501)).await;
+    assert_eq!(
+        list_with(&other_node, SUPORTE_TOKEN).await.unwrap_err(),
+        "Invalid token"
+    );
+    assert_eq!(
+        list_with(&other_node, ACCOUNT_TOKEN).await.unwrap_err(),
+        "instance not found"
+    );
+}
