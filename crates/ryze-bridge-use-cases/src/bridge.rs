@@ -140,6 +140,14 @@ impl Bridge {
         }
     }
 
+    /// Gives up every lease this node holds, its sessions stopped first (a graceful
+    /// shutdown: the integrations move at once instead of after the TTL).
+    pub async fn release_leases(&self) {
+        if let Some(sessions) = &self.sessions {
+            sessions.release_all().await;
+        }
+    }
+
     /// The lock for `key`, shared by every caller holding it at the moment.
     pub(crate) async fn lock(&self, key: String) -> tokio::sync::OwnedMutexGuard<()> {
         self.locks

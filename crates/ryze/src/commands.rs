@@ -12,6 +12,7 @@ use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
 use ryze_api_use_cases::{Budgets, ControlPlane, KeyRotation, TeardownRetrySettings};
 use ryze_bridge_server::BridgeState;
+use ryze_bridge_use_cases::Bridge;
 use ryze_ports::{RelayMetrics, SecretVault};
 use ryze_vault::{AesGcmVault, KeyFile, MasterKey};
 use secrecy::{ExposeSecret, SecretString};
@@ -61,7 +62,7 @@ pub async fn serve_api_and_bridge(
     let metrics = wiring::relay_metrics();
     let gateway = wiring::gateway_to(&bridge_url, &token, settings, metrics.clone())?;
     let api_access = wiring::ApiAccess::new(&local_url(&api_listener)?, token.clone())?;
-    let (bridge, bridge_public_url) = bridge_server(
+    let (bridge, bridge_public_url, relay) = bridge_server(
         settings,
         &stores,
         vault.clone(),
@@ -90,8 +91,9 @@ pub async fn serve_api_and_bridge(
     let api = http_server(api_state, api_listener, settings.http.workers)?;
     report_event_hub_settings(settings);
     tracing::info!(api = %api_address, %api_public_url, bridge = %bridge_url, %bridge_public_url, mode = ?settings.mode, "API and bridge listening");
-    tokio::try_join!(api, bridge).context("running the HTTP servers")?;
-    Ok(())
+    let served = tokio::try_join!(api, bridge).context("running the HTTP servers");
+    release_leases_on_the_way_out(&relay).await;
+    served.map(|_| ())
 }
 
 /// `ryze api`: the API alone, using the bridge at `BRIDGE_URL`.
@@ -147,7 +149,7 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
             None
         }
     };
-    let (server, public_url) = bridge_server(
+    let (server, public_url, relay) = bridge_server(
         settings,
         &stores,
         wiring::checked_vault(settings, &stores).await?,
@@ -157,7 +159,23 @@ pub async fn serve_bridge(settings: &Settings) -> anyhow::Result<()> {
         wiring::relay_metrics(),
     )?;
     tracing::info!(%address, bridge_public_url = %public_url, "bridge listening");
-    server.await.context("running the HTTP server")
+    let served = server.await.context("running the HTTP server");
+    release_leases_on_the_way_out(&relay).await;
+    served
+}
+
+/// After the HTTP server stopped (a signal): the bridge gives its leases up, so the
+/// integrations move to another node (or to this one restarted) at its next pass instead
+/// of after the lease TTL. Bounded: a database that does not answer leaves the leases
+/// to expire.
+async fn release_leases_on_the_way_out(bridge: &Bridge) {
+    const RELEASE_BUDGET: Duration = Duration::from_secs(5);
+    if tokio::time::timeout(RELEASE_BUDGET, bridge.release_leases())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the leases could not all be given up in time; they expire by themselves");
+    }
 }
 
 /// The bridge over `stores` and its HTTP server on `listener`, accepting `token`; also
@@ -171,7 +189,7 @@ fn bridge_server(
     token: SecretString,
     api: Option<&wiring::ApiAccess>,
     metrics: Arc<dyn RelayMetrics>,
-) -> anyhow::Result<(actix_web::dev::Server, String)> {
+) -> anyhow::Result<(actix_web::dev::Server, String, Arc<Bridge>)> {
     let public_url = match &settings.bridge_service.public_url {
         Some(url) => url.clone(),
         None => local_url(&listener)?,
@@ -195,13 +213,13 @@ fn bridge_server(
     let leasing = bridge.clone();
     tokio::spawn(async move { leasing.run_leases().await });
     let state = BridgeState {
-        bridge,
+        bridge: bridge.clone(),
         database: stores.health.clone(),
         token,
         metrics_token: settings.metrics.token.clone(),
     };
     let server = bridge_http_server(state, listener, settings.http.workers)?;
-    Ok((server, public_url))
+    Ok((server, public_url, bridge))
 }
 
 /// The bridge's HTTP server over `state`; `workers == 0` means one per core.

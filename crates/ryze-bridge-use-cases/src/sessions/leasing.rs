@@ -211,6 +211,19 @@ impl RelaySessions {
         }
     }
 
+    /// Stops every session and gives up every lease this node holds: a graceful
+    /// shutdown, so that another node (or this one, restarted) takes the integrations at
+    /// its next pass instead of after the TTL. Without leases: nothing to do.
+    pub async fn release_all(&self) {
+        let Some(leasing) = self.leasing.get() else {
+            return;
+        };
+        let held: Vec<BridgeIntegrationId> = leasing.held().keys().cloned().collect();
+        for id in held {
+            self.stop_and_release(&id).await;
+        }
+    }
+
     /// The lease loop: runs until the future is dropped. Returns at once without leases.
     pub async fn run_leases(&self, store: Arc<dyn BridgeIntegrationStore>) {
         let Some(leasing) = self.leasing.get() else {

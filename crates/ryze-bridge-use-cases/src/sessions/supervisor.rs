@@ -701,4 +701,57 @@ mod tests {
         let live = sessions.live_state(&integration.id).unwrap();
         assert_eq!(live.connection, ConnectionState::Connected);
     }
+
+    #[tokio::test]
+    async fn a_graceful_shutdown_gives_every_held_lease_up_and_stops_its_session() {
+        let mut leases = ryze_ports::MockIntegrationLeases::new();
+        leases
+            .expect_try_acquire()
+            .returning(|integration, node, _| {
+                Ok(Some(ryze_ports::Lease {
+                    integration: integration.clone(),
+                    node: node.to_owned(),
+                    epoch: 7,
+                }))
+            });
+        let released = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let released_by_store = released.clone();
+        leases.expect_release().returning(move |lease| {
+            released_by_store
+                .lock()
+                .unwrap()
+                .push((lease.node.clone(), lease.epoch));
+            Ok(())
+        });
+        let mut connector = MockEventStreamConnector::new();
+        connector.expect_connect().returning(|_| {
+            Err(EventStreamError::Unavailable {
+                detail: "the API is away in this test".into(),
+            })
+        });
+        let sessions = sessions_over(connector, vault_opening_the_token(), quick_settings());
+        sessions.with_leases(
+            Arc::new(leases),
+            super::super::LeaseSettings {
+                node_id: "node-a".into(),
+                ttl: Duration::from_secs(30),
+            },
+        );
+        let integration = integration();
+        sessions.acquire_and_start(&integration).await;
+        assert!(sessions.may_relay(&integration.id));
+
+        sessions.release_all().await;
+
+        assert_eq!(
+            *released.lock().unwrap(),
+            vec![("node-a".to_owned(), 7)],
+            "the held lease is given up, not left to expire"
+        );
+        assert!(!sessions.may_relay(&integration.id));
+        assert!(
+            sessions.live_state(&integration.id).is_none(),
+            "its session is stopped"
+        );
+    }
 }
