@@ -638,6 +638,21 @@ mod tests {
         assert_eq!(live.connection, ConnectionState::Disconnected);
     }
 
+    /// Leases that grant every acquisition, at `epoch`.
+    fn leases_granting_every_lease_at_epoch(epoch: i64) -> ryze_ports::MockIntegrationLeases {
+        let mut leases = ryze_ports::MockIntegrationLeases::new();
+        leases
+            .expect_try_acquire()
+            .returning(move |integration, node, _| {
+                Ok(Some(ryze_ports::Lease {
+                    integration: integration.clone(),
+                    node: node.to_owned(),
+                    epoch,
+                }))
+            });
+        leases
+    }
+
     #[tokio::test]
     async fn a_session_under_an_expired_lease_neither_relays_nor_acknowledges() {
         let (items_sender, items) = mpsc::channel(8);
@@ -652,16 +667,7 @@ mod tests {
                 detail: "only one connection in this test".into(),
             })
         });
-        let mut leases = ryze_ports::MockIntegrationLeases::new();
-        leases
-            .expect_try_acquire()
-            .returning(|integration, node, _| {
-                Ok(Some(ryze_ports::Lease {
-                    integration: integration.clone(),
-                    node: node.to_owned(),
-                    epoch: 1,
-                }))
-            });
+        let leases = leases_granting_every_lease_at_epoch(1);
         let sessions = sessions_over(connector, vault_opening_the_token(), quick_settings());
         let ttl = Duration::from_millis(400);
         sessions.with_leases(
@@ -704,16 +710,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_graceful_shutdown_gives_every_held_lease_up_and_stops_its_session() {
-        let mut leases = ryze_ports::MockIntegrationLeases::new();
-        leases
-            .expect_try_acquire()
-            .returning(|integration, node, _| {
-                Ok(Some(ryze_ports::Lease {
-                    integration: integration.clone(),
-                    node: node.to_owned(),
-                    epoch: 7,
-                }))
-            });
+        let mut leases = leases_granting_every_lease_at_epoch(7);
         let released = Arc::new(std::sync::Mutex::new(Vec::new()));
         let released_by_store = released.clone();
         leases.expect_release().returning(move |lease| {
