@@ -26,6 +26,9 @@ struct IntegrationMemory {
     whatsapp_labels: HashMap<String, Vec<String>>,
     /// Chatwoot label title → the WhatsApp name it came from.
     whatsapp_names: HashMap<String, String>,
+    /// Chat JID → Chatwoot's `updated_at` of the newest label change taken from a webhook
+    /// (Chatwoot delivers webhooks in parallel: an older one may arrive after a newer one).
+    newest_label_change: HashMap<String, f64>,
     connection: Option<InstanceStateChange>,
     /// The instance's own phone JID and `@lid`, from `connected`.
     own_ids: Vec<String>,
@@ -81,6 +84,28 @@ impl RelayMemory {
                 labels.iter().map(|(name, _)| name.clone()).collect(),
             );
         });
+    }
+
+    /// Takes a label change Chatwoot made at `changed_at` (its `updated_at`, seconds) on
+    /// `chat`'s conversation: false when a newer one was taken already, so this one
+    /// arrived late and must not undo it.
+    pub(crate) fn take_label_change_at(
+        &self,
+        integration: &BridgeIntegrationId,
+        chat: &str,
+        changed_at: f64,
+    ) -> bool {
+        self.with(integration, |memory| {
+            match memory.newest_label_change.get(chat) {
+                Some(newest) if *newest > changed_at => false,
+                _ => {
+                    memory
+                        .newest_label_change
+                        .insert(chat.to_owned(), changed_at);
+                    true
+                }
+            }
+        })
     }
 
     /// The WhatsApp name a Chatwoot label title came from, when one did.

@@ -48,6 +48,51 @@ use crate::openapi::message_bodies::{
 use crate::openapi::ErrorEnvelope;
 use crate::{rate_limit, ApiError, ApiState};
 
+// The refusals the message and chat commands share, each one answer of the API's
+// description (utoipa lists them in `responses(…)`); never built.
+
+/// 400: the body, or the engine's answer about it.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 400,
+    description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp"
+)]
+struct InvalidCommand(#[allow(dead_code)] ErrorEnvelope);
+
+/// 404 of a command that may quote a message.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 404,
+    description = "`instance not found`, or the message quoted is unknown"
+)]
+struct InstanceOrQuotedMessageNotFound(#[allow(dead_code)] ErrorEnvelope);
+
+/// 404 of a command about a chat or the session.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "`instance not found`")]
+struct InstanceNotFound(#[allow(dead_code)] ErrorEnvelope);
+
+/// 413 of a command carrying a body or media.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 413, description = "Body over the limit, or media too large")]
+struct CommandTooLarge(#[allow(dead_code)] ErrorEnvelope);
+
+/// 502: WhatsApp failed.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 502,
+    description = "`WhatsApp failed to carry out the command; retry later`"
+)]
+struct WhatsAppFailed(#[allow(dead_code)] ErrorEnvelope);
+
+/// 503: no engine, a disconnected instance, or throttling.
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 503,
+    description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`"
+)]
+struct InstanceNotConnected(#[allow(dead_code)] ErrorEnvelope);
+
 /// Largest body of `POST /api/message/media`: the base64 of a 64 MiB file (the most the
 /// API sends) and the other fields.
 pub const MEDIA_BODY_LIMIT_BYTES: usize = 90 * 1024 * 1024;
@@ -212,11 +257,11 @@ fn refused(refusal: MessageCommandRefusal) -> ApiError {
     request_body = TextMessageBody,
     responses(
         (status = 200, description = "Done", body = SentAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
-        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceOrQuotedMessageNotFound,
+        CommandTooLarge,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn send_text(
@@ -246,11 +291,11 @@ pub(crate) async fn send_text(
     request_body = MediaMessageBody,
     responses(
         (status = 200, description = "Done", body = SentAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
-        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceOrQuotedMessageNotFound,
+        CommandTooLarge,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn send_media(
@@ -291,11 +336,11 @@ pub(crate) async fn send_media(
     request_body = ReactionBody,
     responses(
         (status = 200, description = "Done", body = SentAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
-        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceOrQuotedMessageNotFound,
+        CommandTooLarge,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn send_reaction(
@@ -324,11 +369,11 @@ pub(crate) async fn send_reaction(
     request_body = EditMessageBody,
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
-        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceOrQuotedMessageNotFound,
+        CommandTooLarge,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn edit_message(
@@ -358,11 +403,11 @@ pub(crate) async fn edit_message(
     request_body = DeleteMessageBody,
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
-        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceOrQuotedMessageNotFound,
+        CommandTooLarge,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn delete_message(
@@ -391,11 +436,11 @@ pub(crate) async fn delete_message(
     request_body = MarkReadBody,
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`, or the message quoted is unknown", body = ErrorEnvelope),
-        (status = 413, description = "Body over the limit, or media too large", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceOrQuotedMessageNotFound,
+        CommandTooLarge,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn mark_read(
@@ -424,10 +469,10 @@ pub(crate) async fn mark_read(
     request_body = ChatPresenceBody,
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceNotFound,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn send_presence(
@@ -456,10 +501,10 @@ pub(crate) async fn send_presence(
     request_body = ChatLabelsBody,
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceNotFound,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn set_chat_labels(
@@ -487,10 +532,10 @@ pub(crate) async fn set_chat_labels(
     params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceNotFound,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn reconnect_instance(
@@ -510,10 +555,10 @@ pub(crate) async fn reconnect_instance(
     params(("instance" = String, Path, description = "The instance's name, or its id (`ins_…`) for the bridge")),
     responses(
         (status = 200, description = "Done", body = DoneAnswer),
-        (status = 400, description = "`invalid body: …`, the engine refused a field, or the number is not on WhatsApp", body = ErrorEnvelope),
-        (status = 404, description = "`instance not found`", body = ErrorEnvelope),
-        (status = 502, description = "`WhatsApp failed to carry out the command; retry later`", body = ErrorEnvelope),
-        (status = 503, description = "`Instance is not connected to WhatsApp` (no engine configured, or the engine says so), or `WhatsApp is throttling this instance; retry later`", body = ErrorEnvelope),
+        InvalidCommand,
+        InstanceNotFound,
+        WhatsAppFailed,
+        InstanceNotConnected,
     )
 )]
 pub(crate) async fn logout_instance(

@@ -91,6 +91,20 @@ impl OutboundRelay {
             ));
         };
         let integration = &context.integration_id;
+        let changed_at = message
+            .changed_at
+            .as_deref()
+            .and_then(|at| at.parse::<f64>().ok());
+        if let Some(changed_at) = changed_at {
+            if !self
+                .memory
+                .take_label_change_at(integration, &recipient.jid, changed_at)
+            {
+                return Ok(OutboundOutcome::Skipped(
+                    "an older label change that arrived after a newer one",
+                ));
+            }
+        }
         let names: Vec<(String, String)> = titles
             .iter()
             .map(|title| {

@@ -1575,3 +1575,56 @@ async fn the_receiver_keeps_the_status_chatwoots_webhooks_tell_and_forgets_it_wh
     );
     assert_eq!(known_status(&bridge, 12), None);
 }
+
+/// A `conversation_updated` webhook: an agent set the conversation's labels to `labels`
+/// at `updated_at`.
+fn label_change(labels: &[&str], updated_at: f64) -> Value {
+    json!({
+        "event": "conversation_updated",
+        "id": 12,
+        "inbox_id": 7,
+        "account": {"id": 5},
+        "labels": labels,
+        "updated_at": updated_at,
+        "meta": {"sender": {"identifier": CUSTOMER}},
+        "changed_attributes": [{"label_list": {"previous_value": [], "current_value": labels}}]
+    })
+}
+
+#[tokio::test]
+async fn a_label_change_that_arrives_after_a_newer_one_does_not_undo_it_on_whatsapp() {
+    let (links, outbox) = new_state();
+    let mut fixture = Fixture::new(&links, &outbox);
+    let label_commands = Arc::new(Mutex::new(Vec::new()));
+    let recorded = label_commands.clone();
+    fixture
+        .whatsapp
+        .expect_set_chat_labels()
+        .returning(move |_, command| {
+            recorded.lock().unwrap().push(command.labels);
+            Ok(EngineReceipt::default())
+        });
+    let relay = fixture.relay();
+
+    // Chatwoot delivers its webhooks in parallel: the newer change arrives first.
+    let newer = relay
+        .handle(
+            &queued(1, &label_change(&["novo-cliente", "vip"], 200.5)),
+            false,
+        )
+        .await;
+    let older = relay
+        .handle(&queued(2, &label_change(&["novo-cliente"], 100.5)), false)
+        .await;
+
+    assert_eq!(newer, Ok(OutboundOutcome::LabelsSet));
+    assert!(
+        matches!(older, Ok(OutboundOutcome::Skipped(_))),
+        "{older:?}"
+    );
+    assert_eq!(
+        *label_commands.lock().unwrap(),
+        vec![vec!["novo-cliente".to_owned(), "vip".to_owned()]],
+        "WhatsApp keeps the newest labels"
+    );
+}

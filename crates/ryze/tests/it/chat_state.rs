@@ -25,17 +25,8 @@ const QUIET: Duration = Duration::from_millis(400);
 /// Maria writes on WhatsApp; returns her conversation's display id and internal id.
 async fn maria_writes(product: &Product) -> (u64, u64) {
     let event = product.script.text(maria(), "Oi, tudo bem?").build();
-    product.publish(&event).await;
-    let id = message_id_of(&event);
-    let store = product
-        .wait_for("Maria's message", |store| {
-            store
-                .messages
-                .values()
-                .any(|message| message.source_id.as_deref() == Some(id.as_str()))
-        })
-        .await;
-    let internal = message_with_source(&store, &id).conversation_id;
+    let store = product.publish_until_in_chatwoot(&event).await;
+    let internal = message_with_source(&store, &message_id_of(&event)).conversation_id;
     (store.conversations[&internal].display_id, internal)
 }
 

@@ -933,14 +933,5 @@ async fn the_engines_echo_of_a_sent_reply_does_not_add_a_second_message_in_chatw
 /// every earlier event of the chat (echoes included) was relayed too.
 async fn a_phone_message_lands(product: &Product, text: &str) -> Store {
     let event = product.script.text(maria(), text).outgoing().build();
-    product.publish(&event).await;
-    let id = message_id_of(&event);
-    product
-        .wait_for(&format!("the phone's message {text:?}"), |store| {
-            store
-                .messages
-                .values()
-                .any(|message| message.source_id.as_deref() == Some(id.as_str()))
-        })
-        .await
+    product.publish_until_in_chatwoot(&event).await
 }

@@ -262,16 +262,7 @@ async fn the_instances_own_number_never_becomes_a_customer() {
         .build();
     product.publish(&to_self).await;
     let customer = product.script.text(maria(), "Oi").build();
-    product.publish(&customer).await;
-    let id = message_id_of(&customer);
-    let store = product
-        .wait_for("Maria's message", |store| {
-            store
-                .messages
-                .values()
-                .any(|message| message.source_id.as_deref() == Some(id.as_str()))
-        })
-        .await;
+    let store = product.publish_until_in_chatwoot(&customer).await;
     let names: Vec<&str> = store
         .contacts
         .values()

@@ -196,6 +196,20 @@ impl Product {
         }
     }
 
+    /// Publishes a message event and waits until Chatwoot holds the message (by its
+    /// WhatsApp id): then every earlier event of its chat was relayed too.
+    pub(crate) async fn publish_until_in_chatwoot(&self, event: &EventEnvelope) -> Store {
+        self.publish(event).await;
+        let id = message_id_of(event);
+        self.wait_for(&format!("the message {id}"), |store| {
+            store
+                .messages
+                .values()
+                .any(|message| message.source_id.as_deref() == Some(id.as_str()))
+        })
+        .await
+    }
+
     /// Waits until the simulator delivered `count` webhooks `event` and the bridge
     /// answered them.
     pub(crate) async fn wait_for_webhook_delivered(&self, event: &str, count: usize) {
