@@ -10,13 +10,16 @@
 //!   WhatsApp once;
 //! - a token's 101st request in a minute, spread over both API nodes, is refused;
 //! - a bridge node paused (`SIGSTOP`) past its lease is replaced by the other node, which
-//!   relays what came meanwhile, and once resumed relays nothing of what the API had
-//!   already pushed into its socket until it holds a lease again;
+//!   relays what came meanwhile, and once resumed (its first renewal held up by a locked
+//!   lease table) relays nothing of what the API had already pushed into its socket
+//!   until it holds a lease again;
 //! - NATS killed and restarted mid-stream loses and duplicates nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::User;
@@ -99,11 +102,12 @@ impl SeveralNodes {
         let (chatwoot, admin) = seeded_chatwoot().await;
         let engine = EngineSimulator::start(EngineSimulatorSettings {
             // An engine retries until its event is stored, through node deaths and NATS
-            // restarts.
+            // restarts: past a minute, as an append cut off midway holds its event's id
+            // claimed that long.
             publish_retry: RetryPolicy {
                 first_delay: Duration::from_millis(50),
                 max_delay: Duration::from_millis(500),
-                give_up_after: Some(Duration::from_secs(60)),
+                give_up_after: Some(Duration::from_secs(120)),
             },
             ..EngineSimulatorSettings::new(ENGINE_TOKEN)
         })
@@ -372,28 +376,49 @@ fn chat_stream(
         .collect()
 }
 
-/// Publishes each instance's events in order, the instances side by side, each event
-/// retried until stored.
-fn publish_concurrently(
-    publisher: &EventPublisher,
-    streams: Vec<Vec<EventEnvelope>>,
-) -> tokio::task::JoinSet<()> {
-    let mut publishing = tokio::task::JoinSet::new();
-    for stream in streams {
-        let publisher = publisher.clone();
-        publishing.spawn(async move {
-            for event in &stream {
-                let answer = publisher.publish(event).await.unwrap();
-                assert!(answer.is_stored(), "{answer:?}");
-            }
-        });
-    }
-    publishing
+/// The engine posting several instances' events side by side, each instance's in order,
+/// each event retried until stored.
+struct Publishing {
+    tasks: tokio::task::JoinSet<()>,
+    /// Events stored so far, all instances together.
+    stored: Arc<AtomicUsize>,
 }
 
-async fn wait_for_all(mut tasks: tokio::task::JoinSet<()>) {
-    while let Some(finished) = tasks.join_next().await {
-        finished.unwrap();
+impl Publishing {
+    fn start(publisher: &EventPublisher, streams: Vec<Vec<EventEnvelope>>) -> Publishing {
+        let stored = Arc::new(AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for stream in streams {
+            let publisher = publisher.clone();
+            let stored = stored.clone();
+            tasks.spawn(async move {
+                for event in &stream {
+                    let answer = publisher.publish(event).await.unwrap();
+                    assert!(answer.is_stored(), "{answer:?}");
+                    stored.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        Publishing { tasks, stored }
+    }
+
+    /// Waits until `count` events are stored.
+    async fn wait_for_stored(&self, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.stored.load(Ordering::Relaxed) < count {
+            assert!(
+                Instant::now() < deadline,
+                "the engine never stored {count} events"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until every event is stored; a failed post fails the test.
+    async fn finish(mut self) {
+        while let Some(finished) = self.tasks.join_next().await {
+            finished.unwrap();
+        }
     }
 }
 
@@ -434,7 +459,7 @@ async fn a_thousand_messages_land_once_and_in_order_while_a_bridge_node_and_an_a
         })
         .unzip();
     let publisher = deployment.publisher();
-    let publishing = publish_concurrently(&publisher, first_halves);
+    let publishing = Publishing::start(&publisher, first_halves);
 
     // A bridge node dies mid-stream: the other takes its integrations over.
     wait_for_relayed(&deployment.chatwoot, TOTAL / 4).await;
@@ -464,13 +489,13 @@ async fn a_thousand_messages_land_once_and_in_order_while_a_bridge_node_and_an_a
     // middle of an append holds that instance's events until its claim times out, a
     // minute): the bridges' streams on it break and resume on the other node, and the
     // engine's posts go there.
-    wait_for_all(publishing).await;
+    publishing.finish().await;
     deployment.kill_api_node(1);
     eprintln!(
         "API node killed with {} of {TOTAL} messages in Chatwoot",
         relayed(&deployment.chatwoot.snapshot()).len()
     );
-    wait_for_all(publish_concurrently(&publisher, second_halves)).await;
+    Publishing::start(&publisher, second_halves).finish().await;
 
     wait_for_relayed(&deployment.chatwoot, TOTAL).await;
     // Let anything still in flight land, so a late duplicate would be seen.
@@ -568,7 +593,9 @@ async fn a_bridge_node_paused_past_its_lease_is_replaced_and_once_resumed_relays
     };
     let publisher = deployment.publisher();
     // Each chat is in Chatwoot: a contact's typing is shown only in a conversation.
-    wait_for_all(publish_concurrently(&publisher, texts("a-before"))).await;
+    Publishing::start(&publisher, texts("a-before"))
+        .finish()
+        .await;
     wait_for_relayed(&deployment.chatwoot, 2 * TEXTS).await;
 
     // Bridge node 0 stops. Meanwhile each chat's contact types (composing, paused, …)
@@ -584,7 +611,9 @@ async fn a_bridge_node_paused_past_its_lease_is_replaced_and_once_resumed_relays
             typing.chain(texts).collect()
         })
         .collect();
-    wait_for_all(publish_concurrently(&publisher, typing_and_texts)).await;
+    Publishing::start(&publisher, typing_and_texts)
+        .finish()
+        .await;
 
     // The other node takes the paused node's lease over, under a new epoch, and relays
     // what came meanwhile.
@@ -663,7 +692,9 @@ async fn a_bridge_node_paused_past_its_lease_is_replaced_and_once_resumed_relays
 
     // Under its new lease it relays again, each message once; and an agent's reply in
     // its conversation reaches WhatsApp once.
-    wait_for_all(publish_concurrently(&publisher, texts("c-resumed"))).await;
+    Publishing::start(&publisher, texts("c-resumed"))
+        .finish()
+        .await;
     wait_for_relayed(&deployment.chatwoot, 6 * TEXTS).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_each_landed_once_in_order(&deployment.chatwoot.snapshot(), 2, 3 * TEXTS);
@@ -753,15 +784,28 @@ async fn nats_killed_and_restarted_mid_stream_loses_and_duplicates_nothing() {
         .enumerate()
         .map(|(index, id)| chat_stream(&deployment, index, id, CHATS, PER_CHAT))
         .collect();
-    let publishing = publish_concurrently(&deployment.publisher(), streams);
+    let publishing = Publishing::start(&deployment.publisher(), streams);
 
-    wait_for_relayed(&deployment.chatwoot, TOTAL / 3).await;
+    // Killed while the engine posts and the bridges relay. An append cut off midway
+    // leaves its event's id claimed: that instance's posts wait until the claim times
+    // out, a minute (docs/running-several-nodes.md, "When an engine restarts").
+    publishing.wait_for_stored(TOTAL / 3).await;
+    let killed_at = Instant::now();
     nats.kill();
+    eprintln!(
+        "NATS killed with {} of {TOTAL} events stored, {} in Chatwoot",
+        publishing.stored.load(Ordering::Relaxed),
+        relayed(&deployment.chatwoot.snapshot()).len()
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
     nats.run().await;
 
-    wait_for_all(publishing).await;
+    publishing.finish().await;
     wait_for_relayed(&deployment.chatwoot, TOTAL).await;
+    eprintln!(
+        "NATS restart: every message in Chatwoot {:?} after the kill",
+        killed_at.elapsed()
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_each_landed_once_in_order(&deployment.chatwoot.snapshot(), INSTANCES * CHATS, PER_CHAT);
 }
