@@ -3,6 +3,10 @@
 //! and engine simulators in the test process, and an instance `loja` with an active
 //! integration. Either service can be killed with SIGKILL and started again, with other
 //! master keys, and other commands run against either database.
+//!
+//! Also what the several-nodes tests share with them: [`Process`] (killed, paused and
+//! resumed by signal), the [`ryze`] command builder, activating an integration, waiting
+//! for relayed messages and asserting that each landed once and in order.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
