@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod bridge_nodes;
 mod bridge_provisioning;
 mod call_notices;
 mod chat_state;
@@ -27,6 +26,7 @@ mod rate_limit_nodes;
 mod relay;
 mod relay_crash;
 mod relay_metrics;
+mod several_nodes;
 mod status_contact;
 mod support;
 mod tenant_isolation;

@@ -5,30 +5,16 @@
 //! Chatwoot exactly once, and in order within its chat — also when Chatwoot carries out
 //! a write whose answer is then lost.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::product::{relayed, ENGINE_TOKEN};
-use crate::support::split::SplitDeployment;
-use chatwoot_simulator::{Faults, SimulatorHandle};
+use crate::support::product::ENGINE_TOKEN;
+use crate::support::split::{assert_each_landed_once_in_order, wait_for_relayed, SplitDeployment};
+use chatwoot_simulator::Faults;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};
 
 const CHATS: usize = 10;
 const MESSAGES: usize = 1_000;
-
-/// Waits until `count` relayed messages are in Chatwoot.
-async fn wait_for_relayed(chatwoot: &SimulatorHandle, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while relayed(&chatwoot.snapshot()).len() < count {
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {count} messages reached Chatwoot",
-            relayed(&chatwoot.snapshot()).len()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_bridge_and_a_chatwoot_outage_lose_and_duplicate_nothing() {
@@ -98,38 +84,11 @@ async fn a_killed_bridge_and_a_chatwoot_outage_lose_and_duplicate_nothing() {
     deployment.stop_bridge();
 
     let store = deployment.chatwoot.snapshot();
-    let messages = relayed(&store);
-    let mut per_source: HashMap<&str, usize> = HashMap::new();
-    for message in &messages {
-        *per_source
-            .entry(message.source_id.as_deref().unwrap())
-            .or_default() += 1;
-    }
-    let duplicates: Vec<_> = per_source.iter().filter(|(_, count)| **count > 1).collect();
-    assert!(
-        duplicates.is_empty(),
-        "duplicated in Chatwoot: {duplicates:?}"
-    );
-    assert_eq!(messages.len(), MESSAGES, "every message exactly once");
+    assert_each_landed_once_in_order(&store, CHATS, MESSAGES / CHATS);
     assert_eq!(store.contacts.len(), CHATS, "one contact per person");
     assert_eq!(
         store.conversations.len(),
         CHATS,
         "one conversation per chat"
     );
-
-    // In order within each chat (Chatwoot's ids grow with creation).
-    let mut per_conversation: BTreeMap<u64, Vec<String>> = BTreeMap::new();
-    for message in &messages {
-        per_conversation
-            .entry(message.conversation_id)
-            .or_default()
-            .push(message.content.clone().unwrap_or_default());
-    }
-    for contents in per_conversation.values() {
-        let mut sorted = contents.clone();
-        sorted.sort();
-        assert_eq!(contents, &sorted, "a chat's messages arrived out of order");
-        assert_eq!(contents.len(), MESSAGES / CHATS);
-    }
 }

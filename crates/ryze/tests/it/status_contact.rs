@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use chatwoot_simulator::model::{Contact, FileType, Message, MessageType};
 use chatwoot_simulator::store::Store;
-use chatwoot_simulator::AgentReply;
 use engine_simulator::script::default_own_account;
 use engine_simulator::{CommandKind, ReceivedCommand};
 use ryze_ports::whatsapp_events::InstanceAction;
 use serde_json::json;
 
+use crate::support::harness::agent_public_reply;
 use crate::support::product::{maria, message_id_of, Product};
 
 const STATUS_CONTACT: &str = "WhatsApp · suporte";
@@ -76,14 +76,7 @@ impl Product {
 
     fn agent_types(&self, conversation: u64, text: &str) -> Message {
         self.chatwoot
-            .agent_reply(AgentReply {
-                account_id: 1,
-                conversation_id: conversation,
-                user_id: self.admin.id,
-                content: text.to_owned(),
-                private: false,
-                content_attributes: None,
-            })
+            .agent_reply(agent_public_reply(self.admin.id, conversation, text))
             .unwrap()
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::User;
 use chatwoot_simulator::{
-    Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
+    AgentReply, Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer, SimulatorSettings,
 };
 use serde_json::{json, Value};
 
@@ -141,5 +141,18 @@ impl ServedInProcess {
             bridge,
             account_token,
         }
+    }
+}
+
+/// `user_id`'s public reply `text` in the conversation `conversation` of account 1, as
+/// an agent writes it in Chatwoot's dashboard.
+pub(crate) fn agent_public_reply(user_id: u64, conversation: u64, text: &str) -> AgentReply {
+    AgentReply {
+        account_id: 1,
+        conversation_id: conversation,
+        user_id,
+        content: text.to_owned(),
+        private: false,
+        content_attributes: None,
     }
 }

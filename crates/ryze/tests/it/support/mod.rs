@@ -1,6 +1,7 @@
 //! End-to-end harness: the real API (real store, real vault, real HTTP server on a
 //! loopback port) with a mock bridge (wiremock) standing in for RyzeIntegrations.
 
+pub(crate) mod balancer;
 pub(crate) mod harness;
 pub(crate) mod logs;
 pub(crate) mod product;

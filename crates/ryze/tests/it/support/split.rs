@@ -3,12 +3,18 @@
 //! and engine simulators in the test process, and an instance `loja` with an active
 //! integration. Either service can be killed with SIGKILL and started again, with other
 //! master keys, and other commands run against either database.
+//!
+//! Also what the several-nodes tests share with them: [`Process`] (killed, paused and
+//! resumed by signal), the [`ryze`] command builder, activating an integration, waiting
+//! for relayed messages and asserting that each landed once and in order.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chatwoot_simulator::model::User;
+use chatwoot_simulator::store::Store;
 use chatwoot_simulator::{Role, SimulatorHandle};
 use engine_simulator::script::Contact;
 use engine_simulator::EngineSimulatorHandle;
@@ -20,12 +26,28 @@ use super::harness::{
     chatwoot_with_users, create_instance, free_port, printed_account_token, wait_until_answers,
     READY_WITHIN,
 };
-use super::product::{ADMIN_TOKEN, BRIDGE_TOKEN, ENGINE_TOKEN, MASTER_KEY};
+use super::product::{relayed, ADMIN_TOKEN, BRIDGE_TOKEN, ENGINE_TOKEN, MASTER_KEY};
 
 /// A child process, killed when dropped, pass or fail.
 pub(crate) struct Process(Child);
 
 impl Process {
+    /// Spawns `command`.
+    pub(crate) fn spawn(command: &mut Command) -> Process {
+        Process(command.spawn().unwrap())
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`) to the process, with `kill(1)`.
+    pub(crate) fn signal(&self, signal: &str) {
+        let pid = self.0.id();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
     /// SIGKILL: no shutdown, no flush, nothing finished.
     pub(crate) fn kill(mut self) {
         self.0.kill().unwrap();
@@ -41,7 +63,7 @@ impl Drop for Process {
 }
 
 /// The real binary in `directory` with only `env` (and the shared test secrets) set.
-fn ryze(directory: &Path, env: &[(&str, String)]) -> Command {
+pub(crate) fn ryze(directory: &Path, env: &[(&str, String)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ryze"));
     command
         .current_dir(directory)
@@ -68,6 +90,86 @@ pub(crate) async fn seeded_chatwoot() -> (SimulatorHandle, User) {
     let (chatwoot, mut users) =
         chatwoot_with_users(&[("Ada Admin", ADMIN_TOKEN, Role::Administrator)]).await;
     (chatwoot, users.remove(0))
+}
+
+/// Creates the instance `name` through the API at `api_url` and activates its
+/// integration with the Chatwoot at `chatwoot_base_url` (account 1, [`ADMIN_TOKEN`]);
+/// returns the instance's id.
+pub(crate) async fn activate_integration(
+    client: &reqwest::Client,
+    api_url: &str,
+    account_token: &str,
+    chatwoot_base_url: &str,
+    name: &str,
+) -> String {
+    let instance: Value = create_instance(client, api_url, account_token, name)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let activated = client
+        .post(format!("{api_url}/api/chatwoot/set/{name}"))
+        .header("token", account_token)
+        .json(&json!({
+            "chatwootBaseUrl": chatwoot_base_url,
+            "chatwootAccountId": 1,
+            "chatwootApiToken": ADMIN_TOKEN,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(activated.status(), 201, "{:?}", activated.text().await);
+    instance["data"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Waits (up to two minutes) until `count` relayed messages are in Chatwoot.
+pub(crate) async fn wait_for_relayed(chatwoot: &SimulatorHandle, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while relayed(&chatwoot.snapshot()).len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {count} messages reached Chatwoot",
+            relayed(&chatwoot.snapshot()).len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Asserts that Chatwoot holds each relayed message once, `chats` conversations of
+/// `per_chat` messages each, every chat's in order: its texts sort as they were sent
+/// (Chatwoot's ids grow with creation).
+pub(crate) fn assert_each_landed_once_in_order(store: &Store, chats: usize, per_chat: usize) {
+    let messages = relayed(store);
+    let mut per_source: HashMap<&str, usize> = HashMap::new();
+    for message in &messages {
+        *per_source
+            .entry(message.source_id.as_deref().unwrap())
+            .or_default() += 1;
+    }
+    let duplicates: Vec<_> = per_source.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(
+        duplicates.is_empty(),
+        "duplicated in Chatwoot: {duplicates:?}"
+    );
+    assert_eq!(
+        messages.len(),
+        chats * per_chat,
+        "every message exactly once"
+    );
+    let mut per_conversation: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for message in &messages {
+        per_conversation
+            .entry(message.conversation_id)
+            .or_default()
+            .push(message.content.clone().unwrap_or_default());
+    }
+    assert_eq!(per_conversation.len(), chats, "one conversation per chat");
+    for contents in per_conversation.values() {
+        let mut sorted = contents.clone();
+        sorted.sort();
+        assert_eq!(contents, &sorted, "a chat's messages arrived out of order");
+        assert_eq!(contents.len(), per_chat);
+    }
 }
 
 pub(crate) struct SplitDeployment {
@@ -192,66 +294,19 @@ impl SplitDeployment {
 
     /// Creates the instance `loja` and activates its integration; returns its id.
     async fn activate_loja(&self) -> String {
-        self.activate("loja").await
-    }
-
-    /// Creates the instance `name` and activates its integration; returns its id.
-    pub(crate) async fn activate(&self, name: &str) -> String {
-        let instance: Value =
-            create_instance(&self.client, &self.api_url, &self.account_token, name)
-                .await
-                .json()
-                .await
-                .unwrap();
-        let activated = self
-            .client
-            .post(format!("{}/api/chatwoot/set/{name}", self.api_url))
-            .header("token", &self.account_token)
-            .json(&json!({
-                "chatwootBaseUrl": self.chatwoot.base_url(),
-                "chatwootAccountId": 1,
-                "chatwootApiToken": ADMIN_TOKEN,
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(activated.status(), 201);
-        instance["data"]["id"].as_str().unwrap().to_owned()
+        activate_integration(
+            &self.client,
+            &self.api_url,
+            &self.account_token,
+            &self.chatwoot.base_url(),
+            "loja",
+        )
+        .await
     }
 
     /// Starts `ryze bridge` (again) and waits until it is ready.
     pub(crate) async fn start_bridge(&mut self) {
         self.bridge = Some(self.started(Service::Bridge).await);
-    }
-
-    /// Another `ryze bridge` process with the bridge's settings and database but its own
-    /// port (a second bridge node; Chatwoot's webhooks still go to the first), once
-    /// ready.
-    pub(crate) async fn start_another_bridge(&self) -> Process {
-        let port = free_port();
-        let mut env = self.bridge_env.clone();
-        env.retain(|(name, _)| *name != "BRIDGE_LISTEN");
-        env.push(("BRIDGE_LISTEN", format!("127.0.0.1:{port}")));
-        env.push(("BRIDGE_PUBLIC_URL", self.bridge_url.clone()));
-        let process = Process(
-            ryze(self.bridge_directory.path(), &env)
-                .arg("bridge")
-                .spawn()
-                .unwrap(),
-        );
-        wait_until_ready(&self.client, &format!("http://127.0.0.1:{port}")).await;
-        process
-    }
-
-    /// Sends `signal` (`STOP`, `CONT`) to the bridge process, with `kill(1)`.
-    pub(crate) fn signal_bridge(&self, signal: &str) {
-        let pid = self.bridge.as_ref().expect("the bridge runs").0.id();
-        let status = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(pid.to_string())
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{signal} {pid}");
     }
 
     /// SIGKILLs the bridge.
