@@ -168,10 +168,10 @@ async fn deactivate(
 }
 
 /// Chatwoot's webhook for one integration: authenticated by the secret in the path (404
-/// for a wrong one, before the body is read), counted against the integration's budget
-/// (429 past it, before the body is read), then the body (at most
-/// [`WEBHOOK_BODY_LIMIT_BYTES`], else 413) is checked and durably queued by the bridge
-/// before the answer: 200 for queued, duplicate and ignored events alike.
+/// for a wrong one, before the body is read), then the body (at most
+/// [`WEBHOOK_BODY_LIMIT_BYTES`], else 413) is checked, counted against the integration's
+/// budget when it leads to work (429 past it) and durably queued by the bridge before
+/// the answer: 200 for queued, duplicate and ignored events alike.
 async fn chatwoot_webhook(
     state: web::Data<BridgeState>,
     request: HttpRequest,
@@ -184,7 +184,6 @@ async fn chatwoot_webhook(
         .authenticate_webhook(&BridgeIntegrationId::new(id), &secret)
         .await
         .map_err(|_| BridgeAnswer::not_found("unknown webhook"))?;
-    state.bridge.admit_webhook(&integration).await?;
     let declared_length = request
         .headers()
         .get(CONTENT_LENGTH)

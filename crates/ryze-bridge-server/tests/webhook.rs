@@ -359,6 +359,27 @@ async fn an_integration_past_its_webhooks_per_minute_gets_a_429_and_queues_nothi
 }
 
 #[actix_web::test]
+async fn chatwoots_echoes_of_the_bridges_own_messages_leave_the_agents_budget_untouched() {
+    let queued = Queued::default();
+    let app = app!(bridge(&queued, None));
+    // A busy inbox: Chatwoot posts `message_created` for every customer message the
+    // bridge writes, many more than the budget.
+    for message_id in 1..=3 * i64::from(WEBHOOKS_PER_MINUTE) {
+        let mut echo = agent_reply(message_id);
+        echo["message_type"] = "incoming".into();
+        echo["sender"] = serde_json::json!({"id": 3, "type": "contact", "name": "Maria"});
+        let (status, _) = ask!(app, webhook_post(WEBHOOK, echo.to_string()));
+        assert_eq!(status, StatusCode::OK, "echo {message_id}");
+    }
+    assert!(queued.lock().unwrap().is_empty(), "echoes lead to nothing");
+
+    let (status, _) = ask!(app, webhook_post(WEBHOOK, agent_reply(1_000).to_string()));
+
+    assert_eq!(status, StatusCode::OK, "the agent's reply is taken");
+    assert_eq!(queued.lock().unwrap().len(), 1);
+}
+
+#[actix_web::test]
 async fn a_body_that_is_not_json_is_a_400() {
     let queued = Queued::default();
     let app = app!(bridge(&queued, None));

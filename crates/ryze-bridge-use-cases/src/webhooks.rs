@@ -119,12 +119,15 @@ impl Bridge {
         }
     }
 
-    /// Counts a webhook call authenticated by [`Bridge::authenticate_webhook`] against
-    /// its integration's budget (`webhooks_per_minute` of the outbound settings), before
-    /// its body is read: one integration's flood of webhooks is refused, not queued in
-    /// front of every other integration's. A limiter that fails lets the call through
-    /// (logged): an agent's reply matters more than the budget.
-    pub async fn admit_webhook(
+    /// Counts a webhook that leads to work (queued, or an agent's typing relayed)
+    /// against its integration's budget (`webhooks_per_minute` of the outbound
+    /// settings): one integration's flood of agent events is refused, not queued in front
+    /// of every other integration's. The webhooks that lead to nothing — above all
+    /// Chatwoot's echoes of the messages the bridge itself writes, one per relayed
+    /// message — cost nothing, so a busy inbox never has its agents' replies refused.
+    /// The limiter is shared by the bridge nodes when it is (Redis). A limiter that fails
+    /// lets the call through (logged): an agent's reply matters more than the budget.
+    async fn admit_webhook(
         &self,
         integration: &BridgeIntegration,
     ) -> Result<(), ReceiveWebhookError> {
@@ -165,7 +168,8 @@ impl Bridge {
 
     /// Takes a webhook call already authenticated by [`Bridge::authenticate_webhook`]:
     /// checks Chatwoot's signature (when the inbox's signing secret is known), ignores
-    /// what can never lead to a send, and queues the rest durably, de-duplicated by
+    /// what can never lead to a send, counts the rest against the integration's budget
+    /// (429 past it), and queues it durably, de-duplicated by
     /// (event, Chatwoot message id, deletion), before the caller answers Chatwoot.
     pub async fn receive_webhook(
         &self,
@@ -196,6 +200,7 @@ impl Bridge {
                 .outbound
                 .as_ref()
                 .ok_or(ReceiveWebhookError::OutboundDisabled)?;
+            self.admit_webhook(integration).await?;
             return Ok(relay.relay_agent_typing(integration, &message, presence));
         }
         let dedupe_key = match message.triage() {
@@ -206,6 +211,7 @@ impl Bridge {
             .outbound
             .as_ref()
             .ok_or(ReceiveWebhookError::OutboundDisabled)?;
+        self.admit_webhook(integration).await?;
         let outcome = relay
             .ports
             .queue

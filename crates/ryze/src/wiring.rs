@@ -586,7 +586,7 @@ pub fn bridge(
                         .context("building the attachment downloader")?,
                 ),
                 // One window per integration: bounded by the integrations there are.
-                webhook_limiter: Arc::new(InMemoryRateLimiter::new()),
+                webhook_limiter: shared_rate_limiter(settings, "bridge")?,
                 settings: outbound_settings(settings),
             })
         }
@@ -647,13 +647,22 @@ pub fn messaging(
 /// The API's rate limiter: on the Redis at `REDIS_URL`, shared by every API node, or
 /// else in this process.
 pub fn rate_limiter(settings: &Settings) -> anyhow::Result<Arc<dyn RateLimiter>> {
+    shared_rate_limiter(settings, "API")
+}
+
+/// A rate limiter on the Redis at `REDIS_URL`, shared by every `service` node (the API's
+/// request limits, the bridge's webhook budgets: their policies count apart), or else
+/// in this process.
+fn shared_rate_limiter(settings: &Settings, service: &str) -> anyhow::Result<Arc<dyn RateLimiter>> {
     let Some(url) = &settings.rate_limit.redis_url else {
-        tracing::info!("rate limits are counted in this process (set REDIS_URL to share them between API nodes)");
+        tracing::info!("{service} rate limits are counted in this process (set REDIS_URL to share them between {service} nodes)");
         return Ok(Arc::new(InMemoryRateLimiter::new()));
     };
     let limiter = RedisRateLimiter::new(url.expose_secret(), RedisRateLimiterSettings::default())
         .context("REDIS_URL")?;
-    tracing::info!("rate limits are counted in Redis (REDIS_URL), shared by every API node");
+    tracing::info!(
+        "{service} rate limits are counted in Redis (REDIS_URL), shared by every {service} node"
+    );
     Ok(Arc::new(limiter))
 }
 

@@ -199,6 +199,20 @@ fn memory_store(links: &Links) -> MockRelayStore {
     store
 }
 
+/// A webhook budget that is never used up.
+fn limiter_admitting_everything() -> MockRateLimiter {
+    let mut limiter = MockRateLimiter::new();
+    limiter.expect_hit().returning(|_, policy| {
+        Ok(ryze_ports::RateLimitDecision {
+            allowed: true,
+            limit: policy.limit,
+            remaining: policy.limit,
+            resets_at: Utc::now(),
+        })
+    });
+    limiter
+}
+
 fn receipt(id: Option<String>) -> EngineReceipt {
     EngineReceipt {
         message_id: id,
@@ -353,8 +367,8 @@ impl Fixture {
             relay_store: Arc::new(self.store),
             whatsapp: Arc::new(self.whatsapp),
             downloader: self.fetcher.unwrap_or_else(|| Arc::new(self.downloader)),
-            // Receiving is tested in the delivery crate; nothing here counts webhooks.
-            webhook_limiter: Arc::new(MockRateLimiter::new()),
+            // The budget is tested in the delivery crate; here every webhook is admitted.
+            webhook_limiter: Arc::new(limiter_admitting_everything()),
             settings: self.settings,
         })
     }

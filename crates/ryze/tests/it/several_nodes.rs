@@ -147,12 +147,6 @@ impl SeveralNodes {
                 "RYZE__BRIDGE_SERVICE__RELAY_RETRY_MAX_DELAY_SECS",
                 "1".to_owned(),
             ),
-            // Chatwoot posts a webhook for every message the bridge writes too: 250 an
-            // inbox in well under a minute here.
-            (
-                "RYZE__BRIDGE_SERVICE__WEBHOOKS_PER_INTEGRATION_PER_MINUTE",
-                "3000".to_owned(),
-            ),
             (
                 "RYZE__BRIDGE_SERVICE__RECONNECT_MAX_DELAY_SECS",
                 "1".to_owned(),

@@ -16,7 +16,7 @@ use ryze_ports::whatsapp_events::InstanceAction;
 use serde_json::json;
 
 use crate::support::harness::agent_public_reply;
-use crate::support::product::{maria, message_id_of, Product};
+use crate::support::product::{maria, Product};
 
 const STATUS_CONTACT: &str = "WhatsApp · suporte";
 /// How long to watch for something that must not happen.
