@@ -2,7 +2,9 @@
 //! formatting, the tidy rules (`cargo xtask tidy`), clippy and rustdoc with warnings
 //! denied, a short fuzz pass (`cargo xtask fuzz`, a few seconds per target), the bench's
 //! smoke run (`cargo xtask bench --quick`: that it runs, never its numbers), schemathesis
-//! against the running server (`cargo xtask schemathesis`), then the test command
+//! against the running server (`cargo xtask schemathesis`), the README's "Run it by hand"
+//! walked through as written on the debug binaries (`cargo xtask readme`), then the test
+//! command
 //! (`cargo xtask test`), last so that its summary closes the output.
 
 use std::time::{Duration, Instant};
@@ -11,6 +13,7 @@ use anyhow::{bail, Result};
 
 use crate::bench::{self, BenchArgs};
 use crate::fuzz::{self, FuzzArgs};
+use crate::readme::{self, ReadmeArgs};
 use crate::schemathesis::{self, SchemathesisArgs};
 use crate::test_run::{self, TestArgs};
 use crate::{tidy_command, util};
@@ -98,6 +101,11 @@ pub(crate) fn run(test_args: &TestArgs) -> Result<()> {
                     max_examples: CI_SCHEMATHESIS_EXAMPLES,
                 })
             }),
+        },
+        Step {
+            name: "readme",
+            what: "cargo xtask readme",
+            run: Box::new(|| readme::run(&ReadmeArgs { release: false })),
         },
         Step {
             name: "test",

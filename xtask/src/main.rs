@@ -5,13 +5,16 @@
 //!   `TEST_DATABASE_URL`, checks that the tests' Redis (`TEST_REDIS_URL`) and NATS with
 //!   JetStream (`TEST_NATS_URL`) answer, and runs the workspace tests with cargo-nextest.
 //! - `cargo xtask tidy`: the repository's structural rules (see [`xtask::tidy`]).
-//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, a short fuzz
-//!   pass, then the tests.
+//! - `cargo xtask ci`: what CI runs (`.ci/run`): fmt check, tidy, clippy, rustdoc, a
+//!   short fuzz pass, the bench's smoke run, schemathesis, the README walkthrough, then
+//!   the tests.
 //! - `cargo xtask fuzz --seconds N`: every fuzz target for N seconds (`docs/fuzzing.md`).
 //! - `cargo xtask bench [--quick]`: the throughput and cost figures P0–P5 on SQLite and
 //!   PostgreSQL (`docs/benchmarks.md`).
 //! - `cargo xtask schemathesis`: schemathesis against a running `ryze serve` and its
 //!   `/openapi.json` (installs schemathesis with pip when missing).
+//! - `cargo xtask readme`: README.md's "Run it by hand" blocks run as written against
+//!   the simulators, and what they should show checked.
 #![allow(clippy::print_stdout)]
 
 mod bench;
@@ -19,6 +22,7 @@ mod ci;
 mod fuzz;
 mod nats;
 mod postgres;
+mod readme;
 mod redis;
 mod schemathesis;
 mod service;
@@ -51,8 +55,8 @@ enum Task {
     /// Check the repository's structural rules (dependencies, manifests, docs,
     /// HTTP statuses); every problem names its rule and how to fix it.
     Tidy,
-    /// Run what CI runs: `cargo fmt --check`, `tidy`, clippy with `-D warnings`, then
-    /// `test`.
+    /// Run what CI runs: `cargo fmt --check`, `tidy`, clippy with `-D warnings`,
+    /// rustdoc, fuzz, bench, schemathesis and readme, then `test`.
     Ci(TestArgs),
     /// Run every fuzz target in `fuzz/` for `--seconds` each; fails on a crash.
     Fuzz(fuzz::FuzzArgs),
@@ -62,6 +66,10 @@ enum Task {
     /// Run schemathesis against `ryze serve` (temporary directory, an account and its
     /// token) and its `/openapi.json`: no server error, answers as documented.
     Schemathesis(schemathesis::SchemathesisArgs),
+    /// Run README.md's "Run it by hand" blocks as written (prebuilt binaries through a
+    /// `cargo` stand-in, the README's fixed ports) and check that a message went both
+    /// ways.
+    Readme(readme::ReadmeArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,5 +92,6 @@ fn run(cli: Cli) -> Result<u8> {
         Task::Fuzz(args) => fuzz::run(&args),
         Task::Bench(args) => bench::run(&args),
         Task::Schemathesis(args) => schemathesis::run(&args),
+        Task::Readme(args) => readme::run(&args),
     }
 }

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -40,15 +40,6 @@ impl Drop for Running {
     }
 }
 
-/// Removes the run's directory when dropped.
-struct TemporaryDirectory(PathBuf);
-
-impl Drop for TemporaryDirectory {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub(crate) fn run(args: &SchemathesisArgs) -> Result<u8> {
     let Some(schemathesis) = schemathesis_command()? else {
         return Ok(0);
@@ -58,14 +49,9 @@ pub(crate) fn run(args: &SchemathesisArgs) -> Result<u8> {
     if !status.success() {
         return Ok(util::exit_code(status));
     }
-    let binaries = target_directory().join("debug");
+    let binaries = util::target_directory().join("debug");
 
-    let directory = TemporaryDirectory(std::env::temp_dir().join(format!(
-        "ryze-schemathesis-{}-{}",
-        std::process::id(),
-        SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis()
-    )));
-    std::fs::create_dir_all(&directory.0)?;
+    let directory = util::TemporaryDirectory::create("ryze-schemathesis")?;
     const ENGINE_TOKEN: &str = "schemathesis-engine-token-0123456789abcdef";
     let (engine, engine_url) = start_engine_simulator(&binaries, ENGINE_TOKEN)?;
     let api_port = free_port()?;
@@ -181,13 +167,6 @@ fn installed_script(name: &str) -> Option<PathBuf> {
         .lines()
         .map(|directory| Path::new(directory.trim()).join(name))
         .find(|candidate| candidate.is_file())
-}
-
-/// Where cargo puts binaries (`CARGO_TARGET_DIR`, else `target/`).
-fn target_directory() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| util::project_root().join("target"))
 }
 
 fn free_port() -> Result<u16> {

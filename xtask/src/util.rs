@@ -20,12 +20,66 @@ pub(crate) fn project_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where cargo puts binaries (`CARGO_TARGET_DIR`, else `target/`).
+pub(crate) fn target_directory() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+}
+
+/// A directory of its own under the system's temporary directory, removed with
+/// everything in it when dropped.
+pub(crate) struct TemporaryDirectory(pub PathBuf);
+
+impl TemporaryDirectory {
+    /// Creates `<temp>/<prefix>-<pid>-<milliseconds>`.
+    pub(crate) fn create(prefix: &str) -> Result<TemporaryDirectory> {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{millis}", std::process::id()));
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(TemporaryDirectory(path))
+    }
+}
+
+impl Drop for TemporaryDirectory {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The cargo that runs us (`$CARGO`, set by `cargo run`), or `cargo` from `PATH`.
+///
+/// Without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_*`, …): build scripts that watch one of them (ring's watches
+/// `CARGO_MANIFEST_DIR`) would otherwise see it change between a build from xtask and
+/// one from a shell, and rebuild themselves and everything above them each time.
 pub(crate) fn cargo() -> Command {
     let program = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut cmd = Command::new(program);
     cmd.current_dir(project_root());
+    for (name, _) in std::env::vars_os() {
+        if is_set_by_cargo_run(&name.to_string_lossy()) {
+            cmd.env_remove(&name);
+        }
+    }
     cmd
+}
+
+/// Whether `cargo run` sets the variable `name` for the program it runs (about the
+/// program's own package), as opposed to the user's settings (`CARGO_HOME`,
+/// `CARGO_TARGET_DIR`, …), which are kept.
+fn is_set_by_cargo_run(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || matches!(
+            name,
+            "CARGO_MANIFEST_DIR"
+                | "CARGO_MANIFEST_PATH"
+                | "CARGO_CRATE_NAME"
+                | "CARGO_BIN_NAME"
+                | "CARGO_PRIMARY_PACKAGE"
+        )
 }
 
 /// True when running in CI (`CI=true` or `CI=1`, as GitHub Actions and our CI set it).
@@ -217,6 +271,15 @@ mod tests {
             redact_connection_string("host=h user=a PASSWORD=hunter2 dbname=d"),
             "host=h user=a PASSWORD=*** dbname=d"
         );
+    }
+
+    #[test]
+    fn only_what_cargo_run_says_about_xtask_is_left_out_of_cargo_calls() {
+        assert!(is_set_by_cargo_run("CARGO_MANIFEST_DIR"));
+        assert!(is_set_by_cargo_run("CARGO_PKG_VERSION"));
+        assert!(!is_set_by_cargo_run("CARGO_TARGET_DIR"));
+        assert!(!is_set_by_cargo_run("CARGO_HOME"));
+        assert!(!is_set_by_cargo_run("CARGO"));
     }
 
     #[test]

@@ -818,6 +818,7 @@ async fn events_appended_by_another_process_arrive_by_polling() {
                 kind: "instance.state".into(),
                 payload: br#"{"event":"instance.state","data":{},"instanceData":{"baseUrl":"","instance":"suporte"}}"#.to_vec(),
                 received_at: Utc::now(),
+                traceparent: None,
             },
         )
         .await

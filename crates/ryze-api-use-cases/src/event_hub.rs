@@ -7,8 +7,9 @@
 //! of an instance without an integration is answered but not kept. A kept event has its
 //! `instanceData` replaced by `{baseUrl: <the API's public URL>, instance: <the instance
 //! name>}`, is appended (a `message.exchange` with an id already appended is a duplicate
-//! and is not stored again), retention is enforced when it may have something to drop,
-//! and the instance's live stream is woken up.
+//! and is not stored again) with the `traceparent` of the ingest's span when traces are
+//! exported, retention is enforced when it may have something to drop, and the
+//! instance's live stream is woken up.
 //!
 //! The hot path asks the store as little as it can: an instance found with an
 //! integration is trusted for [`KEPT_INSTANCE_TTL`] without asking again (this process
@@ -554,6 +555,8 @@ impl EventHub {
             kind: forwarded.payload.event_name().to_owned(),
             payload,
             received_at,
+            // The `ingest` span's: the bridge's relay of the event continues its trace.
+            traceparent: ryze_trace_context::span_traceparent(&tracing::Span::current()),
         })
     }
 

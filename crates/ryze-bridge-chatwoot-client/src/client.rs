@@ -13,6 +13,7 @@ use ryze_ports::{
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tracing::Instrument as _;
 use url::Url;
 
 use ryze_outbound_service_client::{answered_outcome, send_and_read, unanswered_outcome, Timeouts};
@@ -318,7 +319,20 @@ impl ChatwootHttpClient {
             tracing::debug!(request = %endpoint, elapsed_ms = started.elapsed().as_millis(), error = %failure, "chatwoot request failed");
             failure
         };
-        let result = send_and_read(request, ANSWER_MAX_BYTES).await;
+        // One span per request (its route template, never the URL: ids and the query
+        // stay out), a child of the relay step that makes it.
+        let span = tracing::info_span!(
+            "chatwoot_call",
+            endpoint = %endpoint.route,
+            status = tracing::field::Empty,
+        );
+        let result = send_and_read(request, ANSWER_MAX_BYTES)
+            .instrument(span.clone())
+            .await;
+        if let Ok(answer) = &result {
+            span.record("status", answer.status.as_u16());
+        }
+        drop(span);
         let outcome = match &result {
             Ok(answer) => answered_outcome(answer.status),
             Err(error) => unanswered_outcome(error),

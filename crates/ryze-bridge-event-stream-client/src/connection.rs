@@ -287,6 +287,7 @@ impl ConnectionTask {
             ServerFrame::Event {
                 sequence,
                 received_at,
+                traceparent,
                 envelope,
             } => {
                 if sequence <= self.delivered_up_to {
@@ -307,6 +308,7 @@ impl ConnectionTask {
                     sequence: EventSequence::new(sequence),
                     envelope: envelope.as_bytes().to_vec(),
                     received_at,
+                    traceparent,
                 }))
             }
             ServerFrame::Dropped { up_to } => {

@@ -18,6 +18,9 @@ pub(crate) enum ServerFrame<'a> {
         sequence: u64,
         /// When the API received the event (absent from older APIs).
         received_at: Option<DateTime<Utc>>,
+        /// The W3C `traceparent` of the API's ingest (absent when the API exported no
+        /// trace, and from older APIs).
+        traceparent: Option<String>,
         envelope: &'a str,
     },
     Dropped {
@@ -58,6 +61,8 @@ struct EventFrame<'a> {
     sequence: u64,
     #[serde(default, rename = "receivedAt")]
     received_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    traceparent: Option<String>,
     #[serde(borrow)]
     event: &'a RawValue,
 }
@@ -89,6 +94,7 @@ pub(crate) fn parse_server_frame(text: &str) -> Result<ServerFrame<'_>, String> 
             Ok(ServerFrame::Event {
                 sequence: frame.sequence,
                 received_at: frame.received_at,
+                traceparent: frame.traceparent,
                 envelope,
             })
         }
@@ -149,6 +155,7 @@ mod tests {
             Ok(ServerFrame::Event {
                 sequence: 42,
                 received_at: None,
+                traceparent: None,
                 envelope
             })
         );
@@ -161,6 +168,19 @@ mod tests {
         assert_eq!(
             received_at.map(|at| at.timestamp_millis()),
             Some(1_772_366_400_250)
+        );
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let text = format!(
+            r#"{{"type": "event", "sequence": 44, "traceparent": "{traceparent}", "event": {envelope}}}"#
+        );
+        assert_eq!(
+            parse_server_frame(&text),
+            Ok(ServerFrame::Event {
+                sequence: 44,
+                received_at: None,
+                traceparent: Some(traceparent.to_owned()),
+                envelope
+            })
         );
     }
 

@@ -7,7 +7,8 @@
 //! - Stream `ryze_hub_events`: one subject per instance, `ryze.hub.events.<instance>`.
 //!   Each message is one event; headers carry its sequence (`Ryze-Sequence`), arrival
 //!   (`Ryze-Received-At`, microseconds), kind (`Ryze-Kind`, percent-encoded), the hash
-//!   of its event id (`Ryze-Event-Id`), and for a payload too large for one message the
+//!   of its event id (`Ryze-Event-Id`), the W3C trace context of its ingest when traces
+//!   are exported (`Ryze-Traceparent`), and for a payload too large for one message the
 //!   name of the object holding it (`Ryze-Payload-Object`, in the object store bucket
 //!   `ryze_hub_payloads`): the message is then a pointer with an empty body.
 //! - Stream `ryze_hub_state` (one message per subject, like a key-value bucket): the
@@ -96,6 +97,7 @@ const RECEIVED_AT_HEADER: &str = "Ryze-Received-At";
 const KIND_HEADER: &str = "Ryze-Kind";
 const EVENT_ID_HEADER: &str = "Ryze-Event-Id";
 const PAYLOAD_OBJECT_HEADER: &str = "Ryze-Payload-Object";
+const TRACEPARENT_HEADER: &str = "Ryze-Traceparent";
 /// How long an id claimed by an append that neither stored its event nor gave the claim
 /// up may block the id: past it, another append takes the claim over (the first one
 /// died between claiming and storing).
@@ -533,6 +535,7 @@ impl NatsEventHub {
             kind,
             payload,
             received_at: event.received_at,
+            traceparent: event.message.header(TRACEPARENT_HEADER).map(str::to_owned),
         }
     }
 
@@ -803,6 +806,15 @@ impl NatsEventHub {
         );
         if let Some(event_id) = &event.event_id {
             headers.insert(EVENT_ID_HEADER, event_id_token(event_id).as_str());
+        }
+        // A W3C `traceparent` is visible ASCII; anything else is left out rather than
+        // risk a header line it could break.
+        if let Some(traceparent) = event
+            .traceparent
+            .as_deref()
+            .filter(|value| !value.is_empty() && value.bytes().all(|byte| byte.is_ascii_graphic()))
+        {
+            headers.insert(TRACEPARENT_HEADER, traceparent);
         }
         let (body, object) = if event.payload.len() > self.inner.inline_limit {
             let name = format!("{token}/{}", uuid::Uuid::new_v4().simple());

@@ -27,6 +27,7 @@ fn event(event_id: Option<&str>, payload: Vec<u8>) -> NewHubEvent {
         kind: "message.exchange".to_owned(),
         payload,
         received_at: Utc::now(),
+        traceparent: None,
     }
 }
 

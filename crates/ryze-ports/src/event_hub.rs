@@ -71,6 +71,10 @@ pub struct NewHubEvent {
     pub payload: Vec<u8>,
     /// When the API received it (what retention by age and the backlog metric look at).
     pub received_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the span that ingested it, when traces are exported:
+    /// stored with the event and returned with it, so that the bridge's relay of the
+    /// event continues the ingest's trace.
+    pub traceparent: Option<String>,
 }
 
 /// What appending did.
@@ -89,6 +93,8 @@ pub struct HubEvent {
     pub kind: String,
     pub payload: Vec<u8>,
     pub received_at: DateTime<Utc>,
+    /// [`NewHubEvent::traceparent`], as appended.
+    pub traceparent: Option<String>,
 }
 
 /// What an acknowledgement did.

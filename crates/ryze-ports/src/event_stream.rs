@@ -21,6 +21,9 @@ pub struct StreamedEvent {
     /// When the API received the event from the engine (`receivedAt`), when it said:
     /// where the relay latency to Chatwoot is measured from.
     pub received_at: Option<DateTime<Utc>>,
+    /// The W3C `traceparent` of the API's ingest of the event (`traceparent`), when the
+    /// API exports traces: the bridge's relay of the event continues that trace.
+    pub traceparent: Option<String>,
 }
 
 /// What a connection delivers.

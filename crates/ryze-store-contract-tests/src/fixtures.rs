@@ -134,6 +134,7 @@ pub fn hub_event(label: &str, offset_seconds: i64) -> NewHubEvent {
         )
         .into_bytes(),
         received_at: instant(offset_seconds),
+        traceparent: None,
     }
 }
 

@@ -126,6 +126,7 @@ macro_rules! event_hub_contract_tests {
             concurrent_appends_get_consecutive_sequences,
             events_after_returns_events_in_order_up_to_the_limit,
             hub_payload_bytes_round_trip_exactly,
+            an_events_trace_context_is_returned_with_it,
             acknowledge_removes_events_up_to_it_and_never_goes_back,
             acknowledge_beyond_the_last_appended_event_is_refused,
             last_acknowledged_is_zero_until_an_acknowledgement,

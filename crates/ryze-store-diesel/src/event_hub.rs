@@ -235,6 +235,7 @@ macro_rules! impl_event_hub_store {
                                     hub_events::kind.eq(&event.kind),
                                     hub_events::payload.eq(&event.payload),
                                     hub_events::received_at.eq(StoredTimestamp(event.received_at)),
+                                    hub_events::traceparent.eq(event.traceparent.as_deref()),
                                 ))
                                 .execute(connection)
                                 .await?;

@@ -438,6 +438,7 @@ pub struct HubEventRow {
     pub payload: Vec<u8>,
     #[diesel(deserialize_as = StoredTimestamp)]
     pub received_at: DateTime<Utc>,
+    pub traceparent: Option<String>,
 }
 
 impl HubEventRow {
@@ -448,6 +449,7 @@ impl HubEventRow {
             kind: self.kind,
             payload: self.payload,
             received_at: self.received_at,
+            traceparent: self.traceparent,
         })
     }
 }

@@ -106,6 +106,7 @@ diesel::table! {
         kind -> Text,
         payload -> Binary,
         received_at -> UtcTimestamp,
+        traceparent -> Nullable<Text>,
     }
 }
 

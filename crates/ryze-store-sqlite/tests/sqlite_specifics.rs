@@ -24,7 +24,7 @@ async fn migrations_revert_and_reapply_cleanly() {
     let url = format!("sqlite://{}/ryze.db", directory.path().display());
 
     let applied = run_migrations(&url).await.expect("migrating succeeds");
-    assert_eq!(applied.len(), 10, "applied: {applied:?}");
+    assert_eq!(applied.len(), 11, "applied: {applied:?}");
     assert_eq!(
         run_migrations(&url)
             .await

@@ -109,12 +109,21 @@ enum IncomingFrame {
     Ack { sequence: u64 },
 }
 
-/// `{"type":"event","sequence":n,"receivedAt":"<RFC 3339>","event":<stored envelope>}`;
-/// the stored bytes are the JSON the API wrote at ingest, spliced in as they are.
+/// `{"type":"event","sequence":n,"receivedAt":"<RFC 3339>","traceparent":"…","event":<stored
+/// envelope>}` (`traceparent` only when the ingest recorded one); the stored bytes are the
+/// JSON the API wrote at ingest, spliced in as they are.
 fn event_frame(event: &HubEvent) -> String {
     let envelope = String::from_utf8_lossy(&event.payload);
+    let traceparent = event
+        .traceparent
+        .as_deref()
+        .map(|traceparent| {
+            // A JSON string, escaped whatever the stored text holds.
+            format!(r#""traceparent":{},"#, serde_json::Value::from(traceparent))
+        })
+        .unwrap_or_default();
     format!(
-        r#"{{"type":"event","sequence":{},"receivedAt":"{}","event":{}}}"#,
+        r#"{{"type":"event","sequence":{},"receivedAt":"{}",{traceparent}"event":{}}}"#,
         event.sequence.get(),
         event
             .received_at
@@ -475,12 +484,25 @@ mod tests {
             received_at: chrono::DateTime::parse_from_rfc3339("2026-03-01T12:00:00.250Z")
                 .unwrap()
                 .with_timezone(&Utc),
+            traceparent: None,
         };
         let frame: serde_json::Value = serde_json::from_str(&event_frame(&event)).unwrap();
         assert_eq!(
             frame,
             serde_json::json!({"type": "event", "sequence": 42,
                 "receivedAt": "2026-03-01T12:00:00.250Z",
+                "event": {"event": "instance.state", "data": {}}})
+        );
+        let traced = HubEvent {
+            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into()),
+            ..event
+        };
+        let frame: serde_json::Value = serde_json::from_str(&event_frame(&traced)).unwrap();
+        assert_eq!(
+            frame,
+            serde_json::json!({"type": "event", "sequence": 42,
+                "receivedAt": "2026-03-01T12:00:00.250Z",
+                "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                 "event": {"event": "instance.state", "data": {}}})
         );
         assert!(matches!(

@@ -271,6 +271,7 @@ pub(crate) fn event_item(sequence: u64) -> Option<Result<StreamItem, EventStream
         sequence: sequence.into(),
         envelope: envelope(sequence).into_bytes(),
         received_at: None,
+        traceparent: None,
     })))
 }
 

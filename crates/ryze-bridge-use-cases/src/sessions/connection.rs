@@ -26,6 +26,7 @@ use ryze_ports::{
 };
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use super::live_state::LiveState;
 use super::SessionSettings;
@@ -65,8 +66,16 @@ impl RetryPolicy {
 /// [`super::SessionSettings::chat_worker_idle`] sets it.
 pub const CHAT_WORKER_IDLE: Duration = Duration::from_secs(60);
 
-/// An event handed to a chat's worker, with when the API received it (if it said).
-type WorkItem = (EventSequence, EventEnvelope, Option<DateTime<Utc>>);
+/// An event handed to a chat's worker.
+struct WorkItem {
+    sequence: EventSequence,
+    envelope: EventEnvelope,
+    /// When the API received it, if it said: where the relay latency is measured from.
+    received_at: Option<DateTime<Utc>>,
+    /// The API's ingest span (`traceparent`), if it said: the relay's span continues its
+    /// trace.
+    traceparent: Option<String>,
+}
 
 /// One chat's worker as the connection knows it.
 struct ChatWorker {
@@ -203,7 +212,12 @@ pub async fn run_connection(
                         ChatWorker { events: sender, outstanding: 0, idle_since: Instant::now() }
                     });
                     worker.outstanding += 1;
-                    let _ = worker.events.send((event.sequence, envelope, event.received_at));
+                    let _ = worker.events.send(WorkItem {
+                        sequence: event.sequence,
+                        envelope,
+                        received_at: event.received_at,
+                        traceparent: event.traceparent,
+                    });
                     if started {
                         live.chat_workers(workers.len());
                     }
@@ -259,50 +273,82 @@ async fn chat_worker(
     retry: RetryPolicy,
     finished: mpsc::UnboundedSender<(String, EventSequence)>,
 ) {
-    let ChatWorkerPorts { relay, live, steps } = ports;
-    while let Some((sequence, envelope, received_at)) = events.recv().await {
-        let mut delays = retry.delays();
-        let is_message = matches!(envelope.payload, EventPayload::MessageExchange(_));
-        loop {
-            // Fenced: nothing is written to Chatwoot without a valid lease.
-            relay.wait_for_lease().await;
-            let attempt = {
-                let Ok(_step) = steps.acquire().await else {
-                    return;
-                };
-                relay.relay(&envelope).await
-            };
-            match attempt {
-                Ok(outcome) => {
-                    live.event_finished(outcome == RelayOutcome::Relayed, None);
-                    if let (RelayOutcome::Relayed, true, Some(received_at)) =
-                        (outcome, is_message, received_at)
-                    {
-                        let latency = Utc::now().signed_duration_since(received_at);
-                        relay.metrics().message_relayed(
-                            RelayDirection::ToChatwoot,
-                            latency.to_std().unwrap_or_default(),
-                        );
-                    }
-                    break;
-                }
-                Err(RelayFailure::Permanent(reason)) => {
-                    tracing::warn!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "event not relayed");
-                    live.event_finished(false, Some(&reason));
-                    relay.metrics().message_given_up(RelayDirection::ToChatwoot);
-                    break;
-                }
-                Err(RelayFailure::Transient(reason)) => {
-                    tracing::info!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "relay step failed; retrying");
-                    live.retrying(&reason);
-                    relay.metrics().retry_scheduled(RelayDirection::ToChatwoot);
-                    let delay = delays.next().unwrap_or(retry.max_delay);
-                    tokio::time::sleep(delay).await;
-                }
-            }
+    while let Some(item) = events.recv().await {
+        let sequence = item.sequence;
+        let span = relay_span(&ports.relay, &item);
+        if !relay_event(&ports, retry, item).instrument(span).await {
+            return;
         }
         if finished.send((key.clone(), sequence)).is_err() {
             return;
+        }
+    }
+}
+
+/// The span of one event's relay (`inbound_event`): a child of the API's ingest of the
+/// event when the API sent its `traceparent`, so a WhatsApp message and the Chatwoot calls
+/// that write it are one trace.
+fn relay_span(relay: &InboundRelay, item: &WorkItem) -> tracing::Span {
+    let span = tracing::info_span!(
+        "inbound_event",
+        integration_id = %relay.context().integration_id,
+        sequence = %item.sequence,
+        event = item.envelope.payload.event_name(),
+    );
+    if let Some(traceparent) = &item.traceparent {
+        ryze_trace_context::continue_trace(&span, traceparent);
+    }
+    span
+}
+
+/// Relays one event until it is relayed or failed for good, retrying what may work
+/// later; `false` when the worker must stop (its connection is going away).
+async fn relay_event(ports: &ChatWorkerPorts, retry: RetryPolicy, item: WorkItem) -> bool {
+    let ChatWorkerPorts { relay, live, steps } = ports;
+    let WorkItem {
+        sequence,
+        envelope,
+        received_at,
+        traceparent: _,
+    } = item;
+    let mut delays = retry.delays();
+    let is_message = matches!(envelope.payload, EventPayload::MessageExchange(_));
+    loop {
+        // Fenced: nothing is written to Chatwoot without a valid lease.
+        relay.wait_for_lease().await;
+        let attempt = {
+            let Ok(_step) = steps.acquire().await else {
+                return false;
+            };
+            relay.relay(&envelope).await
+        };
+        match attempt {
+            Ok(outcome) => {
+                live.event_finished(outcome == RelayOutcome::Relayed, None);
+                if let (RelayOutcome::Relayed, true, Some(received_at)) =
+                    (outcome, is_message, received_at)
+                {
+                    let latency = Utc::now().signed_duration_since(received_at);
+                    relay.metrics().message_relayed(
+                        RelayDirection::ToChatwoot,
+                        latency.to_std().unwrap_or_default(),
+                    );
+                }
+                return true;
+            }
+            Err(RelayFailure::Permanent(reason)) => {
+                tracing::warn!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "event not relayed");
+                live.event_finished(false, Some(&reason));
+                relay.metrics().message_given_up(RelayDirection::ToChatwoot);
+                return true;
+            }
+            Err(RelayFailure::Transient(reason)) => {
+                tracing::info!(integration_id = %relay.context().integration_id, sequence = %sequence, %reason, "relay step failed; retrying");
+                live.retrying(&reason);
+                relay.metrics().retry_scheduled(RelayDirection::ToChatwoot);
+                let delay = delays.next().unwrap_or(retry.max_delay);
+                tokio::time::sleep(delay).await;
+            }
         }
     }
 }

@@ -490,6 +490,7 @@ mod tests {
             sequence: ryze_ports::EventSequence::new(sequence),
             envelope: envelope.to_string().into_bytes(),
             received_at: None,
+            traceparent: None,
         })
     }
 

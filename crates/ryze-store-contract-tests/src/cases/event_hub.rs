@@ -128,6 +128,7 @@ fn stored_as(sequence_value: u64, event: NewHubEvent) -> HubEvent {
         kind: event.kind,
         payload: event.payload,
         received_at: event.received_at,
+        traceparent: event.traceparent,
     }
 }
 
@@ -262,6 +263,7 @@ pub async fn hub_payload_bytes_round_trip_exactly(store: impl HubUnderTest) {
             kind: "message.status".to_owned(),
             payload,
             received_at: instant(offset),
+            traceparent: None,
         })
         .collect();
     for event in &events {
@@ -274,6 +276,22 @@ pub async fn hub_payload_bytes_round_trip_exactly(store: impl HubUnderTest) {
         .map(|(event, sequence)| stored_as(sequence, event))
         .collect();
     assert_eq!(stored_events(&store, &sales).await, expected);
+}
+
+pub async fn an_events_trace_context_is_returned_with_it(store: impl HubUnderTest) {
+    let sales = hub_instance("sales");
+    let traced = NewHubEvent {
+        traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+        ..hub_event("traced", 0)
+    };
+    let untraced = hub_event("untraced", 1);
+    appended(&store, &sales, traced.clone()).await;
+    appended(&store, &sales, untraced.clone()).await;
+
+    assert_eq!(
+        stored_events(&store, &sales).await,
+        [stored_as(1, traced), stored_as(2, untraced)]
+    );
 }
 
 pub async fn acknowledge_removes_events_up_to_it_and_never_goes_back(store: impl HubUnderTest) {

@@ -70,7 +70,7 @@ async fn migrations_revert_and_reapply_cleanly() {
     let reverted = revert_all_migrations(&database.url)
         .await
         .expect("every migration reverts");
-    assert_eq!(reverted.len(), 10, "reverted: {reverted:?}");
+    assert_eq!(reverted.len(), 11, "reverted: {reverted:?}");
     assert!(
         reverted.windows(2).all(|pair| pair[0] > pair[1]),
         "newest first: {reverted:?}"

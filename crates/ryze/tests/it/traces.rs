@@ -1,7 +1,8 @@
 //! OpenTelemetry traces across the two services: `ryze api` and `ryze bridge` as
 //! separate processes export their spans over OTLP/HTTP to a small collector in the test,
-//! and an activation, then an agent's reply, must each be one trace whose spans link the
-//! API's and the bridge's through the W3C `traceparent` they pass each other.
+//! and an activation, an agent's reply, and an engine event relayed to Chatwoot must each
+//! be one trace whose spans link the API's and the bridge's through the W3C `traceparent`
+//! they pass each other (over HTTP, or in the event stream's frames).
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -212,8 +213,38 @@ fn reply_is_one_trace(spans: &[CollectedSpan]) -> bool {
         })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_activation_and_an_agent_reply_are_each_one_trace_across_the_api_and_the_bridge() {
+/// An engine event is one trace: the API's ingest (`POST /engine/v1/events`), the
+/// bridge's relay of the event it received over the event stream (`inbound_event`, whose
+/// parent is an API span), and the bridge's Chatwoot calls that wrote the message.
+fn engine_event_is_one_trace(spans: &[CollectedSpan]) -> bool {
+    let is_ingest = |span: &CollectedSpan| {
+        span.is("ryze-api", "http_request") && span.attribute("path") == Some("/engine/v1/events")
+    };
+    let relayed_by_the_bridge_in = |trace: &[u8]| {
+        spans.iter().any(|relay| {
+            relay.trace_id == trace
+                && relay.is("ryze-bridge", "inbound_event")
+                && relay.parent_in(spans, "ryze-api").is_some()
+        })
+    };
+    let written_to_chatwoot_in = |trace: &[u8]| {
+        spans.iter().any(|call| {
+            call.trace_id == trace
+                && call.is("ryze-bridge", "chatwoot_call")
+                && call.attribute("endpoint")
+                    == Some("POST /api/v1/accounts/{id}/conversations/{id}/messages")
+        })
+    };
+    spans.iter().any(|ingest| {
+        is_ingest(ingest)
+            && relayed_by_the_bridge_in(&ingest.trace_id)
+            && written_to_chatwoot_in(&ingest.trace_id)
+    })
+}
+
+/// `ryze api` and `ryze bridge` apart, both exporting their spans to a collector of the
+/// test; starting activates the instance `loja` (`set` on the API, which calls the bridge).
+async fn traced_split_deployment() -> (Collector, SplitDeployment) {
     let collector = Collector::start();
     let engine = EngineSimulator::start(EngineSimulatorSettings::new(ENGINE_TOKEN))
         .await
@@ -223,8 +254,27 @@ async fn an_activation_and_an_agent_reply_are_each_one_trace_across_the_api_and_
         ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.url.as_str()),
         ("OTEL_BSP_SCHEDULE_DELAY", "50"),
     ];
-    // Starting activates the instance `loja` (`set` on the API, which calls the bridge).
     let split = SplitDeployment::start_with(engine, engine_url, &traces, &traces).await;
+    (collector, split)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_event_and_its_chatwoot_message_are_one_trace() {
+    let (collector, split) = traced_split_deployment().await;
+    split
+        .contact_writes(Contact::new("Maria Silva", "5511987654321"), "Oi")
+        .await;
+    collector
+        .wait_for(
+            "the engine's event is not one trace from the API's ingest to the bridge's Chatwoot calls",
+            engine_event_is_one_trace,
+        )
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activation_and_an_agent_reply_are_each_one_trace_across_the_api_and_the_bridge() {
+    let (collector, split) = traced_split_deployment().await;
     collector
         .wait_for(
             "the activation is not one trace across the API and the bridge",
