@@ -13,6 +13,7 @@ use std::net::TcpStream;
 use anyhow::Result;
 
 use crate::service::{self, Service, ServiceSpec};
+use crate::util;
 
 /// The environment variable the NATS tests read.
 pub(crate) const TEST_NATS_URL: &str = "TEST_NATS_URL";
@@ -32,9 +33,31 @@ const NATS: ServiceSpec = ServiceSpec {
 };
 
 /// Finds the tests' NATS and checks that it answers with JetStream; in CI, fails when
-/// it does not.
+/// it does not. Also checks that the `nats-server` program is on `PATH`: the test of a
+/// NATS restart mid-stream (`several_nodes`) starts a throwaway server of its own
+/// rather than restarting the shared one.
 pub(crate) fn provide() -> Result<Service> {
-    service::provide(&NATS)
+    let service = service::provide(&NATS)?;
+    if !program_on_path("nats-server") {
+        let hint = "the NATS restart test starts its own `nats-server -js`: install it \
+                    (`apt-get install nats-server`, or copy /nats-server out of the `nats:2` image)";
+        if util::is_ci() {
+            anyhow::bail!("no `nats-server` program on PATH. CI=true: {hint}");
+        }
+        eprintln!("xtask: note: no `nats-server` program on PATH; {hint}, or that test fails");
+    }
+    Ok(service)
+}
+
+/// Whether an executable file `name` is in one of `PATH`'s directories.
+fn program_on_path(name: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|directory| {
+            std::fs::metadata(directory.join(name))
+                .is_ok_and(|file| file.is_file() && file.permissions().mode() & 0o111 != 0)
+        })
+    })
 }
 
 /// Reads the server's `INFO` line; whether it is NATS with JetStream.

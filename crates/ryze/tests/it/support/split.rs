@@ -34,7 +34,13 @@ pub(crate) struct Process(Child);
 impl Process {
     /// Spawns `command`.
     pub(crate) fn spawn(command: &mut Command) -> Process {
-        Process(command.spawn().unwrap())
+        let spawned = command.spawn();
+        Process(spawned.unwrap_or_else(|error| {
+            panic!(
+                "cannot start {:?} ({error}): is it installed?",
+                command.get_program()
+            )
+        }))
     }
 
     /// Sends `signal` (`STOP`, `CONT`) to the process, with `kill(1)`.
