@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use chatwoot_simulator::SimulatorHandle;
 use chrono::{DateTime, Utc};
 use futures::future::try_join_all;
 use serde_json::json;
 
+use super::chatwoot_process::{ChatwootProcess, CHATWOOT_ACCOUNT_ID, CHATWOOT_TOKEN};
 use super::database::BenchDatabase;
-use super::ryze_process::RyzeProcess;
-use super::scenario::{self, Api, BenchInstance, CHATWOOT_ACCOUNT_ID, CHATWOOT_TOKEN};
-use super::{Backend, Sizes};
+use super::ryze_process::{cpu_seconds_of, RyzeProcess};
+use super::scenario::{Api, BenchInstance};
+use super::{Backend, Binaries, Sizes};
 
 /// Longest wait for a phase's messages to reach Chatwoot.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -31,9 +31,13 @@ pub(crate) struct BackendFigures {
     pub backend: Backend,
     /// P0: message POSTs per second straight into the simulator.
     pub p0_messages_per_second: f64,
+    /// Where P0's CPU went, in milliseconds per message.
+    pub p0_cpu: CpuPerMessage,
     /// P1: messages per second, engine POST → Chatwoot message.
     pub p1_messages_per_second: f64,
     pub p1_messages: usize,
+    /// Where P1's CPU went, in milliseconds per message.
+    pub p1_cpu: CpuPerMessage,
     /// Every P1 and P3 message landed once, in its chat's order.
     pub relayed_once_in_order: bool,
     /// P2: Chatwoot requests per relayed message, and by endpoint.
@@ -54,6 +58,44 @@ pub(crate) struct BackendFigures {
     pub p5_failed: u64,
 }
 
+/// CPU time (user and system) each process used during a phase, in milliseconds per
+/// message of the phase: what the machine's cores were spent on.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CpuPerMessage {
+    /// `ryze serve` (zero in P0, where it is idle).
+    pub server: f64,
+    pub chatwoot: f64,
+    /// The bench's own process: the engine's side and the load generators.
+    pub bench: f64,
+}
+
+/// CPU seconds used so far by the server, the simulator and the bench.
+struct CpuReading {
+    server: f64,
+    chatwoot: f64,
+    bench: f64,
+}
+
+impl CpuReading {
+    fn now(server: &RyzeProcess, chatwoot: &ChatwootProcess) -> Result<CpuReading> {
+        Ok(CpuReading {
+            server: server.cpu_seconds()?,
+            chatwoot: chatwoot.cpu_seconds()?,
+            bench: cpu_seconds_of(std::process::id())?,
+        })
+    }
+
+    /// Milliseconds per message spent by each process since `earlier`.
+    fn per_message_since(&self, earlier: &CpuReading, messages: usize) -> CpuPerMessage {
+        let per_message = |now: f64, then: f64| (now - then) * 1000.0 / messages as f64;
+        CpuPerMessage {
+            server: per_message(self.server, earlier.server),
+            chatwoot: per_message(self.chatwoot, earlier.chatwoot),
+            bench: per_message(self.bench, earlier.bench),
+        }
+    }
+}
+
 impl BackendFigures {
     pub(crate) fn p1_over_p0(&self) -> f64 {
         self.p1_messages_per_second / self.p0_messages_per_second
@@ -63,19 +105,18 @@ impl BackendFigures {
 /// Measures every figure on `backend`.
 pub(crate) async fn measure(
     backend: Backend,
-    binary: &Path,
+    binaries: &Binaries,
     postgres_server: Option<&str>,
     sizes: &Sizes,
     scratch: &Path,
 ) -> Result<BackendFigures> {
-    let chatwoot = scenario::start_chatwoot().await?;
     let load_scratch = scratch.join(format!("{backend}-load"));
     std::fs::create_dir_all(&load_scratch)?;
+    let chatwoot = ChatwootProcess::start(&binaries.chatwoot_simulator, &load_scratch).await?;
     let database = BenchDatabase::create(backend, &load_scratch, postgres_server).await?;
     let measured = async {
-        let server = RyzeProcess::start(binary, &database.url, &load_scratch).await?;
-        let api = Api::new(&server)?;
-        measure_load(&api, &chatwoot, sizes).await
+        let server = RyzeProcess::start(&binaries.ryze, &database.url, &load_scratch).await?;
+        measure_load(&server, &chatwoot, sizes).await
     }
     .await;
     database.drop_database().await?;
@@ -86,7 +127,7 @@ pub(crate) async fn measure(
     std::fs::create_dir_all(&idle_scratch)?;
     let database = BenchDatabase::create(backend, &idle_scratch, postgres_server).await?;
     let idle = async {
-        let server = RyzeProcess::start(binary, &database.url, &idle_scratch).await?;
+        let server = RyzeProcess::start(&binaries.ryze, &database.url, &idle_scratch).await?;
         measure_idle_memory(&server, &chatwoot, sizes.idle_integrations).await
     }
     .await;
@@ -105,16 +146,17 @@ pub(crate) async fn measure(
         before as f64 / 1_048_576.0,
         after as f64 / 1_048_576.0
     );
-    chatwoot.stop().await;
+    drop(chatwoot);
     Ok(figures)
 }
 
 /// P0, P1, P2, P3 and P5 on one server.
 async fn measure_load(
-    api: &Api,
-    chatwoot: &SimulatorHandle,
+    server: &RyzeProcess,
+    chatwoot: &ChatwootProcess,
     sizes: &Sizes,
 ) -> Result<BackendFigures> {
+    let api = &Api::new(server)?;
     let chatwoot_url = chatwoot.base_url();
     let instances: Vec<BenchInstance> = try_join_all((0..sizes.instances).map(|number| {
         let chatwoot_url = chatwoot_url.clone();
@@ -136,21 +178,34 @@ async fn measure_load(
     let chats = sizes.instances * sizes.chats_per_instance;
 
     // Steady state: every contact and conversation exists.
-    chatwoot.clear_requests();
+    chatwoot.clear_requests().await?;
     burst(api, &instances, "warm", 1).await?;
-    scenario::wait_for_stored_messages(chatwoot, chats as u64, DRAIN_TIMEOUT).await?;
+    chatwoot
+        .wait_for_stored_messages(chats as u64, DRAIN_TIMEOUT)
+        .await?;
 
+    let before_p0 = CpuReading::now(server, chatwoot)?;
     let p0 = simulator_alone(chatwoot, sizes).await?;
-    println!("xtask bench:   P0 {p0:.0} message POSTs/s (simulator alone)");
+    let p0_cpu = CpuReading::now(server, chatwoot)?.per_message_since(
+        &before_p0,
+        sizes.instances * sizes.direct_messages_per_worker,
+    );
+    println!(
+        "xtask bench:   P0 {p0:.0} message POSTs/s (simulator alone); CPU ms/msg: simulator {:.2}, bench {:.2}",
+        p0_cpu.chatwoot, p0_cpu.bench
+    );
 
-    chatwoot.clear_requests();
+    chatwoot.clear_requests().await?;
     let relayed = chats * sizes.messages_per_chat;
+    let before_p1 = CpuReading::now(server, chatwoot)?;
     let started = Instant::now();
     burst(api, &instances, "p1", sizes.messages_per_chat).await?;
-    let finished =
-        scenario::wait_for_stored_messages(chatwoot, relayed as u64, DRAIN_TIMEOUT).await?;
+    let finished = chatwoot
+        .wait_for_stored_messages(relayed as u64, DRAIN_TIMEOUT)
+        .await?;
+    let p1_cpu = CpuReading::now(server, chatwoot)?.per_message_since(&before_p1, relayed);
     let p1 = relayed as f64 / finished.duration_since(started).as_secs_f64();
-    let counts = chatwoot.request_counts();
+    let counts = chatwoot.request_counts().await?;
     let calls: u64 = counts.values().map(|count| count.total()).sum();
     let p2_by_endpoint = counts
         .iter()
@@ -161,6 +216,10 @@ async fn measure_load(
         p1 / p0,
         calls as f64 / relayed as f64
     );
+    println!(
+        "xtask bench:   P1 CPU ms/msg: server {:.2}, simulator {:.2}, bench {:.2}",
+        p1_cpu.server, p1_cpu.chatwoot, p1_cpu.bench
+    );
 
     let p3_rate = (p1 / 2.0).max(1.0);
     let latencies = latency_at(api, chatwoot, &instances, p3_rate, sizes).await?;
@@ -169,7 +228,7 @@ async fn measure_load(
     println!("xtask bench:   P3 p50 {p3_p50:.1} ms, p99 {p3_p99:.1} ms at {p3_rate:.0} msg/s");
 
     let relayed_once_in_order =
-        landed_once_in_order(chatwoot, &[("p1", sizes.messages_per_chat)], chats)?;
+        landed_once_in_order(chatwoot, &[("p1", sizes.messages_per_chat)], chats).await?;
 
     let (p5, p5_failed) = list_load(api, &instances, sizes.list_duration).await?;
     println!("xtask bench:   P5 {p5:.0} list req/s ({p5_failed} failed)");
@@ -177,8 +236,10 @@ async fn measure_load(
     Ok(BackendFigures {
         backend: Backend::Sqlite,
         p0_messages_per_second: p0,
+        p0_cpu,
         p1_messages_per_second: p1,
         p1_messages: relayed,
+        p1_cpu,
         relayed_once_in_order,
         p2_calls_per_message: calls as f64 / relayed as f64,
         p2_calls_by_endpoint: p2_by_endpoint,
@@ -228,11 +289,11 @@ async fn burst(
 
 /// P0: as many workers as instances POST messages straight into the simulator's
 /// existing conversations, each waiting for its answer before the next.
-async fn simulator_alone(chatwoot: &SimulatorHandle, sizes: &Sizes) -> Result<f64> {
+async fn simulator_alone(chatwoot: &ChatwootProcess, sizes: &Sizes) -> Result<f64> {
     let conversations: Vec<u64> = chatwoot
-        .snapshot()
-        .conversations
-        .values()
+        .conversations()
+        .await?
+        .iter()
         .map(|conversation| conversation.display_id)
         .collect();
     ensure!(!conversations.is_empty(), "no conversation to post into");
@@ -280,7 +341,7 @@ async fn simulator_alone(chatwoot: &SimulatorHandle, sizes: &Sizes) -> Result<f6
 /// from the moment its event was posted to the moment the simulator stored it.
 async fn latency_at(
     api: &Api,
-    chatwoot: &SimulatorHandle,
+    chatwoot: &ChatwootProcess,
     instances: &Arc<Vec<BenchInstance>>,
     rate: f64,
     sizes: &Sizes,
@@ -289,7 +350,7 @@ async fn latency_at(
         .clamp(instances.len(), sizes.latency_max_messages);
     let per_instance = total.div_ceil(instances.len());
     let interval = Duration::from_secs_f64(instances.len() as f64 / rate);
-    chatwoot.clear_requests();
+    chatwoot.clear_requests().await?;
     let started = tokio::time::Instant::now();
     let sent: Vec<Vec<(String, DateTime<Utc>)>> = try_join_all(instances.iter().enumerate().map(
         |(number, instance)| async move {
@@ -309,11 +370,12 @@ async fn latency_at(
     ))
     .await?;
     let sent: HashMap<String, DateTime<Utc>> = sent.into_iter().flatten().collect();
-    scenario::wait_for_stored_messages(chatwoot, sent.len() as u64, DRAIN_TIMEOUT).await?;
-    let stored = chatwoot.snapshot();
+    chatwoot
+        .wait_for_stored_messages(sent.len() as u64, DRAIN_TIMEOUT)
+        .await?;
+    let stored = chatwoot.messages().await?;
     let mut latencies: Vec<f64> = stored
-        .messages
-        .values()
+        .iter()
         .filter_map(|message| {
             let sent_at = sent.get(message.content.as_deref()?)?;
             let micros = (message.created_at - *sent_at).num_microseconds()?;
@@ -341,13 +403,12 @@ fn percentile(sorted: &[f64], percent: f64) -> f64 {
 
 /// Whether every message of `phases` (name, messages per chat) is in Chatwoot exactly
 /// once, each chat's in the order they were sent.
-fn landed_once_in_order(
-    chatwoot: &SimulatorHandle,
+async fn landed_once_in_order(
+    chatwoot: &ChatwootProcess,
     phases: &[(&str, usize)],
     chats: usize,
 ) -> Result<bool> {
-    let store = chatwoot.snapshot();
-    let mut messages: Vec<_> = store.messages.values().collect();
+    let mut messages = chatwoot.messages().await?;
     messages.sort_by_key(|message| message.id);
     let mut healthy = true;
     for (phase, per_chat) in phases {
@@ -429,7 +490,7 @@ async fn list_load(
 /// activated and connected, then left idle.
 async fn measure_idle_memory(
     server: &RyzeProcess,
-    chatwoot: &SimulatorHandle,
+    chatwoot: &ChatwootProcess,
     count: usize,
 ) -> Result<(u64, u64)> {
     let api = Api::new(server)?;

@@ -1,14 +1,17 @@
 //! `cargo xtask bench`: the throughput and cost figures P0–P5 (`docs/benchmarks.md`),
 //! side by side on SQLite and on PostgreSQL, in one run.
 //!
-//! It builds `ryze` (release, the production features; `--quick`: the debug build the
-//! tests use), starts `ryze serve` as a child process over a fresh database, the
-//! Chatwoot simulator in this process, and drives the engine's side itself: 16
-//! instances × 5 chats posting events as `docs/engine-contract.md` says. It writes
+//! It builds `ryze` (release, the production features) and the Chatwoot simulator
+//! (release), starts each as a child process (`ryze serve` over a fresh database), and
+//! drives the engine's side itself: 16 instances × 5 chats posting events as
+//! `docs/engine-contract.md` says. So that the load generator is optimized code too, a
+//! full run made by the debug xtask (`cargo xtask` is a debug build) runs itself again
+//! as a release build (`cargo run --release -p xtask -- bench …`). It writes
 //! `target/bench/report.md` and `target/bench/figures.svg` and prints the ratios.
-//! `--quick` is the smoke run CI makes: it checks that the bench runs, never its
-//! numbers (speed is never asserted by a test).
+//! `--quick` is the smoke run CI makes, all in the debug profile: it checks that the
+//! bench runs, never its numbers (speed is never asserted by a test).
 
+mod chatwoot_process;
 mod database;
 mod figures;
 mod plot;
@@ -115,10 +118,19 @@ impl Sizes {
     }
 }
 
+/// The binaries under measurement.
+pub(crate) struct Binaries {
+    pub ryze: PathBuf,
+    pub chatwoot_simulator: PathBuf,
+}
+
 /// Runs the bench; 0 when every backend was measured (whatever the numbers).
 pub(crate) fn run(args: &BenchArgs) -> Result<u8> {
+    if !args.quick && cfg!(debug_assertions) {
+        return run_as_release_build(args);
+    }
     let sizes = Sizes::for_args(args);
-    let (binary, build) = build_ryze(args.quick)?;
+    let (binaries, build) = build_binaries(args.quick)?;
     let backends = match args.backend {
         Some(backend) => vec![backend],
         None => vec![Backend::Sqlite, Backend::Postgres],
@@ -148,7 +160,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<u8> {
         println!("xtask bench: measuring on {}", backend.title());
         let figures = runtime.block_on(figures::measure(
             backend,
-            &binary,
+            &binaries,
             postgres.as_ref().map(|server| server.url.as_str()),
             &sizes,
             &scratch,
@@ -192,23 +204,66 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| util::project_root().join("target"))
 }
 
-/// Builds `ryze`; returns its path and a description of the build for the report.
-fn build_ryze(quick: bool) -> Result<(PathBuf, String)> {
-    let mut build = util::cargo();
-    build.args(["build", "--package", "ryze", "--bin", "ryze"]);
-    let (profile, description) = if quick {
-        ("debug", "debug build with the default features (`--quick`)")
-    } else {
-        build.args(["--release", "--no-default-features"]);
-        ("release", "release build, production features")
-    };
-    println!("xtask bench: building ryze ({description})");
-    let status = util::run_inherited(&mut build)?;
-    if !status.success() {
-        bail!("`{}` failed ({status})", util::display_command(&build));
+/// A full run from a debug xtask: the same command again, as a release build of
+/// xtask, so that the engine's side and the load generators are optimized code.
+fn run_as_release_build(args: &BenchArgs) -> Result<u8> {
+    let mut rerun = util::cargo();
+    rerun.args([
+        "run",
+        "--quiet",
+        "--release",
+        "--package",
+        "xtask",
+        "--",
+        "bench",
+    ]);
+    if let Some(backend) = args.backend {
+        rerun.args(["--backend", &backend.to_string()]);
     }
+    if let Some(count) = args.idle_integrations {
+        rerun.args(["--idle-integrations", &count.to_string()]);
+    }
+    println!("xtask bench: building and running the bench driver in release");
+    let status = util::run_inherited(&mut rerun)?;
+    Ok(util::exit_code(status))
+}
+
+/// Builds `ryze` and the Chatwoot simulator (release; `--quick`: debug), one cargo
+/// call each so that neither changes the other's features; returns their paths and
+/// a description of the build for the report.
+fn build_binaries(quick: bool) -> Result<(Binaries, String)> {
+    let (profile, description) = if quick {
+        (
+            "debug",
+            "debug builds, ryze with the default features (`--quick`)",
+        )
+    } else {
+        (
+            "release",
+            "release builds: ryze with the production features, the Chatwoot simulator, the bench driver",
+        )
+    };
+    println!("xtask bench: building ryze and the Chatwoot simulator ({profile})");
+    for (package, production_features) in [("ryze", true), ("chatwoot-simulator", false)] {
+        let mut build = util::cargo();
+        build.args(["build", "--package", package, "--bin", package]);
+        if !quick {
+            build.arg("--release");
+            if production_features {
+                build.arg("--no-default-features");
+            }
+        }
+        let status = util::run_inherited(&mut build)?;
+        if !status.success() {
+            bail!("`{}` failed ({status})", util::display_command(&build));
+        }
+    }
+    let directory = target_dir().join(profile);
     Ok((
-        target_dir().join(profile).join("ryze"),
+        Binaries {
+            ryze: directory.join("ryze"),
+            chatwoot_simulator: directory.join("chatwoot-simulator"),
+        },
         description.to_owned(),
     ))
 }

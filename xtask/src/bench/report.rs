@@ -38,7 +38,7 @@ pub(crate) fn markdown(
     }
     let _ = writeln!(
         out,
-        "Binary: {build}. Engine: {} instances × {} chats; P1 {} messages per chat; P4 {} idle integrations. \
+        "Builds: {build}. Engine: {} instances × {} chats; P1 {} messages per chat; P4 {} idle integrations. \
          Machine: {} cores. Started {}.\n",
         sizes.instances,
         sizes.chats_per_instance,
@@ -122,6 +122,16 @@ pub(crate) fn markdown(
             } else {
                 "**no**"
             }
+        );
+        let _ = writeln!(
+            out,
+            "CPU time per message (user and system, ms): P0 simulator {:.2}, bench {:.2}; \
+             P1 server {:.2}, simulator {:.2}, bench {:.2}.\n",
+            figures.p0_cpu.chatwoot,
+            figures.p0_cpu.bench,
+            figures.p1_cpu.server,
+            figures.p1_cpu.chatwoot,
+            figures.p1_cpu.bench,
         );
         let _ = writeln!(out, "Chatwoot calls per relayed P1 message, by endpoint:\n");
         for (endpoint, per_message) in &figures.p2_calls_by_endpoint {

@@ -57,17 +57,13 @@ impl RyzeProcess {
             .map(|token| token.trim().to_owned())
             .context("`ryze account create` printed no TokenAccount line")?;
 
-        let log = std::fs::File::create(scratch.join("ryze-serve.log"))
-            .context("creating the server's log file")?;
-        let child = Command::new(binary)
-            .arg("serve")
-            .envs(&env)
-            .current_dir(scratch)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {} serve", binary.display()))?;
+        let child = spawn_logging_to(
+            Command::new(binary)
+                .arg("serve")
+                .envs(&env)
+                .current_dir(scratch),
+            &scratch.join("ryze-serve.log"),
+        )?;
         let process = RyzeProcess {
             child,
             api_url: format!("http://127.0.0.1:{api_port}"),
@@ -114,6 +110,36 @@ impl RyzeProcess {
             .context("no VmRSS line in the server's /proc status")?;
         Ok(kib * 1024)
     }
+}
+
+impl RyzeProcess {
+    /// CPU time the server has used so far, in seconds.
+    pub(crate) fn cpu_seconds(&self) -> Result<f64> {
+        cpu_seconds_of(self.child.id())
+    }
+}
+
+/// CPU time (user and system) process `pid` has used so far, in seconds
+/// (`/proc/<pid>/stat`, in clock ticks of 1/100 s, Linux's `USER_HZ`).
+pub(crate) fn cpu_seconds_of(pid: u32) -> Result<f64> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // The fields after the command name (in parentheses, which may hold spaces):
+    // state is the first, utime and stime the 12th and 13th.
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .context("no command name in /proc/<pid>/stat")?;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |index: usize| -> Result<f64> {
+        fields
+            .get(index)
+            .and_then(|field| field.parse::<u64>().ok())
+            .map(|ticks| ticks as f64)
+            .context("no CPU time in /proc/<pid>/stat")
+    };
+    Ok((ticks(11)? + ticks(12)?) / TICKS_PER_SECOND)
 }
 
 impl Drop for RyzeProcess {
@@ -165,6 +191,19 @@ fn environment(
             generous,
         ),
     ]))
+}
+
+/// Starts `command` with no input, its output dropped and its log (standard error)
+/// written to `log_path`.
+pub(crate) fn spawn_logging_to(command: &mut Command, log_path: &Path) -> Result<Child> {
+    let log = std::fs::File::create(log_path)
+        .with_context(|| format!("creating {}", log_path.display()))?;
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", crate::util::display_command(command)))
 }
 
 /// A port free on loopback right now (bound, read, released).

@@ -1,76 +1,21 @@
-//! The world a benchmark runs in: the Chatwoot simulator (in this process, so its
-//! per-endpoint counters and stored messages are read directly), the API of the
-//! server under measurement, and the engine's side: instances, each with its chats,
-//! whose events are posted as `docs/engine-contract.md` says (one request per event,
-//! the next event of an instance only after the previous one was answered).
+//! The engine's side of a benchmark and the API of the server under measurement:
+//! instances, each with its chats, whose events are posted as
+//! `docs/engine-contract.md` says (one request per event, the next event of an
+//! instance only after the previous one was answered).
 
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use chatwoot_simulator::{Role, SeedAccount, SeedUser, SimulatorHandle, SimulatorServer};
 use engine_simulator::script::{Contact, EventScript};
 use serde_json::{json, Value};
 
+use super::chatwoot_process::{CHATWOOT_ACCOUNT_ID, CHATWOOT_TOKEN};
 use super::ryze_process::RyzeProcess;
 
-/// The Chatwoot account the integrations write into.
-pub(crate) const CHATWOOT_ACCOUNT_ID: u64 = 1;
-/// The simulator's administrator token, given to every integration.
-pub(crate) const CHATWOOT_TOKEN: &str = "bench-agent-access-token";
-/// The simulator's endpoint that stores a message (a relayed message is one of these).
-pub(crate) const MESSAGE_ENDPOINT: &str = "POST /api/v1/accounts/{id}/conversations/{id}/messages";
 /// How long an integration may take to connect its relay session.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Per request, so a stuck server fails the bench instead of hanging it.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Starts the Chatwoot simulator (one worker, its default) with the account and the
-/// administrator the integrations use.
-pub(crate) async fn start_chatwoot() -> Result<SimulatorHandle> {
-    let chatwoot = SimulatorServer::start(chatwoot_simulator::SimulatorSettings::default())
-        .await
-        .context("starting the Chatwoot simulator")?;
-    chatwoot.seed_account(SeedAccount {
-        id: Some(CHATWOOT_ACCOUNT_ID),
-        name: "Bench".to_owned(),
-    })?;
-    chatwoot.seed_user(SeedUser {
-        name: "Bench Admin".to_owned(),
-        email: "admin@bench.test".to_owned(),
-        access_token: Some(CHATWOOT_TOKEN.to_owned()),
-        account_id: Some(CHATWOOT_ACCOUNT_ID),
-        role: Some(Role::Administrator),
-    })?;
-    Ok(chatwoot)
-}
-
-/// Successful message POSTs the simulator has counted since its log was cleared.
-pub(crate) fn stored_messages(chatwoot: &SimulatorHandle) -> u64 {
-    chatwoot
-        .request_counts()
-        .get(MESSAGE_ENDPOINT)
-        .map_or(0, |count| count.succeeded)
-}
-
-/// Waits until the simulator has stored `count` messages (see [`stored_messages`]);
-/// returns when that happened.
-pub(crate) async fn wait_for_stored_messages(
-    chatwoot: &SimulatorHandle,
-    count: u64,
-    timeout: Duration,
-) -> Result<Instant> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let stored = stored_messages(chatwoot);
-        if stored >= count {
-            return Ok(Instant::now());
-        }
-        if Instant::now() > deadline {
-            bail!("only {stored} of {count} messages reached Chatwoot within {timeout:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
 
 /// One WhatsApp instance of the engine: its API name and id, and its chats.
 pub(crate) struct BenchInstance {
