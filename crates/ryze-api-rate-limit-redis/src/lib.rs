@@ -12,24 +12,22 @@
 //! longer than the window lasts, so its memory is bounded by the keys active within the
 //! longest window.
 //!
-//! Every call is bounded: connecting waits at most [`RedisRateLimiterSettings::connect_timeout`]
-//! and each command at most [`RedisRateLimiterSettings::command_timeout`]; past either,
+//! Every call is bounded: connecting waits at most [`RedisTimeouts::connect`]
+//! and each command at most [`RedisTimeouts::command`] (both in [`RedisRateLimiterSettings::timeouts`]); past either,
 //! the call fails with a [`RateLimitError`] (the API lets the request through and logs
 //! it). The connection is opened at the first call, not at construction, and reopened
 //! after Redis restarts, so the API starts and serves while Redis is away. Needs Redis 5
 //! or later (the script reads `TIME` before writing).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redis::Script;
 use ryze_ports::{RateLimitDecision, RateLimitError, RateLimitPolicy, RateLimiter};
-use ryze_redis_connection::{RedisCallError, RedisConnection, RedisTimeouts};
+use ryze_redis_connection::{RedisCallError, RedisConnection};
 
 pub use ryze_redis_connection::InvalidRedisUrl;
 use ryze_redis_connection::MAX_WINDOW_MS;
-pub use ryze_redis_connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
+pub use ryze_redis_connection::{RedisTimeouts, DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -74,18 +72,15 @@ pub struct RedisRateLimiterSettings {
     /// Prepended to every key (`{prefix}:{policy}:{key}`), so several deployments or
     /// tests can share one Redis.
     pub key_prefix: String,
-    /// Longest wait for a connection (the first one, or one after Redis went away).
-    pub connect_timeout: Duration,
-    /// Longest wait for one command's answer.
-    pub command_timeout: Duration,
+    /// How long connecting and each command may take.
+    pub timeouts: RedisTimeouts,
 }
 
 impl Default for RedisRateLimiterSettings {
     fn default() -> Self {
         Self {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            timeouts: RedisTimeouts::default(),
         }
     }
 }
@@ -111,12 +106,8 @@ enum WindowState {
 impl RedisRateLimiter {
     /// A limiter on the Redis at `url` (`redis://host:port`). Connects at the first call.
     pub fn new(url: &str, settings: RedisRateLimiterSettings) -> Result<Self, InvalidRedisUrl> {
-        let timeouts = RedisTimeouts {
-            connect: settings.connect_timeout,
-            command: settings.command_timeout,
-        };
         Ok(Self {
-            redis: RedisConnection::new(url, timeouts)?,
+            redis: RedisConnection::new(url, settings.timeouts)?,
             settings,
             script: Script::new(WINDOW_SCRIPT),
         })

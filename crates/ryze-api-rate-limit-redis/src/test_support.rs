@@ -28,8 +28,7 @@ pub fn limiter_with_prefix(url: &str, key_prefix: String) -> RedisRateLimiter {
         url,
         RedisRateLimiterSettings {
             key_prefix,
-            connect_timeout: TEST_TIMEOUTS.connect,
-            command_timeout: TEST_TIMEOUTS.command,
+            timeouts: TEST_TIMEOUTS,
         },
     )
     .unwrap_or_else(|invalid| panic!("{TEST_REDIS_URL}: {invalid}"))

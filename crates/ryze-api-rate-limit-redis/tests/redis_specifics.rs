@@ -10,7 +10,7 @@ use redis::AsyncCommands;
 use ryze_api_rate_limit_redis::test_support::{
     limiter_with_prefix, redis_for_tests, silent_server, unique_key_prefix, unreachable_port,
 };
-use ryze_api_rate_limit_redis::{RedisRateLimiter, RedisRateLimiterSettings};
+use ryze_api_rate_limit_redis::{RedisRateLimiter, RedisRateLimiterSettings, RedisTimeouts};
 use ryze_ports::{RateLimitPolicy, RateLimiter};
 
 const GLOBAL: RateLimitPolicy = RateLimitPolicy {
@@ -104,8 +104,10 @@ async fn a_redis_that_never_answers_fails_the_call_within_the_timeouts() {
     // Accepts connections and never says a word.
     let (port, silent) = silent_server().await;
     let settings = RedisRateLimiterSettings {
-        connect_timeout: Duration::from_millis(300),
-        command_timeout: Duration::from_millis(200),
+        timeouts: RedisTimeouts {
+            connect: Duration::from_millis(300),
+            command: Duration::from_millis(200),
+        },
         ..RedisRateLimiterSettings::default()
     };
     let limiter = RedisRateLimiter::new(&format!("redis://127.0.0.1:{port}"), settings).unwrap();

@@ -17,8 +17,8 @@
 //! every node's calls to that host wait for it.
 //!
 //! Every call is bounded: connecting waits at most
-//! [`RedisCallBudgetSettings::connect_timeout`], each command at most
-//! [`RedisCallBudgetSettings::command_timeout`]. When Redis fails or is late, the call
+//! [`RedisTimeouts::connect`], each command at most
+//! [`RedisTimeouts::command`] (both in [`RedisCallBudgetSettings::timeouts`]). When Redis fails or is late, the call
 //! falls back to the budget this budget was given (the bridge's in-process one) for that
 //! call, and the outage is logged once when it starts and once when it ends. The
 //! connection is opened at the first call and reopened after Redis restarts. Needs
@@ -33,11 +33,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::Script;
 use ryze_ports::{ChatwootCallBudget, OutageLatch};
-use ryze_redis_connection::{RedisCallError, RedisConnection, RedisTimeouts};
+use ryze_redis_connection::{RedisCallError, RedisConnection};
 
 pub use ryze_redis_connection::InvalidRedisUrl;
 use ryze_redis_connection::MAX_WINDOW_MS;
-pub use ryze_redis_connection::{DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
+pub use ryze_redis_connection::{RedisTimeouts, DEFAULT_COMMAND_TIMEOUT, DEFAULT_CONNECT_TIMEOUT};
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -93,10 +93,8 @@ pub struct RedisCallBudgetSettings {
     pub window: Duration,
     /// Prepended to every key, so several deployments or tests can share one Redis.
     pub key_prefix: String,
-    /// Longest wait for a connection (the first one, or one after Redis went away).
-    pub connect_timeout: Duration,
-    /// Longest wait for one command's answer.
-    pub command_timeout: Duration,
+    /// How long connecting and each command may take.
+    pub timeouts: RedisTimeouts,
 }
 
 impl RedisCallBudgetSettings {
@@ -106,8 +104,7 @@ impl RedisCallBudgetSettings {
             calls_per_window,
             window,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            timeouts: RedisTimeouts::default(),
         }
     }
 
@@ -163,12 +160,8 @@ impl RedisCallBudget {
         settings: RedisCallBudgetSettings,
         fallback: Arc<dyn ChatwootCallBudget>,
     ) -> Result<Self, InvalidRedisUrl> {
-        let timeouts = RedisTimeouts {
-            connect: settings.connect_timeout,
-            command: settings.command_timeout,
-        };
         Ok(Self {
-            redis: RedisConnection::new(url, timeouts)?,
+            redis: RedisConnection::new(url, settings.timeouts)?,
             settings,
             fallback,
             outage: OutageLatch::new(),

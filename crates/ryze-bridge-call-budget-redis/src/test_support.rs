@@ -29,8 +29,7 @@ pub fn budget_with_prefix(
 ) -> RedisCallBudget {
     let settings = RedisCallBudgetSettings {
         key_prefix,
-        connect_timeout: TEST_TIMEOUTS.connect,
-        command_timeout: TEST_TIMEOUTS.command,
+        timeouts: TEST_TIMEOUTS,
         ..RedisCallBudgetSettings::new(calls_per_window, window)
     };
     RedisCallBudget::new(url, settings, fallback)

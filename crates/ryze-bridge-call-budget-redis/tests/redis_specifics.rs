@@ -12,7 +12,7 @@ use redis::AsyncCommands;
 use ryze_bridge_call_budget_redis::test_support::{
     budget_with_prefix, redis_for_tests, silent_server, unique_key_prefix, unreachable_port,
 };
-use ryze_bridge_call_budget_redis::{RedisCallBudget, RedisCallBudgetSettings};
+use ryze_bridge_call_budget_redis::{RedisCallBudget, RedisCallBudgetSettings, RedisTimeouts};
 use ryze_ports::{ChatwootCallBudget, MockChatwootCallBudget};
 use ryze_test_support::logs::logs_of;
 
@@ -96,8 +96,10 @@ async fn a_redis_that_never_answers_sends_the_call_to_the_fallback() {
     // Accepts connections and never says a word.
     let (port, silent) = silent_server().await;
     let settings = RedisCallBudgetSettings {
-        connect_timeout: Duration::from_millis(300),
-        command_timeout: Duration::from_millis(200),
+        timeouts: RedisTimeouts {
+            connect: Duration::from_millis(300),
+            command: Duration::from_millis(200),
+        },
         ..RedisCallBudgetSettings::new(limit(10), Duration::from_secs(60))
     };
     let budget = RedisCallBudget::new(

@@ -35,6 +35,16 @@ pub struct RedisTimeouts {
     pub command: Duration,
 }
 
+impl Default for RedisTimeouts {
+    /// [`DEFAULT_CONNECT_TIMEOUT`] and [`DEFAULT_COMMAND_TIMEOUT`].
+    fn default() -> Self {
+        Self {
+            connect: DEFAULT_CONNECT_TIMEOUT,
+            command: DEFAULT_COMMAND_TIMEOUT,
+        }
+    }
+}
+
 /// The URL given is not a Redis URL. Carries no part of it (it may hold a password).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid Redis URL (expected redis://[:PASSWORD@]HOST[:PORT][/DB] or rediss://…)")]
