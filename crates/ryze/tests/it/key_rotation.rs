@@ -11,7 +11,6 @@ use std::time::Duration;
 use crate::support::harness::free_port;
 use crate::support::product::{ENGINE_TOKEN, MASTER_KEY};
 use crate::support::split::{Service, SplitDeployment};
-use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};
 use ryze_vault::MasterKey;
@@ -55,34 +54,6 @@ fn refused_start(
 
 fn maria() -> Contact {
     Contact::new("Maria Silva", "5511987654321")
-}
-
-/// Ada answers `content` in `conversation`; waits until WhatsApp sent it.
-async fn agent_reply_reaches_whatsapp(split: &SplitDeployment, conversation: u64, content: &str) {
-    split
-        .chatwoot
-        .agent_reply(AgentReply {
-            account_id: 1,
-            conversation_id: conversation,
-            user_id: split.admin.id,
-            content: content.to_owned(),
-            private: false,
-            content_attributes: None,
-        })
-        .unwrap();
-    let sent = split
-        .engine
-        .wait_until(WAIT, |commands| {
-            commands.iter().any(|command| {
-                command.is_executed() && command.text().is_some_and(|text| text.message == content)
-            })
-        })
-        .await;
-    assert!(
-        sent,
-        "the agent's reply never reached WhatsApp; webhook deliveries: {:#?}",
-        split.chatwoot.webhook_deliveries()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +107,9 @@ async fn after_rotating_both_databases_the_services_run_on_the_new_key_alone() {
         conversation
     );
     // Outbound: the webhook secret opened, so Chatwoot's webhook is accepted.
-    agent_reply_reaches_whatsapp(&split, conversation, "Sim, pode falar").await;
+    split
+        .agent_reply_reaches_whatsapp(conversation, "Sim, pode falar")
+        .await;
 
     // A key ring without the stored secrets' key: every service refuses to start,
     // naming the key it lacks.

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::{web, App, HttpResponse, HttpServer};
-use chatwoot_simulator::AgentReply;
 use engine_simulator::script::Contact;
 use engine_simulator::{EngineSimulator, EngineSimulatorSettings};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -286,27 +285,8 @@ async fn an_activation_and_an_agent_reply_are_each_one_trace_across_the_api_and_
         .contact_writes(Contact::new("Maria Silva", "5511987654321"), "Oi")
         .await;
     split
-        .chatwoot
-        .agent_reply(AgentReply {
-            account_id: 1,
-            conversation_id: conversation,
-            user_id: split.admin.id,
-            content: "Olá, Maria!".to_owned(),
-            private: false,
-            content_attributes: None,
-        })
-        .unwrap();
-    let sent = split
-        .engine
-        .wait_until(WAIT, |commands| {
-            commands.iter().any(|command| {
-                command
-                    .text()
-                    .is_some_and(|text| text.message == "Olá, Maria!")
-            })
-        })
+        .agent_reply_reaches_whatsapp(conversation, "Olá, Maria!")
         .await;
-    assert!(sent, "the agent's reply never reached the engine");
     collector
         .wait_for(
             "the agent's reply is not one trace from Chatwoot's webhook to the API's send",

@@ -23,8 +23,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use super::harness::{
-    chatwoot_with_users, create_instance, free_port, printed_account_token, wait_until_answers,
-    READY_WITHIN,
+    agent_public_reply, chatwoot_with_users, create_instance, free_port, printed_account_token,
+    wait_until_answers, READY_WITHIN,
 };
 use super::product::{relayed, ADMIN_TOKEN, BRIDGE_TOKEN, ENGINE_TOKEN, MASTER_KEY};
 
@@ -353,6 +353,28 @@ impl SplitDeployment {
         let process = Process(ryze(directory, env).arg(command).spawn().unwrap());
         wait_until_ready(&self.client, url).await;
         process
+    }
+
+    /// The administrator answers `content` in `conversation`; waits until WhatsApp sent
+    /// it (the engine carried the command out).
+    pub(crate) async fn agent_reply_reaches_whatsapp(&self, conversation: u64, content: &str) {
+        self.chatwoot
+            .agent_reply(agent_public_reply(self.admin.id, conversation, content))
+            .unwrap();
+        let sent = self
+            .engine
+            .wait_until(Duration::from_secs(30), |commands| {
+                commands.iter().any(|command| {
+                    command.is_executed()
+                        && command.text().is_some_and(|text| text.message == content)
+                })
+            })
+            .await;
+        assert!(
+            sent,
+            "the agent's reply never reached WhatsApp; webhook deliveries: {:#?}",
+            self.chatwoot.webhook_deliveries()
+        );
     }
 
     /// `contact` writes `text` on WhatsApp; waits until it lands in Chatwoot and returns
